@@ -1,0 +1,56 @@
+"""Everything a running mailgate needs, built once from the configuration."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+from sqlalchemy.engine import Engine
+
+from mailgate import db
+from mailgate.config import Config
+from mailgate.links import Signer
+from mailgate.rules import engine as rules_engine
+from mailgate.templating import mail_env, web_env
+
+
+@dataclass(frozen=True)
+class Context:
+    cfg: Config
+    engine: Engine
+    rules: rules_engine.RuleSet
+    signer: Signer
+    mail_env: jinja2.Environment
+    web_env: jinja2.Environment
+
+    @classmethod
+    def build(cls, cfg: Config, *, create_schema: bool = True) -> Context:
+        cfg.var_dir.mkdir(parents=True, exist_ok=True)
+        engine = db.make_engine(cfg.db_url)
+        if create_schema:
+            db.create_schema(engine)
+        return cls(
+            cfg=cfg,
+            engine=engine,
+            rules=rules_engine.load(cfg),
+            signer=Signer(link_secrets(cfg), cfg.base_url),
+            mail_env=mail_env(cfg.templates_dir),
+            web_env=web_env(cfg.templates_dir),
+        )
+
+
+def link_secrets(cfg: Config) -> list[str]:
+    """Configured secrets, else one generated on first start and kept in var/secret (mode 0600)."""
+    if cfg.links.secrets:
+        return list(cfg.links.secrets)
+    if os.environ.get("MAILGATE_SECRET"):
+        return [os.environ["MAILGATE_SECRET"]]
+    path: Path = cfg.var_dir / "secret"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(32))
+    return [path.read_text().strip()]

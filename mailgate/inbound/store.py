@@ -1,0 +1,92 @@
+"""Store a message before anything else: spool file plus one Message row per local recipient."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from email.parser import BytesHeaderParser
+from email.policy import compat32
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from mailgate.inbound import spool
+from mailgate.mail.addresses import first_address
+from mailgate.mail.charsets import decode_header_value
+from mailgate.models import Message
+
+
+@dataclass(frozen=True)
+class Stored:
+    ids: list[int]
+    duplicates: list[int]  # rows that already existed (a redelivery)
+
+
+def _split_body(raw: bytes) -> bytes:
+    for sep in (b"\r\n\r\n", b"\n\n"):
+        i = raw.find(sep)
+        if i >= 0:
+            return raw[i + len(sep) :]
+    return b""
+
+
+def dedupe_key(raw: bytes) -> tuple[str, str]:
+    """(key, Message-ID): the same on redelivery, when relays add Received lines in front."""
+    headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
+    msgid = str(headers.get("Message-ID", "") or "").strip().strip("<>").strip()
+    body_hash = hashlib.sha256(_split_body(raw).replace(b"\r\n", b"\n")).hexdigest()
+    if not msgid:
+        msgid = f"{body_hash[:32]}@derived.mailgate"
+    return hashlib.sha256(f"{msgid}\0{body_hash}".encode("utf-8", "surrogateescape")).hexdigest(), msgid
+
+
+def store(
+    engine: Engine,
+    spool_dir: Path,
+    raw: bytes,
+    rcpts: Sequence[str],
+    *,
+    mail_from: str | None,
+    via: str,
+) -> Stored:
+    """Durably store raw for each recipient. Raises OSError or a database error on our own failure."""
+    key, msgid = dedupe_key(raw)
+    rcpts = list(dict.fromkeys(rcpts)) or [""]
+    with Session(engine) as session:
+        existing = {
+            m.rcpt: m.id
+            for m in session.exec(select(Message).where(Message.dedupe_key == key, Message.rcpt.in_(rcpts)))
+        }
+    missing = [r for r in rcpts if r not in existing]
+    if not missing:
+        return Stored(ids=[], duplicates=[i for i in existing.values() if i is not None])
+    rel = spool.write(spool_dir, raw)
+    headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
+    from_addr = first_address(str(headers.get("From") or ""))
+    subject = decode_header_value(headers.get("Subject"))
+    rows = [
+        Message(
+            dedupe_key=key,
+            rcpt=r,
+            mail_from=mail_from,
+            via=via,
+            spool_path=rel,
+            size=len(raw),
+            header_message_id=msgid[:998],
+            from_addr=from_addr[:320],
+            subject=subject,
+        )
+        for r in missing
+    ]
+    try:
+        with Session(engine) as session:
+            session.add_all(rows)
+            session.commit()
+            ids = [m.id for m in rows if m.id is not None]
+    except IntegrityError:
+        # A concurrent delivery of the same message won the race: its rows stand.
+        return store(engine, spool_dir, raw, rcpts, mail_from=mail_from, via=via)
+    return Stored(ids=ids, duplicates=[i for i in existing.values() if i is not None])

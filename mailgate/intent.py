@@ -1,0 +1,35 @@
+"""An Intent: what a message, a link or an operator asks the ledger to do."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+ACTIONS = ("register", "book", "change", "cancel", "inquiry", "ignore", "hold")
+
+
+@dataclass(frozen=True)
+class Intent:
+    action: str
+    reason: str
+    rule: str = ""  # "file/rule name" that decided, "" for built-in decisions
+    source: str | None = None
+    customer: dict[str, str] = field(default_factory=dict)
+    fields: dict[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    def as_json(self) -> dict[str, Any]:
+        """The `rules test --json` shape (corpus README): top-level fields plus the decision."""
+        out: dict[str, Any] = {"action": self.action}
+        if self.source is not None:
+            out["source"] = self.source
+        out.update(self.fields)
+        out["customer"] = dict(self.customer)
+        out["rule"] = self.rule
+        out["reason"] = self.reason
+        if self.notes:
+            out["notes"] = list(self.notes)
+        return out
+
+    def record(self) -> dict[str, Any]:
+        return asdict(self)

@@ -1,0 +1,221 @@
+"""Customers: signup by blank mail, registration, PIN login, settings. Each function runs inside the
+caller's transaction and writes its own audit events and outgoing mail there."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from mailgate import audit, normalize, outbox, tokens
+from mailgate.context import Context
+from mailgate.ledger.pins import check_pin, hash_pin
+from mailgate.models import Customer, CustomerStatus, Message, Token
+
+
+def by_email(session: Session, email: str) -> Customer | None:
+    return session.exec(select(Customer).where(Customer.email_key == email.lower())).first()
+
+
+def signup_mail(session: Session, ctx: Context, message: Message, email: str, now: datetime) -> str:
+    """A blank mail from `email`: a registration link for a new or pending customer, a settings link for a
+    registered one. Returns the outcome for the message's reason."""
+    actor = f"message:{message.id}"
+    customer = by_email(session, email)
+    if customer is None or customer.status == CustomerStatus.DELETED:
+        if customer is None:
+            customer = Customer(email=email, email_key=email.lower(), created_at=now)
+        else:  # a deleted customer starts again from scratch
+            customer.status = CustomerStatus.PENDING
+        session.add(customer)
+        session.flush()
+        audit.record(session, "customer_pending", actor, customer_id=customer.id, message_id=message.id)
+    assert customer.id is not None
+    if customer.status == CustomerStatus.ACTIVE:
+        purpose, template, hours = "settings", "settings_link", ctx.cfg.links.settings_hours
+    else:
+        purpose, template, hours = "register", "register_link", ctx.cfg.links.register_hours
+    token = tokens.issue(session, purpose, customer.id, now, hours=hours, message_id=message.id)
+    audit.record(
+        session,
+        "link_issued",
+        actor,
+        customer_id=customer.id,
+        message_id=message.id,
+        token_id=token.id,
+        purpose=purpose,
+    )
+    sent = outbox.enqueue(
+        session,
+        ctx,
+        to=email,
+        template=template,
+        now=now,
+        actor=actor,
+        cause=message,
+        customer_id=customer.id,
+        customer=customer,
+        url=ctx.signer.url(purpose, token.id or 0),
+        hours=int(hours),
+    )
+    what = "registration link" if purpose == "register" else "settings link"
+    return f"{what} sent" if sent else f"{what} not sent: reply cap reached"
+
+
+@dataclass(frozen=True)
+class Details:
+    name: str
+    name_kana: str
+    phone: str
+
+
+def read_details(form: dict[str, str]) -> tuple[Details | None, dict[str, str]]:
+    """Normalized details, or the Japanese message per field that must be corrected."""
+    errors: dict[str, str] = {}
+    values: dict[str, str] = {}
+    for key, fn in (("name", normalize.name), ("name_kana", normalize.kana), ("phone", normalize.phone)):
+        try:
+            values[key] = fn(form.get(key, ""))
+        except normalize.NormalizeError as e:
+            errors[key] = str(e)
+    if errors:
+        return None, errors
+    return Details(**values), {}
+
+
+def read_new_pin(form: dict[str, str]) -> tuple[str | None, dict[str, str]]:
+    try:
+        pin = normalize.pin(form.get("pin", ""))
+    except normalize.NormalizeError as e:
+        return None, {"pin": str(e)}
+    if unicodedata.normalize("NFKC", form.get("pin2", "")).strip() != pin:
+        return None, {"pin2": "確認用の暗証番号が一致しません。"}
+    return pin, {}
+
+
+def register(
+    session: Session, ctx: Context, token: Token, details: Details, pin: str, now: datetime
+) -> Customer:
+    """Complete a registration from its link: details, PIN, the token used, a confirmation mail with the
+    personal (bookmark) link — all in the caller's transaction."""
+    customer = session.get(Customer, token.customer_id)
+    assert customer is not None
+    actor = f"link:register:{token.id}"
+    customer.name, customer.name_kana, customer.phone = details.name, details.name_kana, details.phone
+    customer.pin_hash = hash_pin(pin)
+    customer.status = CustomerStatus.ACTIVE
+    customer.registered_at = now
+    customer.pin_failures = 0
+    session.add(customer)
+    tokens.use(session, token, now)
+    login = personal_link(session, ctx, customer, now)
+    audit.record(
+        session,
+        "customer_registered",
+        actor,
+        customer_id=customer.id,
+        token_id=token.id,
+        phone=normalize.mask_phone(customer.phone),
+    )
+    outbox.enqueue(
+        session,
+        ctx,
+        to=customer.email,
+        template="registered",
+        now=now,
+        actor=actor,
+        customer_id=customer.id,
+        customer=customer,
+        url=login,
+    )
+    return customer
+
+
+def personal_link(session: Session, ctx: Context, customer: Customer, now: datetime) -> str:
+    """The customer's bookmark: one live login token at a time (older ones are revoked)."""
+    assert customer.id is not None
+    for old in session.exec(
+        select(Token).where(
+            Token.customer_id == customer.id, Token.purpose == "login", col(Token.revoked_at).is_(None)
+        )
+    ):
+        old.revoked_at = now
+        session.add(old)
+    token = tokens.issue(session, "login", customer.id, now, hours=None)
+    return ctx.signer.url("login", token.id or 0)
+
+
+def is_locked(customer: Customer, now: datetime) -> bool:
+    locked_until = tokens.aware(customer.locked_until)  # naive when read back from SQLite
+    return locked_until is not None and locked_until > now
+
+
+def try_pin(
+    session: Session, ctx: Context, customer: Customer, token: Token, pin: str, now: datetime
+) -> bool:
+    """Check a PIN typed on the personal link page; lock the account after too many wrong ones."""
+    actor = f"link:login:{token.id}"
+    if is_locked(customer, now):
+        return False
+    if check_pin(pin, customer.pin_hash):
+        customer.pin_failures = 0
+        session.add(customer)
+        audit.record(session, "pin_ok", actor, customer_id=customer.id, token_id=token.id)
+        return True
+    customer.pin_failures += 1
+    audit.record(
+        session,
+        "pin_wrong",
+        actor,
+        customer_id=customer.id,
+        token_id=token.id,
+        failures=customer.pin_failures,
+    )
+    if customer.pin_failures >= ctx.cfg.links.pin_attempts:
+        customer.locked_until = now + timedelta(minutes=ctx.cfg.links.lock_minutes)
+        customer.pin_failures = 0
+        audit.record(
+            session,
+            "account_locked",
+            actor,
+            customer_id=customer.id,
+            token_id=token.id,
+            until=customer.locked_until.isoformat(),
+            minutes=ctx.cfg.links.lock_minutes,
+        )
+    session.add(customer)
+    return False
+
+
+def update_details(
+    session: Session, customer: Customer, details: Details, actor: str, token_id: int | None
+) -> None:
+    changed = {k: v for k, v in vars(details).items() if getattr(customer, k) != v}
+    for k, v in changed.items():
+        setattr(customer, k, v)
+    session.add(customer)
+    if "phone" in changed:
+        changed["phone"] = normalize.mask_phone(changed["phone"])
+    audit.record(
+        session, "customer_updated", actor, customer_id=customer.id, token_id=token_id, fields=sorted(changed)
+    )
+
+
+def change_pin(session: Session, customer: Customer, pin: str, actor: str, token_id: int | None) -> None:
+    customer.pin_hash = hash_pin(pin)
+    customer.pin_failures = 0
+    session.add(customer)
+    audit.record(session, "pin_changed", actor, customer_id=customer.id, token_id=token_id)
+
+
+def delete(session: Session, customer: Customer, now: datetime, actor: str, token_id: int | None) -> None:
+    """Unsubscribe: personal data is erased; the row stays so the audit trail keeps its subject."""
+    customer.status = CustomerStatus.DELETED
+    customer.name = customer.name_kana = customer.phone = customer.pin_hash = ""
+    session.add(customer)
+    for t in session.exec(select(Token).where(Token.customer_id == customer.id, Token.revoked_at == None)):  # noqa: E711
+        t.revoked_at = now
+        session.add(t)
+    audit.record(session, "customer_deleted", actor, customer_id=customer.id, token_id=token_id)

@@ -1,0 +1,139 @@
+"""DKIM signing and verification of outgoing mail (dkimpy, keys made with cryptography)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import dkim as dkimpy
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+# Signed even when absent ("oversigning" by dkimpy): nobody can add them later without
+# breaking the signature.
+SIGNED_HEADERS: tuple[str, ...] = (
+    "from",
+    "to",
+    "subject",
+    "date",
+    "message-id",
+    "mime-version",
+    "content-type",
+    "content-transfer-encoding",
+    "in-reply-to",
+    "references",
+    "auto-submitted",
+)
+
+
+@dataclass(frozen=True)
+class DkimKey:
+    domain: str
+    selector: str
+    private_pem: bytes
+
+
+def generate_private_key() -> bytes:
+    """A new RSA 2048 key as PKCS#1 PEM ("BEGIN RSA PRIVATE KEY"), the form dkimpy reads."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        encoding=serialization.Encoding.PEM,
+        format=serialization.PrivateFormat.TraditionalOpenSSL,
+        encryption_algorithm=serialization.NoEncryption(),
+    )
+
+
+def _load_private(private_pem: bytes) -> rsa.RSAPrivateKey:
+    key = serialization.load_pem_private_key(private_pem, password=None)
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ValueError("DKIM key must be an RSA private key")
+    return key
+
+
+def _pkcs1_pem(private_pem: bytes) -> bytes:
+    # dkimpy parses only PKCS#1; accept PKCS#8 files too by converting them.
+    return _load_private(private_pem).private_bytes(
+        encoding=serialization.Encoding.PEM,
+        format=serialization.PrivateFormat.TraditionalOpenSSL,
+        encryption_algorithm=serialization.NoEncryption(),
+    )
+
+
+def public_key_b64(private_pem: bytes) -> str:
+    """Base64 DER SubjectPublicKeyInfo, the p= value of the DNS record."""
+    der = (
+        _load_private(private_pem)
+        .public_key()
+        .public_bytes(
+            encoding=serialization.Encoding.DER,
+            format=serialization.PublicFormat.SubjectPublicKeyInfo,
+        )
+    )
+    return base64.b64encode(der).decode("ascii")
+
+
+def dns_record(key: DkimKey) -> tuple[str, str]:
+    """(name, TXT text) to publish for key."""
+    return (
+        f"{key.selector}._domainkey.{key.domain}",
+        f"v=DKIM1; k=rsa; p={public_key_b64(key.private_pem)}",
+    )
+
+
+def load_key(path: Path, domain: str, selector: str) -> DkimKey:
+    pem = path.read_bytes()
+    _load_private(pem)  # fail at startup, not at the first signature
+    return DkimKey(domain=domain, selector=selector, private_pem=pem)
+
+
+def sign(message: bytes, key: DkimKey) -> bytes:
+    """message with a DKIM-Signature header prepended (relaxed/relaxed, rsa-sha256).
+
+    The header's line endings follow the message's (CRLF unless the message has bare LF).
+    """
+    linesep = b"\r\n" if b"\r\n" in message or b"\n" not in message else b"\n"
+    header = dkimpy.sign(
+        message,
+        key.selector.encode("ascii"),
+        key.domain.encode("ascii"),
+        _pkcs1_pem(key.private_pem),
+        canonicalize=(b"relaxed", b"relaxed"),
+        signature_algorithm=b"rsa-sha256",
+        include_headers=[h.encode("ascii") for h in SIGNED_HEADERS],
+        linesep=linesep,
+    )
+    return header + message
+
+
+def verify(message: bytes, txt_records: Mapping[str, str] | None = None) -> bool:
+    """True when the message's first DKIM signature verifies.
+
+    txt_records ("sel._domainkey.domain" → TXT text) replaces DNS when given, so tests and
+    dry runs work offline; otherwise dkimpy queries DNS.
+    """
+    if txt_records is None:
+        return bool(dkimpy.verify(message))
+    records = {name.lower().rstrip("."): text for name, text in txt_records.items()}
+
+    def dnsfunc(name: bytes, timeout: float = 5) -> bytes | None:
+        # dkimpy asks for b"sel._domainkey.domain." and wants bytes back.
+        text = records.get(name.decode("ascii", "replace").lower().rstrip("."))
+        return text.encode("ascii") if text is not None else None
+
+    try:
+        return bool(dkimpy.verify(message, dnsfunc=dnsfunc))
+    except dkimpy.DKIMException:
+        return False
+
+
+def load_txt_records(path: Path) -> dict[str, str]:
+    """Read {"s1._domainkey.coubic.com": "v=DKIM1; ..."} from a JSON file."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in data.items()
+    ):
+        raise ValueError(f"{path}: expected a JSON object of name → TXT text")
+    return dict(data)

@@ -1,0 +1,206 @@
+"""Rules: one TOML file per source in rules/, turning a parsed mail into an Intent.
+
+Python knows no vendor or address: a file says which mail it takes and what it means. Files are read
+in name order; within a file, rules in order; the first rule that matches decides.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mailgate.config import Config
+from mailgate.intent import ACTIONS, Intent
+from mailgate.mail.addresses import same_address
+from mailgate.mail.blank import is_blank, meaningful_text
+from mailgate.mail.loops import auto_reply_reason
+from mailgate.mail.parse import ParsedMail
+
+
+class RulesError(Exception):
+    """Mistakes in rules files, one per line: FILE:LINE: what is wrong."""
+
+
+_RULE_KEYS = {"name", "rcpt", "from", "subject", "action", "replies"}
+_FILE_KEYS = {"source", "rule"}
+
+
+@dataclass(frozen=True)
+class Rule:
+    file: str
+    name: str
+    action: str
+    source: str | None
+    rcpt: tuple[str, ...] = ()
+    senders: tuple[str, ...] = ()
+    subject: tuple[re.Pattern[str], ...] = ()
+    replies: bool = False
+
+    @property
+    def id(self) -> str:
+        return f"{self.file}/{self.name}"
+
+    def matches(self, mail: ParsedMail, rcpt: str) -> bool:
+        if self.rcpt and not any(same_address(rcpt, r) for r in self.rcpt):
+            return False
+        if self.senders and not any(same_address(mail.from_addr, s) for s in self.senders):
+            return False
+        return not self.subject or any(p.search(mail.subject) for p in self.subject)
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    rules: tuple[Rule, ...]
+    version: str  # hash of the files' text: recorded with every decision
+    files: tuple[str, ...] = field(default=())
+
+
+def _line_of(text: str, rule_index: int | None, key: str) -> int:
+    lines = text.splitlines()
+    start, seen = 0, -1
+    if rule_index is not None:
+        for i, line in enumerate(lines):
+            if line.strip() == "[[rule]]":
+                seen += 1
+                if seen == rule_index:
+                    start = i
+                    break
+    for i in range(start, len(lines)):
+        if re.match(rf"\s*{re.escape(key)}\s*=", lines[i]):
+            return i + 1
+    return start + 1
+
+
+def _expand(value: str, cfg: Config) -> str:
+    def sub(m: re.Match[str]) -> str:
+        section, _, key = m.group(1).partition(".")
+        return str(getattr(getattr(cfg.raw, section), key))
+
+    return re.sub(r"\{(\w+\.\w+)\}", sub, value)
+
+
+def _str_list(value: Any) -> list[str] | None:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return value
+    return None
+
+
+def _read_file(path: Path, cfg: Config, errors: list[str]) -> list[Rule]:
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        errors.append(f"{path}:{getattr(e, 'lineno', 1)}: not valid TOML: {e}")
+        return []
+    for key in set(data) - _FILE_KEYS:
+        errors.append(f"{path}:{_line_of(text, None, key)}: unknown key {key!r}")
+    source = data.get("source")
+    if source is not None and not isinstance(source, str):
+        errors.append(f"{path}:{_line_of(text, None, 'source')}: source must be a string")
+    rules: list[Rule] = []
+    for i, raw in enumerate(data.get("rule", [])):
+        before = len(errors)
+
+        def err(key: str, msg: str, i: int = i) -> None:
+            errors.append(f"{path}:{_line_of(text, i, key)}: rule {i + 1}: {msg}")
+
+        for key in set(raw) - _RULE_KEYS:
+            err(key, f"unknown key {key!r} (known: {', '.join(sorted(_RULE_KEYS))})")
+        name = raw.get("name", f"rule{i + 1}")
+        action = raw.get("action")
+        if action not in ACTIONS:
+            err("action", f"action must be one of {', '.join(ACTIONS)}, got {action!r}")
+        lists: dict[str, list[str]] = {}
+        for key in ("rcpt", "from", "subject"):
+            value = _str_list(raw.get(key, []))
+            if value is None:
+                err(key, f"{key} must be a string or a list of strings")
+                value = []
+            lists[key] = value
+        patterns = []
+        for pat in lists["subject"]:
+            try:
+                patterns.append(re.compile(pat))
+            except re.error as e:
+                err("subject", f"bad regular expression {pat!r}: {e}")
+        try:
+            rcpt = tuple(_expand(r, cfg) for r in lists["rcpt"])
+        except AttributeError as e:
+            err("rcpt", f"unknown placeholder: {e}")
+            rcpt = ()
+        if not isinstance(raw.get("replies", False), bool):
+            err("replies", "replies must be true or false")
+        if len(errors) == before:
+            rules.append(
+                Rule(
+                    file=path.stem,
+                    name=str(name),
+                    action=str(action),
+                    source=source,
+                    rcpt=rcpt,
+                    senders=tuple(lists["from"]),
+                    subject=tuple(patterns),
+                    replies=bool(raw.get("replies", False)),
+                )
+            )
+    return rules
+
+
+def load(cfg: Config, rules_dir: Path | None = None) -> RuleSet:
+    rules_dir = rules_dir or cfg.rules_dir
+    files = sorted(rules_dir.glob("*.toml"))
+    if not files:
+        raise RulesError(f"{rules_dir}: no rules files (*.toml)")
+    errors: list[str] = []
+    rules: list[Rule] = []
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.read_bytes())
+        rules.extend(_read_file(path, cfg, errors))
+    if errors:
+        raise RulesError("\n".join(errors))
+    return RuleSet(rules=tuple(rules), version=digest.hexdigest()[:12], files=tuple(p.name for p in files))
+
+
+def decide(ruleset: RuleSet, mail: ParsedMail, rcpt: str, envelope_from: str | None, cfg: Config) -> Intent:
+    """The Intent for one mail to one recipient. Pure: reads nothing, changes nothing."""
+    auto = auto_reply_reason(mail, envelope_from)
+    own = cfg.is_local(mail.from_addr) and mail.from_addr != ""
+    for rule in ruleset.rules:
+        if not rule.matches(mail, rcpt):
+            continue
+        if rule.replies and auto:
+            return Intent("ignore", f"{auto}: not answered (RFC 3834)", rule=rule.id, source=rule.source)
+        if rule.replies and own:
+            return Intent("ignore", "sent from our own domain: not answered (mail loop)", rule=rule.id)
+        if rule.replies and not mail.from_addr:
+            return Intent("hold", "no sender address to answer", rule=rule.id)
+        return _intent_for(rule, mail)
+    if auto:
+        return Intent("ignore", f"{auto}; no rule takes it")
+    return Intent(
+        "hold", f"no rule takes mail to {rcpt or '(no local recipient)'} from {mail.from_addr or '(none)'}"
+    )
+
+
+def _intent_for(rule: Rule, mail: ParsedMail) -> Intent:
+    if rule.action == "register":
+        notes: Sequence[str] = ()
+        if not is_blank(mail.text):
+            notes = (f"not a blank mail; the customer wrote: {meaningful_text(mail.text)[:200]}",)
+        return Intent(
+            "register",
+            f"mail to the signup address (rule {rule.id})",
+            rule=rule.id,
+            source=rule.source,
+            customer={"email": mail.from_addr},
+            notes=tuple(notes),
+        )
+    return Intent(rule.action, f"rule {rule.id}", rule=rule.id, source=rule.source)

@@ -1,0 +1,129 @@
+"""`mailgate serve`: SMTP, the link pages, the worker and the outbox sender on one asyncio loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Iterator
+
+import uvicorn
+
+from mailgate.context import Context
+from mailgate.inbound.smtp import Handler, make_smtp
+from mailgate.outbound.sender import Sender
+from mailgate.pipeline import process_pending
+from mailgate.web.app import create_app
+
+log = logging.getLogger("mailgate.server")
+POLL_SECONDS = 5.0
+SEND_SECONDS = 1.0
+
+
+class _WebServer(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        # We own SIGTERM/SIGINT for the whole process; uvicorn would re-raise them on exit.
+        yield
+
+
+async def _worker(ctx: Context, wake: asyncio.Event, stop: asyncio.Event, sent: asyncio.Event) -> None:
+    while not stop.is_set():
+        wake.clear()
+        try:
+            if await asyncio.to_thread(process_pending, ctx):
+                sent.set()
+        except Exception:  # the database went away: log, wait, try again
+            log.exception("worker pass failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(_first(wake, stop), POLL_SECONDS)
+
+
+async def _sender(sender: Sender, stop: asyncio.Event, wake: asyncio.Event) -> None:
+    while not stop.is_set():
+        wake.clear()
+        try:
+            await sender.send_due()
+        except Exception:
+            log.exception("outbox pass failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(_first(wake, stop), SEND_SECONDS)
+
+
+async def _first(*events: asyncio.Event) -> None:
+    waiters = [asyncio.ensure_future(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waiters:
+            w.cancel()
+
+
+def _banner(ctx: Context, process: bool) -> str:
+    cfg = ctx.cfg
+    smtp_host, smtp_port = cfg.smtp_listen
+    out = (
+        f"Maildir {cfg.outbox_dir} (no relay set)"
+        if not cfg.outbound.relay
+        else f"relay {cfg.outbound.relay}"
+    )
+    dkim = (
+        f"{cfg.outbound.dkim_selector}._domainkey.{cfg.dkim_domain}" if cfg.dkim_key_path else "off (no key)"
+    )
+    lines = [
+        f"mailgate serving {cfg.shop.name}",
+        f"  config    {cfg.source or '(built-in defaults)'}",
+        f"  smtp      {smtp_host}:{smtp_port}  for {cfg.mail.signup}, {cfg.mail.notices}",
+        f"  web       {cfg.base_url}  (listening on {cfg.web_listen[0]}:{cfg.web_listen[1]})",
+        f"  database  {ctx.engine.url.render_as_string(hide_password=True)}",
+        f"  spool     {cfg.spool_dir}",
+        f"  outbound  {out}",
+        f"  dkim      {dkim}",
+        f"  rules     {cfg.rules_dir} ({', '.join(ctx.rules.files)}, version {ctx.rules.version})",
+    ]
+    if not process:
+        lines.append("  worker    OFF (--no-worker): mail is stored, not processed")
+    return "\n".join(lines)
+
+
+async def serve(ctx: Context, *, process: bool = True) -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    wake, sent = asyncio.Event(), asyncio.Event()
+    sender = Sender.build(ctx.cfg, ctx.engine)
+    handler = Handler(ctx.cfg, ctx.engine, on_stored=wake.set)
+    host, port = ctx.cfg.smtp_listen
+    smtp = await loop.create_server(lambda: make_smtp(ctx.cfg, handler), host, port)
+    web_host, web_port = ctx.cfg.web_listen
+    web = _WebServer(
+        uvicorn.Config(
+            create_app(ctx),
+            host=web_host,
+            port=web_port,
+            log_level="warning",
+            lifespan="off",
+            access_log=False,
+        )
+    )
+    tasks = [asyncio.create_task(web.serve()), asyncio.create_task(_sender(sender, stop, sent))]
+    if process:
+        tasks.append(asyncio.create_task(_worker(ctx, wake, stop, sent)))
+    while not web.started:
+        if tasks[0].done():
+            await tasks[0]  # raises the bind error
+            raise SystemExit(f"web server on {web_host}:{web_port} did not start")
+        await asyncio.sleep(0.05)
+    print(_banner(ctx, process), flush=True)
+    print("ready", flush=True)
+    await stop.wait()
+    log.info("stopping")
+    smtp.close()
+    await smtp.wait_closed()
+    web.should_exit = True
+    await asyncio.gather(*tasks, return_exceptions=True)
+    ctx.engine.dispose()
+    print("mailgate stopped", file=sys.stderr, flush=True)

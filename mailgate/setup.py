@@ -1,0 +1,111 @@
+"""`mailgate init`: a commented mailgate.toml for a new shop, a DKIM key, and the DNS records to publish."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from mailgate.mail.dkim import DkimKey, dns_record, generate_private_key
+
+TEMPLATE = """\
+# mailgate configuration for {name}. Relative paths are relative to this file.
+# Check it with: mailgate --config {config_name} rules check
+
+[mail]
+# Mail for any other domain is refused with 550 (never an open relay).
+domains = ["{domain}"]
+# A blank mail (空メール) here starts a registration; print its QR code with `mailgate qr`.
+signup = "signup@{domain}"
+# Staff forward vendor notices (STORES予約, SALON BOARD, ...) here.
+notices = "notices@{domain}"
+# Larger messages are refused with 552.
+max_size = 10485760
+# At most this many automatic replies per address and hour.
+replies_per_hour = 5
+# Recipients here get ISO-2022-JP mail; the built-in list covers docomo, au, SoftBank, Y!mobile, ...
+# carrier_domains = ["docomo.ne.jp", "ezweb.ne.jp", "au.com", "softbank.ne.jp", "i.softbank.jp"]
+
+[shop]
+name = "{name}"
+timezone = "Asia/Tokyo"
+# staff_alerts = ["owner@{domain}"]
+
+[authn]
+# JSON file of DKIM TXT records to use instead of DNS (tests, offline use).
+# dns_overrides = "dns.json"
+# Staff addresses allowed to paste vendor notices inline, when their own mail authenticates.
+trusted_forwarders = []
+
+[smtp]
+listen = "127.0.0.1:2525"
+
+[web]
+listen = "127.0.0.1:8025"
+# The address customers' phones reach; keep it short (links must stay under 120 characters).
+# base_url = "https://{domain}"
+
+[db]
+# Default: SQLite at var/mailgate.db. PostgreSQL: "postgresql+psycopg://user@host:5432/mailgate"
+# url = ""
+
+[outbound]
+# Default: replies are written to the Maildir var/outbox/. Set a relay to send for real;
+# smtps:// for implicit TLS; credentials come from MAILGATE_RELAY_USER / MAILGATE_RELAY_PASSWORD.
+# relay = "smtp://127.0.0.1:25"
+sender = "signup@{domain}"
+dkim_key = "{key_name}"
+dkim_selector = "{selector}"
+dkim_domain = "{domain}"
+
+[links]
+# Newest last: the last secret signs, all of them verify. Add a new one at the end to rotate.
+secrets = ["{secret}"]
+register_hours = 72
+settings_hours = 24
+pin_attempts = 5
+lock_minutes = 30
+
+[paths]
+var = "var"
+"""
+
+
+@dataclass(frozen=True)
+class InitResult:
+    config: Path
+    key: Path
+    records: list[tuple[str, str, str]]  # (name, type, value)
+
+
+def init(directory: Path, *, domain: str, name: str, selector: str = "mg", force: bool = False) -> InitResult:
+    directory.mkdir(parents=True, exist_ok=True)
+    config = directory / "mailgate.toml"
+    key_path = directory / f"dkim-{selector}.pem"
+    for p in (config, key_path):
+        if p.exists() and not force:
+            raise FileExistsError(f"{p} exists (use --force to overwrite)")
+    pem = generate_private_key()
+    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(pem)
+    config.write_text(
+        TEMPLATE.format(
+            name=name,
+            domain=domain,
+            selector=selector,
+            key_name=key_path.name,
+            secret=secrets.token_urlsafe(32),
+            config_name=config.name,
+        ),
+        encoding="utf-8",
+    )
+    txt_name, txt_value = dns_record(DkimKey(domain=domain, selector=selector, private_pem=pem))
+    records = [
+        (txt_name, "TXT", txt_value),
+        (domain, "TXT", "v=spf1 ip4:YOUR.SERVER.IP -all   (or include: your relay's SPF)"),
+        (f"_dmarc.{domain}", "TXT", f"v=DMARC1; p=none; rua=mailto:postmaster@{domain}"),
+        (domain, "MX", "10 your.mail.host."),
+    ]
+    return InitResult(config=config, key=key_path, records=records)

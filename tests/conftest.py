@@ -1,0 +1,231 @@
+"""Shared fixtures: configs in temp dirs, a real `mailgate serve`, a throwaway PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from mailgate import config
+from mailgate.context import Context
+
+REPO = Path(__file__).resolve().parent.parent
+CORPUS = REPO.parent / "shared" / "corpus"
+SECRET = "test-secret-" + "x" * 24
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write_config(directory: Path, extra: str = "", *, db_url: str | None = None) -> Path:
+    """A mailgate.toml for the test shop; extra TOML is appended (later sections win by not repeating)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "mailgate.toml"
+    db = f'[db]\nurl = "{db_url}"\n' if db_url else ""
+    path.write_text(
+        f"""
+[mail]
+domains = ["shop.example"]
+signup = "signup@shop.example"
+notices = "notices@shop.example"
+
+[shop]
+name = "テスト整体院"
+
+[links]
+secrets = ["{SECRET}"]
+
+[paths]
+var = "var"
+{db}{extra}
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture
+def cfg_path(tmp_path: Path) -> Path:
+    return write_config(tmp_path)
+
+
+@pytest.fixture
+def ctx(cfg_path: Path) -> Context:
+    return Context.build(config.load(cfg_path))
+
+
+@dataclass
+class Served:
+    proc: subprocess.Popen[str]
+    config: Path
+    var: Path
+    smtp_port: int
+    http_port: int
+    banner: str
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def outbox(self) -> Path:
+        return self.var / "outbox"
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        return self.proc.wait(timeout=20)
+
+
+def start_serve(config_path: Path, *args: str, env: dict[str, str] | None = None, **popen: object) -> Served:
+    smtp_port, http_port = free_port(), free_port()
+    var = config_path.parent / "var"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mailgate",
+            "--config",
+            str(config_path),
+            "serve",
+            "--smtp",
+            f"127.0.0.1:{smtp_port}",
+            "--http",
+            f"127.0.0.1:{http_port}",
+            *args,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+        **popen,  # type: ignore[arg-type]
+    )
+    banner = []
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            err = proc.stderr.read() if proc.stderr else ""
+            raise AssertionError(f"mailgate serve exited early ({proc.wait()}):\n{''.join(banner)}\n{err}")
+        banner.append(line)
+        if line.strip() == "ready":
+            return Served(proc, config_path, var, smtp_port, http_port, "".join(banner))
+    proc.kill()
+    raise AssertionError("mailgate serve did not become ready in 30 s")
+
+
+@pytest.fixture
+def served(cfg_path: Path) -> Iterator[Served]:
+    s = start_serve(cfg_path)
+    yield s
+    s.stop()
+
+
+def wait_for(predicate, timeout: float = 20.0, interval: float = 0.1):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+# --- PostgreSQL: a throwaway server on a loopback port, started once per test session ---------------
+
+
+def _pg_bin() -> Path | None:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return found[-1].parent if found else None
+
+
+@pytest.fixture(scope="session")
+def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if os.environ.get("MAILGATE_TEST_PG_URL"):
+        yield os.environ["MAILGATE_TEST_PG_URL"]
+        return
+    bindir = _pg_bin()
+    if bindir is None:
+        pytest.fail(
+            "PostgreSQL is not installed: run scripts/test as root to install it, or set MAILGATE_TEST_PG_URL"
+        )
+    base = tmp_path_factory.mktemp("pg")
+    data, sock = base / "data", base / "sock"
+    sock.mkdir()
+    port = free_port()
+    as_user: list[str] = []
+    if os.geteuid() == 0:  # initdb refuses to run as root
+        shutil.chown(base, "postgres")
+        shutil.chown(sock, "postgres")
+        os.chmod(base, 0o700)
+        as_user = ["runuser", "-u", "postgres", "--"]
+        for parent in base.parents:  # postgres must be able to reach its data directory
+            if parent == Path("/"):
+                break
+            os.chmod(parent, os.stat(parent).st_mode | 0o011)
+    subprocess.run(
+        [*as_user, str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8"],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [
+            *as_user,
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-l",
+            str(base / "log"),
+            "-w",
+            "-o",
+            f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(
+            [*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+            capture_output=True,
+        )
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Each database test runs on SQLite and on PostgreSQL (a fresh database per test)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    import sqlalchemy as sa
+
+    base = request.getfixturevalue("pg_url")
+    name = f"t_{os.getpid()}_{abs(hash(request.node.nodeid)) % 10**8}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    yield base.rsplit("/", 1)[0] + "/" + name
+    with admin.connect() as c:
+        c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def db_ctx(tmp_path: Path, db_url: str) -> Context:
+    return Context.build(config.load(write_config(tmp_path / "shop", db_url=db_url)))

@@ -1,0 +1,72 @@
+"""Reading what a real `mailgate serve` wrote: Maildir files, forms in pages, CLI output."""
+
+from __future__ import annotations
+
+import email
+import json
+import re
+import subprocess
+import sys
+from email.message import Message
+from email.policy import compat32
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+from mailgate.mail.charsets import decode_header_value
+
+
+def outbox_files(outbox: Path) -> list[Path]:
+    new = outbox / "new"
+    return sorted(new.iterdir(), key=lambda p: p.stat().st_mtime_ns) if new.is_dir() else []
+
+
+def read_mail(path: Path) -> tuple[Message, str, str]:
+    """(message, decoded subject, decoded body text)."""
+    raw = path.read_bytes()
+    msg = email.message_from_bytes(raw, policy=compat32)
+    payload = msg.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    charset = msg.get_content_charset() or "utf-8"
+    return msg, decode_header_value(msg["Subject"]), payload.decode(charset)
+
+
+def first_url(text: str) -> str:
+    m = re.search(r"https?://\S+", text)
+    assert m, f"no URL in:\n{text}"
+    return m.group(0)
+
+
+class _Forms(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[dict[str, Any]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self.forms.append({"action": a.get("action", ""), "fields": {}})
+        elif (
+            tag == "input"
+            and self.forms
+            and a.get("name")
+            and (a.get("type") in ("hidden", "submit") or "value" in a)
+        ):
+            self.forms[-1]["fields"].setdefault(a["name"], a.get("value", ""))
+
+
+def forms(html: str) -> list[dict[str, Any]]:
+    p = _Forms()
+    p.feed(html)
+    return p.forms
+
+
+def cli(config: Path, *args: str) -> Any:
+    done = subprocess.run(
+        [sys.executable, "-m", "mailgate", "--config", str(config), *args, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)

@@ -1,0 +1,89 @@
+"""What SMTP refuses and how: never an open relay, size limits, and 451 (not 5xx) for our own failure."""
+
+from __future__ import annotations
+
+import os
+import resource
+import smtplib
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import start_serve, write_config
+from tests.e2e.helpers import cli
+
+
+def test_a_foreign_domain_is_refused_with_550_5_7_1(served) -> None:  # type: ignore[no-untyped-def]
+    with smtplib.SMTP("127.0.0.1", served.smtp_port, timeout=10) as s:
+        s.ehlo()
+        s.mail("a@example.jp")
+        code, text = s.rcpt("victim@elsewhere.example")
+        assert code == 550 and b"5.7.1" in text
+        code, text = s.rcpt("nobody@shop.example")
+        assert code == 550 and b"5.1.1" in text
+        assert s.rcpt("signup@shop.example")[0] == 250
+
+
+def test_mail_over_the_size_limit_is_refused_with_552(tmp_path: Path) -> None:
+    served = start_serve(_sized_config(tmp_path))
+    try:
+        big = b"From: a@example.jp\r\nTo: signup@shop.example\r\n\r\n" + b"x" * 5000 + b"\r\n"
+        with (
+            smtplib.SMTP("127.0.0.1", served.smtp_port, timeout=10) as s,
+            pytest.raises(smtplib.SMTPDataError) as e,
+        ):
+            s.sendmail("a@example.jp", ["signup@shop.example"], big)
+        assert e.value.smtp_code == 552
+        assert cli(served.config, "messages") == []
+    finally:
+        served.stop()
+
+
+def _sized_config(tmp_path: Path) -> Path:
+    path = write_config(tmp_path)
+    text = path.read_text().replace(
+        'notices = "notices@shop.example"', 'notices = "notices@shop.example"\nmax_size = 2000'
+    )
+    path.write_text(text)
+    return path
+
+
+def _mount_small_spool(spool: Path) -> bool:
+    """A real full disk: a 256 KiB tmpfs over the spool (root only)."""
+    if os.geteuid() != 0:
+        return False
+    spool.mkdir(parents=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(spool)], capture_output=True
+    )
+    return done.returncode == 0
+
+
+def test_a_full_spool_answers_451_and_stores_nothing_half(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path)
+    spool = tmp_path / "var" / "spool"
+    mounted = _mount_small_spool(spool)
+    limit_fsize = None
+    if not mounted:  # not root: the kernel's file size limit gives the same write error path (EFBIG)
+        limit_fsize = lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))  # noqa: E731
+    served = start_serve(cfg, preexec_fn=limit_fsize) if limit_fsize else start_serve(cfg)
+    try:
+        raw = b"From: a@example.jp\r\nTo: signup@shop.example\r\nMessage-ID: <big@x>\r\n\r\n" + b"y" * 400_000
+        with (
+            smtplib.SMTP("127.0.0.1", served.smtp_port, timeout=10) as s,
+            pytest.raises(smtplib.SMTPDataError) as e,
+        ):
+            s.sendmail("a@example.jp", ["signup@shop.example"], raw)
+        assert e.value.smtp_code == 451
+        assert cli(served.config, "messages") == []
+        assert not list((spool / "tmp").glob("*")), "no half-written file is left in the spool"
+        # A small message still fits and is accepted: the server did not wedge.
+        with smtplib.SMTP("127.0.0.1", served.smtp_port, timeout=10) as s:
+            s.sendmail(
+                "a@example.jp", ["signup@shop.example"], b"From: a@example.jp\r\nSubject: s\r\n\r\nhi\r\n"
+            )
+    finally:
+        served.stop()
+        if mounted:
+            subprocess.run(["umount", str(spool)], check=False)

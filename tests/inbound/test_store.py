@@ -1,0 +1,89 @@
+"""Storing before 250: spool file plus rows, deduplicated on redelivery, on SQLite and PostgreSQL."""
+
+from sqlmodel import Session, select
+
+from mailgate.context import Context
+from mailgate.inbound.store import dedupe_key, store
+from mailgate.models import Message
+
+RAW = (
+    b"From: a@example.jp\r\nTo: signup@shop.example\r\nMessage-ID: <m1@example.jp>\r\n"
+    b"Subject: x\r\n\r\nbody\r\n"
+)
+
+
+def rows(ctx: Context) -> list[Message]:
+    with Session(ctx.engine) as s:
+        return list(s.exec(select(Message).order_by(Message.id)))
+
+
+def test_a_stored_message_has_its_bytes_on_disk_and_a_row(db_ctx: Context) -> None:
+    stored = store(
+        db_ctx.engine,
+        db_ctx.cfg.spool_dir,
+        RAW,
+        ["signup@shop.example"],
+        mail_from="a@example.jp",
+        via="smtp",
+    )
+    [msg] = rows(db_ctx)
+    assert stored.ids == [msg.id]
+    assert (db_ctx.cfg.spool_dir / msg.spool_path).read_bytes() == RAW
+    assert (msg.state, msg.from_addr, msg.header_message_id) == ("received", "a@example.jp", "m1@example.jp")
+    assert not list((db_ctx.cfg.spool_dir / "tmp").iterdir())
+
+
+def test_a_redelivery_with_new_received_lines_is_recognised(db_ctx: Context) -> None:
+    store(
+        db_ctx.engine,
+        db_ctx.cfg.spool_dir,
+        RAW,
+        ["signup@shop.example"],
+        mail_from="a@example.jp",
+        via="smtp",
+    )
+    again = b"Received: from relay2 by mx; Sat, 28 Nov 2026 10:00:00 +0900\r\n" + RAW
+    stored = store(
+        db_ctx.engine,
+        db_ctx.cfg.spool_dir,
+        again,
+        ["signup@shop.example"],
+        mail_from="a@example.jp",
+        via="smtp",
+    )
+    assert stored.ids == [] and len(stored.duplicates) == 1
+    assert len(rows(db_ctx)) == 1
+
+
+def test_each_local_recipient_gets_its_own_row(db_ctx: Context) -> None:
+    stored = store(
+        db_ctx.engine,
+        db_ctx.cfg.spool_dir,
+        RAW,
+        ["signup@shop.example", "notices@shop.example"],
+        mail_from="a@example.jp",
+        via="smtp",
+    )
+    assert len(stored.ids) == 2
+    assert {m.rcpt for m in rows(db_ctx)} == {"signup@shop.example", "notices@shop.example"}
+    # One recipient redelivered later is still recognised per recipient.
+    assert (
+        store(
+            db_ctx.engine, db_ctx.cfg.spool_dir, RAW, ["notices@shop.example"], mail_from=None, via="file"
+        ).ids
+        == []
+    )
+
+
+def test_without_message_id_the_key_is_derived_from_the_body() -> None:
+    a = b"From: a@example.jp\r\n\r\nhello\r\n"
+    b = b"Received: x\r\nFrom: a@example.jp\r\n\r\nhello\r\n"
+    c = b"From: a@example.jp\r\n\r\nhello again\r\n"
+    assert dedupe_key(a)[0] == dedupe_key(b)[0] != dedupe_key(c)[0]
+    assert dedupe_key(a)[1].endswith("@derived.mailgate")
+
+
+def test_same_message_id_with_a_different_body_is_a_different_message() -> None:
+    a = b"Message-ID: <same@x>\r\n\r\none\r\n"
+    b = b"Message-ID: <same@x>\r\n\r\ntwo\r\n"
+    assert dedupe_key(a)[0] != dedupe_key(b)[0]

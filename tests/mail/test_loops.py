@@ -1,0 +1,163 @@
+"""RFC 3834 loop prevention: which inbound mail must never get an automatic answer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mailgate.mail.loops import auto_reply_reason
+from mailgate.mail.parse import parse
+
+CORPUS = Path(__file__).parents[2].parent / "shared" / "corpus"
+
+
+def mail(body: bytes = b"hello\r\n", *extra: str, sender: str = "taro@example.jp") -> bytes:
+    head = f"From: {sender}\r\nTo: signup@shop.example\r\nMessage-ID: <m@example.jp>\r\n"
+    head += "".join(f"{h}\r\n" for h in extra)
+    return head.encode() + b"\r\n" + body
+
+
+def reason(raw: bytes, envelope_from: str | None = "taro@example.jp") -> str | None:
+    return auto_reply_reason(parse(raw), envelope_from)
+
+
+def test_ordinary_customer_mail_may_be_answered() -> None:
+    assert reason(mail()) is None
+
+
+@pytest.mark.parametrize("name", ["blank-docomo.eml", "blank-docomo-emoji.eml", "blank-au-sjis.eml"])
+def test_corpus_signup_mail_may_be_answered(name: str) -> None:
+    assert auto_reply_reason(parse((CORPUS / "phone" / name).read_bytes()), None) is None
+
+
+def test_corpus_vacation_reply_is_auto_submitted() -> None:
+    raw = (CORPUS / "noise" / "vacation-autoreply.eml").read_bytes()
+    assert auto_reply_reason(parse(raw), "taro@example.jp") == "auto-submitted: auto-replied"
+
+
+def test_corpus_bounce_is_recognised_from_file_and_from_smtp() -> None:
+    parsed = parse((CORPUS / "noise" / "bounce-dsn.eml").read_bytes())
+    assert auto_reply_reason(parsed, None) == "empty return path"
+    assert auto_reply_reason(parsed, "") == "empty envelope sender"
+    # Even from a non-null envelope the sender and the report type give it away.
+    assert (
+        auto_reply_reason(parsed, "bounces@mx.shop.example") == "system sender: MAILER-DAEMON@mx.shop.example"
+    )
+
+
+@pytest.mark.parametrize(
+    "value", ["auto-replied", "auto-generated", "Auto-Notified; owner-email=x@y", "AUTO-REPLIED"]
+)
+def test_auto_submitted_other_than_no(value: str) -> None:
+    assert reason(mail(b"x", f"Auto-Submitted: {value}")) == f"auto-submitted: {value.split(';')[0].lower()}"
+
+
+def test_auto_submitted_no_is_a_person() -> None:
+    assert reason(mail(b"x", "Auto-Submitted: no")) is None
+
+
+@pytest.mark.parametrize("value", ["bulk", "junk", "list", "Bulk"])
+def test_bulk_precedence(value: str) -> None:
+    assert reason(mail(b"x", f"Precedence: {value}")) == f"precedence: {value.lower()}"
+
+
+def test_precedence_first_class_is_a_person() -> None:
+    assert reason(mail(b"x", "Precedence: first-class")) is None
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "List-Id: <shop.example>",
+        "List-Unsubscribe: <mailto:u@x>",
+        "List-Post: NO",
+        "List-Help: <x>",
+        "X-ML-Name: fml",
+    ],
+)
+def test_mailing_list_headers(header: str) -> None:
+    assert (reason(mail(b"x", header)) or "").startswith("mailing list:")
+
+
+def test_empty_envelope_sender_wins_over_return_path_header() -> None:
+    raw = mail(b"x", "Return-Path: <taro@example.jp>")
+    assert reason(raw, "") == "empty envelope sender"
+    assert reason(raw, "<>") == "empty envelope sender"
+
+
+def test_return_path_header_only_counts_without_envelope() -> None:
+    raw = mail(b"x", "Return-Path: <>")
+    assert reason(raw, None) == "empty return path"
+    assert reason(raw, "taro@example.jp") is None
+
+
+def test_no_envelope_and_no_return_path_is_fine() -> None:
+    assert reason(mail(), None) is None
+
+
+@pytest.mark.parametrize(
+    "sender", ["MAILER-DAEMON@mx.example.jp", "mailer-daemon@docomo.ne.jp", "Postmaster@ezweb.ne.jp"]
+)
+def test_system_senders_in_from(sender: str) -> None:
+    assert reason(mail(b"x", sender=sender)) == f"system sender: {sender}"
+
+
+def test_system_sender_in_envelope() -> None:
+    assert reason(mail(), "postmaster@example.jp") == "system sender: postmaster@example.jp"
+
+
+def test_postmaster_domain_is_not_a_system_sender() -> None:
+    assert reason(mail(b"x", sender="taro@postmaster.example.jp")) is None
+
+
+@pytest.mark.parametrize("value", ["All", "OOF", "AutoReply", "DR, OOF", "RN, NRN, AutoReply"])
+def test_x_auto_response_suppress(value: str) -> None:
+    assert (reason(mail(b"x", f"X-Auto-Response-Suppress: {value}")) or "").startswith(
+        "x-auto-response-suppress:"
+    )
+
+
+def test_x_auto_response_suppress_for_receipts_only_is_fine() -> None:
+    assert reason(mail(b"x", "X-Auto-Response-Suppress: DR, RN, NRN")) is None
+
+
+@pytest.mark.parametrize("header", ["X-Autoreply: yes", "X-Autorespond: vacation"])
+def test_autoreply_markers(header: str) -> None:
+    assert reason(mail(b"x", header)) == f"{header.split(':')[0].lower()} header"
+
+
+def test_multipart_report_without_other_hints() -> None:
+    body = (
+        b"--b\r\nContent-Type: text/plain\r\n\r\nfailed\r\n"
+        b"--b\r\nContent-Type: message/delivery-status\r\n\r\n"
+        b"Reporting-MTA: dns; mx\r\n\r\nAction: failed\r\n"
+        b"--b--\r\n"
+    )
+    raw = mail(body, 'Content-Type: multipart/report; report-type=delivery-status; boundary="b"')
+    assert reason(raw) == "delivery report (multipart/report)"
+
+
+def test_delivery_status_part_inside_mixed() -> None:
+    body = (
+        b"--b\r\nContent-Type: text/plain\r\n\r\nfailed\r\n"
+        b"--b\r\nContent-Type: message/delivery-status\r\n\r\nAction: failed\r\n"
+        b"--b--\r\n"
+    )
+    raw = mail(body, 'Content-Type: multipart/mixed; boundary="b"')
+    assert reason(raw) == "delivery report (message/delivery-status)"
+
+
+def test_delivery_status_root_content_type() -> None:
+    raw = mail(b"Action: failed\r\n", "Content-Type: message/delivery-status")
+    assert reason(raw) == "delivery report (message/delivery-status)"
+
+
+def test_person_forwarding_a_bounce_may_be_answered() -> None:
+    bounce = (CORPUS / "noise" / "bounce-dsn.eml").read_bytes()
+    body = (
+        b"--b\r\nContent-Type: text/plain\r\n\r\nWhat is this?\r\n--b\r\nContent-Type: message/rfc822\r\n\r\n"
+    )
+    body += bounce + b"\r\n--b--\r\n"
+    raw = mail(body, 'Content-Type: multipart/mixed; boundary="b"')
+    assert reason(raw) is None

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from mailgate.outbound.maildir import deliver
+
+MESSAGE = b"From: a@shop.example\r\nTo: b@example.com\r\nSubject: x\r\n\r\nbody\r\n"
+
+
+def test_deliver_creates_the_maildir_and_puts_the_message_in_new(tmp_path: Path) -> None:
+    maildir = tmp_path / "deep" / "Maildir"
+    path = deliver(maildir, MESSAGE)
+    assert all((maildir / sub).is_dir() for sub in ("cur", "new", "tmp"))
+    assert path.parent == maildir / "new"
+    assert path.is_file()
+
+
+def test_stored_bytes_are_exactly_the_given_bytes_with_crlf(tmp_path: Path) -> None:
+    path = deliver(tmp_path, MESSAGE)
+    assert path.read_bytes() == MESSAGE
+    assert b"\r\n" in path.read_bytes()
+
+
+def test_nothing_is_left_in_tmp(tmp_path: Path) -> None:
+    deliver(tmp_path, MESSAGE)
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_each_delivery_gets_its_own_file(tmp_path: Path) -> None:
+    paths = {deliver(tmp_path, MESSAGE + str(i).encode()) for i in range(200)}
+    assert len(paths) == 200
+    assert len(list((tmp_path / "new").iterdir())) == 200
+
+
+def test_file_name_has_no_maildir_info_separator(tmp_path: Path) -> None:
+    # ":" starts the flags part of a Maildir name; the name must not contain one.
+    assert ":" not in deliver(tmp_path, MESSAGE).name
+
+
+def test_existing_maildir_is_reused(tmp_path: Path) -> None:
+    first = deliver(tmp_path, MESSAGE)
+    second = deliver(tmp_path, MESSAGE)
+    assert first.read_bytes() == second.read_bytes() == MESSAGE
+    assert first != second
+
+
+def test_concurrent_reader_never_sees_a_partial_message(tmp_path: Path) -> None:
+    big = b"X-Pad: " + b"a" * 900 + b"\r\n"
+    message = MESSAGE.replace(b"\r\n\r\n", b"\r\n" + big * 4000 + b"\r\n")  # ~3.6 MB
+    (tmp_path / "new").mkdir()
+    stop = threading.Event()
+    seen: list[int] = []
+
+    def reader() -> None:
+        while not stop.is_set():
+            for entry in (tmp_path / "new").iterdir():
+                seen.append(len(entry.read_bytes()))
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        for _ in range(15):
+            deliver(tmp_path, message)
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    assert seen, "reader never ran"
+    assert set(seen) == {len(message)}

@@ -1,0 +1,374 @@
+"""Relay tests against real aiosmtpd servers on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import ipaddress
+import socket
+import ssl
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
+from mailgate.mail.dkim import DkimKey, dns_record, generate_private_key, sign, verify
+from mailgate.outbound.relay import PermanentError, Relay, TransientError, parse_relay_url, send
+
+HOST = "127.0.0.1"
+MESSAGE = b"From: yoyaku@shop.example\r\nTo: a@example.com\r\nSubject: test\r\n\r\nbody\r\n.leading dot\r\n"
+ENV = {"MAILGATE_RELAY_USER": "mailgate", "MAILGATE_RELAY_PASSWORD": "s3cret pass"}
+
+
+# --- servers ---------------------------------------------------------------------------
+
+
+@dataclass
+class Recorder:
+    """Handler that accepts everything and keeps what it got, raw RCPT arguments included."""
+
+    envelopes: list[Envelope] = field(default_factory=list)
+    raw_rcpt: list[str] = field(default_factory=list)
+    authenticated: list[bool] = field(default_factory=list)
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        self.envelopes.append(envelope)
+        self.authenticated.append(bool(session.authenticated))
+        return "250 2.0.0 Ok: queued as TEST123"
+
+
+@dataclass
+class RefuseRcpt(Recorder):
+    reply: str = "451 4.3.0 try again later"
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
+        return self.reply
+
+
+class RawRcptSMTP(SMTP):
+    async def smtp_RCPT(self, arg: str) -> None:
+        # aiosmtpd unquotes the local part before handlers see it: keep the wire form.
+        self.event_handler.raw_rcpt.append(arg)
+        await super().smtp_RCPT(arg)
+
+
+class RecordingController(Controller):
+    def factory(self) -> SMTP:
+        return RawRcptSMTP(self.handler, **self.SMTP_kwargs)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+def _start(handler: Recorder, **kwargs: Any) -> Iterator[tuple[Recorder, int]]:
+    port = free_port()
+    controller = RecordingController(handler, hostname=HOST, port=port, **kwargs)
+    controller.start()
+    try:
+        yield handler, port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def plain_server() -> Iterator[tuple[Recorder, int]]:
+    yield from _start(Recorder())
+
+
+@pytest.fixture
+def server_451() -> Iterator[tuple[Recorder, int]]:
+    yield from _start(RefuseRcpt(reply="451 4.3.0 try again later"))
+
+
+@pytest.fixture
+def server_550() -> Iterator[tuple[Recorder, int]]:
+    yield from _start(RefuseRcpt(reply="550 5.1.1 no such user"))
+
+
+@pytest.fixture(scope="module")
+def cert_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address(HOST))]
+            ),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    folder = tmp_path_factory.mktemp("tls")
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+def _server_tls(cert_files: tuple[Path, Path]) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(*cert_files)
+    return context
+
+
+def _authenticator(
+    server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: object
+) -> AuthResult:
+    ok = (
+        mechanism in ("LOGIN", "PLAIN")
+        and isinstance(auth_data, LoginPassword)
+        and auth_data.login.decode() == ENV["MAILGATE_RELAY_USER"]
+        and auth_data.password.decode() == ENV["MAILGATE_RELAY_PASSWORD"]
+    )
+    # handled=False: let aiosmtpd send the 535 itself.
+    return AuthResult(success=ok, handled=False)
+
+
+@pytest.fixture
+def starttls_auth_server(cert_files: tuple[Path, Path]) -> Iterator[tuple[Recorder, int]]:
+    yield from _start(
+        Recorder(),
+        tls_context=_server_tls(cert_files),
+        require_starttls=True,
+        authenticator=_authenticator,
+        auth_required=True,
+        auth_require_tls=True,
+    )
+
+
+@pytest.fixture
+def implicit_tls_server(cert_files: tuple[Path, Path]) -> Iterator[tuple[Recorder, int]]:
+    yield from _start(Recorder(), ssl_context=_server_tls(cert_files))
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """Accepts TCP connections (kernel backlog) but never says a word."""
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        s.listen(8)
+        yield int(s.getsockname()[1])
+
+
+def _relay(port: int, tls: str = "none", **kw: Any) -> Relay:
+    fields: dict[str, Any] = {"username": None, "password": None}
+    fields.update(kw)
+    return Relay(host=HOST, port=port, tls=tls, **fields)  # type: ignore[arg-type]
+
+
+def _send(relay: Relay, rcpt: str = "a@example.com", message: bytes = MESSAGE, timeout: float = 10) -> str:
+    return asyncio.run(send(relay, message, "bounce@shop.example", rcpt, timeout=timeout))
+
+
+# --- send ------------------------------------------------------------------------------
+
+
+def test_message_is_delivered_with_its_envelope(plain_server: tuple[Recorder, int]) -> None:
+    handler, port = plain_server
+    reply = _send(_relay(port))
+    assert "queued as TEST123" in reply
+    (envelope,) = handler.envelopes
+    assert envelope.mail_from == "bounce@shop.example"
+    assert envelope.rcpt_tos == ["a@example.com"]
+    assert envelope.content == MESSAGE  # dot-stuffing undone, CRLF intact
+
+
+def test_quoted_local_part_arrives_intact_in_rcpt_to(plain_server: tuple[Recorder, int]) -> None:
+    handler, port = plain_server
+    _send(_relay(port), rcpt="taro..yamada.@docomo.ne.jp")
+    assert handler.raw_rcpt == ['TO:<"taro..yamada."@docomo.ne.jp>']
+    # aiosmtpd itself hands handlers the unquoted form.
+    assert handler.envelopes[0].rcpt_tos == ["taro..yamada.@docomo.ne.jp"]
+
+
+def test_signed_message_still_verifies_after_the_relay(plain_server: tuple[Recorder, int]) -> None:
+    handler, port = plain_server
+    key = DkimKey(domain="shop.example", selector="t1", private_pem=generate_private_key())
+    signed = sign(MESSAGE, key)
+    _send(_relay(port), message=signed)
+    received = handler.envelopes[0].content
+    assert isinstance(received, bytes)
+    assert verify(received, dict([dns_record(key)]))
+
+
+def test_4xx_on_rcpt_is_transient(server_451: tuple[Recorder, int]) -> None:
+    handler, port = server_451
+    with pytest.raises(TransientError, match="451"):
+        _send(_relay(port))
+    assert handler.envelopes == []
+
+
+def test_5xx_on_rcpt_is_permanent(server_550: tuple[Recorder, int]) -> None:
+    _, port = server_550
+    with pytest.raises(PermanentError, match="550"):
+        _send(_relay(port))
+
+
+def test_closed_port_is_transient() -> None:
+    with pytest.raises(TransientError):
+        _send(_relay(free_port()))
+
+
+def test_server_that_never_answers_times_out_as_transient(silent_server: int) -> None:
+    with pytest.raises(TransientError):
+        _send(_relay(silent_server), timeout=0.5)
+
+
+def test_starttls_with_auth_delivers_when_credentials_match(
+    starttls_auth_server: tuple[Recorder, int],
+) -> None:
+    handler, port = starttls_auth_server
+    relay = parse_relay_url(f"smtp+starttls://{HOST}:{port}?verify_tls=false", ENV)
+    assert relay.tls == "starttls" and not relay.verify_tls
+    assert "queued" in _send(relay)
+    assert handler.authenticated == [True]
+
+
+def test_plain_smtp_url_upgrades_to_starttls_when_offered(
+    starttls_auth_server: tuple[Recorder, int],
+) -> None:
+    # The server refuses MAIL before STARTTLS and offers AUTH only over TLS.
+    handler, port = starttls_auth_server
+    _send(_relay(port, "none", username="mailgate", password="s3cret pass", verify_tls=False))
+    assert handler.authenticated == [True]
+
+
+def test_wrong_password_is_permanent(starttls_auth_server: tuple[Recorder, int]) -> None:
+    handler, port = starttls_auth_server
+    relay = _relay(port, "starttls", username="mailgate", password="wrong", verify_tls=False)
+    with pytest.raises(PermanentError, match="535"):
+        _send(relay)
+    assert handler.envelopes == []
+
+
+def test_missing_credentials_against_auth_server_is_refused(
+    starttls_auth_server: tuple[Recorder, int],
+) -> None:
+    _, port = starttls_auth_server
+    with pytest.raises(PermanentError, match="530"):
+        _send(_relay(port, "starttls", verify_tls=False))
+
+
+def test_self_signed_certificate_is_rejected_when_verification_is_on(
+    starttls_auth_server: tuple[Recorder, int],
+) -> None:
+    handler, port = starttls_auth_server
+    with pytest.raises(TransientError):
+        _send(_relay(port, "starttls", username="mailgate", password="s3cret pass", verify_tls=True))
+    assert handler.envelopes == []
+
+
+def test_required_starttls_fails_when_the_server_does_not_offer_it(
+    plain_server: tuple[Recorder, int],
+) -> None:
+    handler, port = plain_server
+    with pytest.raises(TransientError):
+        _send(_relay(port, "starttls"))
+    assert handler.envelopes == []
+
+
+def test_credentials_are_not_used_when_the_server_offers_no_auth(plain_server: tuple[Recorder, int]) -> None:
+    handler, port = plain_server
+    _send(_relay(port, username="mailgate", password="s3cret pass"))
+    assert handler.authenticated == [False]
+    assert len(handler.envelopes) == 1
+
+
+def test_implicit_tls_delivers(implicit_tls_server: tuple[Recorder, int]) -> None:
+    handler, port = implicit_tls_server
+    relay = parse_relay_url(f"smtps://{HOST}:{port}?verify_tls=false", {})
+    assert relay.tls == "implicit"
+    _send(relay)
+    assert len(handler.envelopes) == 1
+
+
+def test_address_with_line_break_is_permanent_without_connecting() -> None:
+    # Nothing listens on this port: a connection attempt would be a TransientError.
+    with pytest.raises(PermanentError):
+        _send(_relay(free_port()), rcpt="a@example.com\r\nDATA")
+
+
+# --- parse_relay_url -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "tls", "port"),
+    [
+        ("smtp://mail.example.com", "none", 25),
+        ("smtp://mail.example.com:587", "none", 587),
+        ("smtp+starttls://mail.example.com:587", "starttls", 587),
+        ("smtp+starttls://mail.example.com", "starttls", 25),
+        ("smtps://mail.example.com", "implicit", 465),
+        ("SMTPS://mail.example.com:2465", "implicit", 2465),
+    ],
+)
+def test_scheme_sets_tls_mode_and_default_port(url: str, tls: str, port: int) -> None:
+    relay = parse_relay_url(url, {})
+    assert (relay.host, relay.port, relay.tls) == ("mail.example.com", port, tls)
+    assert relay.username is None and relay.password is None and relay.verify_tls
+
+
+def test_credentials_come_from_the_environment() -> None:
+    relay = parse_relay_url("smtp://mail.example.com:587", ENV)
+    assert (relay.username, relay.password) == ("mailgate", "s3cret pass")
+
+
+def test_credentials_in_the_url_are_accepted_and_the_environment_wins() -> None:
+    relay = parse_relay_url("smtp://u%40x:p%3Aw@mail.example.com", {})
+    assert (relay.username, relay.password) == ("u@x", "p:w")
+    relay = parse_relay_url("smtp://u:p@mail.example.com", ENV)
+    assert (relay.username, relay.password) == ("mailgate", "s3cret pass")
+
+
+def test_ipv6_host_is_parsed() -> None:
+    relay = parse_relay_url("smtp://[::1]:2525", {})
+    assert (relay.host, relay.port) == ("::1", 2525)
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("http://mail.example.com", "scheme"),
+        ("mail.example.com:25", "scheme"),
+        ("smtp://", "no host"),
+        ("smtp://mail.example.com:abc", "bad relay URL"),
+        ("smtp://mail.example.com:99999", "bad relay URL"),
+        ("smtp://mail.example.com/path", "path"),
+        ("smtp://mail.example.com?tls=1", "unknown parameter"),
+    ],
+)
+def test_bad_url_raises_a_clear_value_error(url: str, why: str) -> None:
+    with pytest.raises(ValueError, match=why):
+        parse_relay_url(url, {})
+
+
+def test_repr_does_not_show_the_password() -> None:
+    relay = parse_relay_url("smtp://mail.example.com", ENV)
+    assert "s3cret" not in repr(relay)

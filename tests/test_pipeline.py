@@ -1,0 +1,150 @@
+"""Stored message -> final state, on SQLite and PostgreSQL: once, with its reason, never lost."""
+
+from datetime import timedelta
+
+from sqlmodel import Session, select
+
+from mailgate.context import Context
+from mailgate.inbound.store import store
+from mailgate.models import Customer, Event, Message, Outbox, Token, utcnow
+from mailgate.pipeline import MAX_ATTEMPTS, process, process_pending
+
+
+def blank_from(addr: str, msgid: str) -> bytes:
+    return (
+        (
+            f"From: {addr}\r\nTo: signup@shop.example\r\nSubject: \r\nMessage-ID: <{msgid}>\r\n"
+            "Content-Type: text/plain; charset=Shift_JIS\r\n\r\n"
+        ).encode()
+        + "登録".encode("cp932")
+        + b"\r\n"
+    )
+
+
+def put(ctx: Context, raw: bytes, rcpt: str = "signup@shop.example") -> int:
+    [mid] = store(ctx.engine, ctx.cfg.spool_dir, raw, [rcpt], mail_from=None, via="file").ids
+    return mid
+
+
+def get(ctx: Context, model, **where):  # type: ignore[no-untyped-def]
+    with Session(ctx.engine) as s:
+        stmt = select(model)
+        for k, v in where.items():
+            stmt = stmt.where(getattr(model, k) == v)
+        return list(s.exec(stmt))
+
+
+def test_blank_mail_creates_a_pending_customer_and_queues_a_registration_link(db_ctx: Context) -> None:
+    mid = put(db_ctx, blank_from("taro..yamada.@docomo.ne.jp", "b1@docomo.ne.jp"))
+    assert process(db_ctx, mid) == "applied"
+    [customer] = get(db_ctx, Customer)
+    assert (customer.email, customer.status) == ("taro..yamada.@docomo.ne.jp", "pending")
+    [token] = get(db_ctx, Token)
+    assert token.purpose == "register" and token.message_id == mid
+    [mail] = get(db_ctx, Outbox)
+    assert mail.to_addr == "taro..yamada.@docomo.ne.jp"
+    assert db_ctx.signer.url("register", token.id) in mail.body
+    assert mail.in_reply_to == "b1@docomo.ne.jp"
+    [msg] = get(db_ctx, Message)
+    assert msg.reason == "registration link sent"
+    assert msg.decision["intent"]["rule"] == "signup/blank-mail"
+    assert msg.decision["rules_version"] == db_ctx.rules.version
+    kinds = [e.kind for e in get(db_ctx, Event, message_id=mid)]
+    assert kinds == ["customer_pending", "link_issued", "mail_queued", "message_applied"]
+
+
+def test_processing_the_same_message_again_changes_nothing(db_ctx: Context) -> None:
+    mid = put(db_ctx, blank_from("a@example.jp", "b2@example.jp"))
+    assert process(db_ctx, mid) == "applied"
+    assert process(db_ctx, mid) is None
+    assert process_pending(db_ctx) == 0
+    assert len(get(db_ctx, Outbox)) == 1 and len(get(db_ctx, Token)) == 1
+
+
+def test_a_registered_customer_gets_a_settings_link(db_ctx: Context) -> None:
+    with Session(db_ctx.engine) as s:
+        s.add(
+            Customer(email="Hanako@Example.jp", email_key="hanako@example.jp", status="active", name="花子")
+        )
+        s.commit()
+    mid = put(db_ctx, blank_from("hanako@example.jp", "b3@example.jp"))
+    process(db_ctx, mid)
+    [token] = get(db_ctx, Token)
+    assert token.purpose == "settings"
+    [mail] = get(db_ctx, Outbox)
+    assert "/s/" in mail.body and "花子" in mail.body
+    assert len(get(db_ctx, Customer)) == 1
+
+
+def test_replies_to_one_address_are_capped_per_hour(db_ctx: Context) -> None:
+    limit = db_ctx.cfg.mail.replies_per_hour
+    for i in range(limit + 2):
+        process(db_ctx, put(db_ctx, blank_from("spray@example.jp", f"s{i}@example.jp")))
+    assert len(get(db_ctx, Outbox)) == limit
+    suppressed = get(db_ctx, Event, kind="reply_suppressed")
+    assert len(suppressed) == 2
+    last = get(db_ctx, Message)[-1]
+    assert last.state == "applied" and "cap" in last.reason
+
+
+def test_the_cap_counts_only_the_last_hour(db_ctx: Context) -> None:
+    limit = db_ctx.cfg.mail.replies_per_hour
+    earlier = utcnow() - timedelta(hours=2)
+    for i in range(limit):
+        process(db_ctx, put(db_ctx, blank_from("b@example.jp", f"o{i}@example.jp")), now=earlier)
+    process(db_ctx, put(db_ctx, blank_from("b@example.jp", "new@example.jp")))
+    assert len(get(db_ctx, Outbox)) == limit + 1
+
+
+def test_a_bounce_is_ignored_with_its_reason_and_gets_no_reply(db_ctx: Context) -> None:
+    raw = (
+        b"Return-Path: <>\r\nFrom: MAILER-DAEMON@mx.example.jp\r\nTo: signup@shop.example\r\n"
+        b"Subject: Undelivered\r\n\r\nsorry\r\n"
+    )
+    mid = put(db_ctx, raw)
+    assert process(db_ctx, mid) == "ignored"
+    [msg] = get(db_ctx, Message)
+    assert "RFC 3834" in msg.reason
+    assert get(db_ctx, Outbox) == [] and get(db_ctx, Customer) == []
+
+
+def test_mail_no_rule_takes_is_held(db_ctx: Context) -> None:
+    mid = put(db_ctx, blank_from("a@example.jp", "h1@example.jp"), rcpt="postmaster@shop.example")
+    assert process(db_ctx, mid) == "held"
+    assert "no rule" in get(db_ctx, Message)[0].reason
+
+
+def test_an_exception_fails_the_message_and_keeps_the_traceback(db_ctx: Context) -> None:
+    mid = put(db_ctx, blank_from("a@example.jp", "f1@example.jp"))
+    with Session(db_ctx.engine) as s:  # the spool file vanished: an operator must see why
+        msg = s.get(Message, mid)
+        (db_ctx.cfg.spool_dir / msg.spool_path).unlink()
+    assert process(db_ctx, mid) == "failed"
+    [msg] = get(db_ctx, Message)
+    assert "FileNotFoundError" in msg.reason and "Traceback" in msg.traceback
+    assert get(db_ctx, Outbox) == [] and get(db_ctx, Customer) == []
+
+
+def test_a_message_that_killed_the_worker_three_times_is_set_aside(db_ctx: Context) -> None:
+    mid = put(db_ctx, blank_from("a@example.jp", "p1@example.jp"))
+    with Session(db_ctx.engine) as s:  # three claims that never finished: the worker died each time
+        msg = s.get(Message, mid)
+        msg.attempts = MAX_ATTEMPTS
+        s.add(msg)
+        s.commit()
+    assert process(db_ctx, mid) is None
+    [msg] = get(db_ctx, Message)
+    assert msg.state == "failed" and "3 times" in msg.reason
+    assert get(db_ctx, Outbox) == []
+
+
+def test_a_message_interrupted_once_is_processed_on_the_next_pass(db_ctx: Context) -> None:
+    mid = put(db_ctx, blank_from("a@example.jp", "r1@example.jp"))
+    with Session(db_ctx.engine) as s:
+        msg = s.get(Message, mid)
+        msg.attempts = 1
+        s.add(msg)
+        s.commit()
+    assert process_pending(db_ctx) == 1
+    assert get(db_ctx, Message)[0].state == "applied"
+    assert len(get(db_ctx, Outbox)) == 1

@@ -1,0 +1,72 @@
+"""The flyer QR code decodes back to mailto: the signup address (zbarimg, the real decoder)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from mailgate import qr
+
+
+def run_qr(cfg: Path, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "mailgate", "--config", str(cfg), "qr", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def zbar(path: Path) -> str:
+    assert shutil.which("zbarimg"), "zbarimg is missing: scripts/test installs zbar-tools as root"
+    done = subprocess.run(["zbarimg", "--raw", "-q", str(path)], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_png_decodes_to_mailto_the_signup_address(cfg_path: Path, tmp_path: Path) -> None:
+    out = tmp_path / "signup.png"
+    run_qr(cfg_path, "--out", str(out))
+    assert zbar(out) == "mailto:signup@shop.example"
+
+
+def test_a_subject_is_carried_percent_encoded(cfg_path: Path, tmp_path: Path) -> None:
+    out = tmp_path / "signup.png"
+    run_qr(cfg_path, "--out", str(out), "--subject", "登録")
+    assert zbar(out) == "mailto:signup@shop.example?subject=%E7%99%BB%E9%8C%B2"
+
+
+def test_svg_is_a_scalable_qr_of_the_same_data(cfg_path: Path, tmp_path: Path) -> None:
+    svg, png = tmp_path / "signup.svg", tmp_path / "from-svg.png"
+    run_qr(cfg_path, "--out", str(svg))
+    assert svg.read_text().lstrip().startswith("<?xml") and "<svg" in svg.read_text()
+    # Rasterise the SVG exactly as a browser would and decode that.
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        page = browser.new_page(viewport={"width": 600, "height": 600})
+        page.set_content(
+            f'<body style="margin:20px;background:#fff"><img src="data:image/svg+xml;base64,'
+            f'{__import__("base64").b64encode(svg.read_bytes()).decode()}" width="500"></body>'
+        )
+        page.screenshot(path=str(png))
+        browser.close()
+    assert zbar(png) == "mailto:signup@shop.example"
+
+
+def test_without_out_it_prints_a_terminal_code(cfg_path: Path) -> None:
+    printed = run_qr(cfg_path)
+    assert "██" in printed and len(printed.splitlines()) > 20
+
+
+def test_mailto_keeps_a_plain_address_plain() -> None:
+    assert qr.mailto("signup@shop.example") == "mailto:signup@shop.example"

@@ -1,0 +1,71 @@
+"""`mailgate init`: a config that loads, a key, and DNS records that verify what the key signs."""
+
+from __future__ import annotations
+
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+from mailgate import config
+from mailgate.mail.dkim import DkimKey, sign, verify
+
+
+def test_init_writes_a_loadable_config_a_private_key_and_prints_dns_records(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mailgate",
+            "init",
+            "--dir",
+            str(tmp_path),
+            "--domain",
+            "seitai.example.jp",
+            "--name",
+            "JITANBODY整体院",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    cfg = config.load(tmp_path / "mailgate.toml")
+    assert cfg.mail.signup == "signup@seitai.example.jp" and cfg.shop.name == "JITANBODY整体院"
+    assert cfg.dkim_key_path == tmp_path / "dkim-mg.pem"
+    assert stat.S_IMODE(cfg.dkim_key_path.stat().st_mode) == 0o600
+    assert len(cfg.links.secrets) == 1 and len(cfg.links.secrets[0]) >= 32
+
+    txt_line = next(x for x in done.stdout.splitlines() if "mg._domainkey.seitai.example.jp." in x)
+    txt = txt_line.split("TXT", 1)[1].strip()
+    assert txt.startswith("v=DKIM1; k=rsa; p=")
+    assert "v=spf1" in done.stdout
+    key = DkimKey("seitai.example.jp", "mg", cfg.dkim_key_path.read_bytes())
+    msg = b"From: signup@seitai.example.jp\r\nTo: a@example.jp\r\nSubject: t\r\n\r\nbody\r\n"
+    assert verify(sign(msg, key), {"mg._domainkey.seitai.example.jp": txt})
+
+
+def test_init_does_not_overwrite_an_existing_shop(tmp_path: Path) -> None:
+    (tmp_path / "mailgate.toml").write_text("# mine\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "mailgate", "init", "--dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1 and "exists" in done.stderr
+    assert (tmp_path / "mailgate.toml").read_text() == "# mine\n"
+
+
+def test_a_config_error_stops_the_cli_before_anything_starts(tmp_path: Path) -> None:
+    bad = tmp_path / "mailgate.toml"
+    bad.write_text('[smtp]\nlisten = "everywhere"\n[paths]\nvar = "var"\n')
+    done = subprocess.run(
+        [sys.executable, "-m", "mailgate", "--config", str(bad), "serve"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert f"{bad}: [smtp] listen: expected HOST:PORT" in done.stderr
+    assert not (tmp_path / "var").exists()
