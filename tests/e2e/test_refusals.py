@@ -28,14 +28,20 @@ def test_a_foreign_domain_is_refused_with_550_5_7_1(served) -> None:  # type: ig
 def test_mail_over_the_size_limit_is_refused_with_552(tmp_path: Path) -> None:
     served = start_serve(_sized_config(tmp_path))
     try:
-        big = b"From: a@example.jp\r\nTo: signup@shop.example\r\n\r\n" + b"x" * 5000 + b"\r\n"
-        with (
-            smtplib.SMTP("127.0.0.1", served.smtp_port, timeout=10) as s,
-            pytest.raises(smtplib.SMTPDataError) as e,
-        ):
-            s.sendmail("a@example.jp", ["signup@shop.example"], big)
-        assert e.value.smtp_code == 552
+        big = b"From: a@example.jp\r\nTo: signup@shop.example\r\n\r\n" + (b"x" * 70 + b"\r\n") * 100
+        with smtplib.SMTP("127.0.0.1", served.smtp_port, timeout=10) as s:
+            # A client that declares SIZE is refused at MAIL FROM ...
+            with pytest.raises(smtplib.SMTPSenderRefused) as declared:
+                s.sendmail("a@example.jp", ["signup@shop.example"], big)
+            assert declared.value.smtp_code == 552
+            s.rset()
+            # ... one that does not is refused after DATA, and nothing is kept.
+            s.mail("a@example.jp")
+            assert s.rcpt("signup@shop.example")[0] == 250
+            code, _ = s.data(big)
+            assert code == 552
         assert cli(served.config, "messages") == []
+        assert not any((tmp_path / "var" / "spool").rglob("*.eml"))
     finally:
         served.stop()
 
@@ -69,7 +75,8 @@ def test_a_full_spool_answers_451_and_stores_nothing_half(tmp_path: Path) -> Non
         limit_fsize = lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))  # noqa: E731
     served = start_serve(cfg, preexec_fn=limit_fsize) if limit_fsize else start_serve(cfg)
     try:
-        raw = b"From: a@example.jp\r\nTo: signup@shop.example\r\nMessage-ID: <big@x>\r\n\r\n" + b"y" * 400_000
+        head = b"From: a@example.jp\r\nTo: signup@shop.example\r\nMessage-ID: <big@x>\r\n\r\n"
+        raw = head + (b"y" * 78 + b"\r\n") * 5000  # 400 kB: more than the spool holds
         with (
             smtplib.SMTP("127.0.0.1", served.smtp_port, timeout=10) as s,
             pytest.raises(smtplib.SMTPDataError) as e,

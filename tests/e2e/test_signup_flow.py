@@ -59,8 +59,8 @@ def test_blank_mail_to_registration_to_personal_link(tmp_path: Path) -> None:
                 "name": "山田 太郎",
                 "name_kana": "やまだ たろう",
                 "phone": "０９０－１２３４－５６７８",
-                "pin": "1234",
-                "pin2": "1234",
+                "pin": "2580",
+                "pin2": "2580",
             }
             done = http.post(url, data=fields)
             assert done.status_code == 200, done.text
@@ -71,14 +71,14 @@ def test_blank_mail_to_registration_to_personal_link(tmp_path: Path) -> None:
         _, subject, body = read_mail(confirm)
         assert "登録が完了" in subject
         assert "山田太郎" in body and "ヤマダタロウ" in body and "09012345678" in body
-        assert "1234" not in body  # never the PIN
+        assert "2580" not in body  # never the PIN
         personal = first_url(body)
 
         with httpx.Client(timeout=10) as http:
             page = http.get(personal)
             assert page.status_code == 200 and "暗証番号" in page.text and "フリガナ" not in page.text
             [form] = [f for f in forms(page.text) if "csrf" in f["fields"]]
-            mypage = http.post(personal, data={**form["fields"], "pin": "1234"})
+            mypage = http.post(personal, data={**form["fields"], "pin": "2580"})
             assert mypage.status_code == 200 and "山田太郎" in mypage.text
 
         [message] = cli(served.config, "messages")
