@@ -19,7 +19,8 @@ from mailgate import config
 from mailgate.context import Context
 
 REPO = Path(__file__).resolve().parent.parent
-CORPUS = REPO.parent / "shared" / "corpus"
+# A copy of ../shared/corpus kept with the tests, so a fresh clone has everything it needs.
+CORPUS = REPO / "tests" / "corpus"
 SECRET = "test-secret-" + "x" * 24
 
 

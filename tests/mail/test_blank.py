@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from mailgate.mail.blank import is_blank, meaningful_text
 from mailgate.mail.parse import parse
-
-CORPUS = Path(__file__).parents[2].parent / "shared" / "corpus"
+from tests.conftest import CORPUS
 
 
 @pytest.mark.parametrize("name", ["blank-docomo.eml", "blank-docomo-emoji.eml", "blank-au-sjis.eml"])

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from mailgate.mail.loops import auto_reply_reason
 from mailgate.mail.parse import parse
-
-CORPUS = Path(__file__).parents[2].parent / "shared" / "corpus"
+from tests.conftest import CORPUS
 
 
 def mail(body: bytes = b"hello\r\n", *extra: str, sender: str = "taro@example.jp") -> bytes:

@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mailgate.mail.parse import ParsedMail, body_text, html_to_text, parse
+from tests.conftest import CORPUS
 
-CORPUS = Path(__file__).parents[2].parent / "shared" / "corpus"
 JST = timezone(timedelta(hours=9))
 ESC_KANJI = b"\x1b$B"
 ESC_ASCII = b"\x1b(B"

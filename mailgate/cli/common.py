@@ -1,0 +1,68 @@
+"""What every command shares: the app, the --config option, output helpers."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from mailgate import config as config_mod
+from mailgate.config import Config, ConfigError
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="mailgate: mail in, bookings out.")
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", "-c", envvar="MAILGATE_CONFIG", help="mailgate.toml (default: built-in demo shop)"
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(message, err=True)
+    return typer.Exit(code)
+
+
+def load_config(ctx: typer.Context, **overrides: str | None) -> Config:
+    try:
+        return config_mod.load(ctx.obj, **overrides)
+    except ConfigError as e:
+        raise fail(f"configuration error:\n{e}") from None
+
+
+def build_context(cfg: Config) -> Any:
+    from mailgate.context import Context
+    from mailgate.rules.engine import RulesError
+
+    try:
+        return Context.build(cfg)
+    except RulesError as e:
+        raise fail(f"rules error:\n{e}") from None
+
+
+def setup_logging(verbose: bool = True) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def fmt_dt(value: datetime | None, cfg: Config) -> str:
+    return value.astimezone(cfg.tz).strftime("%Y-%m-%d %H:%M:%S") if value else "-"
+
+
+def emit_json(data: Any) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=1, default=str))
+
+
+@app.callback()
+def main_callback(ctx: typer.Context, config: ConfigOpt = None) -> None:
+    ctx.obj = config

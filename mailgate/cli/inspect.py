@@ -1,0 +1,137 @@
+"""Looking back: stored messages, the audit timeline, the outbox."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from sqlmodel import Session, col, select
+
+from mailgate.cli.common import (
+    JsonOpt,
+    app,
+    build_context,
+    emit_json,
+    fail,
+    fmt_dt,
+    load_config,
+)
+
+messages_app = typer.Typer(invoke_without_command=True, help="Stored messages and their states.")
+app.add_typer(messages_app, name="messages")
+
+
+@messages_app.callback()
+def messages_list(
+    ctx: typer.Context,
+    state: Annotated[str | None, typer.Option(help="received|applied|held|ignored|failed")] = None,
+    limit: Annotated[int, typer.Option(help="newest N")] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """List stored messages with their states and reasons."""
+    if ctx.invoked_subcommand:
+        return
+    from mailgate.models import Message
+
+    cfg = load_config(ctx)
+    c = build_context(cfg)
+    with Session(c.engine) as s:
+        stmt = select(Message).order_by(col(Message.id).desc()).limit(limit)
+        if state:
+            stmt = stmt.where(Message.state == state)
+        rows = list(s.exec(stmt))
+    if as_json:
+        emit_json([r.model_dump(exclude={"decision", "traceback", "dedupe_key"}) for r in rows])
+        return
+    for m in rows:
+        typer.echo(
+            f"{m.id:>6}  {fmt_dt(m.received_at, cfg)}  {m.state:<8}  {m.via:<5} "
+            f"{m.from_addr or '-'} -> {m.rcpt}  {m.reason}"
+        )
+    if not rows:
+        typer.echo("no messages")
+
+
+@messages_app.command("show")
+def messages_show(ctx: typer.Context, message_id: int, as_json: JsonOpt = False) -> None:
+    """One message: envelope, state, reason and the decision record."""
+    from mailgate.models import Message
+
+    cfg = load_config(ctx)
+    c = build_context(cfg)
+    with Session(c.engine) as s:
+        m = s.get(Message, message_id)
+    if m is None:
+        raise fail(f"no message {message_id}", 1)
+    data = m.model_dump()
+    if as_json:
+        emit_json(data)
+        return
+    for key, value in data.items():
+        if key in ("decision",) and value:
+            value = json.dumps(value, ensure_ascii=False, indent=1)
+        typer.echo(f"{key}: {value}")
+
+
+@app.command()
+def audit(
+    ctx: typer.Context,
+    customer: Annotated[str | None, typer.Option(help="customer's mail address")] = None,
+    message: Annotated[int | None, typer.Option(help="message id")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The timeline of what happened to a customer or because of a message."""
+    from mailgate import audit as audit_mod
+    from mailgate.ledger.customers import by_email
+
+    if customer is None and message is None:
+        raise fail("give --customer ADDRESS or --message ID")
+    cfg = load_config(ctx)
+    c = build_context(cfg)
+    with Session(c.engine) as s:
+        customer_id = None
+        if customer is not None:
+            found = by_email(s, customer)
+            if found is None:
+                raise fail(f"no customer with address {customer}", 1)
+            customer_id = found.id
+        events = audit_mod.timeline(s, customer_id=customer_id, message_id=message)
+    if as_json:
+        emit_json([e.model_dump() for e in events])
+        return
+    for e in events:
+        detail = " ".join(f"{k}={v}" for k, v in e.detail.items())
+        typer.echo(f"{fmt_dt(e.at, cfg)}  {e.kind:<20} {e.actor:<20} {detail}")
+    if not events:
+        typer.echo("no events")
+
+
+@app.command()
+def outbox(
+    ctx: typer.Context,
+    state: Annotated[str | None, typer.Option(help="queued|sent|failed")] = None,
+    limit: Annotated[int, typer.Option(help="newest N")] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """Outgoing mail: queued, sent and failed."""
+    from mailgate.models import Outbox
+
+    cfg = load_config(ctx)
+    c = build_context(cfg)
+    with Session(c.engine) as s:
+        stmt = select(Outbox).order_by(col(Outbox.id).desc()).limit(limit)
+        if state:
+            stmt = stmt.where(Outbox.state == state)
+        rows = list(s.exec(stmt))
+    if as_json:
+        emit_json([r.model_dump(exclude={"body"}) for r in rows])
+        return
+    for r in rows:
+        typer.echo(
+            f"{r.id:>6}  {fmt_dt(r.created_at, cfg)}  {r.state:<6} tries={r.attempts} "
+            f"{r.to_addr}  {r.subject}"
+            + (f"  [{r.last_error}]" if r.last_error else "")
+        )
+    if not rows:
+        typer.echo("outbox empty")

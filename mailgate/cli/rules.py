@@ -1,0 +1,71 @@
+"""`mailgate rules check|test`: validate rules files and dry-run a mail through them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mailgate.cli.common import (
+    JsonOpt,
+    app,
+    emit_json,
+    fail,
+    load_config,
+)
+
+rules_app = typer.Typer(no_args_is_help=True, help="Check and try the rules in rules/*.toml.")
+app.add_typer(rules_app, name="rules")
+
+
+@rules_app.command("test")
+def rules_test(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="a .eml file")],
+    rcpt: Annotated[str | None, typer.Option(help="envelope recipient")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show which rule takes a mail, what it read and what it would do. Changes nothing."""
+    from mailgate.inbound.files import local_recipients
+    from mailgate.mail.parse import parse
+    from mailgate.rules import engine
+
+    cfg = load_config(ctx)
+    try:
+        ruleset = engine.load(cfg)
+    except engine.RulesError as e:
+        raise fail(f"rules error:\n{e}") from None
+    try:
+        raw = file.read_bytes()
+    except OSError as e:
+        raise fail(f"{file}: {e.strerror}") from None
+    rcpt = rcpt or next(iter(local_recipients(raw, cfg.is_local)), "")
+    mail = parse(raw)
+    intent = engine.decide(ruleset, mail, rcpt, None, cfg)
+    out = intent.as_json()
+    out["rules_version"] = ruleset.version
+    if as_json:
+        emit_json(out)
+        return
+    typer.echo(
+        f"file:    {file}\nrcpt:    {rcpt or '-'}\nfrom:    {mail.from_addr or '-'}\nsubject: {mail.subject}"
+    )
+    typer.echo(f"rule:    {intent.rule or '(none)'}\naction:  {intent.action}\nreason:  {intent.reason}")
+    for key, value in out.items():
+        if key not in ("action", "rule", "reason", "rules_version"):
+            typer.echo(f"{key + ':':9}{json.dumps(value, ensure_ascii=False)}")
+
+
+@rules_app.command("check")
+def rules_check(ctx: typer.Context) -> None:
+    """Validate every rules file; name the file and line of each mistake."""
+    from mailgate.rules import engine
+
+    cfg = load_config(ctx)
+    try:
+        ruleset = engine.load(cfg)
+    except engine.RulesError as e:
+        raise fail(str(e), 1) from None
+    typer.echo(f"ok: {len(ruleset.rules)} rules in {', '.join(ruleset.files)} (version {ruleset.version})")

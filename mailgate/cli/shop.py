@@ -1,0 +1,57 @@
+"""Setting a shop up: `mailgate init` and the flyer QR code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mailgate.cli.common import (
+    app,
+    fail,
+    load_config,
+)
+
+
+@app.command()
+def qr(
+    ctx: typer.Context,
+    out: Annotated[
+        Path | None, typer.Option(help="signup.png or signup.svg (default: print to the terminal)")
+    ] = None,
+    subject: Annotated[str | None, typer.Option(help="subject to prefill, e.g. 登録")] = None,
+) -> None:
+    """The QR code of mailto: the signup address, for flyers."""
+    from mailgate import qr as qr_mod
+
+    cfg = load_config(ctx)
+    data = qr_mod.mailto(cfg.mail.signup, subject)
+    if out is None:
+        typer.echo(qr_mod.terminal(data))
+    else:
+        qr_mod.write(data, out)
+        typer.echo(f"wrote {out}: {data}")
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Option("--dir", help="where to write mailgate.toml and the key")] = Path(
+        "."
+    ),
+    domain: Annotated[str, typer.Option(help="the shop's mail domain")] = "shop.example",
+    name: Annotated[str, typer.Option(help="the shop's name as customers know it")] = "デモ整体院",
+    selector: Annotated[str, typer.Option(help="DKIM selector")] = "mg",
+    force: Annotated[bool, typer.Option(help="overwrite existing files")] = False,
+) -> None:
+    """Write a commented mailgate.toml and a DKIM key; print the DNS records to publish."""
+    from mailgate.setup import init as do_init
+
+    try:
+        result = do_init(directory, domain=domain, name=name, selector=selector, force=force)
+    except FileExistsError as e:
+        raise fail(str(e), 1) from None
+    typer.echo(f"wrote {result.config}\nwrote {result.key} (private; keep it out of version control)\n")
+    typer.echo("Publish these DNS records so carriers accept the shop's replies:")
+    for rname, rtype, value in result.records:
+        typer.echo(f"  {rname}.  {rtype}  {value}")
