@@ -6,14 +6,26 @@ starts. Relative paths are relative to the config file (or to the working direct
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import tomllib
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -63,10 +75,78 @@ class MailSection(_Section):
         return [d.lower() for d in v]
 
 
+def _hours_value(v: str) -> str:
+    from mailgate.shop.times import parse_hours
+
+    try:
+        parse_hours(v)
+    except ValueError as e:
+        order = " (the end after the start)" if "end" in str(e) else ""
+        raise ValueError(f'HH:MM-HH:MM or "closed"{order}') from None
+    return v
+
+
+HoursValue = Annotated[str, AfterValidator(_hours_value)]
+
+
+class StaffEntry(_Section):
+    name: Annotated[str, Field(min_length=1)]
+    aliases: list[str] = []  # the name as vendors write it: "さとう", "Sato", "佐藤 先生"
+
+
+class MenuEntry(_Section):
+    name: Annotated[str, Field(min_length=1)]
+    aliases: list[str] = []
+    minutes: int = Field(60, gt=0)
+
+
+class ShopHours(_Section):
+    """Opening hours per weekday, "closed" on 定休日; `holiday`: on [shop] holidays (default closed)."""
+
+    mon: HoursValue | None = None
+    tue: HoursValue | None = None
+    wed: HoursValue | None = None
+    thu: HoursValue | None = None
+    fri: HoursValue | None = None
+    sat: HoursValue | None = None
+    sun: HoursValue | None = None
+    holiday: HoursValue | None = None
+
+    @model_validator(mode="after")
+    def _whole_week(self) -> ShopHours:
+        # No hours at all means "not checked"; half a week is a mistake, not a guess.
+        week = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+        missing = [d for d in week if getattr(self, d) is None]
+        if missing and len(missing) < len(week):
+            raise ValueError(f"every weekday mon..sun once one is set (missing: {', '.join(missing)})")
+        return self
+
+
 class ShopSection(_Section):
     name: str = "デモ整体院"
     timezone: str = "Asia/Tokyo"
     staff_alerts: list[Email] = []
+    # No staff: names in notices are taken as written and the roster/shift checks are skipped.
+    staff: list[StaffEntry] = []
+    menus: list[MenuEntry] = []
+    hours: ShopHours = ShopHours()
+    holidays: list[date] = []  # closed (or `hours.holiday`) on these dates: 年末年始, 臨時休業, 祝日
+    shifts: str | None = None  # shift table, CSV or TOML; edit with `mailgate shifts set`
+
+    @field_validator("staff")
+    @classmethod
+    def _distinct_staff(cls, v: list[StaffEntry]) -> list[StaffEntry]:
+        from mailgate.shop.times import name_key
+
+        owner: dict[str, str] = {}
+        for entry in v:
+            for text in (entry.name, *entry.aliases):
+                key = name_key(text)
+                if owner.setdefault(key, entry.name) != entry.name:
+                    raise ValueError(
+                        f"distinct names and aliases ({text!r} is {owner[key]}'s and {entry.name}'s)"
+                    )
+        return v
 
     @field_validator("timezone")
     @classmethod
@@ -81,6 +161,13 @@ class ShopSection(_Section):
 class AuthnSection(_Section):
     dns_overrides: str | None = None
     trusted_forwarders: list[Email] = []
+
+
+class NoticesSection(_Section):
+    # A change or cancel whose booking has not arrived waits this long, then an operator must look.
+    defer_hours: float = Field(72, gt=0)
+    # When staff get the evening list of the day's inquiries that did not become bookings.
+    digest_at: Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")] = "19:00"
 
 
 class SmtpSection(_Section):
@@ -126,16 +213,121 @@ class PathsSection(_Section):
     templates: str | None = None
 
 
+ImapSecurity = Literal["tls", "starttls", "none"]
+ImapAfter = Literal["flag", "move"]
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_IMAP_ATOM = re.compile(r'^[^\s(){%*"\\\]\x00-\x1f\x7f]+$')  # a keyword: an IMAP atom
+_SYSTEM_FLAGS = {"\\seen": "\\Seen", "\\flagged": "\\Flagged"}
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class ImapSection(_Section):
+    """A mailbox to read (vendor notices): stored, then flagged or moved; never deleted."""
+
+    host: str = Field("", validate_default=True)
+    port: int | None = Field(None, gt=0, lt=65536)  # None: 993 for tls, 143 otherwise
+    security: ImapSecurity = Field("tls", validate_default=True)
+    ca_file: str | None = None  # PEM CA to trust instead of the system store (a private server)
+    username: str = Field("", validate_default=True)
+    password_env: str = Field("MAILGATE_IMAP_PASSWORD", validate_default=True)
+    oauth2_token_env: str | None = None  # set: XOAUTH2 with the access token in this variable
+    oauth2_token_file: str | None = None  # or read at every login, so a refresher can replace it
+    folder: str = Field("INBOX", min_length=1)
+    after: ImapAfter = Field("flag", validate_default=True)
+    flag: str = Field("$MailgateStored", validate_default=True)
+    move_to: str | None = Field(None, validate_default=True)
+    # Servers end an IDLE after 30 minutes; re-IDLE (and look again) well before.
+    idle_seconds: int = Field(300, gt=0, le=1740)
+    rcpt: Email | None = None  # the local address stored mail is filed under; default [mail] notices
+
+    @property
+    def server_port(self) -> int:
+        return self.port or (993 if self.security == "tls" else 143)
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, v: str) -> str:
+        bad = not v or any(c.isspace() or c == "/" for c in v)
+        if ":" in v:  # imap.gmail.com:993 or a URL; an IPv6 address is fine
+            try:
+                ipaddress.IPv6Address(v)
+            except ValueError:
+                bad = True
+        if bad:
+            raise ValueError("the IMAP server's host name such as imap.gmail.com (the port goes in `port`)")
+        return v
+
+    @field_validator("security", mode="before")
+    @classmethod
+    def _security(cls, v: object, info: ValidationInfo) -> object:
+        if v not in ("tls", "starttls", "none"):
+            raise ValueError('"tls" (port 993), "starttls" (port 143) or "none"')
+        host = info.data.get("host")  # None: host itself is wrong, reported on its own
+        if v == "none" and host is not None and not _is_loopback(host):
+            # The password would cross the network in clear text.
+            raise ValueError(f'"tls" or "starttls" for {host!r} ("none" is only for 127.0.0.1 or localhost)')
+        return v
+
+    @field_validator("username")
+    @classmethod
+    def _username(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("the mailbox's login name such as shop@gmail.com")
+        return v
+
+    @field_validator("password_env", "oauth2_token_env")
+    @classmethod
+    def _env_name(cls, v: str | None) -> str | None:
+        if v is not None and not _ENV_NAME.match(v):
+            raise ValueError("the name of an environment variable such as MAILGATE_IMAP_PASSWORD")
+        return v
+
+    @field_validator("after", mode="before")
+    @classmethod
+    def _after(cls, v: object) -> object:
+        if v not in ("flag", "move"):
+            raise ValueError('"flag" (keep the mail in the folder) or "move" (to [imap] move_to)')
+        return v
+
+    @field_validator("flag")
+    @classmethod
+    def _flag(cls, v: str) -> str:
+        if v.lower() in _SYSTEM_FLAGS:
+            return _SYSTEM_FLAGS[v.lower()]
+        if not _IMAP_ATOM.match(v):
+            raise ValueError('a keyword such as $MailgateStored, or "\\\\Flagged" or "\\\\Seen"')
+        return v
+
+    @field_validator("move_to")
+    @classmethod
+    def _move_to(cls, v: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("after") == "move" and not v:
+            raise ValueError('a folder to move stored mail to (after = "move")')
+        if v is not None and v == info.data.get("folder"):
+            raise ValueError("a folder other than [imap] folder")
+        return v
+
+
 class RawConfig(_Section):
     mail: MailSection = MailSection()
     shop: ShopSection = ShopSection()
     authn: AuthnSection = AuthnSection()
+    notices: NoticesSection = NoticesSection()
     smtp: SmtpSection = SmtpSection()
     web: WebSection = WebSection()
     db: DbSection = DbSection()
     outbound: OutboundSection = OutboundSection()
     links: LinksSection = LinksSection()
     paths: PathsSection = PathsSection()
+    imap: ImapSection | None = None  # None: no mailbox to read
 
 
 @dataclass(frozen=True)
@@ -169,6 +361,14 @@ class Config:
     @property
     def authn(self) -> AuthnSection:
         return self.raw.authn
+
+    @property
+    def imap(self) -> ImapSection | None:
+        return self.raw.imap
+
+    @property
+    def notices(self) -> NoticesSection:
+        return self.raw.notices
 
     @property
     def tz(self) -> ZoneInfo:
@@ -241,11 +441,8 @@ def _format_errors(source: str, err: ValidationError) -> str:
 
 
 def _pattern_hint(key: str) -> str:
-    return (
-        "HOST:PORT such as 127.0.0.1:2525"
-        if key == "listen"
-        else "an email address such as signup@shop.example"
-    )
+    hints = {"listen": "HOST:PORT such as 127.0.0.1:2525", "digest_at": "HH:MM such as 19:00"}
+    return hints.get(key, "an email address such as signup@shop.example")
 
 
 def load(

@@ -13,7 +13,9 @@ from sqlalchemy.engine import Engine
 from mailgate import db
 from mailgate.config import Config
 from mailgate.links import Signer
+from mailgate.mail.dkim import load_txt_records
 from mailgate.rules import engine as rules_engine
+from mailgate.shop.calendar import Calendar
 from mailgate.templating import mail_env, web_env
 
 
@@ -25,6 +27,8 @@ class Context:
     signer: Signer
     mail_env: jinja2.Environment
     web_env: jinja2.Environment
+    calendar: Calendar
+    dns: dict[str, str] | None  # DKIM TXT records from [authn] dns_overrides; None = real DNS
 
     @classmethod
     def build(cls, cfg: Config, *, create_schema: bool = True) -> Context:
@@ -39,6 +43,8 @@ class Context:
             signer=Signer(link_secrets(cfg), cfg.base_url),
             mail_env=mail_env(cfg.templates_dir),
             web_env=web_env(cfg.templates_dir),
+            calendar=Calendar.from_config(cfg),
+            dns=load_txt_records(cfg.dns_overrides_path) if cfg.dns_overrides_path else None,
         )
 
 

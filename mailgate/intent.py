@@ -17,6 +17,7 @@ class Intent:
     customer: dict[str, str] = field(default_factory=dict)
     fields: dict[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    trace: tuple[str, ...] = ()  # how the decision was reached: rule hits, signatures, fields read
 
     def as_json(self) -> dict[str, Any]:
         """The `rules test --json` shape (corpus README): top-level fields plus the decision."""
@@ -29,6 +30,8 @@ class Intent:
         out["reason"] = self.reason
         if self.notes:
             out["notes"] = list(self.notes)
+        if self.trace:
+            out["trace"] = list(self.trace)
         return out
 
     def record(self) -> dict[str, Any]:

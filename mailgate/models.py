@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Dialect, Text, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -13,8 +13,28 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC in, aware UTC out, on every database: SQLite has no time zones and hands back naive
+    values, which would silently shift by the shop's offset when converted."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: mailgate stores aware times only")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def _ts(nullable: bool = True, index: bool = False) -> Any:
-    return Field(default=None, sa_type=DateTime(timezone=True), nullable=nullable, index=index)
+    return Field(default=None, sa_type=UTCDateTime(), nullable=nullable, index=index)
 
 
 class MessageState:
@@ -23,6 +43,9 @@ class MessageState:
     HELD = "held"
     IGNORED = "ignored"
     FAILED = "failed"
+    # A change or cancel that arrived before its booking: applied when the booking arrives, held
+    # for an operator after [notices] defer_hours.
+    DEFERRED = "deferred"
     FINAL = (APPLIED, HELD, IGNORED, FAILED)
 
 
@@ -41,25 +64,27 @@ class Message(SQLModel, table=True):
     header_message_id: str = Field(default="", max_length=998)
     from_addr: str = Field(default="", max_length=320, index=True)
     subject: str = Field(default="", sa_type=Text)
-    received_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True), index=True)
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime(), index=True)
     state: str = Field(default=MessageState.RECEIVED, max_length=16, index=True)
     reason: str = Field(default="", sa_type=Text)
     attempts: int = 0
     processed_at: datetime | None = _ts()
     decision: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     traceback: str | None = Field(default=None, sa_type=Text)
+    waiting_for: str | None = Field(default=None, max_length=200, index=True)  # "SOURCE:EXTERNAL_ID"
 
 
 class CustomerStatus:
-    PENDING = "pending"
-    ACTIVE = "active"
+    PENDING = "pending"  # sent a blank mail, has not registered yet
+    ACTIVE = "active"  # registered by mail: has a PIN and a personal link
+    LEDGER = "ledger"  # known from the ledger (a vendor notice, a phone call); not registered by mail
     DELETED = "deleted"
 
 
 class Customer(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
-    email: str = Field(max_length=320, index=True)  # exactly as received
-    email_key: str = Field(max_length=320, unique=True)  # lowercased, for lookups
+    email: str = Field(default="", max_length=320, index=True)  # email 1, exactly as received
+    email_key: str | None = Field(default=None, max_length=320, unique=True)  # lowercased; None: no email
     status: str = Field(default=CustomerStatus.PENDING, max_length=16)
     name: str = Field(default="", max_length=100)
     name_kana: str = Field(default="", max_length=100)
@@ -68,7 +93,7 @@ class Customer(SQLModel, table=True):
     pin_failures: int = 0
     locked_until: datetime | None = _ts()
     memo: str = Field(default="", sa_type=Text)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
     registered_at: datetime | None = _ts()
 
 
@@ -78,7 +103,7 @@ class Token(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     purpose: str = Field(max_length=16)
     customer_id: int = Field(foreign_key="customer.id", index=True)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
     expires_at: datetime | None = _ts()
     used_at: datetime | None = _ts()
     revoked_at: datetime | None = _ts()
@@ -89,7 +114,7 @@ class Event(SQLModel, table=True):
     """One audit entry: when, what, on whom, caused by which message, link or operator."""
 
     id: int | None = Field(default=None, primary_key=True)
-    at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True), index=True)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime(), index=True)
     kind: str = Field(max_length=40)
     actor: str = Field(max_length=100)  # message:ID | link:PURPOSE:ID | operator:NAME | system
     customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
@@ -108,7 +133,7 @@ class Outbox(SQLModel, table=True):
     """A mail to send, written in the same transaction as the change that caused it."""
 
     id: int | None = Field(default=None, primary_key=True)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True), index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime(), index=True)
     to_addr: str = Field(max_length=320)
     to_key: str = Field(max_length=320, index=True)  # lowercased, for the per-address cap
     template: str = Field(max_length=60)
@@ -121,6 +146,81 @@ class Outbox(SQLModel, table=True):
     customer_id: int | None = Field(default=None, foreign_key="customer.id")
     state: str = Field(default=OutboxState.QUEUED, max_length=16, index=True)
     attempts: int = 0
-    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
     last_error: str = Field(default="", sa_type=Text)
     sent_at: datetime | None = _ts()
+
+
+class BookingStatus:
+    BOOKED = "booked"
+    CANCELLED = "cancelled"
+
+
+class Booking(SQLModel, table=True):
+    """One appointment on the shop's ledger, from any channel."""
+
+    __table_args__ = (UniqueConstraint("source", "external_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=32)  # stores | salonboard | airreserve | phone | web | ...
+    external_id: str | None = Field(default=None, max_length=64)  # the vendor's reservation number
+    customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
+    start: datetime = Field(sa_type=UTCDateTime(), index=True)
+    end: datetime = Field(sa_type=UTCDateTime())
+    staff: str | None = Field(default=None, max_length=100)  # canonical name; None = no one named
+    menu: str = Field(default="", max_length=200)
+    status: str = Field(default=BookingStatus.BOOKED, max_length=16, index=True)
+    note: str = Field(default="", sa_type=Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+    message_id: int | None = Field(default=None, foreign_key="message.id")  # the notice that made it
+
+
+class Conflict(SQLModel, table=True):
+    """A booking recorded despite a clash (double booking, day off, closed): staff must act."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    booking_id: int = Field(foreign_key="booking.id", index=True)
+    reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+    message_id: int | None = Field(default=None, foreign_key="message.id")
+    resolved_at: datetime | None = _ts(index=True)
+    resolved_by: str = Field(default="", max_length=100)
+    resolution: str = Field(default="", sa_type=Text)
+
+
+class InquiryStatus:
+    OPEN = "open"
+    WAITING = "waiting"  # for the customer
+    DONE = "done"
+    ALL = (OPEN, WAITING, DONE)
+
+
+class Inquiry(SQLModel, table=True):
+    """A question or a booking request that arrived through a vendor's inquiry form."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=32)
+    message_id: int | None = Field(default=None, foreign_key="message.id", unique=True)
+    customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
+    name: str = Field(default="", max_length=100)
+    email: str = Field(default="", max_length=320)
+    body: str = Field(default="", sa_type=Text)
+    kind: str = Field(max_length=20)  # booking_request | question
+    status: str = Field(default=InquiryStatus.OPEN, max_length=16, index=True)
+    assignee: str = Field(default="", max_length=100)
+    next_action_on: date | None = Field(default=None)
+    booking_id: int | None = Field(default=None, foreign_key="booking.id")
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime(), index=True)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+
+
+class ImapState(SQLModel, table=True):
+    """How far IMAP intake got in one folder: UIDs mean something only with their UIDVALIDITY."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    mailbox: str = Field(max_length=400, unique=True)  # user@host/folder
+    # IMAP UIDs and UIDVALIDITY are unsigned 32-bit: too big for a PostgreSQL integer.
+    uidvalidity: int = Field(sa_type=BigInteger)
+    last_uid: int = Field(default=0, sa_type=BigInteger)  # stored and flagged/moved up to here
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())

@@ -12,8 +12,10 @@ from sqlmodel import Session, col, select
 
 from mailgate import audit
 from mailgate.apply import apply
+from mailgate.authn import originals
 from mailgate.context import Context
 from mailgate.inbound import spool
+from mailgate.intent import Intent
 from mailgate.mail.parse import parse
 from mailgate.models import Message, MessageState, utcnow
 from mailgate.rules.engine import decide
@@ -54,6 +56,13 @@ def _claim(ctx: Context, message_id: int) -> bool:
         return True
 
 
+def decide_stored(ctx: Context, msg: Message) -> Intent:
+    """What the current rules make of a stored message (signatures checked only if a rule needs them)."""
+    raw = spool.read(ctx.cfg.spool_dir, msg.spool_path)
+    mail = parse(raw)
+    return decide(ctx.rules, mail, msg.rcpt, msg.mail_from, ctx.cfg, lambda: originals(raw, ctx.dns))
+
+
 def process(ctx: Context, message_id: int, now: datetime | None = None) -> str | None:
     """Process one stored message to its final state; returns that state (None if not ours)."""
     if not _claim(ctx, message_id):
@@ -62,14 +71,13 @@ def process(ctx: Context, message_id: int, now: datetime | None = None) -> str |
     try:
         with Session(ctx.engine, expire_on_commit=False) as session:
             msg = session.exec(select(Message).where(Message.id == message_id).with_for_update()).one()
-            mail = parse(spool.read(ctx.cfg.spool_dir, msg.spool_path))
-            intent = decide(ctx.rules, mail, msg.rcpt, msg.mail_from, ctx.cfg)
+            intent = decide_stored(ctx, msg)
             apply(session, ctx, msg, intent, now)
             session.commit()
             log.info(
                 "msg=%s from=%s rule=%s action=%s outcome=%s: %s",
                 msg.id,
-                mail.from_addr or "-",
+                msg.from_addr or "-",
                 intent.rule or "-",
                 intent.action,
                 msg.state,
@@ -94,11 +102,11 @@ def process(ctx: Context, message_id: int, now: datetime | None = None) -> str |
 
 
 def process_pending(ctx: Context) -> int:
+    """Everything in `received`, including what applying releases (deferred notices) on the way."""
     done = 0
     while ids := pending(ctx):
-        for message_id in ids:
-            if process(ctx, message_id) is not None:
-                done += 1
-        if len(ids) < 100:
+        progress = sum(process(ctx, message_id) is not None for message_id in ids)
+        done += progress
+        if not progress:
             break
     return done

@@ -11,7 +11,9 @@ from collections.abc import Iterator
 
 import uvicorn
 
+from mailgate import schedule
 from mailgate.context import Context
+from mailgate.inbound import imap
 from mailgate.inbound.smtp import Handler, make_smtp
 from mailgate.outbound.sender import Sender
 from mailgate.pipeline import process_pending
@@ -83,6 +85,8 @@ def _banner(ctx: Context, process: bool) -> str:
         f"  dkim      {dkim}",
         f"  rules     {cfg.rules_dir} ({', '.join(ctx.rules.files)}, version {ctx.rules.version})",
     ]
+    if cfg.imap is not None:
+        lines.append(f"  imap      {imap.describe(cfg)}")
     if not process:
         lines.append("  worker    OFF (--no-worker): mail is stored, not processed")
     return "\n".join(lines)
@@ -94,6 +98,11 @@ async def serve(ctx: Context, *, process: bool = True) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     wake, sent = asyncio.Event(), asyncio.Event()
+    if ctx.cfg.imap is not None:
+        try:
+            imap.credentials(ctx.cfg)  # a missing password is a startup error, not a retry loop
+        except imap.ImapError as e:
+            raise SystemExit(f"cannot start: imap: {e}") from None
     sender = Sender.build(ctx.cfg, ctx.engine)
     handler = Handler(ctx.cfg, ctx.engine, on_stored=wake.set)
     host, port = ctx.cfg.smtp_listen
@@ -110,8 +119,16 @@ async def serve(ctx: Context, *, process: bool = True) -> None:
         )
     )
     tasks = [asyncio.create_task(web.serve()), asyncio.create_task(_sender(sender, stop, sent))]
+    if ctx.cfg.imap is not None:
+
+        def imap_stored(_result: imap.PassResult) -> None:
+            loop.call_soon_threadsafe(wake.set)  # from the IMAP thread: wake the worker, as SMTP does
+
+        tasks.append(asyncio.create_task(imap.run(ctx.cfg, ctx.engine, stop, imap_stored)))
+    scheduler = None
     if process:
         tasks.append(asyncio.create_task(_worker(ctx, wake, stop, sent)))
+        scheduler = schedule.start(ctx)
     while not web.started:
         if tasks[0].done():
             await tasks[0]  # raises the bind error
@@ -124,6 +141,8 @@ async def serve(ctx: Context, *, process: bool = True) -> None:
     smtp.close()
     await smtp.wait_closed()
     web.should_exit = True
+    if scheduler is not None:
+        scheduler.shutdown(wait=False)
     await asyncio.gather(*tasks, return_exceptions=True)
     ctx.engine.dispose()
     print("mailgate stopped", file=sys.stderr, flush=True)

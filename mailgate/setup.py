@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from mailgate.mail.dkim import DkimKey, dns_record, generate_private_key
@@ -29,8 +30,39 @@ replies_per_hour = 5
 
 [shop]
 name = "{name}"
+# Every time below (hours, shifts, bookings) is a wall-clock time here.
 timezone = "Asia/Tokyo"
+# Double bookings and bookings outside hours or shifts are mailed here (they are still recorded).
 # staff_alerts = ["owner@{domain}"]
+# Staff, and the other ways vendors write their names (spaces, full/half width, case and
+# hiragana/katakana do not matter). With no staff listed, names are taken as written and
+# shifts are not checked.
+staff = [
+  {{ name = "佐藤", aliases = ["さとう", "Sato", "佐藤 先生"] }},
+  {{ name = "田中", aliases = ["たなか", "Tanaka"] }},
+]
+# Menus and how long they take: a notice without an end time gets the menu's minutes (else 60).
+menus = [
+  {{ name = "整体 60分コース", aliases = ["整体60分"], minutes = 60 }},
+  {{ name = "整体 90分コース", aliases = ["整体90分"], minutes = 90 }},
+  {{ name = "骨盤矯正", minutes = 45 }},
+]
+# Closed on these dates (年末年始, 臨時休業, 祝日), or open [shop.hours] holiday if it is set.
+holidays = [{year}-12-31, {next_year}-01-01, {next_year}-01-02, {next_year}-01-03]
+# Who works when: a CSV (date,staff,start,end; mon..sun rows are the usual week) or TOML file.
+# Edit it with `mailgate shifts set 佐藤 {year}-12-24 off`. Without one, staff work the shop's hours.
+# shifts = "shifts.csv"
+
+[shop.hours]
+# HH:MM-HH:MM or "closed" (定休日), every weekday; delete the table to skip the hours check.
+mon = "10:00-20:00"
+tue = "closed"
+wed = "10:00-20:00"
+thu = "10:00-20:00"
+fri = "10:00-20:00"
+sat = "10:00-18:00"
+sun = "10:00-18:00"
+# holiday = "10:00-17:00"
 
 [authn]
 # JSON file of DKIM TXT records to use instead of DNS (tests, offline use).
@@ -79,7 +111,16 @@ class InitResult:
     records: list[tuple[str, str, str]]  # (name, type, value)
 
 
-def init(directory: Path, *, domain: str, name: str, selector: str = "mg", force: bool = False) -> InitResult:
+def init(
+    directory: Path,
+    *,
+    domain: str,
+    name: str,
+    selector: str = "mg",
+    force: bool = False,
+    today: date | None = None,
+) -> InitResult:
+    today = today or date.today()  # the demo holidays are the coming 年末年始
     directory.mkdir(parents=True, exist_ok=True)
     config = directory / "mailgate.toml"
     key_path = directory / f"dkim-{selector}.pem"
@@ -98,6 +139,8 @@ def init(directory: Path, *, domain: str, name: str, selector: str = "mg", force
             key_name=key_path.name,
             secret=secrets.token_urlsafe(32),
             config_name=config.name,
+            year=today.year,
+            next_year=today.year + 1,
         ),
         encoding="utf-8",
     )

@@ -30,8 +30,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def write_config(directory: Path, extra: str = "", *, db_url: str | None = None) -> Path:
-    """A mailgate.toml for the test shop; extra TOML is appended (later sections win by not repeating)."""
+def write_config(directory: Path, extra: str = "", *, db_url: str | None = None, shop: str = "") -> Path:
+    """A mailgate.toml for the test shop; extra TOML is appended (later sections win by not repeating),
+    `shop` is added to the [shop] section."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "mailgate.toml"
     db = f'[db]\nurl = "{db_url}"\n' if db_url else ""
@@ -44,6 +45,7 @@ notices = "notices@shop.example"
 
 [shop]
 name = "テスト整体院"
+{shop}
 
 [links]
 secrets = ["{SECRET}"]

@@ -54,6 +54,24 @@ def test_base_url_overrides_the_listen_address(tmp_path: Path) -> None:
         ),
         ('[shop]\ntimezone = "Tokyo"\n', "[shop] timezone: expected an IANA time zone"),
         ('[shop]\nnmae = "x"\n', "[shop] nmae: unknown key"),
+        (
+            '[shop.hours]\nmon = "10:00-20:00"\ntue = "10時から"\n',
+            '[shop] hours.tue: expected HH:MM-HH:MM or "closed"',
+        ),
+        (
+            '[shop.hours]\nmon = "20:00-10:00"\n',
+            '[shop] hours.mon: expected HH:MM-HH:MM or "closed" (the end',
+        ),
+        ('[shop.hours]\nmon = "10:00-20:00"\n', "[shop] hours: expected every weekday mon..sun"),
+        ('[shop.hours]\nmonday = "10:00-20:00"\n', "[shop] hours.monday: unknown key"),
+        ('[shop]\nholidays = ["12/31"]\n', "[shop] holidays.0: expected"),
+        ('[shop]\nstaff = [{ aliases = ["さとう"] }]\n', "[shop] staff.0.name: expected"),
+        (
+            '[shop]\nstaff = [{ name = "佐藤", aliases = ["さとう"] },\n'
+            '  { name = "田中", aliases = ["サトウ"] }]\n',
+            "[shop] staff: expected distinct names and aliases ('サトウ' is 佐藤's and 田中's)",
+        ),
+        ('[shop]\nmenus = [{ name = "整体", minutes = 0 }]\n', "[shop] menus.0.minutes: expected"),
         ('[mail]\nmax_size = "big"\n', "[mail] max_size: expected"),
         ('[links]\nsecrets = ["short"]\n', "[links] secrets.0: expected"),
         ("[mail\n", "not valid TOML"),
@@ -73,3 +91,39 @@ def test_a_wrong_key_is_reported_with_file_key_and_expectation(
 def test_a_missing_file_is_reported_before_anything_starts(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no such file"):
         config.load(tmp_path / "nope.toml")
+
+
+def test_the_shop_calendar_keys(tmp_path: Path) -> None:
+    path = tmp_path / "mailgate.toml"
+    path.write_text(
+        """
+[shop]
+staff = [{ name = "佐藤", aliases = ["さとう", "Sato"] }, { name = "田中" }]
+menus = [{ name = "整体 60分コース", aliases = ["整体60分"] }, { name = "骨盤矯正", minutes = 45 }]
+holidays = [2026-12-31, "2027-01-01"]
+shifts = "shifts.csv"
+
+[shop.hours]
+mon = "10:00-20:00"
+tue = "closed"
+wed = "１０:００〜２０:００"
+thu = "10:00~20:00"
+fri = "10:00 - 20:00"
+sat = "9:30-18:00"
+sun = "定休日"
+holiday = "11:00-17:00"
+""",
+        encoding="utf-8",
+    )
+    shop = config.load(path).shop
+    assert [s.name for s in shop.staff] == ["佐藤", "田中"] and shop.staff[0].aliases == ["さとう", "Sato"]
+    assert [m.minutes for m in shop.menus] == [60, 45]  # 60 when not given
+    assert [d.isoformat() for d in shop.holidays] == ["2026-12-31", "2027-01-01"]
+    assert shop.hours.tue == "closed" and shop.hours.holiday == "11:00-17:00"
+    assert shop.shifts == "shifts.csv"
+
+
+def test_without_calendar_keys_nothing_is_configured() -> None:
+    shop = config.load(CORPUS / "mailgate.toml").shop
+    assert shop.staff == [] and shop.menus == [] and shop.holidays == [] and shop.shifts is None
+    assert shop.hours.mon is None

@@ -5,10 +5,12 @@ from __future__ import annotations
 import stat
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 from mailgate import config
 from mailgate.mail.dkim import DkimKey, sign, verify
+from mailgate.shop.calendar import Calendar
 
 
 def test_init_writes_a_loadable_config_a_private_key_and_prints_dns_records(tmp_path: Path) -> None:
@@ -35,6 +37,10 @@ def test_init_writes_a_loadable_config_a_private_key_and_prints_dns_records(tmp_
     assert cfg.dkim_key_path == tmp_path / "dkim-mg.pem"
     assert stat.S_IMODE(cfg.dkim_key_path.stat().st_mode) == 0o600
     assert len(cfg.links.secrets) == 1 and len(cfg.links.secrets[0]) >= 32
+    cal = Calendar.from_config(cfg)  # the demo calendar: two staff, three menus, closed on Tuesdays
+    assert cal.staff == ("佐藤", "田中") and cal.staff_named("佐藤 先生") == "佐藤"
+    assert cal.duration("整体 90分コース").seconds == 90 * 60
+    assert cal.opening(date(2026, 12, 1)) is None and cal.has_hours
 
     txt_line = next(x for x in done.stdout.splitlines() if "mg._domainkey.seitai.example.jp." in x)
     txt = txt_line.split("TXT", 1)[1].strip()

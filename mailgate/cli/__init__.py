@@ -1,6 +1,14 @@
 """The operator's command line (typer). Each module adds its commands to the shared app."""
 
-from mailgate.cli import inspect, rules, run, shop  # noqa: F401  (register commands)
+from mailgate.cli import (  # noqa: F401  (register commands)
+    inspect,
+    ledger,
+    poll,
+    rules,
+    run,
+    shifts,
+    shop,
+)
 from mailgate.cli.common import app
 
 

@@ -28,7 +28,9 @@ def rules_test(
     as_json: JsonOpt = False,
 ) -> None:
     """Show which rule takes a mail, what it read and what it would do. Changes nothing."""
+    from mailgate.authn import originals
     from mailgate.inbound.files import local_recipients
+    from mailgate.mail.dkim import load_txt_records
     from mailgate.mail.parse import parse
     from mailgate.rules import engine
 
@@ -43,7 +45,8 @@ def rules_test(
         raise fail(f"{file}: {e.strerror}") from None
     rcpt = rcpt or next(iter(local_recipients(raw, cfg.is_local)), "")
     mail = parse(raw)
-    intent = engine.decide(ruleset, mail, rcpt, None, cfg)
+    dns = load_txt_records(cfg.dns_overrides_path) if cfg.dns_overrides_path else None
+    intent = engine.decide(ruleset, mail, rcpt, None, cfg, lambda: originals(raw, dns))
     out = intent.as_json()
     out["rules_version"] = ruleset.version
     if as_json:
@@ -54,7 +57,9 @@ def rules_test(
     )
     typer.echo(f"rule:    {intent.rule or '(none)'}\naction:  {intent.action}\nreason:  {intent.reason}")
     for key, value in out.items():
-        if key not in ("action", "rule", "reason", "rules_version"):
+        if key == "trace":
+            typer.echo("why:\n" + "\n".join(f"  - {line}" for line in value))
+        elif key not in ("action", "rule", "reason", "rules_version"):
             typer.echo(f"{key + ':':9}{json.dumps(value, ensure_ascii=False)}")
 
 

@@ -1,7 +1,8 @@
 """Rules: one TOML file per source in rules/, turning a parsed mail into an Intent.
 
-Python knows no vendor or address: a file says which mail it takes and what it means. Files are read
-in name order; within a file, rules in order; the first rule that matches decides.
+Python knows no vendor or address: a file says which mail it takes, who must have signed it, what it
+means and where its fields are. Files are read in name order; within a file, rules in order; the first
+rule that matches decides.
 """
 
 from __future__ import annotations
@@ -9,25 +10,27 @@ from __future__ import annotations
 import hashlib
 import re
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mailgate.authn import Original, proof
 from mailgate.config import Config
 from mailgate.intent import ACTIONS, Intent
 from mailgate.mail.addresses import same_address
 from mailgate.mail.blank import is_blank, meaningful_text
 from mailgate.mail.loops import auto_reply_reason
 from mailgate.mail.parse import ParsedMail
+from mailgate.rules.read import FieldSpec, parse_field_specs, read_fields
 
 
 class RulesError(Exception):
     """Mistakes in rules files, one per line: FILE:LINE: what is wrong."""
 
 
-_RULE_KEYS = {"name", "rcpt", "from", "subject", "action", "replies"}
-_FILE_KEYS = {"source", "rule"}
+_RULE_KEYS = {"name", "rcpt", "from", "subject", "action", "replies", "fields", "section"}
+_FILE_KEYS = {"source", "rule", "signed_by", "sections", "fields"}
 
 
 @dataclass(frozen=True)
@@ -37,20 +40,34 @@ class Rule:
     action: str
     source: str | None
     rcpt: tuple[str, ...] = ()
-    senders: tuple[str, ...] = ()
+    senders: tuple[str, ...] = ()  # addresses, or "*@domain"
     subject: tuple[re.Pattern[str], ...] = ()
     replies: bool = False
+    signed_by: tuple[str, ...] = ()  # DKIM domains that must vouch for the mail (vendor notices)
+    sections: tuple[tuple[str, tuple[str, ...]], ...] = ()  # name -> marker lines
+    section: str = ""  # where this rule's fields are read first ("" = the head, before any marker)
+    fields: tuple[FieldSpec, ...] = ()
 
     @property
     def id(self) -> str:
         return f"{self.file}/{self.name}"
 
+    @property
+    def is_notice(self) -> bool:
+        return bool(self.senders or self.signed_by)
+
     def matches(self, mail: ParsedMail, rcpt: str) -> bool:
         if self.rcpt and not any(same_address(rcpt, r) for r in self.rcpt):
             return False
-        if self.senders and not any(same_address(mail.from_addr, s) for s in self.senders):
+        if self.senders and not any(_sender_matches(mail.from_addr, s) for s in self.senders):
             return False
         return not self.subject or any(p.search(mail.subject) for p in self.subject)
+
+
+def _sender_matches(addr: str, pattern: str) -> bool:
+    if pattern.startswith("*@"):
+        return addr.rpartition("@")[2].lower() == pattern[2:].lower()
+    return same_address(addr, pattern)
 
 
 @dataclass(frozen=True)
@@ -71,7 +88,7 @@ def _line_of(text: str, rule_index: int | None, key: str) -> int:
                     start = i
                     break
     for i in range(start, len(lines)):
-        if re.match(rf"\s*{re.escape(key)}\s*=", lines[i]):
+        if re.match(rf"\s*\"?{re.escape(key)}\"?\s*=", lines[i]) or lines[i].strip() == f"[{key}]":
             return i + 1
     return start + 1
 
@@ -99,11 +116,32 @@ def _read_file(path: Path, cfg: Config, errors: list[str]) -> list[Rule]:
     except tomllib.TOMLDecodeError as e:
         errors.append(f"{path}:{getattr(e, 'lineno', 1)}: not valid TOML: {e}")
         return []
+
+    def file_err(key: str, msg: str) -> None:
+        errors.append(f"{path}:{_line_of(text, None, key)}: {msg}")
+
     for key in set(data) - _FILE_KEYS:
-        errors.append(f"{path}:{_line_of(text, None, key)}: unknown key {key!r}")
+        file_err(key, f"unknown key {key!r} (known: {', '.join(sorted(_FILE_KEYS))})")
     source = data.get("source")
     if source is not None and not isinstance(source, str):
-        errors.append(f"{path}:{_line_of(text, None, 'source')}: source must be a string")
+        file_err("source", "source must be a string")
+    signed_by = _str_list(data.get("signed_by", []))
+    if signed_by is None:
+        file_err("signed_by", "signed_by must be a list of domains")
+        signed_by = []
+    sections: dict[str, tuple[str, ...]] = {}
+    raw_sections = data.get("sections", {})
+    if not isinstance(raw_sections, dict):
+        file_err("sections", "sections must be a table of name = [marker lines]")
+        raw_sections = {}
+    for name, markers in raw_sections.items():
+        values = _str_list(markers)
+        if values is None:
+            file_err(name, f"sections.{name} must be a list of marker lines")
+        else:
+            sections[name] = tuple(values)
+    file_fields = parse_field_specs(data.get("fields", {}), lambda k, m: file_err(k, f"fields.{k}: {m}"))
+
     rules: list[Rule] = []
     for i, raw in enumerate(data.get("rule", [])):
         before = len(errors)
@@ -137,7 +175,20 @@ def _read_file(path: Path, cfg: Config, errors: list[str]) -> list[Rule]:
             rcpt = ()
         if not isinstance(raw.get("replies", False), bool):
             err("replies", "replies must be true or false")
+        section = raw.get("section", "")
+        if section and section not in sections:
+            err("section", f"section {section!r} is not one of the file's [sections]")
+        rule_fields = parse_field_specs(
+            raw.get("fields", {}), lambda k, m, err=err: err(k, f"fields.{k}: {m}")
+        )
+        for spec in rule_fields + file_fields:
+            if spec.section and spec.section not in sections:
+                err(
+                    "fields",
+                    f"field {spec.key}: section {spec.section!r} is not one of the file's [sections]",
+                )
         if len(errors) == before:
+            merged = {s.key: s for s in file_fields} | {s.key: s for s in rule_fields}
             rules.append(
                 Rule(
                     file=path.stem,
@@ -148,6 +199,10 @@ def _read_file(path: Path, cfg: Config, errors: list[str]) -> list[Rule]:
                     senders=tuple(lists["from"]),
                     subject=tuple(patterns),
                     replies=bool(raw.get("replies", False)),
+                    signed_by=tuple(d.lower() for d in signed_by),
+                    sections=tuple(sections.items()),
+                    section=str(section),
+                    fields=tuple(merged.values()),
                 )
             )
     return rules
@@ -169,11 +224,35 @@ def load(cfg: Config, rules_dir: Path | None = None) -> RuleSet:
     return RuleSet(rules=tuple(rules), version=digest.hexdigest()[:12], files=tuple(p.name for p in files))
 
 
-def decide(ruleset: RuleSet, mail: ParsedMail, rcpt: str, envelope_from: str | None, cfg: Config) -> Intent:
-    """The Intent for one mail to one recipient. Pure: reads nothing, changes nothing."""
+Originals = Callable[[], Sequence[Original]]
+
+
+def unverified(mail: ParsedMail) -> list[Original]:
+    """The mail itself as its only candidate, with no signature checked (no proof for notices)."""
+    return [Original(mail, "direct", frozenset(), "", frozenset(), ("signatures not checked",))]
+
+
+def decide(
+    ruleset: RuleSet,
+    mail: ParsedMail,
+    rcpt: str,
+    envelope_from: str | None,
+    cfg: Config,
+    originals: Originals | None = None,
+) -> Intent:
+    """The Intent for one mail to one recipient. Reads and changes nothing itself: signatures are
+    checked by `originals` (called only when a notice rule needs them)."""
     auto = auto_reply_reason(mail, envelope_from)
     own = cfg.is_local(mail.from_addr) and mail.from_addr != ""
+    found: list[Original] | None = None
     for rule in ruleset.rules:
+        if rule.is_notice:
+            if found is None:
+                found = list(originals() if originals else unverified(mail))
+            for original in found:
+                if rule.matches(original.mail, rcpt):
+                    return _notice_intent(rule, original, cfg)
+            continue
         if not rule.matches(mail, rcpt):
             continue
         if rule.replies and auto:
@@ -188,6 +267,62 @@ def decide(ruleset: RuleSet, mail: ParsedMail, rcpt: str, envelope_from: str | N
     return Intent(
         "hold", f"no rule takes mail to {rcpt or '(no local recipient)'} from {mail.from_addr or '(none)'}"
     )
+
+
+_STYLE = {"direct": "", "attached": "forwarded as an attachment", "inline": "pasted inline"}
+
+
+def _notice_intent(rule: Rule, original: Original, cfg: Config) -> Intent:
+    trace = [f"rule {rule.id} takes mail from {original.mail.from_addr} ({original.style})", *original.notes]
+    if rule.signed_by:
+        ok, why = proof(original, rule.signed_by, cfg.authn.trusted_forwarders)
+        trace.append(why)
+        if not ok:
+            return Intent(
+                "hold", f"not proven genuine: {why}", rule=rule.id, source=rule.source, trace=tuple(trace)
+            )
+    if rule.action == "ignore":
+        return Intent("ignore", f"rule {rule.id}", rule=rule.id, source=rule.source, trace=tuple(trace))
+    result = read_fields(
+        rule.fields,
+        original.mail,
+        sections=dict(rule.sections),
+        default_section=rule.section,
+        tz=cfg.tz,
+    )
+    trace.extend(result.notes)
+    missing = _missing(rule.action, result.fields)
+    if result.errors or missing:
+        problems = [*result.errors, *(f"{m} not found" for m in missing)]
+        return Intent(
+            "hold",
+            f"rule {rule.id} could not read the notice: {'; '.join(problems)}",
+            rule=rule.id,
+            source=rule.source,
+            customer=result.customer,
+            fields=result.fields,
+            trace=tuple(trace),
+        )
+    return Intent(
+        rule.action,
+        f"rule {rule.id}"
+        + (f" ({_STYLE[original.style]} by {original.forwarder})" if original.forwarder else ""),
+        rule=rule.id,
+        source=rule.source,
+        customer=result.customer,
+        fields=result.fields,
+        trace=tuple(trace),
+    )
+
+
+def _missing(action: str, fields: dict[str, Any]) -> list[str]:
+    """What an action cannot do without: a booking needs its time, a change or cancel must identify one."""
+    need: list[str] = []
+    if action in ("book", "change") and "start" not in fields:
+        need.append("start")
+    if action in ("change", "cancel") and "external_id" not in fields and "start" not in fields:
+        need.append("external_id or start")
+    return need
 
 
 def _intent_for(rule: Rule, mail: ParsedMail) -> Intent:

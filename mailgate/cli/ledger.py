@@ -1,0 +1,270 @@
+"""The ledger side of notices: bookings, conflicts, inquiries, the daily reconcile, replay."""
+
+from __future__ import annotations
+
+import getpass
+from dataclasses import asdict
+from datetime import date, datetime
+from typing import Annotated
+
+import typer
+from sqlmodel import Session
+
+from mailgate.cli.common import JsonOpt, app, build_context, emit_json, fail, fmt_dt, load_config
+
+conflicts_app = typer.Typer(invoke_without_command=True, help="Double bookings and other clashes.")
+inquiries_app = typer.Typer(invoke_without_command=True, help="Inquiries from vendors' contact forms.")
+app.add_typer(conflicts_app, name="conflicts")
+app.add_typer(inquiries_app, name="inquiries")
+
+OperatorOpt = Annotated[str, typer.Option(help="who is acting (recorded in the audit)")]
+
+
+def _operator(name: str) -> str:
+    return name or getpass.getuser()
+
+
+def _day(value: str | None, tz: object) -> date:
+    from mailgate.models import utcnow
+
+    if value is None:
+        return utcnow().astimezone(tz).date()  # type: ignore[arg-type]
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise fail(f"expected a date like 2026-12-03, got {value!r}") from None
+
+
+@app.command()
+def bookings(
+    ctx: typer.Context,
+    day: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (default: today)")] = None,
+    all_days: Annotated[bool, typer.Option("--all", help="every booking, not one day")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """The ledger: bookings of a day, with source, staff and status."""
+    from mailgate.ledger.listing import bookings_on
+
+    cfg = load_config(ctx)
+    c = build_context(cfg)
+    with Session(c.engine) as s:
+        rows = bookings_on(s, c, None if all_days else _day(day, cfg.tz))
+    if as_json:
+        emit_json(rows)
+        return
+    for r in rows:
+        typer.echo(
+            f"{r['id']:>5}  {r['start_local']}-{r['end_local'][11:]}  {r['status']:<9} "
+            f"{r['staff'] or '指名なし':<6} "
+            f"{r['source']:<10} {r['external_id'] or '-':<12} {r['customer'] or '-'}  {r['menu']}"
+            + ("  [CONFLICT]" if r["open_conflicts"] else "")
+        )
+    if not rows:
+        typer.echo("no bookings")
+
+
+@conflicts_app.callback()
+def conflicts_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Open conflicts, soonest first."""
+    if ctx.invoked_subcommand:
+        return
+    from mailgate.ledger.conflicts import open_conflicts
+
+    cfg = load_config(ctx)
+    c = build_context(cfg)
+    with Session(c.engine) as s:
+        rows = open_conflicts(s)
+    if as_json:
+        emit_json([{"conflict": cf.model_dump(), "booking": b.model_dump()} for cf, b in rows])
+        return
+    for cf, b in rows:
+        typer.echo(
+            f"{cf.id:>5}  {fmt_dt(b.start, cfg)[:16]}  {b.source} {b.external_id or '-'}  "
+            f"booking {b.id}  {' / '.join(cf.reasons)}"
+        )
+    if not rows:
+        typer.echo("no open conflicts")
+
+
+@conflicts_app.command("resolve")
+def conflicts_resolve(
+    ctx: typer.Context,
+    conflict_id: int,
+    note: Annotated[str, typer.Option(help="what was done, e.g. 田中さんに変更してお客様に連絡済み")],
+    operator: OperatorOpt = "",
+) -> None:
+    """Close a conflict with a note of what was done."""
+    from mailgate.ledger.conflicts import resolve
+    from mailgate.models import utcnow
+
+    cfg = load_config(ctx)
+    c = build_context(cfg)
+    if not note.strip():
+        raise fail("--note must say what was done")
+    with Session(c.engine) as s:
+        try:
+            resolve(s, conflict_id, _operator(operator), note.strip(), utcnow())
+        except (LookupError, ValueError) as e:
+            raise fail(str(e), 1) from None
+        s.commit()
+    typer.echo(f"conflict {conflict_id} resolved")
+
+
+@inquiries_app.callback()
+def inquiries_list(
+    ctx: typer.Context,
+    status: Annotated[str | None, typer.Option(help="open|waiting|done")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Inquiries with kind, status, assignee and next action."""
+    if ctx.invoked_subcommand:
+        return
+    from mailgate.ledger.inquiries import listing
+
+    cfg = load_config(ctx)
+    c = build_context(cfg)
+    with Session(c.engine) as s:
+        rows = listing(s, status=status)
+    if as_json:
+        emit_json([q.model_dump() for q in rows])
+        return
+    for q in rows:
+        typer.echo(
+            f"{q.id:>5}  {fmt_dt(q.received_at, cfg)[:16]}  {q.status:<7} {q.kind:<15} "
+            f"{q.name or '-'} <{q.email or '-'}>  assignee={q.assignee or '-'} next={q.next_action_on or '-'}"
+        )
+        typer.echo(f"       {q.body.splitlines()[0] if q.body else ''}")
+    if not rows:
+        typer.echo("no inquiries")
+
+
+@inquiries_app.command("set")
+def inquiries_set(
+    ctx: typer.Context,
+    inquiry_id: int,
+    status: Annotated[str | None, typer.Option(help="open|waiting|done")] = None,
+    assignee: Annotated[str | None, typer.Option(help="who handles it")] = None,
+    next_on: Annotated[str | None, typer.Option("--next", help="next action date YYYY-MM-DD")] = None,
+    booking: Annotated[int | None, typer.Option(help="the booking it became")] = None,
+    operator: OperatorOpt = "",
+) -> None:
+    """Update an inquiry's status, assignee, next-action date or booking."""
+    from mailgate.ledger.inquiries import update
+    from mailgate.models import utcnow
+
+    cfg = load_config(ctx)
+    c = build_context(cfg)
+    with Session(c.engine) as s:
+        try:
+            update(
+                s,
+                inquiry_id,
+                operator=_operator(operator),
+                now=utcnow(),
+                status=status,
+                assignee=assignee,
+                next_action_on=_day(next_on, cfg.tz) if next_on else None,
+                booking_id=booking,
+            )
+        except (LookupError, ValueError) as e:
+            raise fail(str(e), 1) from None
+        s.commit()
+    typer.echo(f"inquiry {inquiry_id} updated")
+
+
+@app.command()
+def digest(
+    ctx: typer.Context,
+    day: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (default: today)")] = None,
+    send: Annotated[bool, typer.Option(help="queue the mail to [shop] staff_alerts")] = False,
+) -> None:
+    """The evening list of the day's inquiries that did not become bookings."""
+    from mailgate.ledger.inquiries import send_digest, unbooked_on
+    from mailgate.models import utcnow
+
+    cfg = load_config(ctx)
+    c = build_context(cfg)
+    d = _day(day, cfg.tz)
+    with Session(c.engine) as s:
+        if send:
+            n = send_digest(s, c, d, utcnow())
+            s.commit()
+            typer.echo(f"digest queued: {n} inquiries" if n else "nothing to send")
+            return
+        for q in unbooked_on(s, c, d):
+            typer.echo(f"{q.id:>5}  {q.kind:<15} {q.status:<7} {q.name or '-'} <{q.email or '-'}>")
+
+
+@app.command()
+def reconcile(
+    ctx: typer.Context,
+    day: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (default: today)")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Every notice of the day with its outcome: applied, already in the ledger, conflict, deferred, held."""
+    from mailgate.reconcile import day_notices
+
+    cfg = load_config(ctx)
+    c = build_context(cfg)
+    with Session(c.engine) as s:
+        lines = day_notices(s, c, _day(day, cfg.tz))
+    if as_json:
+        emit_json([asdict(x) for x in lines])
+        return
+    for x in lines:
+        typer.echo(
+            f"{x.message_id:>6}  {fmt_dt(x.received_at, cfg)[11:16]}  {x.source:<10} {x.action:<7} "
+            f"{x.external_id or '-':<12} {x.start[:16] or '-':<16} {x.customer or '-'}  "
+            f"{x.verdict.upper()}: {x.reason}"
+        )
+    counts: dict[str, int] = {}
+    for x in lines:
+        counts[x.verdict] = counts.get(x.verdict, 0) + 1
+    typer.echo(
+        f"{len(lines)} notices: " + (", ".join(f"{v} {k}" for k, v in sorted(counts.items())) or "none")
+    )
+
+
+@app.command()
+def replay(
+    ctx: typer.Context,
+    ids: Annotated[list[int] | None, typer.Argument(help="message ids")] = None,
+    state: Annotated[
+        str | None, typer.Option(help="every message in this state, e.g. held or failed")
+    ] = None,
+    since: Annotated[str | None, typer.Option(help="messages received since YYYY-MM-DD[THH:MM]")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="show what would happen; change nothing")
+    ] = False,
+    operator: OperatorOpt = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Run stored messages through the current rules (idempotent: what is in the ledger stays once)."""
+    from mailgate.replay import replay as run
+    from mailgate.replay import select_ids
+
+    cfg = load_config(ctx)
+    c = build_context(cfg)
+    if not ids and not state and not since:
+        raise fail("name message ids, --state or --since")
+    since_at = None
+    if since:
+        try:
+            since_at = datetime.fromisoformat(since)
+        except ValueError:
+            raise fail(f"--since: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM, got {since!r}") from None
+        if since_at.tzinfo is None:
+            since_at = since_at.replace(tzinfo=cfg.tz)
+    chosen = select_ids(c, list(ids or []), state, since_at)
+    if ids and len(chosen) < len(set(ids)):
+        missing = sorted(set(ids) - set(chosen))
+        raise fail(f"no message {', '.join(map(str, missing))}", 1)
+    results = run(c, chosen, dry_run=dry_run, operator=_operator(operator))
+    if as_json:
+        emit_json([asdict(r) for r in results])
+        return
+    for r in results:
+        typer.echo(f"{r.message_id:>6}  then: {r.then['state']} ({r.then['action']}) {r.then['reason']}")
+        now = "would be" if dry_run else "now"
+        typer.echo(f"{'':>6}  {now}: {r.now['state']} ({r.now['action']}) {r.now['reason']}")
+    typer.echo(f"{len(results)} messages {'checked (dry run: nothing changed)' if dry_run else 'replayed'}")

@@ -1,0 +1,73 @@
+"""The day's notices with their outcomes: the double check staff did by hand every morning."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from sqlmodel import Session, col, select
+
+from mailgate.context import Context
+from mailgate.models import Message, MessageState
+
+# Message outcome tags (apply.Outcome.tag) as staff name them.
+VERDICT = {
+    "created": "applied",
+    "moved": "applied",
+    "cancelled": "applied",
+    "inquiry": "applied",
+    "linked": "already in the ledger",
+    "already": "already in the ledger",
+    "conflict": "conflict",
+    "deferred": "deferred",
+    "held": "held",
+}
+
+
+@dataclass(frozen=True)
+class Line:
+    message_id: int
+    received_at: datetime
+    source: str
+    action: str
+    external_id: str
+    start: str
+    customer: str
+    verdict: str  # applied | already in the ledger | conflict | deferred | held | failed | pending
+    reason: str
+
+
+def day_notices(session: Session, ctx: Context, day: date) -> list[Line]:
+    start = datetime.combine(day, time(0), ctx.cfg.tz)
+    stmt = (
+        select(Message)
+        .where(col(Message.received_at) >= start, col(Message.received_at) < start + timedelta(days=1))
+        .order_by(col(Message.received_at), col(Message.id))
+    )
+    lines = []
+    for m in session.exec(stmt):
+        intent = (m.decision or {}).get("intent", {})
+        if m.state != MessageState.RECEIVED and not intent.get("source"):
+            continue  # not a vendor notice (signup mail, noise)
+        if m.state == MessageState.RECEIVED:
+            verdict = "pending"
+        elif m.state == MessageState.FAILED:
+            verdict = "failed"
+        else:
+            tag = (m.decision or {}).get("outcome", {}).get("tag", "")
+            verdict = VERDICT.get(tag, m.state)
+        fields = intent.get("fields", {})
+        lines.append(
+            Line(
+                message_id=m.id or 0,
+                received_at=m.received_at,
+                source=intent.get("source") or "-",
+                action=intent.get("action", "-"),
+                external_id=fields.get("external_id", ""),
+                start=fields.get("start", ""),
+                customer=intent.get("customer", {}).get("name", ""),
+                verdict=verdict,
+                reason=m.reason,
+            )
+        )
+    return lines

@@ -1,0 +1,38 @@
+"""The clock inside `serve` (APScheduler): housekeeping jobs at their times, in the shop's zone."""
+
+from __future__ import annotations
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from mailgate import housekeeping
+from mailgate.context import Context
+
+EXPIRE_MINUTES = 10
+
+
+def start(ctx: Context) -> AsyncIOScheduler:
+    """Must be called inside the running loop. Sync jobs run in the loop's thread pool."""
+    hour, minute = (int(x) for x in ctx.cfg.notices.digest_at.split(":"))
+    scheduler = AsyncIOScheduler(timezone=ctx.cfg.tz)
+    scheduler.add_job(
+        housekeeping.expire_deferred,
+        IntervalTrigger(minutes=EXPIRE_MINUTES),
+        args=[ctx],
+        id="expire_deferred",
+        coalesce=True,
+        max_instances=1,
+    )
+    # A digest missed while mailgate was down is still sent if it starts again that evening.
+    scheduler.add_job(
+        housekeeping.evening_digest,
+        CronTrigger(hour=hour, minute=minute, timezone=ctx.cfg.tz),
+        args=[ctx],
+        id="evening_digest",
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=4 * 3600,
+    )
+    scheduler.start()
+    return scheduler

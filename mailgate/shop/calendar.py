@@ -1,0 +1,176 @@
+"""The shop's calendar as one frozen value: staff and menus by the names vendors use, hours, holidays, shifts.
+
+Which hours a staff member works on a day, first match wins:
+  1. a dated row of the shift table;
+  2. off, on a [shop] holiday when the shop is closed;
+  3. their default week, when they have weekday rows (a weekday without a row is a day off);
+  4. the shop's opening hours (also the rule for staff with no rows at all).
+Times are wall-clock times in the shop's time zone.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from mailgate.shop import shifts as shifts_mod
+from mailgate.shop.shifts import Day, ShiftRow, ShiftTableError
+from mailgate.shop.times import WEEKDAYS, Span, name_key, parse_hours
+
+if TYPE_CHECKING:
+    from mailgate.config import Config, ShopSection
+
+# The opening hours of a shop that configures none: every booking is inside them.
+ALL_DAY: Span = (time.min, time.max)
+DEFAULT_MINUTES = 60
+
+
+@dataclass(frozen=True)
+class Menu:
+    name: str
+    minutes: int
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def duration(self) -> timedelta:
+        return timedelta(minutes=self.minutes)
+
+
+@dataclass(frozen=True)
+class Calendar:
+    tz: ZoneInfo
+    staff: tuple[str, ...] = ()  # canonical names; empty: names are taken as written, no roster checks
+    menus: tuple[Menu, ...] = ()
+    week: tuple[Span | None, ...] | None = None  # mon..sun, None = closed; None overall: not configured
+    holiday_hours: Span | None = None
+    holidays: frozenset[date] = frozenset()
+    shifts: Mapping[tuple[str, Day], Span | None] = field(default_factory=dict)
+    aliases: Mapping[str, str] = field(default_factory=dict)  # name_key(name or alias) -> name
+
+    @classmethod
+    def build(cls, shop: ShopSection, rows: Sequence[ShiftRow] = ()) -> Calendar:
+        """From the [shop] section and shift rows (rows naming unknown staff are left out)."""
+        aliases = {name_key(text): s.name for s in shop.staff for text in (s.name, *s.aliases)}
+        configured = [getattr(shop.hours, d) for d in WEEKDAYS]
+        week = tuple(parse_hours(v) for v in configured) if all(v is not None for v in configured) else None
+        partial = cls(tz=ZoneInfo(shop.timezone), staff=tuple(s.name for s in shop.staff), aliases=aliases)
+        return cls(
+            tz=partial.tz,
+            staff=partial.staff,
+            menus=tuple(Menu(m.name, m.minutes, tuple(m.aliases)) for m in shop.menus),
+            week=week,
+            holiday_hours=parse_hours(shop.hours.holiday) if shop.hours.holiday else None,
+            holidays=frozenset(shop.holidays),
+            shifts=shifts_mod.canonical_rows(rows, partial.staff_named),
+            aliases=aliases,
+        )
+
+    @classmethod
+    def from_config(cls, cfg: Config) -> Calendar:
+        """The calendar with its shift table; ShiftTableError lists every mistake in the table."""
+        if not cfg.shop.shifts:
+            return cls.build(cfg.shop)
+        path = cfg.resolve(cfg.shop.shifts)
+        try:
+            table = shifts_mod.read(path)
+        except FileNotFoundError:
+            raise ShiftTableError(
+                f"{path}: no such file ([shop] shifts; create it with `mailgate shifts set`)"
+            ) from None
+        except OSError as e:
+            raise ShiftTableError(f"{path}: {e.strerror}") from None
+        partial = cls.build(cfg.shop)
+        mistakes = shifts_mod.check(table, partial.staff_named)
+        if mistakes:
+            raise ShiftTableError("\n".join(mistakes))
+        return cls.build(cfg.shop, table.rows)
+
+    # --- names -------------------------------------------------------------------------------------
+
+    def staff_named(self, text: str) -> str | None:
+        """The canonical name for a name or alias as a vendor wrote it; None if no one is called that.
+
+        With no staff configured, every name is accepted as written (NFKC, trimmed)."""
+        if not self.staff:
+            written = unicodedata.normalize("NFKC", text).strip()
+            return written or None
+        return self.aliases.get(name_key(text))
+
+    def menu_named(self, text: str) -> Menu | None:
+        """The menu by name or alias; else the one whose name or alias the text contains (the longest)."""
+        key = name_key(text)
+        if not key:
+            return None
+        for menu in self.menus:
+            if key in {name_key(n) for n in (menu.name, *menu.aliases)}:
+                return menu
+        contained = [
+            (len(k), i)
+            for i, menu in enumerate(self.menus)
+            for k in (name_key(n) for n in (menu.name, *menu.aliases))
+            if k and k in key
+        ]
+        return self.menus[max(contained)[1]] if contained else None
+
+    def duration(self, menu_text: str | None) -> timedelta:
+        """How long a booking of this menu takes: the menu's minutes, else 60 minutes."""
+        menu = self.menu_named(menu_text) if menu_text else None
+        return menu.duration if menu else timedelta(minutes=DEFAULT_MINUTES)
+
+    # --- days and hours ----------------------------------------------------------------------------
+
+    @property
+    def has_hours(self) -> bool:
+        return self.week is not None
+
+    def is_holiday(self, day: date) -> bool:
+        return day in self.holidays
+
+    def opening(self, day: date) -> Span | None:
+        """The shop's hours that day; None when closed. ALL_DAY when no hours are configured."""
+        if self.is_holiday(day):
+            return self.holiday_hours
+        return ALL_DAY if self.week is None else self.week[day.weekday()]
+
+    def _has_week(self, name: str) -> bool:
+        return any(isinstance(d, int) for (n, d) in self.shifts if n == name)
+
+    def shift(self, staff: str, day: date) -> Span | None:
+        """The hours a staff member (name or alias) works that day; None = day off."""
+        name = self.staff_named(staff) or staff
+        if (name, day) in self.shifts:
+            return self.shifts[(name, day)]
+        opening = self.opening(day)
+        if self.is_holiday(day) and opening is None:
+            return None
+        if self._has_week(name):
+            return self.shifts.get((name, day.weekday()))
+        return opening
+
+    # --- datetimes ---------------------------------------------------------------------------------
+
+    def local(self, moment: datetime) -> datetime:
+        if moment.tzinfo is None:
+            raise ValueError("expected an aware datetime")
+        return moment.astimezone(self.tz)
+
+    def bounds(self, day: date, span: Span) -> tuple[datetime, datetime]:
+        """The span on that day as aware datetimes; ALL_DAY ends at the next midnight."""
+        start = datetime.combine(day, span[0], tzinfo=self.tz)
+        if span[1] == time.max:
+            return start, datetime.combine(day + timedelta(days=1), time.min, tzinfo=self.tz)
+        return start, datetime.combine(day, span[1], tzinfo=self.tz)
+
+    def within(self, span: Span, start: datetime, end: datetime) -> bool:
+        """Whether [start, end) lies inside the span on the (local) day it starts."""
+        local_start, local_end = self.local(start), self.local(end)
+        lo, hi = self.bounds(local_start.date(), span)
+        return lo <= local_start and local_end <= hi
+
+    def works(self, staff: str, start: datetime, end: datetime) -> bool:
+        span = self.shift(staff, self.local(start).date())
+        return span is not None and self.within(span, start, end)
