@@ -26,19 +26,22 @@ def mail(
     to: str = "owner@salon-mail.example",
     date: datetime | None = None,
     charset: str = "utf-8",
+    cte: str = "base64",
     signer: tuple[str, str] | None = ("coubic.com", "s1"),
 ) -> bytes:
     """A notice as the vendor sends it: base64 UTF-8 (or ISO-2022-JP), DKIM-signed by `signer`."""
     import base64
+    import quopri
 
     name, _, addr = sender.rpartition(" ")
     when = date or datetime.fromisoformat("2026-11-26T21:14:03+09:00")
-    if charset == "utf-8":
-        payload = base64.encodebytes(body.replace("\n", "\r\n").encode()).replace(b"\n", b"\r\n")
-        cte = "base64"
+    data = body.replace("\n", "\r\n").encode("cp932" if charset.lower() == "shift_jis" else charset)
+    if cte == "base64":
+        payload = base64.encodebytes(data).replace(b"\n", b"\r\n")
+    elif cte == "quoted-printable":
+        payload = quopri.encodestring(data).replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
     else:
-        payload = body.replace("\n", "\r\n").encode(charset)
-        cte = "7bit"
+        payload = data
     head = (
         f"From: {Header(name, 'utf-8').encode()} {addr}\r\n"
         f"To: {to}\r\n"

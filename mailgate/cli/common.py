@@ -45,6 +45,10 @@ def build_context(cfg: Config) -> Any:
         return Context.build(cfg)
     except RulesError as e:
         raise fail(f"rules error:\n{e}") from None
+    except ConfigError as e:  # the files the config points at: shift table, DNS overrides
+        raise fail(f"configuration error:\n{e}") from None
+    except (OSError, ValueError) as e:
+        raise fail(f"configuration error: {e}") from None
 
 
 def setup_logging(verbose: bool = True) -> None:

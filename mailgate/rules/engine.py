@@ -1,8 +1,8 @@
 """Rules: one TOML file per source in rules/, turning a parsed mail into an Intent.
 
 Python knows no vendor or address: a file says which mail it takes, who must have signed it, what it
-means and where its fields are. Files are read in name order; within a file, rules in order; the first
-rule that matches decides.
+means and where its fields are. Files are read in name order, rules in file order, rules naming their
+senders (vendor notices) before the others; the first rule that matches decides.
 """
 
 from __future__ import annotations
@@ -221,6 +221,9 @@ def load(cfg: Config, rules_dir: Path | None = None) -> RuleSet:
         rules.extend(_read_file(path, cfg, errors))
     if errors:
         raise RulesError("\n".join(errors))
+    # Rules that name their senders come before rules that take everything sent to an address: a
+    # genuine vendor notice forwarded to the signup address by mistake is still a notice.
+    rules.sort(key=lambda r: not r.is_notice)
     return RuleSet(rules=tuple(rules), version=digest.hexdigest()[:12], files=tuple(p.name for p in files))
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -57,16 +57,15 @@ class Calendar:
         aliases = {name_key(text): s.name for s in shop.staff for text in (s.name, *s.aliases)}
         configured = [getattr(shop.hours, d) for d in WEEKDAYS]
         week = tuple(parse_hours(v) for v in configured) if all(v is not None for v in configured) else None
-        partial = cls(tz=ZoneInfo(shop.timezone), staff=tuple(s.name for s in shop.staff), aliases=aliases)
-        return cls(
-            tz=partial.tz,
-            staff=partial.staff,
+        # The roster alone is enough to resolve the names written in the shift rows.
+        roster = cls(tz=ZoneInfo(shop.timezone), staff=tuple(s.name for s in shop.staff), aliases=aliases)
+        return replace(
+            roster,
             menus=tuple(Menu(m.name, m.minutes, tuple(m.aliases)) for m in shop.menus),
             week=week,
             holiday_hours=parse_hours(shop.hours.holiday) if shop.hours.holiday else None,
             holidays=frozenset(shop.holidays),
-            shifts=shifts_mod.canonical_rows(rows, partial.staff_named),
-            aliases=aliases,
+            shifts=shifts_mod.canonical_rows(rows, roster.staff_named),
         )
 
     @classmethod
@@ -83,8 +82,7 @@ class Calendar:
             ) from None
         except OSError as e:
             raise ShiftTableError(f"{path}: {e.strerror}") from None
-        partial = cls.build(cfg.shop)
-        mistakes = shifts_mod.check(table, partial.staff_named)
+        mistakes = shifts_mod.check(table, cls.build(cfg.shop).staff_named)
         if mistakes:
             raise ShiftTableError("\n".join(mistakes))
         return cls.build(cfg.shop, table.rows)

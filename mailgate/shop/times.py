@@ -19,8 +19,6 @@ Span = tuple[time, time]
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::00)?$")
 # "-" plus the wave dashes people use between times (after NFKC, ～ is "~"; 〜 stays).
 _SPAN = re.compile(r"^\s*(\S+?)\s*[-~\u301c]\s*(\S+)\s*$")
-
-
 _DATE = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})$")
 
 

@@ -26,7 +26,7 @@ def key(domain: str, selector: str, *, as_domain: str | None = None) -> DkimKey:
 
 
 @cache
-def _pkcs1(k: DkimKey) -> bytes:
+def pkcs1(k: DkimKey) -> bytes:
     return _pkcs1_pem(k.private_pem)  # loading an RSA key is slow (~0.1 s): once per key
 
 
@@ -99,7 +99,7 @@ def signed(message: bytes, domain: str = "coubic.com", selector: str = "s1", **k
 def raw_sign(message: bytes, k: DkimKey, **options: object) -> bytes:
     """dkimpy.sign with options mailgate's own sign() does not use (simple canonicalization, l=, h=)."""
     options.setdefault("linesep", b"\n" if b"\r\n" not in message else b"\r\n")
-    header = dkimpy.sign(message, k.selector.encode(), k.domain.encode(), _pkcs1(k), **options)  # type: ignore[arg-type]
+    header = dkimpy.sign(message, k.selector.encode(), k.domain.encode(), pkcs1(k), **options)  # type: ignore[arg-type]
     return header + message
 
 

@@ -10,7 +10,7 @@ import dkim as dkimpy
 import pytest
 
 from mailgate.authn import aligned, embedded_messages, originals, proof
-
+from mailgate.mail.dkim import sign
 from tests.authn.helpers import (
     GMAIL_PASTE,
     NOTICE,
@@ -19,6 +19,7 @@ from tests.authn.helpers import (
     key,
     notice,
     outer,
+    pkcs1,
     raw_sign,
     rfc822_part,
     signed,
@@ -56,6 +57,11 @@ def test_signed_notice_in_each_encoding_is_proven(charset: str, cte: str, linese
     assert "予約が入りました" in direct.mail.text
     assert "87246923" in direct.mail.text
     assert proof(direct, COUBIC, []) == (True, "DKIM signature of coubic.com verified")
+
+
+def test_notice_signed_by_mailgate_sign_is_proven() -> None:
+    raw = sign(notice(charset="shift_jis", cte="8bit"), key("coubic.com", "s1"))
+    assert proof(only(raw, "direct"), COUBIC, [])[0]
 
 
 def test_line_endings_changed_after_signing_still_verify() -> None:
@@ -418,7 +424,7 @@ def test_no_inline_block_in_a_plain_notice() -> None:
 
 def _arc_seal(message: bytes, domain: str, selector: str, srv_id: bytes) -> bytes:
     k = key(domain, selector)
-    headers = dkimpy.arc_sign(message, selector.encode(), domain.encode(), _pkcs1_pem(k.private_pem), srv_id)
+    headers = dkimpy.arc_sign(message, selector.encode(), domain.encode(), pkcs1(k), srv_id)
     assert headers, "arc_sign needs an Authentication-Results header of the same authserv-id"
     return b"".join(headers) + message
 
@@ -461,3 +467,32 @@ def test_no_required_domain_proves_nothing() -> None:
         False,
         "no DKIM domain is configured for this source, so nothing can prove it",
     )
+
+
+def test_without_overrides_real_dns_is_asked_once_per_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    import dkim.dnsplug
+
+    records = txt_records()
+    asked: list[bytes] = []
+
+    def fake_get_txt(name: bytes, timeout: float = 5) -> bytes | None:
+        asked.append(name)
+        text = records.get(name.decode().rstrip("."))
+        return text.encode() if text else None
+
+    monkeypatch.setattr(dkim.dnsplug, "get_txt", fake_get_txt)
+    inner = signed(notice())
+    raw = outer([rfc822_part(inner), rfc822_part(inner)])
+    found = originals(signed(raw, "salon-mail.example", "m1"), None)
+    assert [sorted(o.signed_by) for o in found] == [["salon-mail.example"], ["coubic.com"], ["coubic.com"]]
+    assert sorted(asked) == [b"m1._domainkey.salon-mail.example.", b"s1._domainkey.coubic.com."]
+
+
+def test_attachment_only_the_email_package_can_find_is_still_offered() -> None:
+    # Bare CR line endings (old Mac mailers): the raw-byte walk finds no part, the email package does.
+    raw = outer([text_part("fw"), rfc822_part(signed(notice()))]).replace(b"\r\n", b"\r")
+    assert embedded_messages(raw) == []
+    attached = only(raw, "attached")
+    assert attached.mail.from_addr == "noreply@coubic.com"
+    assert any("re-serialisation" in n for n in attached.notes)
+    assert isinstance(proof(attached, COUBIC, [])[0], bool)

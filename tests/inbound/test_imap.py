@@ -22,7 +22,7 @@ from mailgate.context import Context
 from mailgate.inbound import imap
 from mailgate.models import ImapState, Message, MessageState
 from tests.conftest import REPO, start_serve, wait_for, write_config
-from tests.dovecot import Dovecot, running_dovecot
+from tests.dovecot import Dovecot, oauth2_server, running_dovecot
 
 STORED = b"$MailgateStored"
 
@@ -44,8 +44,8 @@ def imap_toml(dc: Dovecot, extra: str = "") -> str:
 
 
 @pytest.fixture
-def dovecot(tmp_path: Path) -> Iterator[Dovecot]:
-    with running_dovecot(tmp_path / "dovecot") as dc:
+def dovecot() -> Iterator[Dovecot]:
+    with running_dovecot() as dc:
         yield dc
 
 
@@ -119,7 +119,7 @@ def test_after_move_moves_stored_mail_to_the_folder(shop: Context, dovecot: Dove
 
 def test_without_move_support_the_mail_is_copied_and_flagged_never_deleted(tmp_path: Path) -> None:
     no_move = "imap_capability = IMAP4rev1 LITERAL+ SASL-IR IDLE UIDPLUS\n"
-    with running_dovecot(tmp_path / "dovecot", extra=no_move) as dc:
+    with running_dovecot(extra=no_move) as dc:
         os.environ["MAILGATE_TEST_IMAP_PW"] = dc.password
         try:
             cfg = config.load(
@@ -249,7 +249,7 @@ def _has_state(ctx: Context) -> bool:
 
 
 def test_starttls_with_the_servers_ca(tmp_path: Path) -> None:
-    with running_dovecot(tmp_path / "dovecot", starttls=True) as dc:
+    with running_dovecot(starttls=True) as dc:
         os.environ["MAILGATE_TEST_IMAP_PW"] = dc.password
         try:
             toml = imap_toml(dc).replace('security = "none"', 'security = "starttls"')
@@ -265,20 +265,31 @@ def test_starttls_with_the_servers_ca(tmp_path: Path) -> None:
     assert "auth failed" not in dc.log() and "user=<booker>, method=PLAIN" in dc.log()
 
 
-def test_an_oauth2_token_means_an_xoauth2_login(
-    tmp_path: Path, dovecot: Dovecot, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # This Dovecot has no oauth2 passdb, so it refuses the mechanism itself: proof it was XOAUTH2.
-    monkeypatch.setenv("MAILGATE_TEST_IMAP_TOKEN", "ya29.token-from-the-operator")
-    cfg = config.load(
-        write_config(tmp_path / "shop", imap_toml(dovecot, 'oauth2_token_env = "MAILGATE_TEST_IMAP_TOKEN"\n'))
-    )
-    refused = r"XOAUTH2 login to 127\.0\.0\.1:\d+ as booker refused: .*Unsupported"
-    with pytest.raises(imap.ImapError, match=refused):
-        imap.poll_once(cfg, Context.build(cfg).engine)
-    monkeypatch.delenv("MAILGATE_TEST_IMAP_TOKEN")
-    with pytest.raises(imap.ImapError, match="MAILGATE_TEST_IMAP_TOKEN is not set"):
-        imap.credentials(cfg)
+def test_an_oauth2_token_means_an_xoauth2_login(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with oauth2_server({"ya29.fresh": "booker"}) as xoauth2, running_dovecot(extra=xoauth2) as dc:
+        monkeypatch.setenv("MAILGATE_TEST_IMAP_TOKEN", "ya29.fresh")
+        by_env = config.load(
+            write_config(tmp_path / "a", imap_toml(dc, 'oauth2_token_env = "MAILGATE_TEST_IMAP_TOKEN"\n'))
+        )
+        append(dc, mail(1))
+        assert imap.poll_once(by_env, Context.build(by_env).engine) == imap.PassResult(stored=1)
+        assert "user=<booker>, method=XOAUTH2" in dc.log()
+        monkeypatch.setenv("MAILGATE_TEST_IMAP_TOKEN", "")
+        with pytest.raises(imap.ImapError, match="MAILGATE_TEST_IMAP_TOKEN is not set"):
+            imap.credentials(by_env)
+
+        # A token file is read at every login: a refresher can replace an expired token.
+        token = tmp_path / "token"
+        token.write_text("ya29.expired\n")
+        by_file = config.load(write_config(tmp_path / "b", imap_toml(dc, f'oauth2_token_file = "{token}"\n')))
+        engine = Context.build(by_file).engine
+        refused = r"XOAUTH2 login to 127\.0\.0\.1:\d+ as booker refused: \[AUTHENTICATIONFAILED\]"
+        with pytest.raises(imap.ImapError, match=refused) as e:
+            imap.poll_once(by_file, engine)
+        assert "ya29" not in str(e.value)
+        token.write_text("ya29.fresh\n")
+        append(dc, mail(2))
+        assert imap.poll_once(by_file, engine) == imap.PassResult(stored=1)
 
 
 def run_cli(cfg_path: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -300,15 +311,20 @@ def test_mailgate_poll_once_stores_and_processes(tmp_path: Path, dovecot: Doveco
     assert "stored 2, already stored 0" in done.stdout and "processed 2" in done.stdout
     ctx = Context.build(config.load(cfg_path))
     assert [m.state in MessageState.FINAL for m in messages(ctx)] == [True, True]
-    again = run_cli(cfg_path, "poll", "--once", env={"MAILGATE_TEST_IMAP_PW": dovecot.password})
-    assert "stored 0, already stored 0" in again.stdout
 
-    wrong = run_cli(cfg_path, "poll", "--once", env={"MAILGATE_TEST_IMAP_PW": "not-the-password"})
-    assert wrong.returncode == 1
-    assert "password login to 127.0.0.1" in wrong.stderr and "refused" in wrong.stderr
-    assert "not-the-password" not in wrong.stderr + wrong.stdout
-    unset = run_cli(cfg_path, "poll", "--once", env={"MAILGATE_TEST_IMAP_PW": ""})
-    assert unset.returncode == 2 and "MAILGATE_TEST_IMAP_PW is not set" in unset.stderr
+
+def test_a_refused_or_missing_password_is_reported_without_the_password(
+    tmp_path: Path, dovecot: Dovecot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = config.load(write_config(tmp_path / "shop", imap_toml(dovecot)))
+    engine = Context.build(cfg).engine
+    monkeypatch.setenv("MAILGATE_TEST_IMAP_PW", "not-the-password")
+    with pytest.raises(imap.ImapError, match=r"password login to 127\.0\.0\.1:\d+ as booker refused") as e:
+        imap.poll_once(cfg, engine)
+    assert "not-the-password" not in str(e.value)
+    monkeypatch.delenv("MAILGATE_TEST_IMAP_PW")
+    with pytest.raises(imap.ImapError, match="MAILGATE_TEST_IMAP_PW is not set: the password of booker"):
+        imap.poll_once(cfg, engine)
 
 
 def test_serve_reads_the_mailbox_and_stops_on_sigterm(tmp_path: Path, dovecot: Dovecot) -> None:

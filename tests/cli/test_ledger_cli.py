@@ -1,0 +1,105 @@
+"""The operator's morning at the terminal: ingest notices, read the ledger, reconcile the day,
+resolve a conflict, follow up an inquiry, replay what was held — through the real CLI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from tests import notices
+from tests.conftest import CORPUS, write_config
+from tests.e2e.helpers import cli
+
+SHOP = """staff_alerts = ["staff@shop.example"]
+[[shop.staff]]
+name = "佐藤"
+[[shop.staff]]
+name = "田中"
+"""
+AUTHN = f"""
+[authn]
+dns_overrides = "{CORPUS / "keys" / "dns.json"}"
+trusted_forwarders = ["uketsuke@salon-mail.example"]
+"""
+
+
+def run(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mailgate", "--config", str(config), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_the_operators_morning(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path / "shop", AUTHN, shop=SHOP)
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    files = {
+        "1-booked.eml": (CORPUS / "stores" / "booked-01.eml").read_bytes(),
+        "2-clash.eml": notices.stores_booked(
+            "999",
+            "2026年12月03日 (木) 13:30 ~ 14:30",
+            name="鈴木 花子",
+            kana="スズキ ハナコ",
+            email="h@example.jp",
+            phone="080-1111-2222",
+        ),
+        "3-inquiry.eml": (CORPUS / "stores" / "inquiry-01.eml").read_bytes(),
+        "4-forged.eml": (CORPUS / "spoofed" / "stores-booked-unsigned.eml").read_bytes(),
+    }
+    for name, raw in files.items():
+        (drop / name).write_bytes(raw)
+    done = run(cfg, "ingest", str(drop), "--rcpt", "notices@shop.example")
+    assert done.returncode == 0, done.stderr
+
+    booked = cli(cfg, "bookings", "--date", "2026-12-03")
+    assert [(b["external_id"], b["staff"], bool(b["open_conflicts"])) for b in booked] == [
+        ("87246923", "佐藤", False),
+        ("999", "佐藤", True),
+    ]
+    received = datetime.fromisoformat(cli(cfg, "messages")[0]["received_at"])
+    day = received.astimezone(ZoneInfo("Asia/Tokyo")).date().isoformat()  # the shop's day, not UTC's
+    verdicts = {(x["external_id"], x["verdict"]) for x in cli(cfg, "reconcile", "--date", day)}
+    assert verdicts == {("87246923", "applied"), ("999", "conflict"), ("", "applied"), ("", "held")}
+
+    [conflict] = cli(cfg, "conflicts")
+    cid = conflict["conflict"]["id"]
+    done = run(cfg, "conflicts", "resolve", str(cid), "--note", "田中さんに変更済み", "--operator", "sato")
+    assert done.returncode == 0, done.stderr
+    assert cli(cfg, "conflicts") == []
+    assert run(cfg, "conflicts", "resolve", str(cid), "--note", "again").returncode == 1
+
+    [inquiry] = cli(cfg, "inquiries")
+    assert inquiry["kind"] == "booking_request" and inquiry["status"] == "open"
+    done = run(
+        cfg,
+        "inquiries",
+        "set",
+        str(inquiry["id"]),
+        "--status",
+        "waiting",
+        "--assignee",
+        "田中",
+        "--next",
+        "2026-11-28",
+    )
+    assert done.returncode == 0, done.stderr
+    assert cli(cfg, "inquiries", "--status", "waiting")[0]["assignee"] == "田中"
+    assert "予約希望" not in run(cfg, "inquiries", "set", "99", "--status", "done").stdout
+    assert run(cfg, "inquiries", "set", str(inquiry["id"]), "--status", "finished").returncode == 1
+
+    held = cli(cfg, "messages", "--state", "held")
+    assert len(held) == 1
+    [dry] = cli(cfg, "replay", str(held[0]["id"]), "--dry-run")
+    assert dry["now"]["state"] == "held" and not dry["applied"]
+    text = run(cfg, "replay", "--state", "applied", "--dry-run").stdout
+    assert "would be: applied (book) STORES 87246923 already is in the ledger" in text
+    assert len(cli(cfg, "bookings", "--all")) == 2
+
+    audit = run(cfg, "audit", "--message", str(held[0]["id"] - 2))
+    assert audit.returncode == 0 and "conflict_found" in audit.stdout
