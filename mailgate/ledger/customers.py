@@ -203,11 +203,33 @@ def update_details(
     )
 
 
-def change_pin(session: Session, customer: Customer, pin: str, actor: str, token_id: int | None) -> None:
+def change_pin(
+    session: Session,
+    ctx: Context,
+    customer: Customer,
+    pin: str,
+    actor: str,
+    token_id: int | None,
+    now: datetime,
+) -> None:
+    """A new PIN from the settings link (which only the address's owner receives): it also lifts a
+    lock, and the customer is told by mail, so a change they did not make does not go unnoticed."""
     customer.pin_hash = hash_pin(pin)
     customer.pin_failures = 0
+    customer.locked_until = None
     session.add(customer)
-    audit.record(session, "pin_changed", actor, customer_id=customer.id, token_id=token_id)
+    audit.record(session, "pin_changed", actor, customer_id=customer.id, token_id=token_id, at=now)
+    outbox.enqueue(
+        session,
+        ctx,
+        to=customer.email,
+        template="pin_changed",
+        now=now,
+        actor=actor,
+        customer_id=customer.id,
+        capped=False,
+        customer=customer,
+    )
 
 
 def delete(session: Session, customer: Customer, now: datetime, actor: str, token_id: int | None) -> None:

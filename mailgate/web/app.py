@@ -516,7 +516,7 @@ def create_app(ctx: Context) -> Starlette:
                 if details is not None:
                     customers.update_details(s, customer, details, actor, token.id)
                 elif pin is not None:
-                    customers.change_pin(s, customer, pin, actor, token.id)
+                    customers.change_pin(s, ctx, customer, pin, actor, token.id, now)
                 else:
                     customers.delete(s, customer, now, actor, token.id)
 

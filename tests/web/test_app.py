@@ -12,7 +12,7 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 from sqlalchemy import text
-from sqlmodel import func, select
+from sqlmodel import Session, func, select
 from starlette.testclient import TestClient
 
 from mailgate import config, db, tokens
@@ -557,6 +557,23 @@ def test_settings_change_pin(client: TestClient, web_ctx: Context) -> None:
     assert r.status_code == 200
     assert "暗証番号を変更しました" in r.text
     assert login(client, path, "1234").status_code == 401
+    assert "マイページ" in login(client, path, "5678").text
+    with Session(web_ctx.engine) as s:
+        [notice] = s.exec(select(Outbox).where(Outbox.template == "pin_changed")).all()
+    assert "暗証番号を変更しました" in notice.subject and "5678" not in notice.body
+
+
+def test_a_new_pin_from_the_settings_link_lifts_a_lock(client: TestClient, web_ctx: Context) -> None:
+    customer_id, path = active_customer(web_ctx)
+    for _ in range(5):
+        login(client, path, "0000")
+    assert "csrf" not in client.get(path).text  # locked: no PIN form at all
+    # The way out: a blank mail from the customer's own address brings a settings link.
+    with db.transaction(web_ctx.engine) as s:
+        token = tokens.issue(s, "settings", customer_id, datetime.now(UTC), hours=24)
+        spath = urlsplit(web_ctx.signer.url("settings", token.id or 0)).path
+    assert post_form(client, spath, {"op": "pin", "pin": "5678", "pin2": "5678"}).status_code == 200
+    assert get_customer(web_ctx, customer_id).locked_until is None
     assert "マイページ" in login(client, path, "5678").text
 
 
