@@ -45,12 +45,19 @@ log_path = {dir}/dovecot.log
 {ssl}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
+auth_failure_delay = 0
 default_login_user = dovenull
 default_internal_user = dovecot
 mail_location = maildir:{dir}/mail/%n
 namespace inbox {{
   inbox = yes
   separator = /
+}}
+# Tests fail logins on purpose: no growing delay for the next login from 127.0.0.1.
+service anvil {{
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
 }}
 service imap-login {{
   inet_listener imap {{

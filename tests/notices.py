@@ -151,3 +151,11 @@ def stores_changed(
 STORES 予約
 """
     return mail(f"[STORES 予約] {name} 様の予約が変更されました", body, **kw)  # type: ignore[arg-type]
+
+
+def jp_when(start: datetime, minutes: int = 60) -> str:
+    """'2026年12月03日 (木) 13:00 ~ 14:00', with the right weekday (the parser checks it)."""
+    from datetime import timedelta
+
+    end = start + timedelta(minutes=minutes)
+    return f"{start:%Y年%m月%d日} ({'月火水木金土日'[start.weekday()]}) {start:%H:%M} ~ {end:%H:%M}"

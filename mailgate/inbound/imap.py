@@ -50,6 +50,11 @@ class PassResult:
     duplicates: int = 0  # already stored: a redelivery, or a crash before the flag last time
     too_big: int = 0  # over [mail] max_size: left in the mailbox for a person
 
+    def __add__(self, other: PassResult) -> PassResult:
+        return PassResult(
+            self.stored + other.stored, self.duplicates + other.duplicates, self.too_big + other.too_big
+        )
+
 
 def section(cfg: Config) -> ImapSection:
     if cfg.imap is None:
@@ -147,52 +152,59 @@ class Poller:
             self.client = connect(self.cfg)
             if self.im.after == "move" and self.im.move_to and not self.client.folder_exists(self.im.move_to):
                 self.client.create_folder(self.im.move_to)
-        client, im = self.client, self.im
-        info = client.select_folder(im.folder)
+        client = self.client
+        info = client.select_folder(self.im.folder)
+        _take_exists(client)  # the count SELECT reports is not news; one announced from here on is
         uidvalidity = int(info[b"UIDVALIDITY"])
         last = _start(self.engine, self.key, uidvalidity)
         can_flag = self._can_flag(info)
         criteria: list[str] = ["UID", f"{last + 1}:*"]
-        if can_flag and not im.flag.startswith("\\"):
+        if can_flag and not self.im.flag.startswith("\\"):
             # Only our own keyword: a person may read (\Seen) or flag a notice before we see it.
-            criteria += ["UNKEYWORD", im.flag]
+            criteria += ["UNKEYWORD", self.im.flag]
         # "N:*" always matches the highest UID, even when it is below N.
         uids = sorted(u for u in client.search(criteria) if u > last)
-        stored = duplicates = too_big = 0
+        result = PassResult()
         for batch in _chunks(uids, BATCH_COUNT):
-            sizes = {
-                u: int(d.get(b"RFC822.SIZE", 0)) for u, d in client.fetch(batch, ["RFC822.SIZE"]).items()
-            }
-            for group in _by_size(batch, sizes, self.cfg.mail.max_size):
-                bodies = client.fetch(group, ["BODY.PEEK[]"]) if group else {}
-                for uid in group:
-                    raw = bodies.get(uid, {}).get(b"BODY[]")
-                    if raw is None:  # expunged by someone else meanwhile
-                        continue
-                    result = store(
-                        self.engine, self.cfg.spool_dir, raw, [self._rcpt], mail_from=None, via="imap"
-                    )
-                    stored += bool(result.ids)
-                    duplicates += not result.ids
-                    self._mark(uid, can_flag)
-                    _advance(self.engine, self.key, uidvalidity, uid)
-            for uid in batch:
-                if sizes.get(uid, 0) > self.cfg.mail.max_size:
-                    too_big += 1
-                    log.warning(
-                        "imap %s: UID %s is %s bytes, over [mail] max_size: left in the mailbox, not stored",
-                        self.key,
-                        uid,
-                        sizes[uid],
-                    )
-                    _advance(self.engine, self.key, uidvalidity, uid)
-        if stored or duplicates:
-            log.info("imap %s: stored %s, already stored %s", self.key, stored, duplicates)
-        return PassResult(stored=stored, duplicates=duplicates, too_big=too_big)
+            result += self._take(batch, uidvalidity, can_flag)
+        if result.stored or result.duplicates:
+            log.info("imap %s: stored %s, already stored %s", self.key, result.stored, result.duplicates)
+        return result
+
+    def _take(self, batch: list[int], uidvalidity: int, can_flag: bool) -> PassResult:
+        """Fetch, store, then mark each message and advance the last UID, in UID order."""
+        assert self.client is not None
+        max_size = self.cfg.mail.max_size
+        fetched = self.client.fetch(batch, ["RFC822.SIZE"])
+        sizes = {uid: int(data.get(b"RFC822.SIZE", 0)) for uid, data in fetched.items()}
+        stored = duplicates = 0
+        for group in _by_size(batch, sizes, max_size):
+            bodies = self.client.fetch(group, ["BODY.PEEK[]"])
+            for uid in group:
+                raw = bodies.get(uid, {}).get(b"BODY[]")
+                if raw is None:  # expunged by someone else meanwhile
+                    continue
+                done = store(self.engine, self.cfg.spool_dir, raw, [self._rcpt], mail_from=None, via="imap")
+                stored += bool(done.ids)
+                duplicates += not done.ids
+                self._mark(uid, can_flag)
+                _advance(self.engine, self.key, uidvalidity, uid)
+        too_big = [uid for uid in batch if sizes.get(uid, 0) > max_size]
+        for uid in too_big:
+            log.warning(
+                "imap %s: UID %s is %s bytes, over [mail] max_size: left in the mailbox, not stored",
+                self.key,
+                uid,
+                sizes[uid],
+            )
+            _advance(self.engine, self.key, uidvalidity, uid)
+        return PassResult(stored=stored, duplicates=duplicates, too_big=len(too_big))
 
     def wait(self, stop: threading.Event) -> None:
         """IDLE until new mail, stop, or idle_seconds; without IDLE just wait (periodic polling)."""
         client = self.client
+        if client is not None and _take_exists(client):
+            return  # mail arrived during the pass, announced then: IDLE would not announce it again
         if client is None or not client.has_capability("IDLE"):
             stop.wait(self.im.idle_seconds)
             return
@@ -226,8 +238,10 @@ class Poller:
         return self.im.rcpt or self.cfg.mail.notices
 
     def _can_flag(self, info: dict[bytes, Any]) -> bool:
-        permanent = info.get(b"PERMANENTFLAGS")
-        ok = permanent is None or any(f in (b"\\*", self.im.flag.encode()) for f in permanent)
+        permanent = info.get(b"PERMANENTFLAGS")  # absent: every flag is permanent (RFC 3501)
+        ok = permanent is None or bool(
+            {b"\\*", self.im.flag.lower().encode()} & {f.lower() for f in permanent}
+        )
         if not ok and not self._warned_flag:
             self._warned_flag = True
             log.warning(
@@ -356,6 +370,13 @@ def _by_size(uids: list[int], sizes: dict[int, int], max_size: int) -> Iterator[
         total += size
     if group:
         yield group
+
+
+def _take_exists(client: IMAPClient) -> bool:
+    """Whether the server announced new mail (EXISTS) with an earlier command's responses.
+
+    imapclient keeps no public record of these: imaplib files them in untagged_responses."""
+    return bool(client._imap.untagged_responses.pop("EXISTS", None))
 
 
 def _is_news(response: tuple[Any, ...]) -> bool:

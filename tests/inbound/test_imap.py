@@ -137,6 +137,16 @@ def test_without_move_support_the_mail_is_copied_and_flagged_never_deleted(tmp_p
         assert len(messages(ctx)) == 2
 
 
+def test_a_system_flag_marks_mail_where_a_server_keeps_no_keywords(shop: Context, dovecot: Dovecot) -> None:
+    flagged = with_imap(shop, dovecot, 'flag = "\\\\Flagged"\n')
+    with dovecot.client() as c:  # the shop flagged (and read) this one on the phone before we looked
+        c.append("INBOX", mail(1), flags=[b"\\Flagged", b"\\Seen"])
+    append(dovecot, mail(2))
+    assert imap.poll_once(flagged.cfg, flagged.engine) == imap.PassResult(stored=2)
+    assert flags(dovecot) == [{b"\\Flagged", b"\\Seen"}, {b"\\Flagged"}]
+    assert imap.poll_once(flagged.cfg, flagged.engine) == imap.PassResult()
+
+
 def test_a_new_uidvalidity_reads_the_folder_again_without_storing_twice(
     shop: Context, dovecot: Dovecot
 ) -> None:
