@@ -16,6 +16,7 @@ from mailgate.links import Signer
 from mailgate.mail.dkim import load_txt_records
 from mailgate.rules import engine as rules_engine
 from mailgate.shop.calendar import Calendar
+from mailgate.shop.live import LiveCalendar
 from mailgate.templating import mail_env, web_env
 
 
@@ -27,8 +28,12 @@ class Context:
     signer: Signer
     mail_env: jinja2.Environment
     web_env: jinja2.Environment
-    calendar: Calendar
+    calendars: LiveCalendar
     dns: dict[str, str] | None  # DKIM TXT records from [authn] dns_overrides; None = real DNS
+
+    @property
+    def calendar(self) -> Calendar:
+        return self.calendars.current()
 
     @classmethod
     def build(cls, cfg: Config, *, create_schema: bool = True) -> Context:
@@ -43,7 +48,7 @@ class Context:
             signer=Signer(link_secrets(cfg), cfg.base_url),
             mail_env=mail_env(cfg.templates_dir),
             web_env=web_env(cfg.templates_dir),
-            calendar=Calendar.from_config(cfg),
+            calendars=LiveCalendar(cfg),
             dns=load_txt_records(cfg.dns_overrides_path) if cfg.dns_overrides_path else None,
         )
 

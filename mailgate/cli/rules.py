@@ -52,15 +52,22 @@ def rules_test(
     if as_json:
         emit_json(out)
         return
-    typer.echo(
-        f"file:    {file}\nrcpt:    {rcpt or '-'}\nfrom:    {mail.from_addr or '-'}\nsubject: {mail.subject}"
-    )
-    typer.echo(f"rule:    {intent.rule or '(none)'}\naction:  {intent.action}\nreason:  {intent.reason}")
+    head = {
+        "file": str(file),
+        "rcpt": rcpt or "-",
+        "from": mail.from_addr or "-",
+        "subject": mail.subject,
+        "rule": intent.rule or "(none)",
+        "action": intent.action,
+        "reason": intent.reason,
+    }
+    for key, value in head.items():
+        typer.echo(f"{key + ':':13}{value}")
     for key, value in out.items():
         if key == "trace":
             typer.echo("why:\n" + "\n".join(f"  - {line}" for line in value))
         elif key not in ("action", "rule", "reason", "rules_version"):
-            typer.echo(f"{key + ':':9}{json.dumps(value, ensure_ascii=False)}")
+            typer.echo(f"{key + ':':13}{json.dumps(value, ensure_ascii=False)}")
 
 
 @rules_app.command("check")

@@ -22,7 +22,7 @@ from mailgate.context import Context
 from mailgate.inbound import imap
 from mailgate.models import ImapState, Message, MessageState
 from tests.conftest import REPO, start_serve, wait_for, write_config
-from tests.dovecot import Dovecot, oauth2_server, running_dovecot
+from tests.dovecot import PASSWORD, Dovecot, oauth2_server, running_dovecot
 
 STORED = b"$MailgateStored"
 
@@ -43,6 +43,11 @@ def imap_toml(dc: Dovecot, extra: str = "") -> str:
     )
 
 
+@pytest.fixture(autouse=True)
+def _password(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MAILGATE_TEST_IMAP_PW", PASSWORD)  # every test Dovecot has the same user
+
+
 @pytest.fixture
 def dovecot() -> Iterator[Dovecot]:
     with running_dovecot() as dc:
@@ -50,8 +55,7 @@ def dovecot() -> Iterator[Dovecot]:
 
 
 @pytest.fixture
-def shop(tmp_path: Path, dovecot: Dovecot, monkeypatch: pytest.MonkeyPatch) -> Context:
-    monkeypatch.setenv("MAILGATE_TEST_IMAP_PW", dovecot.password)
+def shop(tmp_path: Path, dovecot: Dovecot) -> Context:
     return Context.build(config.load(write_config(tmp_path / "shop", imap_toml(dovecot))))
 
 
@@ -120,17 +124,13 @@ def test_after_move_moves_stored_mail_to_the_folder(shop: Context, dovecot: Dove
 def test_without_move_support_the_mail_is_copied_and_flagged_never_deleted(tmp_path: Path) -> None:
     no_move = "imap_capability = IMAP4rev1 LITERAL+ SASL-IR IDLE UIDPLUS\n"
     with running_dovecot(extra=no_move) as dc:
-        os.environ["MAILGATE_TEST_IMAP_PW"] = dc.password
-        try:
-            cfg = config.load(
-                write_config(tmp_path / "shop", imap_toml(dc, 'after = "move"\nmove_to = "Done"\n'))
-            )
-            ctx = Context.build(cfg)
-            append(dc, mail(1), mail(2))
-            assert imap.poll_once(cfg, ctx.engine) == imap.PassResult(stored=2)
-            assert imap.poll_once(cfg, ctx.engine) == imap.PassResult()
-        finally:
-            del os.environ["MAILGATE_TEST_IMAP_PW"]
+        cfg = config.load(
+            write_config(tmp_path / "shop", imap_toml(dc, 'after = "move"\nmove_to = "Done"\n'))
+        )
+        ctx = Context.build(cfg)
+        append(dc, mail(1), mail(2))
+        assert imap.poll_once(cfg, ctx.engine) == imap.PassResult(stored=2)
+        assert imap.poll_once(cfg, ctx.engine) == imap.PassResult()
         kept = flags(dc)
         assert len(kept) == 2 and all(STORED in f and b"\\Deleted" not in f for f in kept)
         assert len(flags(dc, "Done")) == 2
@@ -194,16 +194,12 @@ def test_a_crash_between_store_and_flag_does_not_store_twice(shop: Context, dove
 
 
 def test_mail_over_max_size_is_left_in_the_mailbox(tmp_path: Path, dovecot: Dovecot) -> None:
-    os.environ["MAILGATE_TEST_IMAP_PW"] = dovecot.password
-    try:
-        path = write_config(tmp_path / "shop", imap_toml(dovecot))
-        path.write_text(path.read_text().replace("[mail]\n", "[mail]\nmax_size = 4000\n", 1))
-        ctx = Context.build(config.load(path))
-        append(dovecot, mail(1, size=8000), mail(2))
-        assert imap.poll_once(ctx.cfg, ctx.engine) == imap.PassResult(stored=1, too_big=1)
-        assert imap.poll_once(ctx.cfg, ctx.engine) == imap.PassResult()
-    finally:
-        del os.environ["MAILGATE_TEST_IMAP_PW"]
+    path = write_config(tmp_path / "shop", imap_toml(dovecot))
+    path.write_text(path.read_text().replace("[mail]\n", "[mail]\nmax_size = 4000\n", 1))
+    ctx = Context.build(config.load(path))
+    append(dovecot, mail(1, size=8000), mail(2))
+    assert imap.poll_once(ctx.cfg, ctx.engine) == imap.PassResult(stored=1, too_big=1)
+    assert imap.poll_once(ctx.cfg, ctx.engine) == imap.PassResult()
     assert flags(dovecot) == [set(), {STORED}]
     assert [m.header_message_id for m in messages(ctx)] == ["notice-2@vendor.example"]
 
@@ -260,19 +256,16 @@ def _has_state(ctx: Context) -> bool:
 
 def test_starttls_with_the_servers_ca(tmp_path: Path) -> None:
     with running_dovecot(starttls=True) as dc:
-        os.environ["MAILGATE_TEST_IMAP_PW"] = dc.password
-        try:
-            toml = imap_toml(dc).replace('security = "none"', 'security = "starttls"')
-            trusting = config.load(write_config(tmp_path / "a", toml + f'ca_file = "{dc.cert}"\n'))
-            append(dc, mail(1))
-            assert imap.poll_once(trusting, Context.build(trusting).engine) == imap.PassResult(stored=1)
-            # Without the CA the certificate is refused before the password is sent.
-            strict = config.load(write_config(tmp_path / "b", toml))
-            with pytest.raises(OSError, match="CERTIFICATE_VERIFY_FAILED"):
-                imap.poll_once(strict, Context.build(strict).engine)
-        finally:
-            del os.environ["MAILGATE_TEST_IMAP_PW"]
-    assert "auth failed" not in dc.log() and "user=<booker>, method=PLAIN" in dc.log()
+        toml = imap_toml(dc).replace('security = "none"', 'security = "starttls"')
+        trusting = config.load(write_config(tmp_path / "a", toml + f'ca_file = "{dc.cert}"\n'))
+        append(dc, mail(1))
+        assert imap.poll_once(trusting, Context.build(trusting).engine) == imap.PassResult(stored=1)
+        # Without the CA the certificate is refused before the password is sent.
+        strict = config.load(write_config(tmp_path / "b", toml))
+        with pytest.raises(OSError, match="CERTIFICATE_VERIFY_FAILED"):
+            imap.poll_once(strict, Context.build(strict).engine)
+        log = dc.log()
+    assert log.count("user=<booker>, method=PLAIN") == 3  # the test's APPEND and check, and the poll
 
 
 def test_an_oauth2_token_means_an_xoauth2_login(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -316,7 +309,7 @@ def run_cli(cfg_path: Path, *args: str, env: dict[str, str]) -> subprocess.Compl
 def test_mailgate_poll_once_stores_and_processes(tmp_path: Path, dovecot: Dovecot) -> None:
     cfg_path = write_config(tmp_path / "shop", imap_toml(dovecot))
     append(dovecot, mail(1), mail(2))
-    done = run_cli(cfg_path, "poll", "--once", env={"MAILGATE_TEST_IMAP_PW": dovecot.password})
+    done = run_cli(cfg_path, "poll", "--once", env={})
     assert done.returncode == 0, done.stderr
     assert "stored 2, already stored 0" in done.stdout and "processed 2" in done.stdout
     ctx = Context.build(config.load(cfg_path))
@@ -339,7 +332,7 @@ def test_a_refused_or_missing_password_is_reported_without_the_password(
 
 def test_serve_reads_the_mailbox_and_stops_on_sigterm(tmp_path: Path, dovecot: Dovecot) -> None:
     cfg_path = write_config(tmp_path / "shop", imap_toml(dovecot))
-    served = start_serve(cfg_path, env={"MAILGATE_TEST_IMAP_PW": dovecot.password})
+    served = start_serve(cfg_path, env={})
     try:
         assert "imap      booker@127.0.0.1/INBOX" in served.banner
         append(dovecot, mail(1))
