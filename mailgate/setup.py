@@ -99,6 +99,19 @@ settings_hours = 24
 pin_attempts = 5
 lock_minutes = 30
 
+# Read vendor notices from a mailbox too (Gmail, Microsoft 365): each message is stored, then
+# flagged or moved, never deleted. The password (Gmail: an app password) is read from the variable
+# named by password_env; oauth2_token_env or oauth2_token_file log in with XOAUTH2 instead.
+# [imap]
+# host = "imap.gmail.com"
+# username = "shop@gmail.com"
+# security = "tls"                          # "starttls" (port 143); "none" only on 127.0.0.1
+# password_env = "MAILGATE_IMAP_PASSWORD"
+# folder = "INBOX"
+# after = "flag"                            # or "move", with move_to = "mailgate"
+# flag = "$MailgateStored"                  # Microsoft 365 keeps no keywords: "\\\\Flagged"
+# idle_seconds = 300
+
 [paths]
 var = "var"
 """

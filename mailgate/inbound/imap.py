@@ -104,7 +104,10 @@ def connect(cfg: Config) -> IMAPClient:
     """Connect, secure the connection as configured and log in."""
     im = section(cfg)
     kind, secret = credentials(cfg)
-    context = ssl.create_default_context(cafile=str(cfg.resolve(im.ca_file)) if im.ca_file else None)
+    try:
+        context = ssl.create_default_context(cafile=str(cfg.resolve(im.ca_file)) if im.ca_file else None)
+    except (OSError, ssl.SSLError) as e:
+        raise ImapError(f"[imap] ca_file {cfg.resolve(im.ca_file or '')}: {e}") from None
     where = f"{im.host}:{im.server_port}"
     try:
         client = IMAPClient(

@@ -4,7 +4,6 @@ our fetch), UIDVALIDITY changes and crashes between store and flag store nothing
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import sys
 import threading
@@ -87,8 +86,7 @@ def messages(ctx: Context) -> list[Message]:
 
 def state(ctx: Context) -> ImapState:
     with Session(ctx.engine) as s:
-        row = s.exec(select(ImapState)).one()
-        return row
+        return s.exec(select(ImapState)).one()
 
 
 def test_appended_mail_is_stored_once_flagged_and_not_marked_seen(shop: Context, dovecot: Dovecot) -> None:
@@ -238,15 +236,21 @@ def test_mail_arriving_during_idle_is_stored_promptly(shop: Context, dovecot: Do
     assert sum(p.stored for p in passes) == 2
 
 
-def test_the_loop_reconnects_after_the_server_restarts(shop: Context, dovecot: Dovecot) -> None:
+def test_the_loop_reconnects_after_the_server_restarts(
+    shop: Context, dovecot: Dovecot, caplog: pytest.LogCaptureFixture
+) -> None:
     passes: list[imap.PassResult] = []
     with running_loop(shop, passes):
-        wait_for(lambda: _has_state(shop))
-        dovecot.stop()
+        wait_for(lambda: _has_state(shop))  # first pass done: IDLE
+        dovecot.crash()
         dovecot.start()
         append(dovecot, mail(1))
         wait_for(lambda: len(messages(shop)) == 1)
     assert flags(dovecot) == [{STORED}]
+    problems = [
+        r.getMessage() for r in caplog.records if r.name == "mailgate.imap" and r.levelname == "WARNING"
+    ]
+    assert problems and all("retrying in" in p and "\n" not in p for p in problems)
 
 
 def _has_state(ctx: Context) -> bool:
@@ -265,7 +269,7 @@ def test_starttls_with_the_servers_ca(tmp_path: Path) -> None:
         with pytest.raises(OSError, match="CERTIFICATE_VERIFY_FAILED"):
             imap.poll_once(strict, Context.build(strict).engine)
         log = dc.log()
-    assert log.count("user=<booker>, method=PLAIN") == 3  # the test's APPEND and check, and the poll
+    assert log.count("user=<booker>, method=PLAIN") == 3  # start-up check, APPEND, poll: none refused
 
 
 def test_an_oauth2_token_means_an_xoauth2_login(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -295,13 +299,12 @@ def test_an_oauth2_token_means_an_xoauth2_login(tmp_path: Path, monkeypatch: pyt
         assert imap.poll_once(by_file, engine) == imap.PassResult(stored=1)
 
 
-def run_cli(cfg_path: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def run_cli(cfg_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "mailgate", "--config", str(cfg_path), *args],
         capture_output=True,
         text=True,
         cwd=REPO,
-        env={**os.environ, **env},
         timeout=60,
     )
 
@@ -309,7 +312,7 @@ def run_cli(cfg_path: Path, *args: str, env: dict[str, str]) -> subprocess.Compl
 def test_mailgate_poll_once_stores_and_processes(tmp_path: Path, dovecot: Dovecot) -> None:
     cfg_path = write_config(tmp_path / "shop", imap_toml(dovecot))
     append(dovecot, mail(1), mail(2))
-    done = run_cli(cfg_path, "poll", "--once", env={})
+    done = run_cli(cfg_path, "poll", "--once")
     assert done.returncode == 0, done.stderr
     assert "stored 2, already stored 0" in done.stdout and "processed 2" in done.stdout
     ctx = Context.build(config.load(cfg_path))
@@ -332,7 +335,7 @@ def test_a_refused_or_missing_password_is_reported_without_the_password(
 
 def test_serve_reads_the_mailbox_and_stops_on_sigterm(tmp_path: Path, dovecot: Dovecot) -> None:
     cfg_path = write_config(tmp_path / "shop", imap_toml(dovecot))
-    served = start_serve(cfg_path, env={})
+    served = start_serve(cfg_path)
     try:
         assert "imap      booker@127.0.0.1/INBOX" in served.banner
         append(dovecot, mail(1))
