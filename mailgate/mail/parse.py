@@ -67,14 +67,14 @@ def _ids(value: str) -> list[str]:
     found = [m for m in found if m]
     if found:
         return found
-    return [w.strip("<>") for w in value.split() if w.strip("<>")]
+    return [w for w in (re.sub("[<>]", "", w) for w in value.split()) if w]
 
 
 def _message_id(value: str) -> str:
     found = _MSGID.findall(value)
     if found:
         return re.sub(r"\s+", "", found[0])
-    return re.sub(r"\s+", "", value).strip("<>")
+    return re.sub(r"[\s<>]+", "", value)  # a broken id: keep its characters, never brackets
 
 
 def _date(value: str) -> datetime | None:
