@@ -18,6 +18,7 @@ from mailgate.inbound import spool
 from mailgate.intent import Intent
 from mailgate.mail.parse import parse
 from mailgate.models import Message, MessageState, utcnow
+from mailgate.normalize import redact
 from mailgate.rules.engine import decide
 
 MAX_ATTEMPTS = 3
@@ -77,11 +78,11 @@ def process(ctx: Context, message_id: int, now: datetime | None = None) -> str |
             log.info(
                 "msg=%s from=%s rule=%s action=%s outcome=%s: %s",
                 msg.id,
-                msg.from_addr or "-",
+                redact(msg.from_addr or "-"),  # 09012345678@docomo.ne.jp is a common address
                 intent.rule or "-",
                 intent.action,
                 msg.state,
-                msg.reason,
+                redact(msg.reason),
             )
             return msg.state
     except Exception as exc:
@@ -97,7 +98,7 @@ def process(ctx: Context, message_id: int, now: datetime | None = None) -> str |
             session.add(msg)
             audit.record(session, "message_failed", "system", message_id=msg.id, reason=msg.reason)
             session.commit()
-        log.error("msg=%s failed: %s", message_id, reason)
+        log.error("msg=%s failed: %s", message_id, redact(reason))
         return MessageState.FAILED
 
 
