@@ -136,14 +136,12 @@ def stores_changed(
   {staff}
 """
 
+    numbered = f"◆予約番号:\n  {number}\n\n" if number else ""  # some notices have none
     body = f"""JITANBODY整体院 様
 
 {name} 様の予約が変更されました。
 
-◆予約番号:
-  {number}
-
-[ 変更後 ]
+{numbered}[ 変更後 ]
 {block(when)}
 [ 変更前 ]
 {block(before)}

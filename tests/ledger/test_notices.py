@@ -316,3 +316,21 @@ def test_a_dry_run_replay_changes_nothing(shop: Context) -> None:
     [r] = replay(shop, [held], dry_run=True, operator="test")
     assert r.now["state"] == "held" and r.then["state"] == "held"
     assert rows(shop, Booking) == [] and message(shop, held).decision is not None
+
+
+def test_a_change_without_a_number_finds_its_booking_by_the_previous_time(shop: Context) -> None:
+    deliver(shop, notices.stores_booked("310", "2026年12月03日 (木) 13:00 ~ 14:00"))
+    [change] = deliver(
+        shop,
+        notices.stores_changed("", "2026年12月04日 (金) 15:00 ~ 16:00", "2026年12月03日 (木) 13:00 ~ 14:00"),
+    )
+    assert message(shop, change).state == "applied", message(shop, change).reason
+    [booking] = rows(shop, Booking)
+    assert (booking.external_id, booking.start.isoformat()) == ("310", "2026-12-04T06:00:00+00:00")
+    # Nothing to find and nothing to wait for: an operator must look.
+    [orphan] = deliver(
+        shop,
+        notices.stores_changed("", "2026年12月05日 (土) 15:00 ~ 16:00", "2026年12月01日 (火) 13:00 ~ 14:00"),
+    )
+    assert message(shop, orphan).state == "held"
+    assert "no reservation number to wait for" in message(shop, orphan).reason
