@@ -57,6 +57,8 @@ def setup_logging(verbose: bool = True) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # One line per message is ours to write; the scheduler's job bookkeeping is noise at 8:30.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 def fmt_dt(value: datetime | None, cfg: Config) -> str:
