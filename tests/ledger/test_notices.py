@@ -212,6 +212,19 @@ def test_a_double_booking_is_recorded_flagged_and_staff_are_alerted(shop: Contex
         ),
     )
     assert len(rows(shop, Conflict)) == 1
+    # The operator's view and action, on this database too.
+    from mailgate.ledger.conflicts import open_conflicts, resolve
+    from mailgate.ledger.listing import bookings_on
+
+    with Session(shop.engine) as s:
+        [(open_one, booking)] = open_conflicts(s)
+        assert booking.external_id == "502"
+        day = [b for b in bookings_on(s, shop, booking.start.astimezone(shop.cfg.tz).date())]
+        assert [b["external_id"] for b in day if b["open_conflicts"]] == ["502"]
+        resolve(s, open_one.id or 0, "sato", "田中さんに変更済み", utcnow())
+        s.commit()
+    with Session(shop.engine) as s:
+        assert open_conflicts(s) == []
 
 
 def test_a_booking_on_the_closed_day_is_flagged(shop: Context) -> None:
@@ -280,6 +293,12 @@ def test_an_inquiry_is_recorded_once_and_listed_in_the_evening_digest(shop: Cont
         evening = m.received_at + timedelta(hours=1)
     assert evening_digest(shop, evening) == 1
     assert evening_digest(shop, evening) == 0  # once a day
+    from mailgate.ledger.inquiries import listing, update
+
+    with Session(shop.engine) as s:
+        update(s, inquiry.id or 0, operator="sato", now=utcnow(), status="waiting", assignee="田中")
+        s.commit()
+        assert [q.assignee for q in listing(s, status="waiting")] == ["田中"]
     [digest] = rows(shop, Outbox, template="inquiry_digest")
     assert "中村一郎" in digest.body and "予約希望" in digest.body
 
