@@ -25,7 +25,7 @@ app.add_typer(messages_app, name="messages")
 @messages_app.callback()
 def messages_list(
     ctx: typer.Context,
-    state: Annotated[str | None, typer.Option(help="received|applied|held|ignored|failed")] = None,
+    state: Annotated[str | None, typer.Option(help="received|applied|held|deferred|ignored|failed")] = None,
     limit: Annotated[int, typer.Option(help="newest N")] = 50,
     as_json: JsonOpt = False,
 ) -> None:
