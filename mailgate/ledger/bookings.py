@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from mailgate import audit
@@ -127,8 +128,20 @@ def book(session: Session, ctx: Context, message: Message, intent: Intent, now: 
         updated_at=now,
         message_id=message.id,
     )
-    session.add(booking)
-    session.flush()
+    session.flush()  # what came before stays, whatever happens to the insert
+    try:
+        with session.begin_nested():
+            session.add(booking)
+    except IntegrityError:
+        # Another worker (another node) booked the same reservation since we looked.
+        existing = by_external(session, source, ext)
+        if existing is None:
+            raise
+        return Outcome(
+            MessageState.APPLIED,
+            f"{name} already is in the ledger (booking {existing.id}): nothing changed",
+            "already",
+        )
     audit.record(
         session,
         "booking_created",

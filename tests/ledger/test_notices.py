@@ -353,3 +353,40 @@ def test_a_change_without_a_number_finds_its_booking_by_the_previous_time(shop: 
     )
     assert message(shop, orphan).state == "held"
     assert "no reservation number to wait for" in message(shop, orphan).reason
+
+
+def test_a_reservation_booked_by_another_node_meanwhile_is_not_booked_twice(shop: Context) -> None:
+    """Two nodes apply the same notice at once: the unique (source, number) decides, quietly."""
+    if shop.engine.dialect.name == "sqlite":
+        pytest.skip("several nodes share a PostgreSQL database; SQLite has a single writer")
+    from sqlalchemy import event
+
+    from mailgate.ledger.bookings import utc
+
+    raced = []
+
+    def other_node_commits_first(session: Session, *args: object) -> None:
+        if raced or not any(isinstance(o, Booking) for o in session.new):
+            return
+        raced.append(True)
+        with Session(shop.engine) as other:
+            other.add(
+                Booking(
+                    source="stores",
+                    external_id="87246923",
+                    start=utc("2026-12-03T13:00:00+09:00"),
+                    end=utc("2026-12-03T14:00:00+09:00"),
+                    staff="佐藤",
+                )
+            )
+            other.commit()
+
+    event.listen(Session, "before_flush", other_node_commits_first)
+    try:
+        [mid] = deliver(shop, (CORPUS / "stores" / "booked-01.eml").read_bytes())
+    finally:
+        event.remove(Session, "before_flush", other_node_commits_first)
+    assert raced
+    m = message(shop, mid)
+    assert (m.state, m.decision["outcome"]["tag"]) == ("applied", "already"), m.reason
+    assert len(rows(shop, Booking)) == 1
