@@ -61,7 +61,7 @@ def decide_stored(ctx: Context, msg: Message) -> Intent:
     """What the current rules make of a stored message (signatures checked only if a rule needs them)."""
     raw = spool.read(ctx.cfg.spool_dir, msg.spool_path)
     mail = parse(raw)
-    return decide(ctx.rules, mail, msg.rcpt, msg.mail_from, ctx.cfg, lambda: originals(raw, ctx.dns))
+    return decide(ctx.rules, mail, msg.rcpt, msg.mail_from, ctx.cfg, lambda: originals(raw, ctx.dns, mail))
 
 
 def process(ctx: Context, message_id: int, now: datetime | None = None) -> str | None:

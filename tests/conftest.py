@@ -215,6 +215,16 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'test.db'}"
         return
+    yield from _fresh_pg_database(request)
+
+
+@pytest.fixture
+def pg_db_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh PostgreSQL database, for what only PostgreSQL has (several nodes writing at once)."""
+    yield from _fresh_pg_database(request)
+
+
+def _fresh_pg_database(request: pytest.FixtureRequest) -> Iterator[str]:
     import sqlalchemy as sa
 
     base = request.getfixturevalue("pg_url")

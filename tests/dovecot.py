@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import datetime as dt
-import ipaddress
 import json
 import os
 import shutil
@@ -32,6 +30,7 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
 from tests.conftest import free_port
+from tests.tls import self_signed
 
 USER = "booker"
 PASSWORD = "secret-app-password"
@@ -174,7 +173,7 @@ def make_dovecot(*, starttls: bool = False, extra: str = "") -> Dovecot:
     cert = None
     ssl_lines = "ssl = no"
     if starttls:
-        cert, key = _self_signed(directory)
+        cert, key = self_signed(directory)
         ssl_lines = f"ssl = required\nssl_cert = <{cert}\nssl_key = <{key}"
     (directory / "dovecot.conf").write_text(_CONFIG.format(dir=directory, port=port, ssl=ssl_lines) + extra)
     return Dovecot(dir=directory, port=port, cert=cert)
@@ -259,37 +258,3 @@ def _parent_and_name(proc_dir: Path) -> tuple[int, str] | None:
         return None
     name, rest = stat.split(" (", 1)[1].rsplit(") ", 1)
     return int(rest.split()[1]), name  # ppid is the field after the state
-
-
-def _self_signed(directory: Path) -> tuple[Path, Path]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    os.chmod(key_path, 0o600)
-    return cert_path, key_path

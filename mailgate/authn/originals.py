@@ -66,14 +66,17 @@ def _notes(checks: Sequence[SignatureCheck], arc: ArcCheck | None, prefix: str =
     return out
 
 
-def originals(raw: bytes, txt_records: Mapping[str, str] | None) -> list[Original]:
+def originals(
+    raw: bytes, txt_records: Mapping[str, str] | None, parsed: ParsedMail | None = None
+) -> list[Original]:
     """The top-level mail first, then each attached message/rfc822, then an inline-forwarded message if
-    the text body contains one. txt_records None = real DNS. Never raises."""
+    the text body contains one. txt_records None = real DNS; `parsed`: the caller's parse of raw. Never
+    raises."""
     if isinstance(raw, str):  # be forgiving with callers that read the spool as text
         raw = raw.encode("utf-8", "surrogateescape")
     raw = bytes(raw)
     resolver = Resolver(txt_records)  # one cache: the same key is often asked for again
-    outer = parse(raw)
+    outer = parsed if parsed is not None else parse(raw)
     outer_checks = check_dkim(raw, resolver)
     outer_arc = check_arc(raw, resolver)
     outer_notes = _notes(outer_checks, outer_arc)

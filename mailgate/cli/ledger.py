@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import getpass
 from dataclasses import asdict
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from typing import Annotated
 
 import typer
@@ -24,11 +24,11 @@ def _operator(name: str) -> str:
     return name or getpass.getuser()
 
 
-def _day(value: str | None, tz: object) -> date:
+def _day(value: str | None, tz: tzinfo) -> date:
     from mailgate.models import utcnow
 
     if value is None:
-        return utcnow().astimezone(tz).date()  # type: ignore[arg-type]
+        return utcnow().astimezone(tz).date()
     try:
         return date.fromisoformat(value)
     except ValueError:

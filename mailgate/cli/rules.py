@@ -46,7 +46,7 @@ def rules_test(
     rcpt = rcpt or next(iter(local_recipients(raw, cfg.is_local)), "")
     mail = parse(raw)
     dns = load_txt_records(cfg.dns_overrides_path) if cfg.dns_overrides_path else None
-    intent = engine.decide(ruleset, mail, rcpt, None, cfg, lambda: originals(raw, dns))
+    intent = engine.decide(ruleset, mail, rcpt, None, cfg, lambda: originals(raw, dns, mail))
     out = intent.as_json()
     out["rules_version"] = ruleset.version
     if as_json:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -28,8 +27,8 @@ def label(source: str | None, external_id: str | None) -> str:
     return f"{(source or '?').upper()} {external_id or '(番号なし)'}"
 
 
-def _times(ctx: Context, intent: Intent, prefix: dict[str, Any] | None = None) -> tuple[datetime, datetime]:
-    f = prefix if prefix is not None else intent.fields
+def _times(ctx: Context, intent: Intent) -> tuple[datetime, datetime]:
+    f = intent.fields
     start = utc(f["start"])
     if f.get("end"):
         return start, utc(f["end"])
@@ -163,7 +162,7 @@ def book(session: Session, ctx: Context, message: Message, intent: Intent, now: 
     return Outcome(MessageState.APPLIED, f"{name} booked as {booking.id}", "created")
 
 
-def _find_for_change(session: Session, intent: Intent, message: Message, now: datetime) -> Booking | None:
+def _find_for_change(session: Session, intent: Intent) -> Booking | None:
     found = by_external(session, intent.source, intent.fields.get("external_id"))
     if found is not None:
         return found
@@ -179,7 +178,7 @@ def _find_for_change(session: Session, intent: Intent, message: Message, now: da
 
 def change(session: Session, ctx: Context, message: Message, intent: Intent, now: datetime) -> Outcome:
     name = label(intent.source, intent.fields.get("external_id"))
-    booking = _find_for_change(session, intent, message, now)
+    booking = _find_for_change(session, intent)
     if booking is None:
         return deferred.defer(
             session, ctx, message, intent, now, why=f"the booking {name} changes is not in the ledger yet"

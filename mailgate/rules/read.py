@@ -140,10 +140,6 @@ def read_fields(
     return out
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
 def _when(raw: dict[str, Any], prefix: str) -> dict[str, str]:
     when = raw.get(f"{prefix}when")
     if when is None:

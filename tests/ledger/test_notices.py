@@ -50,6 +50,12 @@ def shop(tmp_path: Path, db_url: str) -> Context:
     return Context.build(config.load(write_config(tmp_path / "shop", AUTHN, db_url=db_url, shop=SHOP)))
 
 
+@pytest.fixture
+def pg_shop(tmp_path: Path, pg_db_url: str) -> Context:
+    """Several nodes share one PostgreSQL database (SQLite has a single writer: no such race)."""
+    return Context.build(config.load(write_config(tmp_path / "shop", AUTHN, db_url=pg_db_url, shop=SHOP)))
+
+
 def deliver(ctx: Context, raw: bytes, via: str = "smtp") -> list[int]:
     stored = store(ctx.engine, ctx.cfg.spool_dir, raw, ["notices@shop.example"], mail_from=None, via=via)
     process_pending(ctx)
@@ -355,10 +361,9 @@ def test_a_change_without_a_number_finds_its_booking_by_the_previous_time(shop: 
     assert "no reservation number to wait for" in message(shop, orphan).reason
 
 
-def test_a_reservation_booked_by_another_node_meanwhile_is_not_booked_twice(shop: Context) -> None:
+def test_a_reservation_booked_by_another_node_meanwhile_is_not_booked_twice(pg_shop: Context) -> None:
     """Two nodes apply the same notice at once: the unique (source, number) decides, quietly."""
-    if shop.engine.dialect.name == "sqlite":
-        pytest.skip("several nodes share a PostgreSQL database; SQLite has a single writer")
+    shop = pg_shop
     from sqlalchemy import event
 
     from mailgate.ledger.bookings import utc
