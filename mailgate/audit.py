@@ -2,12 +2,35 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, col, or_, select
 
 from mailgate.models import Event, utcnow
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who or what caused a change: written on every audit event and outgoing mail it causes."""
+
+    name: str  # message:ID | link:PURPOSE:ID | operator:NAME | system
+    message_id: int | None = None  # the stored message that caused it
+    token_id: int | None = None  # the signed link that was used
+    reply_to: str = ""  # Message-ID (no brackets) a reply threads under
+
+    @classmethod
+    def operator(cls, name: str) -> Actor:
+        return cls(f"operator:{name}")
+
+
+SYSTEM = Actor("system")
+
+
+def by(session: Session, kind: str, actor: Actor, **detail: Any) -> Event:
+    """An event caused by `actor` (its message and link are linked to the event)."""
+    return record(session, kind, actor.name, message_id=actor.message_id, token_id=actor.token_id, **detail)
 
 
 def record(

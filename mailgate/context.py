@@ -12,8 +12,10 @@ from sqlalchemy.engine import Engine
 
 from mailgate import db
 from mailgate.config import Config
+from mailgate.ledger.env import LedgerEnv
 from mailgate.links import Signer
 from mailgate.mail.dkim import load_txt_records
+from mailgate.outbound.queue import Mailer
 from mailgate.rules import engine as rules_engine
 from mailgate.shop.calendar import Calendar
 from mailgate.shop.live import LiveCalendar
@@ -34,6 +36,17 @@ class Context:
     @property
     def calendar(self) -> Calendar:
         return self.calendars.current()
+
+    @property
+    def mailer(self) -> Mailer:
+        return Mailer(self.cfg, self.mail_env)
+
+    @property
+    def ledger(self) -> LedgerEnv:
+        """What the ledger commands get: never this whole context."""
+        return LedgerEnv(
+            cfg=self.cfg, mailer=self.mailer, signer=self.signer, calendars=self.calendars.current
+        )
 
     @classmethod
     def build(cls, cfg: Config, *, create_schema: bool = True) -> Context:

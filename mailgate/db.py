@@ -1,16 +1,25 @@
-"""Engine and sessions: SQLite (WAL, fsync on commit) by default, PostgreSQL by URL."""
+"""Engine and sessions: SQLite (WAL, fsync on commit) by default, PostgreSQL by URL.
+
+On SQLite every transaction starts with BEGIN IMMEDIATE: it takes the write lock up front, so two
+processes never both read, decide and then fail to upgrade to a writer (SQLITE_BUSY_SNAPSHOT, which
+the busy timeout does not retry). Sessions that only read use `reading(engine)` and stay concurrent.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, SQLModel, create_engine
 
 from mailgate import models  # noqa: F401  (registers the tables)
+
+_READ_ONLY = "mailgate_read_only"
 
 
 def make_engine(url: str) -> Engine:
@@ -19,12 +28,14 @@ def make_engine(url: str) -> Engine:
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True)
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    dbapi_conn.isolation_level = None  # we emit BEGIN ourselves (see _sqlite_begin)
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     # FULL: a commit is on disk before we answer 250.
@@ -32,6 +43,41 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    read_only = conn.get_execution_options().get(_READ_ONLY, False)
+    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def reading(engine: Engine) -> Engine:
+    """The same database for sessions that only read: on SQLite they do not take the write lock."""
+    return engine.execution_options(**{_READ_ONLY: True})
+
+
+def is_postgres(session_or_engine: Session | Engine) -> bool:
+    bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) else session_or_engine
+    return bind.dialect.name == "postgresql"
+
+
+def now(session: Session) -> datetime:
+    """The database's clock: leases are compared on one clock however many nodes there are.
+    SQLite is embedded, so its clock is this machine's."""
+    if is_postgres(session):
+        value = session.exec(text("SELECT clock_timestamp()")).scalar_one()  # type: ignore[call-overload]
+        return value.astimezone(UTC)
+    return datetime.now(UTC)
+
+
+def serialize(session: Session, *keys: str) -> None:
+    """Hold these keys until the transaction ends, so work on the same thing (a shop's day, a
+    customer's address) runs one at a time across nodes. SQLite needs nothing: BEGIN IMMEDIATE
+    already lets one writer in at a time."""
+    if not is_postgres(session):
+        return
+    for key in sorted(set(keys)):  # one order everywhere: no deadlocks between two holders
+        number = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
+        session.exec(text("SELECT pg_advisory_xact_lock(:k)").bindparams(k=number))  # type: ignore[call-overload]
 
 
 def create_schema(engine: Engine) -> None:

@@ -39,6 +39,7 @@ def _ts(nullable: bool = True, index: bool = False) -> Any:
 
 class MessageState:
     RECEIVED = "received"
+    PROCESSING = "processing"  # claimed by a worker (claimed_by) until lease_until
     APPLIED = "applied"
     HELD = "held"
     IGNORED = "ignored"
@@ -67,7 +68,12 @@ class Message(SQLModel, table=True):
     received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime(), index=True)
     state: str = Field(default=MessageState.RECEIVED, max_length=16, index=True)
     reason: str = Field(default="", sa_type=Text)
-    attempts: int = 0
+    attempts: int = 0  # times a worker took it
+    # Leases that ran out: the worker died or hung on it. The third one sets the message aside.
+    strikes: int = 0
+    claimed_by: str | None = Field(default=None, max_length=200)
+    lease_until: datetime | None = _ts()  # the database's clock
+    retry_at: datetime | None = _ts()  # after an error of our own (disk full, database gone)
     processed_at: datetime | None = _ts()
     decision: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     traceback: str | None = Field(default=None, sa_type=Text)
@@ -125,6 +131,7 @@ class Event(SQLModel, table=True):
 
 class OutboxState:
     QUEUED = "queued"
+    SENDING = "sending"  # claimed by a sender (claimed_by) until lease_until
     SENT = "sent"
     FAILED = "failed"
 
@@ -146,6 +153,8 @@ class Outbox(SQLModel, table=True):
     customer_id: int | None = Field(default=None, foreign_key="customer.id")
     state: str = Field(default=OutboxState.QUEUED, max_length=16, index=True)
     attempts: int = 0
+    claimed_by: str | None = Field(default=None, max_length=200)
+    lease_until: datetime | None = _ts()  # the database's clock
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
     last_error: str = Field(default="", sa_type=Text)
     sent_at: datetime | None = _ts()
@@ -164,6 +173,8 @@ class Booking(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     source: str = Field(max_length=32)  # stores | salonboard | airreserve | phone | web | ...
     external_id: str | None = Field(default=None, max_length=64)  # the vendor's reservation number
+    # A form's or a caller's key: a double-submitted form books once.
+    idempotency_key: str | None = Field(default=None, max_length=100, unique=True)
     customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
     start: datetime = Field(sa_type=UTCDateTime(), index=True)
     end: datetime = Field(sa_type=UTCDateTime())
@@ -224,3 +235,16 @@ class ImapState(SQLModel, table=True):
     uidvalidity: int = Field(sa_type=BigInteger)
     last_uid: int = Field(default=0, sa_type=BigInteger)  # stored and flagged/moved up to here
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+
+
+class JobRun(SQLModel, table=True):
+    """A periodic job's run for one period: the unique key makes it run once however many nodes run."""
+
+    __table_args__ = (UniqueConstraint("job", "period"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    job: str = Field(max_length=60)
+    period: str = Field(max_length=60)  # e.g. the shop's local date for a daily job
+    node: str = Field(max_length=200)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+    result: str = Field(default="", sa_type=Text)

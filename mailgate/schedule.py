@@ -6,10 +6,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from mailgate import housekeeping
+from mailgate import jobs
 from mailgate.context import Context
-
-EXPIRE_MINUTES = 10
 
 
 def start(ctx: Context) -> AsyncIOScheduler:
@@ -17,8 +15,8 @@ def start(ctx: Context) -> AsyncIOScheduler:
     hour, minute = (int(x) for x in ctx.cfg.notices.digest_at.split(":"))
     scheduler = AsyncIOScheduler(timezone=ctx.cfg.tz)
     scheduler.add_job(
-        housekeeping.expire_deferred,
-        IntervalTrigger(minutes=EXPIRE_MINUTES),
+        jobs.expire_deferred,
+        IntervalTrigger(minutes=jobs.EXPIRE_MINUTES),
         args=[ctx],
         id="expire_deferred",
         coalesce=True,
@@ -26,7 +24,7 @@ def start(ctx: Context) -> AsyncIOScheduler:
     )
     # A digest missed while mailgate was down is still sent if it starts again that evening.
     scheduler.add_job(
-        housekeeping.evening_digest,
+        jobs.evening_digest,
         CronTrigger(hour=hour, minute=minute, timezone=ctx.cfg.tz),
         args=[ctx],
         id="evening_digest",

@@ -16,7 +16,7 @@ from mailgate.context import Context
 from mailgate.inbound import imap
 from mailgate.inbound.smtp import Handler, make_smtp
 from mailgate.outbound.sender import Sender
-from mailgate.pipeline import process_pending
+from mailgate.pipeline.worker import process_pending
 from mailgate.web.app import create_app
 
 log = logging.getLogger("mailgate.server")

@@ -8,7 +8,8 @@ from sqlmodel import Session, select
 from mailgate.context import Context
 from mailgate.inbound.store import store
 from mailgate.models import Customer, Event, Message, Outbox, Token, utcnow
-from mailgate.pipeline import MAX_ATTEMPTS, process, process_pending
+from mailgate.pipeline import claim
+from mailgate.pipeline.worker import process, process_pending
 
 
 def blank_from(addr: str, msgid: str) -> bytes:
@@ -128,26 +129,38 @@ def test_an_exception_fails_the_message_and_keeps_the_traceback(db_ctx: Context)
     assert get(db_ctx, Outbox) == [] and get(db_ctx, Customer) == []
 
 
+def die_holding(ctx: Context, message_id: int) -> None:
+    """A worker takes the message and dies: its lease is already over."""
+    assert claim.take_one(ctx.engine, message_id, "worker@dead", lease=timedelta(0))
+
+
 def test_a_message_that_killed_the_worker_three_times_is_set_aside(db_ctx: Context) -> None:
     mid = put(db_ctx, blank_from("a@example.jp", "p1@example.jp"))
-    with Session(db_ctx.engine) as s:  # three claims that never finished: the worker died each time
-        msg = s.get(Message, mid)
-        msg.attempts = MAX_ATTEMPTS
-        s.add(msg)
-        s.commit()
-    assert process(db_ctx, mid) is None
+    for _ in range(claim.MAX_STRIKES - 1):
+        die_holding(db_ctx, mid)
+        assert claim.reap(db_ctx.engine) == []
+    die_holding(db_ctx, mid)
+    assert process_pending(db_ctx) == 0
     [msg] = get(db_ctx, Message)
     assert msg.state == "failed" and "3 times" in msg.reason
+    assert (msg.strikes, msg.claimed_by) == (3, None)
     assert get(db_ctx, Outbox) == []
 
 
 def test_a_message_interrupted_once_is_processed_on_the_next_pass(db_ctx: Context) -> None:
     mid = put(db_ctx, blank_from("a@example.jp", "r1@example.jp"))
-    with Session(db_ctx.engine) as s:
-        msg = s.get(Message, mid)
-        msg.attempts = 1
-        s.add(msg)
-        s.commit()
+    die_holding(db_ctx, mid)
     assert process_pending(db_ctx) == 1
-    assert get(db_ctx, Message)[0].state == "applied"
+    [msg] = get(db_ctx, Message)
+    assert (msg.state, msg.strikes, msg.attempts) == ("applied", 1, 2)
     assert len(get(db_ctx, Outbox)) == 1
+    assert [e.detail["owner"] for e in get(db_ctx, Event, kind="message_lease_lost")] == ["worker@dead"]
+
+
+def test_a_message_held_by_a_live_worker_is_not_taken(db_ctx: Context) -> None:
+    mid = put(db_ctx, blank_from("a@example.jp", "l1@example.jp"))
+    assert claim.take_one(db_ctx.engine, mid, "worker@alive")
+    assert process(db_ctx, mid) is None
+    assert process_pending(db_ctx) == 0
+    [msg] = get(db_ctx, Message)
+    assert (msg.state, msg.claimed_by) == ("processing", "worker@alive")

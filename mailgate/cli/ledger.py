@@ -48,7 +48,7 @@ def bookings(
     cfg = load_config(ctx)
     c = build_context(cfg)
     with Session(c.engine) as s:
-        rows = bookings_on(s, c, None if all_days else _day(day, cfg.tz))
+        rows = bookings_on(s, cfg.tz, None if all_days else _day(day, cfg.tz))
     if as_json:
         emit_json(rows)
         return
@@ -68,7 +68,7 @@ def conflicts_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Open conflicts, soonest first."""
     if ctx.invoked_subcommand:
         return
-    from mailgate.ledger.conflicts import open_conflicts
+    from mailgate.ledger.conflict_records import open_conflicts
 
     cfg = load_config(ctx)
     c = build_context(cfg)
@@ -94,7 +94,7 @@ def conflicts_resolve(
     operator: OperatorOpt = "",
 ) -> None:
     """Close a conflict with a note of what was done."""
-    from mailgate.ledger.conflicts import resolve
+    from mailgate.ledger.conflict_records import resolve
     from mailgate.models import utcnow
 
     cfg = load_config(ctx)
@@ -187,11 +187,11 @@ def digest(
     d = _day(day, cfg.tz)
     with Session(c.engine) as s:
         if send:
-            n = send_digest(s, c, d, utcnow())
+            n = send_digest(s, c.ledger, d, utcnow())
             s.commit()
             typer.echo(f"digest queued: {n} inquiries" if n else "nothing to send")
             return
-        for q in unbooked_on(s, c, d):
+        for q in unbooked_on(s, c.ledger, d):
             typer.echo(f"{q.id:>5}  {q.kind:<15} {q.status:<7} {q.name or '-'} <{q.email or '-'}>")
 
 
@@ -202,7 +202,7 @@ def reconcile(
     as_json: JsonOpt = False,
 ) -> None:
     """Every notice of the day with its outcome: applied, already in the ledger, conflict, deferred, held."""
-    from mailgate.reconcile import day_notices
+    from mailgate.pipeline.reconcile import day_notices
 
     cfg = load_config(ctx)
     c = build_context(cfg)
@@ -240,8 +240,8 @@ def replay(
     as_json: JsonOpt = False,
 ) -> None:
     """Run stored messages through the current rules (idempotent: what is in the ledger stays once)."""
-    from mailgate.replay import replay as run
-    from mailgate.replay import select_ids
+    from mailgate.pipeline.replay import replay as run
+    from mailgate.pipeline.replay import select_ids
 
     cfg = load_config(ctx)
     c = build_context(cfg)

@@ -23,7 +23,7 @@ def poll(
     from imapclient.exceptions import IMAPClientError
 
     from mailgate.inbound import imap
-    from mailgate.pipeline import process_pending
+    from mailgate.pipeline.worker import process_pending
 
     cfg = load_config(ctx)
     if cfg.imap is None:

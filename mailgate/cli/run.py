@@ -53,7 +53,7 @@ def ingest(
     """Store and process mail from files, exactly as if it came by SMTP."""
     from mailgate.inbound.files import iter_messages, local_recipients
     from mailgate.inbound.store import store
-    from mailgate.pipeline import process as process_one
+    from mailgate.pipeline.worker import process as process_one
 
     cfg = load_config(ctx)
     setup_logging()
@@ -79,7 +79,7 @@ def ingest(
 @app.command("process")
 def process_cmd(ctx: typer.Context) -> None:
     """Process every stored message still in `received`."""
-    from mailgate.pipeline import process_pending
+    from mailgate.pipeline.worker import process_pending
 
     cfg = load_config(ctx)
     setup_logging()

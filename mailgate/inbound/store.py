@@ -18,6 +18,9 @@ from mailgate.mail.addresses import first_address
 from mailgate.mail.charsets import decode_header_value
 from mailgate.models import Message
 
+# Message-IDs made up for mail that had none: nothing to thread a reply under.
+DERIVED_ID_SUFFIX = "@derived.mailgate"
+
 
 @dataclass(frozen=True)
 class Stored:
@@ -25,21 +28,52 @@ class Stored:
     duplicates: list[int]  # rows that already existed (a redelivery)
 
 
-def _split_body(raw: bytes) -> bytes:
-    for sep in (b"\r\n\r\n", b"\n\n"):
-        i = raw.find(sep)
-        if i >= 0:
-            return raw[i + len(sep) :]
-    return b""
+# Header fields that relays add or rewrite on the way: a redelivery may differ in them alone.
+_TRACE = (
+    b"received",
+    b"return-path",
+    b"delivered-to",
+    b"x-original-to",
+    b"authentication-results",
+    b"received-spf",
+    b"arc-",
+    b"x-received",
+    b"x-spam",
+    b"x-virus",
+)
+
+
+def _split(raw: bytes) -> tuple[bytes, bytes]:
+    """(header block, body) at the first empty line, CRLF or LF."""
+    found = [(i, len(sep)) for sep in (b"\r\n\r\n", b"\n\n") if (i := raw.find(sep)) >= 0]
+    if not found:
+        return raw, b""
+    i, n = min(found)
+    return raw[:i], raw[i + n :]
+
+
+def _without_trace(head: bytes) -> bytes:
+    fields: list[bytes] = []
+    for line in head.replace(b"\r\n", b"\n").split(b"\n"):
+        if line[:1] in (b" ", b"\t") and fields:
+            fields[-1] += b"\n" + line
+        else:
+            fields.append(line)
+    return b"\n".join(f for f in fields if not f.split(b":", 1)[0].strip().lower().startswith(_TRACE))
 
 
 def dedupe_key(raw: bytes) -> tuple[str, str]:
-    """(key, Message-ID): the same on redelivery, when relays add Received lines in front."""
+    """(key, Message-ID): the same on redelivery, when relays add Received lines in front.
+
+    Without a Message-ID the whole message minus trace fields counts, so two people's identical
+    blank mails (different From, Date) never collide."""
     headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
     msgid = str(headers.get("Message-ID", "") or "").strip().strip("<>").strip()
-    body_hash = hashlib.sha256(_split_body(raw).replace(b"\r\n", b"\n")).hexdigest()
+    head, body = _split(raw)
+    body_hash = hashlib.sha256(body.replace(b"\r\n", b"\n")).hexdigest()
     if not msgid:
-        msgid = f"{body_hash[:32]}@derived.mailgate"
+        whole = hashlib.sha256(_without_trace(head) + b"\n\n" + body.replace(b"\r\n", b"\n")).hexdigest()
+        msgid = f"{whole[:32]}{DERIVED_ID_SUFFIX}"
     return hashlib.sha256(f"{msgid}\0{body_hash}".encode("utf-8", "surrogateescape")).hexdigest(), msgid
 
 

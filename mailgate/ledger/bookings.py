@@ -1,49 +1,75 @@
-"""Vendor notices applied to the ledger: book, change, cancel — each idempotent, each checked for
-conflicts, all in the caller's transaction."""
+"""Bookings on the shop's ledger: book, move, cancel. Typed commands in, typed results out; each is
+idempotent, each is checked for clashes, all in the caller's transaction."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from mailgate import audit
-from mailgate.context import Context
-from mailgate.intent import Intent
-from mailgate.ledger import conflicts, deferred, matching
-from mailgate.models import Booking, BookingStatus, Message, MessageState
+from mailgate.audit import Actor
+from mailgate.ledger import conflict_records, matching
+from mailgate.ledger.env import LedgerEnv
+from mailgate.ledger.matching import Person
+from mailgate.ledger.results import Result, Status
+from mailgate.models import Booking, BookingStatus
+
+
+class _Keep:
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+KEEP = _Keep()  # Move.staff: leave the staff member as booked
 
 
 @dataclass(frozen=True)
-class Outcome:
-    state: str  # the message's final state
-    reason: str
-    tag: str  # created | linked | already | moved | cancelled | conflict | deferred | held (reconcile)
+class Book:
+    source: str  # stores | salonboard | airreserve | phone | web | ...
+    start: datetime  # aware
+    end: datetime | None = None  # None: the menu's duration
+    staff: str | None = None  # as written (aliases resolve); None: no one named
+    menu: str | None = None
+    customer: Person = field(default_factory=Person)
+    external_id: str | None = None  # the vendor's reservation number
+    idempotency_key: str | None = None  # a form's or a caller's: the same key books once
+
+
+@dataclass(frozen=True)
+class Move:
+    source: str | None
+    external_id: str | None
+    start: datetime
+    end: datetime | None = None
+    staff: str | _Keep | None = KEEP
+    menu: str | None = None  # None: keep
+    previous_start: datetime | None = None  # finds the booking when there is no reservation number
+    customer: Person = field(default_factory=Person)
+
+
+@dataclass(frozen=True)
+class Cancel:
+    source: str | None
+    external_id: str | None
+    start: datetime | None = None  # finds the booking when there is no reservation number
+    customer: Person = field(default_factory=Person)
 
 
 def label(source: str | None, external_id: str | None) -> str:
     return f"{(source or '?').upper()} {external_id or '(番号なし)'}"
 
 
-def _times(ctx: Context, intent: Intent) -> tuple[datetime, datetime]:
-    f = intent.fields
-    start = utc(f["start"])
-    if f.get("end"):
-        return start, utc(f["end"])
-    return start, start + ctx.calendar.duration(intent.fields.get("menu"))
+def _end(env: LedgerEnv, start: datetime, end: datetime | None, menu: str | None) -> datetime:
+    return end if end is not None else start + env.calendar.duration(menu)
 
 
-def utc(iso: str) -> datetime:
-    """Times are stored and compared in UTC; notices give them with the shop's offset."""
-    return datetime.fromisoformat(iso).astimezone(UTC)
-
-
-def _staff(ctx: Context, written: str | None) -> str | None:
+def _staff(env: LedgerEnv, written: str | None) -> str | None:
     if not written:
         return None
-    return ctx.calendar.staff_named(written) or written
+    return env.calendar.staff_named(written) or written
 
 
 def by_external(session: Session, source: str | None, external_id: str | None) -> Booking | None:
@@ -69,63 +95,61 @@ def _by_start(
     return session.exec(stmt.order_by(col(Booking.id))).first()
 
 
-def _customer_id(session: Session, intent: Intent, message: Message, now: datetime) -> int | None:
-    customer = matching.find_or_create(
-        session,
-        intent.customer,
-        now=now,
-        actor=f"message:{message.id}",
-        message_id=message.id,
-        label=label(intent.source, intent.fields.get("external_id")),
+def _already(session: Session, cmd: Book) -> Booking | None:
+    found = by_external(session, cmd.source, cmd.external_id)
+    if found is None and cmd.idempotency_key:
+        stmt = select(Booking).where(Booking.idempotency_key == cmd.idempotency_key)
+        found = session.exec(stmt).first()
+    return found
+
+
+def _already_result(name: str, booking: Booking) -> Result:
+    what = "was cancelled since" if booking.status == BookingStatus.CANCELLED else "is in the ledger"
+    return Result(
+        Status.ALREADY, f"{name} already {what} (booking {booking.id}): nothing changed", booking.id
     )
-    return customer.id if customer else None
 
 
-def book(session: Session, ctx: Context, message: Message, intent: Intent, now: datetime) -> Outcome:
-    source, ext = intent.source or "mail", intent.fields.get("external_id")
-    name = label(source, ext)
-    existing = by_external(session, source, ext)
+def book(session: Session, env: LedgerEnv, cmd: Book, actor: Actor, now: datetime) -> Result:
+    name = label(cmd.source, cmd.external_id)
+    existing = _already(session, cmd)
     if existing is not None:
-        what = "was cancelled since" if existing.status == BookingStatus.CANCELLED else "is in the ledger"
-        return Outcome(
-            MessageState.APPLIED, f"{name} already {what} (booking {existing.id}): nothing changed", "already"
-        )
-    start, end = _times(ctx, intent)
-    customer_id = _customer_id(session, intent, message, now)
-    actor = f"message:{message.id}"
+        return _already_result(name, existing)
+    customer = matching.find_or_create(session, cmd.customer, now=now, actor=actor, label=name)
+    customer_id = customer.id if customer else None
     typed = (
-        _by_start(session, start, source=None, customer_id=customer_id, manual=True) if customer_id else None
+        _by_start(session, cmd.start, source=None, customer_id=customer_id, manual=True)
+        if customer_id
+        else None
     )
     if typed is not None:
         # Staff typed this booking in by hand before the notice came: the notice names it.
         typed.note = f"{typed.note}\n{typed.source} の手入力を {name} と照合".strip()
-        typed.source, typed.external_id, typed.updated_at = source, ext, now
+        typed.source, typed.external_id, typed.updated_at = cmd.source, cmd.external_id, now
         session.add(typed)
-        audit.record(
+        audit.by(
             session,
             "booking_linked",
             actor,
             customer_id=customer_id,
-            message_id=message.id,
             booking_id=typed.id,
             external=name,
             at=now,
         )
-        deferred.release(session, source, ext, now)
-        return Outcome(
-            MessageState.APPLIED, f"{name} linked to booking {typed.id} typed in by staff", "linked"
-        )
+        return Result(Status.LINKED, f"{name} linked to booking {typed.id} typed in by staff", typed.id)
+    start = cmd.start
     booking = Booking(
-        source=source,
-        external_id=ext,
+        source=cmd.source,
+        external_id=cmd.external_id,
+        idempotency_key=cmd.idempotency_key,
         customer_id=customer_id,
         start=start,
-        end=end,
-        staff=_staff(ctx, intent.fields.get("staff")),
-        menu=intent.fields.get("menu") or "",
+        end=_end(env, start, cmd.end, cmd.menu),
+        staff=_staff(env, cmd.staff),
+        menu=cmd.menu or "",
         created_at=now,
         updated_at=now,
-        message_id=message.id,
+        message_id=actor.message_id,
     )
     session.flush()  # what came before stays, whatever happens to the insert
     try:
@@ -133,127 +157,116 @@ def book(session: Session, ctx: Context, message: Message, intent: Intent, now: 
             session.add(booking)
     except IntegrityError:
         # Another worker (another node) booked the same reservation since we looked.
-        existing = by_external(session, source, ext)
+        existing = _already(session, cmd)
         if existing is None:
             raise
-        return Outcome(
-            MessageState.APPLIED,
-            f"{name} already is in the ledger (booking {existing.id}): nothing changed",
-            "already",
-        )
-    audit.record(
+        return _already_result(name, existing)
+    audit.by(
         session,
         "booking_created",
         actor,
         customer_id=customer_id,
-        message_id=message.id,
         booking_id=booking.id,
         external=name,
         start=start.isoformat(),
         staff=booking.staff,
         at=now,
     )
-    deferred.release(session, source, ext, now)
-    found = conflicts.check_and_record(session, ctx, booking, message, now)
+    found = conflict_records.check_and_record(session, env, booking, actor, now)
     if found:
-        return Outcome(
-            MessageState.APPLIED, f"{name} booked as {booking.id} with a conflict: {found[0]}", "conflict"
+        return Result(
+            Status.CONFLICT,
+            f"{name} booked as {booking.id} with a conflict: {found[0]}",
+            booking.id,
+            tuple(found),
         )
-    return Outcome(MessageState.APPLIED, f"{name} booked as {booking.id}", "created")
+    return Result(Status.CREATED, f"{name} booked as {booking.id}", booking.id)
 
 
-def _find_for_change(session: Session, intent: Intent) -> Booking | None:
-    found = by_external(session, intent.source, intent.fields.get("external_id"))
-    if found is not None:
+def _find_for_move(session: Session, cmd: Move) -> Booking | None:
+    found = by_external(session, cmd.source, cmd.external_id)
+    if found is not None or cmd.previous_start is None:
         return found
-    previous = intent.fields.get("previous") or {}
-    if not previous.get("start"):
-        return None
-    customer = matching.find(session, intent.customer)
-    start = utc(previous["start"])
+    customer = matching.find(session, cmd.customer)
     return _by_start(
-        session, start, source=intent.source, customer_id=customer.id if customer else None, manual=False
+        session,
+        cmd.previous_start,
+        source=cmd.source,
+        customer_id=customer.id if customer else None,
+        manual=False,
     )
 
 
-def change(session: Session, ctx: Context, message: Message, intent: Intent, now: datetime) -> Outcome:
-    name = label(intent.source, intent.fields.get("external_id"))
-    booking = _find_for_change(session, intent)
+def move(session: Session, env: LedgerEnv, cmd: Move, actor: Actor, now: datetime) -> Result:
+    name = label(cmd.source, cmd.external_id)
+    booking = _find_for_move(session, cmd)
     if booking is None:
-        return deferred.defer(
-            session, ctx, message, intent, now, why=f"the booking {name} changes is not in the ledger yet"
-        )
+        return Result(Status.NOT_FOUND, f"the booking {name} changes is not in the ledger yet")
     if booking.status == BookingStatus.CANCELLED:
-        return Outcome(MessageState.HELD, f"{name} changes booking {booking.id}, which was cancelled", "held")
-    start, end = _times(ctx, intent)
-    staff = _staff(ctx, intent.fields.get("staff")) if "staff" in intent.fields else booking.staff
-    menu = intent.fields.get("menu") or booking.menu
+        return Result(Status.REFUSED, f"{name} changes booking {booking.id}, which was cancelled", booking.id)
+    start = cmd.start
+    end = _end(env, start, cmd.end, cmd.menu)
+    staff = booking.staff if isinstance(cmd.staff, _Keep) else _staff(env, cmd.staff)
+    menu = cmd.menu or booking.menu
     if (booking.start, booking.end, booking.staff, booking.menu) == (start, end, staff, menu):
-        return Outcome(
-            MessageState.APPLIED, f"{name} already moved (booking {booking.id}): nothing changed", "already"
+        return Result(
+            Status.ALREADY, f"{name} already moved (booking {booking.id}): nothing changed", booking.id
         )
     before = {"start": booking.start.isoformat(), "end": booking.end.isoformat(), "staff": booking.staff}
     booking.start, booking.end, booking.staff, booking.menu, booking.updated_at = start, end, staff, menu, now
     session.add(booking)
     session.flush()
-    audit.record(
+    audit.by(
         session,
         "booking_moved",
-        f"message:{message.id}",
+        actor,
         customer_id=booking.customer_id,
-        message_id=message.id,
         booking_id=booking.id,
         external=name,
         before=before,
         after={"start": start.isoformat(), "end": end.isoformat(), "staff": staff},
         at=now,
     )
-    conflicts.resolve_for(session, booking, "moved", now)
-    found = conflicts.check_and_record(session, ctx, booking, message, now)
+    conflict_records.resolve_for(session, booking, "moved", now)
+    found = conflict_records.check_and_record(session, env, booking, actor, now)
     if found:
-        return Outcome(
-            MessageState.APPLIED,
+        return Result(
+            Status.CONFLICT,
             f"{name} moved (booking {booking.id}) with a conflict: {found[0]}",
-            "conflict",
+            booking.id,
+            tuple(found),
         )
-    return Outcome(MessageState.APPLIED, f"{name} moved (booking {booking.id})", "moved")
+    return Result(Status.MOVED, f"{name} moved (booking {booking.id})", booking.id)
 
 
-def cancel(session: Session, ctx: Context, message: Message, intent: Intent, now: datetime) -> Outcome:
-    name = label(intent.source, intent.fields.get("external_id"))
-    booking = by_external(session, intent.source, intent.fields.get("external_id"))
-    if booking is None and not intent.fields.get("external_id") and intent.fields.get("start"):
-        customer = matching.find(session, intent.customer)
+def cancel(session: Session, env: LedgerEnv, cmd: Cancel, actor: Actor, now: datetime) -> Result:
+    name = label(cmd.source, cmd.external_id)
+    booking = by_external(session, cmd.source, cmd.external_id)
+    if booking is None and not cmd.external_id and cmd.start is not None:
+        customer = matching.find(session, cmd.customer)
         booking = _by_start(
             session,
-            utc(intent.fields["start"]),
-            source=intent.source,
+            cmd.start,
+            source=cmd.source,
             customer_id=customer.id if customer else None,
             manual=False,
         )
     if booking is None:
-        return deferred.defer(
-            session, ctx, message, intent, now, why=f"the booking {name} cancels is not in the ledger yet"
-        )
+        return Result(Status.NOT_FOUND, f"the booking {name} cancels is not in the ledger yet")
     if booking.status == BookingStatus.CANCELLED:
-        return Outcome(
-            MessageState.APPLIED,
-            f"{name} already cancelled (booking {booking.id}): nothing changed",
-            "already",
+        return Result(
+            Status.ALREADY, f"{name} already cancelled (booking {booking.id}): nothing changed", booking.id
         )
     booking.status, booking.updated_at = BookingStatus.CANCELLED, now
     session.add(booking)
-    audit.record(
+    audit.by(
         session,
         "booking_cancelled",
-        f"message:{message.id}",
+        actor,
         customer_id=booking.customer_id,
-        message_id=message.id,
         booking_id=booking.id,
         external=name,
         at=now,
     )
-    conflicts.resolve_for(session, booking, "cancelled", now)
-    return Outcome(
-        MessageState.APPLIED, f"{name} cancelled (booking {booking.id}); the slot is free", "cancelled"
-    )
+    conflict_records.resolve_for(session, booking, "cancelled", now)
+    return Result(Status.CANCELLED, f"{name} cancelled (booking {booking.id}); the slot is free", booking.id)

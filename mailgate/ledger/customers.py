@@ -9,20 +9,21 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from mailgate import audit, normalize, outbox, tokens
-from mailgate.context import Context
+from mailgate import audit, db, normalize, tokens
+from mailgate.audit import Actor
+from mailgate.ledger.env import LedgerEnv
 from mailgate.ledger.pins import check_pin, hash_pin
-from mailgate.models import Customer, CustomerStatus, Message, Token
+from mailgate.models import Customer, CustomerStatus, Token
 
 
 def by_email(session: Session, email: str) -> Customer | None:
     return session.exec(select(Customer).where(Customer.email_key == email.lower())).first()
 
 
-def signup_mail(session: Session, ctx: Context, message: Message, email: str, now: datetime) -> str:
+def signup_mail(session: Session, env: LedgerEnv, email: str, actor: Actor, now: datetime) -> str:
     """A blank mail from `email`: a registration link for a new or pending customer, a settings link for a
     registered one. Returns the outcome for the message's reason."""
-    actor = f"message:{message.id}"
+    db.serialize(session, f"customer:email:{email.lower()}")  # two blank mails at once: one customer
     customer = by_email(session, email)
     if customer is None or customer.status == CustomerStatus.DELETED:
         if customer is None:
@@ -31,33 +32,31 @@ def signup_mail(session: Session, ctx: Context, message: Message, email: str, no
             customer.status = CustomerStatus.PENDING
         session.add(customer)
         session.flush()
-        audit.record(session, "customer_pending", actor, customer_id=customer.id, message_id=message.id)
+        audit.by(session, "customer_pending", actor, customer_id=customer.id)
     assert customer.id is not None
     if customer.status == CustomerStatus.ACTIVE:
-        purpose, template, hours = "settings", "settings_link", ctx.cfg.links.settings_hours
+        purpose, template, hours = "settings", "settings_link", env.cfg.links.settings_hours
     else:
-        purpose, template, hours = "register", "register_link", ctx.cfg.links.register_hours
-    token = tokens.issue(session, purpose, customer.id, now, hours=hours, message_id=message.id)
+        purpose, template, hours = "register", "register_link", env.cfg.links.register_hours
+    token = tokens.issue(session, purpose, customer.id, now, hours=hours, message_id=actor.message_id)
     audit.record(
         session,
         "link_issued",
-        actor,
+        actor.name,
         customer_id=customer.id,
-        message_id=message.id,
+        message_id=actor.message_id,
         token_id=token.id,
         purpose=purpose,
     )
-    sent = outbox.enqueue(
+    sent = env.mailer.enqueue(
         session,
-        ctx,
         to=email,
         template=template,
         now=now,
         actor=actor,
-        cause=message,
         customer_id=customer.id,
         customer=customer,
-        url=ctx.signer.url(purpose, token.id or 0),
+        url=env.signer.url(purpose, token.id or 0),
         hours=int(hours),
     )
     what = "registration link" if purpose == "register" else "settings link"
@@ -96,7 +95,7 @@ def read_new_pin(form: dict[str, str]) -> tuple[str | None, dict[str, str]]:
 
 
 def register(
-    session: Session, ctx: Context, token: Token, details: Details, pin: str, now: datetime
+    session: Session, ctx: LedgerEnv, token: Token, details: Details, pin: str, now: datetime
 ) -> Customer:
     """Complete a registration from its link: details, PIN, the token used, a confirmation mail with the
     personal (bookmark) link — all in the caller's transaction."""
@@ -119,13 +118,12 @@ def register(
         token_id=token.id,
         phone=normalize.mask_phone(customer.phone),
     )
-    outbox.enqueue(
+    ctx.mailer.enqueue(
         session,
-        ctx,
         to=customer.email,
         template="registered",
         now=now,
-        actor=actor,
+        actor=Actor(actor, token_id=token.id),
         customer_id=customer.id,
         customer=customer,
         url=login,
@@ -133,7 +131,7 @@ def register(
     return customer
 
 
-def personal_link(session: Session, ctx: Context, customer: Customer, now: datetime) -> str:
+def personal_link(session: Session, ctx: LedgerEnv, customer: Customer, now: datetime) -> str:
     """The customer's bookmark: one live login token at a time (older ones are revoked)."""
     assert customer.id is not None
     for old in session.exec(
@@ -153,7 +151,7 @@ def is_locked(customer: Customer, now: datetime) -> bool:
 
 
 def try_pin(
-    session: Session, ctx: Context, customer: Customer, token: Token, pin: str, now: datetime
+    session: Session, ctx: LedgerEnv, customer: Customer, token: Token, pin: str, now: datetime
 ) -> bool:
     """Check a PIN typed on the personal link page; lock the account after too many wrong ones."""
     actor = f"link:login:{token.id}"
@@ -205,7 +203,7 @@ def update_details(
 
 def change_pin(
     session: Session,
-    ctx: Context,
+    ctx: LedgerEnv,
     customer: Customer,
     pin: str,
     actor: str,
@@ -219,13 +217,12 @@ def change_pin(
     customer.locked_until = None
     session.add(customer)
     audit.record(session, "pin_changed", actor, customer_id=customer.id, token_id=token_id, at=now)
-    outbox.enqueue(
+    ctx.mailer.enqueue(
         session,
-        ctx,
         to=customer.email,
         template="pin_changed",
         now=now,
-        actor=actor,
+        actor=Actor(actor, token_id=token_id),
         customer_id=customer.id,
         capped=False,
         customer=customer,

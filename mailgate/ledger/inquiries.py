@@ -2,55 +2,63 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from sqlmodel import Session, col, select
 
-from mailgate import audit, outbox
-from mailgate.context import Context
-from mailgate.intent import Intent
+from mailgate import audit
+from mailgate.audit import SYSTEM, Actor
 from mailgate.ledger import matching
-from mailgate.ledger.bookings import Outcome
-from mailgate.models import Inquiry, InquiryStatus, Message, MessageState
+from mailgate.ledger.env import LedgerEnv
+from mailgate.ledger.matching import Person
+from mailgate.ledger.results import Result, Status
+from mailgate.models import Inquiry, InquiryStatus
 
 
-def record(session: Session, ctx: Context, message: Message, intent: Intent, now: datetime) -> Outcome:
-    existing = session.exec(select(Inquiry).where(Inquiry.message_id == message.id)).first()
-    if existing is not None:
-        return Outcome(
-            MessageState.APPLIED, f"inquiry {existing.id} already recorded: nothing changed", "already"
-        )
-    details = intent.customer
-    customer = matching.find(session, details) if details else None
-    kind = intent.fields.get("kind") or "question"
+@dataclass(frozen=True)
+class Ask:
+    """An inquiry as a vendor's contact form relays it."""
+
+    source: str
+    kind: str  # booking_request | question
+    body: str
+    person: Person
+    received_at: datetime
+
+
+def record(session: Session, cmd: Ask, actor: Actor, now: datetime) -> Result:
+    """Once per causing message: a redelivered or replayed inquiry is not recorded twice."""
+    if actor.message_id is not None:
+        existing = session.exec(select(Inquiry).where(Inquiry.message_id == actor.message_id)).first()
+        if existing is not None:
+            return Result(Status.ALREADY, f"inquiry {existing.id} already recorded: nothing changed")
+    customer = matching.find(session, cmd.person)
     inquiry = Inquiry(
-        source=intent.source or "mail",
-        message_id=message.id,
+        source=cmd.source,
+        message_id=actor.message_id,
         customer_id=customer.id if customer else None,
-        name=details.get("name", ""),
-        email=details.get("email", ""),
-        body=intent.fields.get("message", ""),
-        kind=kind,
-        received_at=message.received_at or now,
+        name=cmd.person.name,
+        email=cmd.person.email,
+        body=cmd.body,
+        kind=cmd.kind,
+        received_at=cmd.received_at,
         updated_at=now,
     )
     session.add(inquiry)
     session.flush()
-    audit.record(
+    audit.by(
         session,
         "inquiry_recorded",
-        f"message:{message.id}",
-        message_id=message.id,
+        actor,
         customer_id=inquiry.customer_id,
         inquiry_id=inquiry.id,
-        inquiry_kind=kind,
+        inquiry_kind=cmd.kind,
         at=now,
     )
-    what = "a booking request" if kind == "booking_request" else "a question"
-    return Outcome(
-        MessageState.APPLIED,
-        f"inquiry {inquiry.id} recorded: {what} from {inquiry.name or inquiry.email}",
-        "inquiry",
+    what = "a booking request" if cmd.kind == "booking_request" else "a question"
+    return Result(
+        Status.RECORDED, f"inquiry {inquiry.id} recorded: {what} from {inquiry.name or inquiry.email}"
     )
 
 
@@ -84,10 +92,10 @@ def update(
         setattr(inquiry, k, v)
     inquiry.updated_at = now
     session.add(inquiry)
-    audit.record(
+    audit.by(
         session,
         "inquiry_updated",
-        f"operator:{operator}",
+        Actor.operator(operator),
         customer_id=inquiry.customer_id,
         inquiry_id=inquiry.id,
         **{k: str(v) for k, v in changes.items()},
@@ -103,9 +111,9 @@ def listing(session: Session, *, status: str | None = None) -> list[Inquiry]:
     return list(session.exec(stmt))
 
 
-def unbooked_on(session: Session, ctx: Context, day: date) -> list[Inquiry]:
+def unbooked_on(session: Session, env: LedgerEnv, day: date) -> list[Inquiry]:
     """The day's inquiries (shop time) that did not become bookings and are not done."""
-    start = datetime.combine(day, time(0), ctx.cfg.tz)
+    start = datetime.combine(day, time(0), env.cfg.tz)
     stmt = select(Inquiry).where(
         col(Inquiry.received_at) >= start,
         col(Inquiry.received_at) < start + timedelta(days=1),
@@ -115,24 +123,22 @@ def unbooked_on(session: Session, ctx: Context, day: date) -> list[Inquiry]:
     return list(session.exec(stmt.order_by(col(Inquiry.received_at))))
 
 
-def send_digest(session: Session, ctx: Context, day: date, now: datetime) -> int:
+def send_digest(session: Session, env: LedgerEnv, day: date, now: datetime) -> int:
     """Queue the evening list to [shop] staff_alerts; returns how many inquiries it lists (0: no mail)."""
-    pending = unbooked_on(session, ctx, day)
+    pending = unbooked_on(session, env, day)
     if not pending:
         return 0
-    for to in ctx.cfg.shop.staff_alerts:
-        outbox.enqueue(
+    for to in env.cfg.shop.staff_alerts:
+        env.mailer.enqueue(
             session,
-            ctx,
             to=to,
             template="inquiry_digest",
             now=now,
-            actor="system",
+            actor=SYSTEM,
             capped=False,
+            thread=False,
             inquiries=pending,
             day=day,
         )
-    audit.record(
-        session, "digest_sent", "system", day=day.isoformat(), inquiries=[q.id for q in pending], at=now
-    )
+    audit.by(session, "digest_sent", SYSTEM, day=day.isoformat(), inquiries=[q.id for q in pending], at=now)
     return len(pending)

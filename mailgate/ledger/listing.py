@@ -4,21 +4,21 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from mailgate.context import Context
 from mailgate.models import Booking, Conflict, Customer
 
 
-def bookings_on(session: Session, ctx: Context, day: date | None) -> list[dict[str, Any]]:
+def bookings_on(session: Session, tz: ZoneInfo, day: date | None) -> list[dict[str, Any]]:
     stmt = (
         select(Booking, Customer)
         .join(Customer, col(Customer.id) == Booking.customer_id, isouter=True)
         .order_by(col(Booking.start), col(Booking.id))
     )
     if day is not None:
-        start = datetime.combine(day, time(0), ctx.cfg.tz)
+        start = datetime.combine(day, time(0), tz)
         stmt = stmt.where(col(Booking.start) >= start, col(Booking.start) < start + timedelta(days=1))
     rows = list(session.exec(stmt))
     ids = [b.id for b, _ in rows]
@@ -32,8 +32,8 @@ def bookings_on(session: Session, ctx: Context, day: date | None) -> list[dict[s
     return [
         {
             **b.model_dump(mode="json"),
-            "start_local": b.start.astimezone(ctx.cfg.tz).strftime("%Y-%m-%d %H:%M"),
-            "end_local": b.end.astimezone(ctx.cfg.tz).strftime("%Y-%m-%d %H:%M"),
+            "start_local": b.start.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+            "end_local": b.end.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
             "customer": customer.name if customer else "",
             "open_conflicts": reasons.get(b.id or 0, []),
         }

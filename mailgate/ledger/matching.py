@@ -2,19 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from mailgate import audit
+from mailgate import audit, db
+from mailgate.audit import Actor
 from mailgate.models import Customer, CustomerStatus
 
 
-def find(session: Session, details: Mapping[str, str]) -> Customer | None:
+@dataclass(frozen=True)
+class Person:
+    """A customer as a notice, a caller or a form gives them: normalized, "" when not given."""
+
+    name: str = ""
+    name_kana: str = ""
+    email: str = ""
+    phone: str = ""
+
+    @classmethod
+    def of(cls, details: dict[str, str]) -> Person:
+        return cls(**{f.name: details.get(f.name) or "" for f in fields(cls)})
+
+    def get(self, key: str, default: str = "") -> str:
+        return getattr(self, key, default) or default
+
+
+def find(session: Session, details: Person) -> Customer | None:
     live = col(Customer.status) != CustomerStatus.DELETED
-    phone, email = details.get("phone", ""), details.get("email", "")
-    name, kana = details.get("name", ""), details.get("name_kana", "")
+    phone, email = details.phone, details.email
+    name, kana = details.name, details.name_kana
     if phone:
         found = session.exec(
             select(Customer).where(Customer.phone == phone, live).order_by(Customer.id)
@@ -31,43 +49,46 @@ def find(session: Session, details: Mapping[str, str]) -> Customer | None:
     return None
 
 
+def lock(session: Session, details: Person) -> None:
+    """Two notices about one new customer, applied at once on two nodes, must not create two."""
+    keys = [f"customer:phone:{details.phone}"] if details.phone else []
+    keys += [f"customer:email:{details.email.lower()}"] if details.email else []
+    keys += [f"customer:name:{details.name}:{details.name_kana}"] if details.name else []
+    db.serialize(session, *keys)
+
+
 def find_or_create(
-    session: Session,
-    details: Mapping[str, str],
-    *,
-    now: datetime,
-    actor: str,
-    message_id: int | None,
-    label: str,
+    session: Session, details: Person, *, now: datetime, actor: Actor, label: str
 ) -> Customer | None:
     """The matching customer, with blanks filled in from the notice; a new ledger customer when none
     matches. A different address never replaces email 1: it goes into the memo (`label` says where
     it came from)."""
-    if not any(details.get(k) for k in ("phone", "email", "name")):
+    if not (details.phone or details.email or details.name):
         return None
+    lock(session, details)
     customer = find(session, details)
     if customer is None:
-        email = details.get("email", "")
+        email = details.email
         taken = email and session.exec(select(Customer).where(Customer.email_key == email.lower())).first()
         customer = Customer(
             email="" if taken else email,
             email_key=None if taken or not email else email.lower(),
             status=CustomerStatus.LEDGER,
-            name=details.get("name", ""),
-            name_kana=details.get("name_kana", ""),
-            phone=details.get("phone", ""),
+            name=details.name,
+            name_kana=details.name_kana,
+            phone=details.phone,
             created_at=now,
         )
         session.add(customer)
         session.flush()
-        audit.record(session, "customer_created", actor, customer_id=customer.id, message_id=message_id)
+        audit.by(session, "customer_created", actor, customer_id=customer.id)
         return customer
     changed: dict[str, str] = {}
     for key in ("name", "name_kana", "phone"):
         if details.get(key) and not getattr(customer, key):
-            setattr(customer, key, details[key])
-            changed[key] = details[key]
-    email = details.get("email", "")
+            setattr(customer, key, details.get(key))
+            changed[key] = details.get(key)
+    email = details.email
     if email and not customer.email:
         clash = session.exec(select(Customer).where(Customer.email_key == email.lower())).first()
         if clash is None:
@@ -79,7 +100,5 @@ def find_or_create(
         changed["memo"] = line
     if changed:
         session.add(customer)
-        audit.record(
-            session, "customer_updated", actor, customer_id=customer.id, message_id=message_id, **changed
-        )
+        audit.by(session, "customer_updated", actor, customer_id=customer.id, **changed)
     return customer

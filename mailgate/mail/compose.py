@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
 
+from mailgate.mail.addresses import domain_of
 from mailgate.mail.jis import jis_safe, needs_jis
 
 CRLF = "\r\n"
@@ -128,8 +129,7 @@ def _clean_msgid(msgid: str) -> str:
 
 
 def _domain(addr: str) -> str:
-    domain = addr.strip().rstrip(">").rpartition("@")[2].strip()
-    return domain or "mailgate.invalid"
+    return domain_of(addr) or "mailgate.invalid"
 
 
 def _split_to_fit(line: str, charset: str) -> list[str]:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable
 
+from mailgate.mail.addresses import domain_of
+
 _CODEC = "iso2022_jp"
 GETA = "〓"
 
@@ -142,15 +144,11 @@ def jis_safe(text: str) -> str:
     return "".join(out)
 
 
-def _domain_of(addr: str) -> str:
-    return addr.strip().rstrip(">").rpartition("@")[2].strip().rstrip(".").lower()
-
-
 def needs_jis(addr: str, carrier_domains: Iterable[str]) -> bool:
     """True when addr's domain is a carrier domain or one of its subdomains (case-insensitive)."""
     if "@" not in addr:
         return False
-    domain = _domain_of(addr)
+    domain = domain_of(addr)
     if not domain:
         return False
     for carrier in carrier_domains:

@@ -17,11 +17,11 @@ from typing import Any
 
 from mailgate.authn import Original, proof
 from mailgate.config import Config
-from mailgate.intent import ACTIONS, Intent
-from mailgate.mail.addresses import same_address
+from mailgate.mail.addresses import domain_of, same_address
 from mailgate.mail.blank import is_blank, meaningful_text
 from mailgate.mail.loops import auto_reply_reason
 from mailgate.mail.parse import ParsedMail
+from mailgate.rules.intent import ACTIONS, Intent
 from mailgate.rules.read import FieldSpec, parse_field_specs, read_fields
 
 
@@ -66,7 +66,7 @@ class Rule:
 
 def _sender_matches(addr: str, pattern: str) -> bool:
     if pattern.startswith("*@"):
-        return addr.rpartition("@")[2].lower() == pattern[2:].lower()
+        return domain_of(addr) == pattern[2:].lower()
     return same_address(addr, pattern)
 
 

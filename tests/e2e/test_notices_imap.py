@@ -56,7 +56,7 @@ def server_flags(dc: Dovecot) -> list[set[bytes]]:
 
 def all_final(cfg: Path, count: int) -> bool:
     rows = cli(cfg, "messages", "--limit", "500")
-    return len(rows) == count and all(m["state"] not in ("received",) for m in rows)
+    return len(rows) == count and all(m["state"] not in ("received", "processing") for m in rows)
 
 
 def test_notices_in_the_mailbox_become_bookings_and_a_clash_alerts_staff(

@@ -75,12 +75,28 @@ def test_each_local_recipient_gets_its_own_row(db_ctx: Context) -> None:
     )
 
 
-def test_without_message_id_the_key_is_derived_from_the_body() -> None:
+def test_without_message_id_a_redelivery_with_more_trace_fields_is_the_same_message() -> None:
     a = b"From: a@example.jp\r\n\r\nhello\r\n"
-    b = b"Received: x\r\nFrom: a@example.jp\r\n\r\nhello\r\n"
+    b = (
+        b"Received: from mx by x;\r\n\tMon, 1 Dec 2026\r\nReturn-Path: <a@example.jp>\r\n"
+        b"From: a@example.jp\r\n\r\nhello\r\n"
+    )
     c = b"From: a@example.jp\r\n\r\nhello again\r\n"
     assert dedupe_key(a)[0] == dedupe_key(b)[0] != dedupe_key(c)[0]
     assert dedupe_key(a)[1].endswith("@derived.mailgate")
+
+
+def test_without_message_id_two_peoples_blank_mails_are_two_messages(db_ctx: Context) -> None:
+    """Feature phones send blank mails with no Message-ID: same (empty) body, different senders."""
+    taro = b"From: taro@docomo.ne.jp\r\nTo: signup@shop.example\r\n\r\n"
+    hanako = b"From: hanako@ezweb.ne.jp\r\nTo: signup@shop.example\r\n\r\n"
+    first = store(
+        db_ctx.engine, db_ctx.cfg.spool_dir, taro, ["signup@shop.example"], mail_from=None, via="smtp"
+    )
+    second = store(
+        db_ctx.engine, db_ctx.cfg.spool_dir, hanako, ["signup@shop.example"], mail_from=None, via="smtp"
+    )
+    assert len(first.ids) == 1 and len(second.ids) == 1 and second.duplicates == []
 
 
 def test_same_message_id_with_a_different_body_is_a_different_message() -> None:

@@ -3,7 +3,7 @@ flagged and staff alerted, changes and cancels that come early deferred, forgeri
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -11,12 +11,12 @@ from sqlmodel import Session, select
 
 from mailgate import config
 from mailgate.context import Context
-from mailgate.housekeeping import evening_digest, expire_deferred
 from mailgate.inbound.store import store
+from mailgate.jobs import evening_digest, expire_deferred
 from mailgate.models import Booking, Conflict, Customer, Inquiry, Message, Outbox, utcnow
-from mailgate.pipeline import process_pending
-from mailgate.reconcile import day_notices
-from mailgate.replay import replay
+from mailgate.pipeline.reconcile import day_notices
+from mailgate.pipeline.replay import replay
+from mailgate.pipeline.worker import process_pending
 from tests import notices
 from tests.conftest import CORPUS, write_config
 
@@ -54,6 +54,10 @@ def shop(tmp_path: Path, db_url: str) -> Context:
 def pg_shop(tmp_path: Path, pg_db_url: str) -> Context:
     """Several nodes share one PostgreSQL database (SQLite has a single writer: no such race)."""
     return Context.build(config.load(write_config(tmp_path / "shop", AUTHN, db_url=pg_db_url, shop=SHOP)))
+
+
+def utc(iso: str) -> datetime:
+    return datetime.fromisoformat(iso).astimezone(UTC)
 
 
 def deliver(ctx: Context, raw: bytes, via: str = "smtp") -> list[int]:
@@ -219,13 +223,13 @@ def test_a_double_booking_is_recorded_flagged_and_staff_are_alerted(shop: Contex
     )
     assert len(rows(shop, Conflict)) == 1
     # The operator's view and action, on this database too.
-    from mailgate.ledger.conflicts import open_conflicts, resolve
+    from mailgate.ledger.conflict_records import open_conflicts, resolve
     from mailgate.ledger.listing import bookings_on
 
     with Session(shop.engine) as s:
         [(open_one, booking)] = open_conflicts(s)
         assert booking.external_id == "502"
-        day = [b for b in bookings_on(s, shop, booking.start.astimezone(shop.cfg.tz).date())]
+        day = [b for b in bookings_on(s, shop.cfg.tz, booking.start.astimezone(shop.cfg.tz).date())]
         assert [b["external_id"] for b in day if b["open_conflicts"]] == ["502"]
         resolve(s, open_one.id or 0, "sato", "田中さんに変更済み", utcnow())
         s.commit()
@@ -240,8 +244,6 @@ def test_a_booking_on_the_closed_day_is_flagged(shop: Context) -> None:
 
 
 def test_a_booking_staff_typed_in_is_linked_not_duplicated(shop: Context) -> None:
-    from mailgate.ledger.bookings import utc
-
     with Session(shop.engine) as s:
         c = Customer(name="山田太郎", name_kana="ヤマダタロウ", phone="09012345678", status="ledger")
         s.add(c)
@@ -365,8 +367,6 @@ def test_a_reservation_booked_by_another_node_meanwhile_is_not_booked_twice(pg_s
     """Two nodes apply the same notice at once: the unique (source, number) decides, quietly."""
     shop = pg_shop
     from sqlalchemy import event
-
-    from mailgate.ledger.bookings import utc
 
     raced = []
 

@@ -9,10 +9,10 @@ import pytest
 
 from mailgate import config
 from mailgate.authn import originals
-from mailgate.intent import Intent
 from mailgate.mail.dkim import load_txt_records
 from mailgate.mail.parse import parse
 from mailgate.rules import engine
+from mailgate.rules.intent import Intent
 from tests import notices
 from tests.conftest import CORPUS
 

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from mailgate.shop.conflicts import Slot
+from mailgate.shop.clash import Slot
 
 JST = ZoneInfo("Asia/Tokyo")
 

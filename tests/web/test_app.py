@@ -287,17 +287,18 @@ def test_already_registered_customer_with_an_older_register_link_gets_409(
 
 
 def test_double_submitted_link_acts_once(web_ctx: Context) -> None:
-    """Two requests that both looked the link up before either committed: only one may use it."""
+    """Two requests that both looked the link up before either used it: only one may use it."""
     _, _, signed = pending_customer(web_ctx)
     now = datetime.now(UTC)
-    with db.transaction(web_ctx.engine) as first:
-        token = tokens.lookup(first, web_ctx.signer, "register", signed, now, lock=True)
-        with db.transaction(web_ctx.engine) as second:
-            other = tokens.lookup(second, web_ctx.signer, "register", signed, now, lock=True)
-            tokens.use(second, other, now)
-        with pytest.raises(LinkError) as e:
-            tokens.use(first, token, now)
-        assert e.value.kind == "used"
+    with db.transaction(db.reading(web_ctx.engine)) as looked:
+        token = tokens.lookup(looked, web_ctx.signer, "register", signed, now)
+    with db.transaction(db.reading(web_ctx.engine)) as looked_too:
+        stale = tokens.lookup(looked_too, web_ctx.signer, "register", signed, now)
+    with db.transaction(web_ctx.engine) as second:
+        tokens.use(second, token, now)
+    with pytest.raises(LinkError) as e, db.transaction(web_ctx.engine) as first:
+        tokens.use(first, stale, now)
+    assert e.value.kind == "used"
 
 
 # --- link errors -------------------------------------------------------------------------------------

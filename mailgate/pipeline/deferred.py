@@ -3,36 +3,28 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from sqlmodel import Session, col, select
 
 from mailgate import audit
-from mailgate.context import Context
-from mailgate.intent import Intent
+from mailgate.config import Config
 from mailgate.models import Message, MessageState
-
-if TYPE_CHECKING:
-    from mailgate.ledger.bookings import Outcome
+from mailgate.pipeline.outcome import Outcome
 
 
 def key(source: str | None, external_id: str | None) -> str | None:
     return f"{source}:{external_id}" if source and external_id else None
 
 
-def defer(
-    session: Session, ctx: Context, message: Message, intent: Intent, now: datetime, *, why: str
-) -> Outcome:
-    from mailgate.ledger.bookings import Outcome
-
-    waiting = key(intent.source, intent.fields.get("external_id"))
+def defer(cfg: Config, message: Message, source: str | None, external_id: str | None, why: str) -> Outcome:
+    waiting = key(source, external_id)
     if waiting is None:
         # Nothing names the booking it waits for, so its arrival could never release it.
         return Outcome(
             MessageState.HELD, f"{why}, and the notice has no reservation number to wait for", "held"
         )
     message.waiting_for = waiting
-    hours = ctx.cfg.notices.defer_hours
+    hours = cfg.notices.defer_hours
     return Outcome(MessageState.DEFERRED, f"{why}: waiting up to {hours:g} h for it to arrive", "deferred")
 
 
@@ -44,7 +36,7 @@ def release(session: Session, source: str | None, external_id: str | None, now: 
     stmt = select(Message).where(Message.waiting_for == waiting, Message.state == MessageState.DEFERRED)
     released = []
     for msg in session.exec(stmt.order_by(col(Message.id))):
-        msg.state, msg.attempts, msg.waiting_for = MessageState.RECEIVED, 0, None
+        msg.state, msg.waiting_for, msg.retry_at = MessageState.RECEIVED, None, None
         msg.reason = f"{waiting} arrived: to be applied again"
         session.add(msg)
         audit.record(session, "message_released", "system", message_id=msg.id, waiting_for=waiting, at=now)
@@ -52,9 +44,9 @@ def release(session: Session, source: str | None, external_id: str | None, now: 
     return [i for i in released if i is not None]
 
 
-def expire(session: Session, ctx: Context, now: datetime) -> list[int]:
+def expire(session: Session, cfg: Config, now: datetime) -> list[int]:
     """Hold for an operator what waited longer than [notices] defer_hours."""
-    limit = now - timedelta(hours=ctx.cfg.notices.defer_hours)
+    limit = now - timedelta(hours=cfg.notices.defer_hours)
     stmt = (
         select(Message)
         .where(Message.state == MessageState.DEFERRED, col(Message.processed_at) < limit)
@@ -63,7 +55,7 @@ def expire(session: Session, ctx: Context, now: datetime) -> list[int]:
     held = []
     for msg in session.exec(stmt):
         msg.state = MessageState.HELD
-        msg.reason = f"{msg.waiting_for} never arrived within {ctx.cfg.notices.defer_hours:g} h: {msg.reason}"
+        msg.reason = f"{msg.waiting_for} never arrived within {cfg.notices.defer_hours:g} h: {msg.reason}"
         session.add(msg)
         audit.record(session, "message_held", "system", message_id=msg.id, reason=msg.reason, at=now)
         held.append(msg.id)

@@ -1,15 +1,22 @@
-"""Double bookings and other clashes: recorded with their reasons, staff alerted at once."""
+"""Double bookings and other clashes, recorded with their reasons; staff alerted at once.
+
+The check (shop/clash.py) reads the other bookings; two clashing bookings applied at the same moment
+would each miss the other, uncommitted one. So the check runs one at a time per shop day (a booking
+with no staff named clashes with everyone's): the second waits for the first to commit, then sees it.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from mailgate import audit, outbox
-from mailgate.context import Context
-from mailgate.models import Booking, BookingStatus, Conflict, Customer, Message
-from mailgate.shop.conflicts import Slot, check
+from mailgate import audit, db
+from mailgate.audit import Actor
+from mailgate.ledger.env import LedgerEnv
+from mailgate.models import Booking, BookingStatus, Conflict, Customer
+from mailgate.shop.calendar import Calendar
+from mailgate.shop.clash import Slot, check
 
 
 def slot(session: Session, booking: Booking) -> Slot:
@@ -36,51 +43,51 @@ def others(session: Session, booking: Booking) -> list[Booking]:
     return list(session.exec(stmt))
 
 
+def day_keys(cal: Calendar, start: datetime, end: datetime) -> list[str]:
+    """The shop days a booking touches (one past midnight touches two)."""
+    first, last = cal.local(start).date(), cal.local(end - timedelta(microseconds=1)).date()
+    return [f"clash:{first + timedelta(days=i)}" for i in range((last - first).days + 1)]
+
+
 def check_and_record(
-    session: Session, ctx: Context, booking: Booking, message: Message | None, now: datetime
+    session: Session, env: LedgerEnv, booking: Booking, actor: Actor, now: datetime
 ) -> list[str]:
-    reasons = check(
-        ctx.calendar, slot(session, booking), [slot(session, b) for b in others(session, booking)]
-    )
+    cal = env.calendar
+    db.serialize(session, *day_keys(cal, booking.start, booking.end))
+    reasons = check(cal, slot(session, booking), [slot(session, b) for b in others(session, booking)])
     if not reasons:
         return []
     conflict = Conflict(
-        booking_id=booking.id or 0,
-        reasons=reasons,
-        created_at=now,
-        message_id=message.id if message else None,
+        booking_id=booking.id or 0, reasons=reasons, created_at=now, message_id=actor.message_id
     )
     session.add(conflict)
     session.flush()
-    actor = f"message:{message.id}" if message else "system"
-    audit.record(
+    audit.by(
         session,
         "conflict_found",
         actor,
         customer_id=booking.customer_id,
-        message_id=message.id if message else None,
         booking_id=booking.id,
         conflict_id=conflict.id,
         reasons=reasons,
         at=now,
     )
     customer = session.get(Customer, booking.customer_id) if booking.customer_id else None
-    for to in ctx.cfg.shop.staff_alerts:
-        outbox.enqueue(
+    for to in env.cfg.shop.staff_alerts:
+        env.mailer.enqueue(
             session,
-            ctx,
             to=to,
             template="staff_alert",
             now=now,
             actor=actor,
-            cause=None,
             capped=False,
+            thread=False,
             booking=booking,
             customer=customer,
             reasons=reasons,
             conflict=conflict,
-            start=booking.start.astimezone(ctx.cfg.tz),
-            end=booking.end.astimezone(ctx.cfg.tz),
+            start=booking.start.astimezone(env.cfg.tz),
+            end=booking.end.astimezone(env.cfg.tz),
         )
     return reasons
 
@@ -102,10 +109,10 @@ def resolve(session: Session, conflict_id: int, operator: str, note: str, now: d
     c.resolved_at, c.resolved_by, c.resolution = now, operator, note
     session.add(c)
     booking = session.get(Booking, c.booking_id)
-    audit.record(
+    audit.by(
         session,
         "conflict_resolved",
-        f"operator:{operator}",
+        Actor.operator(operator),
         customer_id=booking.customer_id if booking else None,
         booking_id=c.booking_id,
         conflict_id=c.id,

@@ -10,7 +10,7 @@ import pytest
 from mailgate import config
 from mailgate.config import ShopSection
 from mailgate.shop.calendar import Calendar
-from mailgate.shop.conflicts import Slot, check
+from mailgate.shop.clash import Slot, check
 from tests.shop.helpers import at, slot, write_shop
 
 # 2026-11-30 Mon, 12/1 Tue (定休日), 12/2 Wed, 12/3 Thu (佐藤 13-20), 12/4 Fri (田中 off), 12/5 Sat.

@@ -16,6 +16,7 @@ VERDICT = {
     "moved": "applied",
     "cancelled": "applied",
     "inquiry": "applied",
+    "recorded": "applied",
     "linked": "already in the ledger",
     "already": "already in the ledger",
     "conflict": "conflict",

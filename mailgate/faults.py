@@ -1,0 +1,25 @@
+"""Whose fault: an error of our own (a full disk, the database gone) is retried later and never
+counts against the message; anything else is the message's problem and an operator must look."""
+
+from __future__ import annotations
+
+import errno
+
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+
+_OUR_OWN_ERRNOS = {
+    errno.ENOSPC,
+    errno.EDQUOT,
+    errno.EIO,
+    errno.EROFS,
+    errno.EAGAIN,
+    errno.ENOMEM,
+    errno.EMFILE,
+    errno.ENFILE,
+}
+
+
+def is_our_own(exc: BaseException) -> bool:
+    if isinstance(exc, OperationalError | InterfaceError | DisconnectionError | MemoryError):
+        return True
+    return isinstance(exc, OSError) and exc.errno in _OUR_OWN_ERRNOS

@@ -1,0 +1,71 @@
+"""Periodic work: deferred notices that waited too long, the evening inquiry digest.
+
+Every node's scheduler fires every job; each run first claims its period in the job_run table
+(unique per job and period) in the transaction that does the work, so a job runs once per period
+however many nodes run, and a restart inside the period does not run it again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from mailgate import db, leases
+from mailgate.context import Context
+from mailgate.ledger import inquiries
+from mailgate.models import JobRun, utcnow
+from mailgate.pipeline import deferred
+
+log = logging.getLogger("mailgate.jobs")
+EXPIRE_MINUTES = 10
+
+
+def once(engine: Engine, job: str, period: str, work: Callable[[Session], object]) -> bool:
+    """Run `work` for this period unless some node already did; True when it ran here."""
+    with db.transaction(engine) as session:
+        run = JobRun(job=job, period=period, node=leases.owner_name("jobs"))
+        try:
+            with session.begin_nested():
+                session.add(run)
+        except IntegrityError:
+            return False
+        run.result = str(work(session))[:500]
+        session.add(run)
+    return True
+
+
+def expire_deferred(ctx: Context, now: datetime | None = None) -> list[int]:
+    now = now or utcnow()
+    bucket = now.replace(minute=now.minute - now.minute % EXPIRE_MINUTES, second=0, microsecond=0)
+    held: list[int] = []
+    once(
+        ctx.engine,
+        "expire_deferred",
+        bucket.isoformat(),
+        lambda s: held.extend(deferred.expire(s, ctx.cfg, now)),
+    )
+    for message_id in held:
+        log.warning("msg=%s held: the booking it waits for never arrived", message_id)
+    return held
+
+
+def evening_digest(ctx: Context, now: datetime | None = None) -> int:
+    """Today's unbooked inquiries to staff, once a day (a restart after the hour does not send twice)."""
+    now = now or utcnow()
+    day = now.astimezone(ctx.cfg.tz).date()
+    counted: list[int] = []
+    once(
+        ctx.engine,
+        "evening_digest",
+        day.isoformat(),
+        lambda s: counted.append(inquiries.send_digest(s, ctx.ledger, day, now)),
+    )
+    count = counted[0] if counted else 0
+    if count:
+        log.info("inquiry digest for %s: %s inquiries", day, count)
+    return count

@@ -1,0 +1,127 @@
+"""Claimed work: a row (a stored message, an outbox mail) is taken by one owner at a time.
+
+Taking is one guarded UPDATE (on PostgreSQL over rows picked with FOR UPDATE SKIP LOCKED), so two
+workers never take the same row; the owner's name and a lease on the database's clock are written
+with it. Whoever finishes first re-checks that it still owns the row (`hold`), in the transaction
+that records the result: a worker whose lease ran out and was taken over writes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import socket
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from mailgate import db
+
+log = logging.getLogger("mailgate.leases")
+
+
+def owner_name(role: str) -> str:
+    """Unique per worker: host and process for people reading `messages --state processing`, and for
+    `is_gone` after a restart."""
+    return f"{role}@{socket.gethostname()}/{os.getpid()}/{secrets.token_hex(3)}"
+
+
+def is_gone(owner: str) -> bool:
+    """True when `owner` was a process on this host that no longer runs: its leases need not run out
+    before its work is taken again (Mailman recovers on start the same way). Owners on other hosts,
+    or not named by owner_name, are never judged here: their leases run out."""
+    _, _, where = owner.rpartition("@")
+    host, _, rest = where.partition("/")
+    pid = rest.partition("/")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    if int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def take(
+    session: Session,
+    model: Any,
+    ready: Sequence[ColumnElement[bool]],
+    *,
+    busy_state: str,
+    owner: str,
+    until: datetime,
+    limit: int = 1,
+    **values: Any,
+) -> list[int]:
+    """Mark up to `limit` ready rows (lowest id first) as `busy_state`, owned by `owner` until `until`.
+    Returns the ids taken; the caller commits."""
+    pick = select(model.id).where(*ready).order_by(col(model.id)).limit(limit)
+    if db.is_postgres(session):
+        pick = pick.with_for_update(skip_locked=True)
+    stmt = (
+        update(model)
+        .where(col(model.id).in_(pick.scalar_subquery()), *ready)
+        .values(state=busy_state, claimed_by=owner, lease_until=until, **values)
+        .returning(model.id)
+        .execution_options(synchronize_session=False)
+    )
+    return sorted(session.exec(stmt).scalars())  # type: ignore[call-overload]
+
+
+def hold(session: Session, model: Any, row_id: int, owner: str, busy_state: str) -> bool:
+    """True (and the row locked until the transaction ends) when `owner` still holds the row."""
+    stmt = (
+        update(model)
+        .where(col(model.id) == row_id, col(model.state) == busy_state, col(model.claimed_by) == owner)
+        .values(claimed_by=owner)
+        .execution_options(synchronize_session=False)
+    )
+    return session.exec(stmt).rowcount == 1  # type: ignore[call-overload]
+
+
+def renew(engine: Engine, model: Any, owner: str, busy_state: str, lease: timedelta) -> int:
+    """Push out the lease of every row this owner holds; returns how many."""
+    with Session(engine) as session:
+        until = db.now(session) + lease
+        stmt = (
+            update(model)
+            .where(col(model.state) == busy_state, col(model.claimed_by) == owner)
+            .values(lease_until=until)
+            .execution_options(synchronize_session=False)
+        )
+        count = session.exec(stmt).rowcount  # type: ignore[call-overload]
+        session.commit()
+        return int(count)
+
+
+@contextmanager
+def kept_alive(engine: Engine, model: Any, owner: str, busy_state: str, lease: timedelta) -> Iterator[None]:
+    """Renew the owner's leases in the background while the block runs: a long item (a slow DNS
+    lookup for DKIM, a slow relay) keeps what it holds."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(lease.total_seconds() / 4):
+            try:
+                renew(engine, model, owner, busy_state, lease)
+            except Exception as e:  # the database is away: the next beat tries again
+                log.warning("lease renewal for %s failed: %s", owner, e)
+
+    thread = threading.Thread(target=beat, name=f"lease-{owner}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()

@@ -1,0 +1,1 @@
+"""From a stored message to its final state: claim, decide (parse, proof, rules), dispatch."""

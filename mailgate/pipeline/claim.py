@@ -1,0 +1,157 @@
+"""Stored messages are claimed before they are worked on: `processing`, an owner, a lease.
+
+A worker killed mid-message leaves a lease that runs out; the message is then taken again, and the
+lost lease counts as a strike: after MAX_STRIKES the message is set aside as `failed` instead of
+killing the next worker too (Mailman's poison rule). An error of our own (a full disk, the database
+gone) is no strike: the message goes back to `received` and is tried again a little later.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, or_
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from mailgate import audit, db, leases
+from mailgate.models import Message, MessageState, utcnow
+
+LEASE = timedelta(seconds=60)
+MAX_STRIKES = 3
+RETRY_AFTER = [timedelta(seconds=s) for s in (10, 30, 60, 300, 900)]
+BUSY = MessageState.PROCESSING
+log = logging.getLogger("mailgate.pipeline")
+
+
+def _ready(now: datetime, state: str = MessageState.RECEIVED) -> list[ColumnElement[bool]]:
+    return [col(Message.state) == state, or_(col(Message.retry_at).is_(None), col(Message.retry_at) <= now)]
+
+
+def take_next(engine: Engine, owner: str, *, lease: timedelta = LEASE, limit: int = 1) -> list[int]:
+    """The next messages waiting in `received`, now ours."""
+    with Session(engine) as session:
+        now = db.now(session)
+        ids = leases.take(
+            session,
+            Message,
+            _ready(now),
+            busy_state=BUSY,
+            owner=owner,
+            until=now + lease,
+            limit=limit,
+            attempts=col(Message.attempts) + 1,
+        )
+        session.commit()
+        return ids
+
+
+def take_one(
+    engine: Engine,
+    message_id: int,
+    owner: str,
+    *,
+    lease: timedelta = LEASE,
+    from_state: str = MessageState.RECEIVED,
+) -> bool:
+    """This message, if it is in `from_state` (replay takes a final state) and nobody holds it."""
+    with Session(engine) as session:
+        now = db.now(session)
+        ready = [col(Message.id) == message_id, *_ready(now, from_state)]
+        if from_state != MessageState.RECEIVED:
+            ready = ready[:2]  # an operator's replay does not wait for a retry time
+        taken = leases.take(
+            session,
+            Message,
+            ready,
+            busy_state=BUSY,
+            owner=owner,
+            until=now + lease,
+            attempts=col(Message.attempts) + 1,
+        )
+        session.commit()
+        return bool(taken)
+
+
+def hold(session: Session, message_id: int, owner: str) -> bool:
+    """In the transaction that records the outcome: still ours? (and locked until it commits)."""
+    return leases.hold(session, Message, message_id, owner, BUSY)
+
+
+def finish(message: Message) -> None:
+    """The outcome is recorded: the claim ends with it, in the same transaction."""
+    message.claimed_by = None
+    message.lease_until = None
+    message.retry_at = None
+
+
+def reap(engine: Engine) -> list[int]:
+    """Messages whose worker's lease ran out, or whose worker on this host is gone: taken again, or
+    set aside after MAX_STRIKES. Returns the ids set aside."""
+    set_aside: list[int] = []
+    with Session(engine) as session:
+        now = db.now(session)
+        here = f"%@{socket.gethostname()}/%"
+        stmt = select(Message).where(
+            col(Message.state) == BUSY,
+            or_(col(Message.lease_until) < now, col(Message.claimed_by).like(here)),
+        )
+        if db.is_postgres(session):
+            stmt = stmt.with_for_update(skip_locked=True)
+        for msg in session.exec(stmt):
+            if (
+                msg.lease_until is not None
+                and msg.lease_until >= now
+                and not leases.is_gone(msg.claimed_by or "")
+            ):
+                continue
+            lost, msg.strikes = msg.claimed_by, msg.strikes + 1
+            finish(msg)
+            if msg.strikes >= MAX_STRIKES:
+                msg.state = MessageState.FAILED
+                msg.reason = f"processing stopped the worker {msg.strikes} times; set aside"
+                msg.processed_at = utcnow()
+                audit.record(session, "message_failed", "system", message_id=msg.id, reason=msg.reason)
+                set_aside.append(msg.id or 0)
+                log.warning("msg=%s set aside after %s lost leases", msg.id, msg.strikes)
+            else:
+                msg.state = MessageState.RECEIVED
+                audit.record(session, "message_lease_lost", "system", message_id=msg.id, owner=lost)
+                log.warning("msg=%s: %s stopped while working on it; taken again", msg.id, lost)
+            session.add(msg)
+        session.commit()
+    return set_aside
+
+
+def retry_later(engine: Engine, message_id: int, owner: str, why: str) -> bool:
+    """An error of our own: back to `received`, to be tried again after a pause. No strike."""
+    with Session(engine) as session:
+        if not hold(session, message_id, owner):
+            return False
+        msg = session.get(Message, message_id)
+        assert msg is not None
+        pause = RETRY_AFTER[min(msg.attempts, len(RETRY_AFTER)) - 1]
+        finish(msg)
+        msg.state, msg.reason, msg.retry_at = MessageState.RECEIVED, why, db.now(session) + pause
+        session.add(msg)
+        session.commit()
+    log.warning("msg=%s: %s; trying again in %s", message_id, why, pause)
+    return True
+
+
+def fail(engine: Engine, message_id: int, owner: str, reason: str, tb: str, actor: str = "system") -> bool:
+    """The message itself made processing fail: `failed` with the traceback, for an operator."""
+    with Session(engine) as session:
+        if not hold(session, message_id, owner):
+            return False
+        msg = session.get(Message, message_id)
+        assert msg is not None
+        finish(msg)
+        msg.state, msg.reason, msg.traceback = MessageState.FAILED, reason, tb
+        msg.processed_at = utcnow()
+        session.add(msg)
+        audit.record(session, "message_failed", actor, message_id=msg.id, reason=reason)
+        session.commit()
+    return True

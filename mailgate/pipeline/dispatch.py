@@ -1,0 +1,184 @@
+"""An Intent from a stored message becomes a ledger command; the command's result becomes the
+message's final state. All in the caller's single transaction, so a crash leaves all of it or none.
+
+Deferring belongs here, not to the ledger: a change or cancel whose booking is not in the ledger yet
+waits as a `deferred` message, and the booking's arrival puts it back in line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlmodel import Session
+
+from mailgate import audit
+from mailgate.audit import Actor
+from mailgate.context import Context
+from mailgate.inbound.store import DERIVED_ID_SUFFIX
+from mailgate.ledger import bookings, customers, inquiries
+from mailgate.ledger.matching import Person
+from mailgate.ledger.results import Result, Status
+from mailgate.models import Message, MessageState
+from mailgate.pipeline import deferred
+from mailgate.pipeline.outcome import Outcome
+from mailgate.rules.intent import Intent
+
+Handler = Callable[[Session, Context, Message, Intent, datetime], Outcome]
+
+
+def actor_of(message: Message) -> Actor:
+    derived = message.header_message_id.endswith(DERIVED_ID_SUFFIX)
+    return Actor(
+        f"message:{message.id}", message_id=message.id, reply_to="" if derived else message.header_message_id
+    )
+
+
+def _utc(iso: str | None) -> datetime | None:
+    """Notices give times with the shop's offset; the ledger keeps UTC."""
+    return datetime.fromisoformat(iso).astimezone(UTC) if iso else None
+
+
+def _start(intent: Intent) -> datetime:
+    start = _utc(intent.fields.get("start"))
+    assert start is not None  # the rules engine holds notices without a start
+    return start
+
+
+def _applied(result: Result) -> Outcome:
+    return Outcome(MessageState.APPLIED, result.reason, str(result.status))
+
+
+def _register(session: Session, ctx: Context, message: Message, intent: Intent, now: datetime) -> Outcome:
+    actor = actor_of(message)
+    outcome = customers.signup_mail(session, ctx.ledger, intent.customer["email"], actor, now)
+    for note in intent.notes:
+        audit.by(session, "note", actor, note=note)
+    return Outcome(MessageState.APPLIED, outcome, "registered")
+
+
+def _book(session: Session, ctx: Context, message: Message, intent: Intent, now: datetime) -> Outcome:
+    f = intent.fields
+    cmd = bookings.Book(
+        source=intent.source or "mail",
+        start=_start(intent),
+        end=_utc(f.get("end")),
+        staff=f.get("staff"),
+        menu=f.get("menu"),
+        customer=Person.of(intent.customer),
+        external_id=f.get("external_id"),
+    )
+    result = bookings.book(session, ctx.ledger, cmd, actor_of(message), now)
+    if result.status in (Status.CREATED, Status.LINKED, Status.CONFLICT):
+        deferred.release(session, cmd.source, cmd.external_id, now)
+    return _applied(result)
+
+
+def _not_found(ctx: Context, message: Message, intent: Intent, result: Result) -> Outcome:
+    if result.status == Status.NOT_FOUND:
+        return deferred.defer(
+            ctx.cfg, message, intent.source, intent.fields.get("external_id"), result.reason
+        )
+    if result.status == Status.REFUSED:
+        return Outcome(MessageState.HELD, result.reason, "held")
+    return _applied(result)
+
+
+def _change(session: Session, ctx: Context, message: Message, intent: Intent, now: datetime) -> Outcome:
+    f = intent.fields
+    cmd = bookings.Move(
+        source=intent.source,
+        external_id=f.get("external_id"),
+        start=_start(intent),
+        end=_utc(f.get("end")),
+        staff=f.get("staff", bookings.KEEP),
+        menu=f.get("menu"),
+        previous_start=_utc((f.get("previous") or {}).get("start")),
+        customer=Person.of(intent.customer),
+    )
+    return _not_found(ctx, message, intent, bookings.move(session, ctx.ledger, cmd, actor_of(message), now))
+
+
+def _cancel(session: Session, ctx: Context, message: Message, intent: Intent, now: datetime) -> Outcome:
+    f = intent.fields
+    cmd = bookings.Cancel(
+        source=intent.source,
+        external_id=f.get("external_id"),
+        start=_utc(f.get("start")),
+        customer=Person.of(intent.customer),
+    )
+    return _not_found(ctx, message, intent, bookings.cancel(session, ctx.ledger, cmd, actor_of(message), now))
+
+
+def _inquiry(session: Session, ctx: Context, message: Message, intent: Intent, now: datetime) -> Outcome:
+    cmd = inquiries.Ask(
+        source=intent.source or "mail",
+        kind=intent.fields.get("kind") or "question",
+        body=intent.fields.get("message", ""),
+        person=Person.of(intent.customer),
+        received_at=message.received_at or now,
+    )
+    result = inquiries.record(session, cmd, actor_of(message), now)
+    return Outcome(
+        MessageState.APPLIED, result.reason, "inquiry" if result.status == Status.RECORDED else "already"
+    )
+
+
+def _ignore(session: Session, ctx: Context, message: Message, intent: Intent, now: datetime) -> Outcome:
+    return Outcome(MessageState.IGNORED, intent.reason, "ignored")
+
+
+def _hold(session: Session, ctx: Context, message: Message, intent: Intent, now: datetime) -> Outcome:
+    return Outcome(MessageState.HELD, intent.reason, "held")
+
+
+HANDLERS: dict[str, Handler] = {
+    "register": _register,
+    "book": _book,
+    "change": _change,
+    "cancel": _cancel,
+    "inquiry": _inquiry,
+    "ignore": _ignore,
+    "hold": _hold,
+}
+
+
+def apply(session: Session, ctx: Context, message: Message, intent: Intent, now: datetime) -> Outcome:
+    outcome = HANDLERS[intent.action](session, ctx, message, intent, now)
+    previous = message.decision
+    message.state = outcome.state
+    message.reason = outcome.reason
+    message.processed_at = now
+    if outcome.state != MessageState.DEFERRED:
+        message.waiting_for = None
+    # The decision record: what was read and decided, and what came of it; earlier runs are kept.
+    history = [*(previous or {}).get("history", []), *([_summary(previous)] if previous else [])]
+    message.decision = {
+        "rules_version": ctx.rules.version,
+        "at": now.isoformat(),
+        "intent": intent.record(),
+        "outcome": {"state": outcome.state, "tag": outcome.tag, "reason": outcome.reason},
+        "history": history[-10:],
+    }
+    session.add(message)
+    audit.by(
+        session,
+        f"message_{outcome.state}",
+        actor_of(message),
+        reason=outcome.reason,
+        action=intent.action,
+        rule=intent.rule,
+        at=now,
+    )
+    return outcome
+
+
+def _summary(decision: dict) -> dict:
+    intent = decision.get("intent", {})
+    return {
+        "rules_version": decision.get("rules_version"),
+        "at": decision.get("at"),
+        "action": intent.get("action"),
+        "rule": intent.get("rule"),
+        "outcome": decision.get("outcome"),
+    }
