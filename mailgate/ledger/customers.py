@@ -95,9 +95,15 @@ def read_new_pin(form: dict[str, str]) -> tuple[str | None, dict[str, str]]:
     return pin, {}
 
 
+@dataclass(frozen=True)
+class Registered:
+    customer: Customer
+    personal_url: str  # the bookmark, also in the confirmation mail
+
+
 def register(
     session: Session, ctx: Context, token: Token, details: Details, pin: str, now: datetime
-) -> Customer:
+) -> Registered:
     """Complete a registration from its link: details, PIN, the token used, a confirmation mail with the
     personal (bookmark) link — all in the caller's transaction."""
     customer = session.get(Customer, token.customer_id)
@@ -130,7 +136,7 @@ def register(
         customer=customer,
         url=login,
     )
-    return customer
+    return Registered(customer, login)
 
 
 def personal_link(session: Session, ctx: Context, customer: Customer, now: datetime) -> str:
@@ -145,6 +151,13 @@ def personal_link(session: Session, ctx: Context, customer: Customer, now: datet
         session.add(old)
     token = tokens.issue(session, "login", customer.id, now, hours=None)
     return ctx.signer.url("login", token.id or 0)
+
+
+def open_settings(session: Session, ctx: Context, customer: Customer, now: datetime) -> str:
+    """A settings link for a customer who just typed the right PIN (shown on their page, not mailed)."""
+    assert customer.id is not None
+    token = tokens.issue(session, "settings", customer.id, now, hours=ctx.cfg.links.settings_hours)
+    return ctx.signer.url("settings", token.id or 0)
 
 
 def is_locked(customer: Customer, now: datetime) -> bool:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -344,18 +344,7 @@ def create_app(ctx: Context) -> Starlette:
                     return None
                 if customer.status != CustomerStatus.PENDING:
                     raise LinkError("revoked")
-                customers.register(s, ctx, token, details, pin, now)
-                login = s.exec(
-                    select(Token)
-                    .where(
-                        Token.customer_id == view.id,
-                        Token.purpose == "login",
-                        col(Token.revoked_at).is_(None),
-                    )
-                    .order_by(col(Token.id).desc())
-                ).first()
-                assert login is not None and login.id is not None
-                return ctx.signer.url("login", login.id)
+                return customers.register(s, ctx, token, details, pin, now).personal_url
 
         url = await run_in_threadpool(commit, datetime.now(UTC))
         if url is None:
@@ -420,9 +409,7 @@ def create_app(ctx: Context) -> Starlette:
                     if customers.is_locked(customer, now):
                         return "locked", tokens.aware(customer.locked_until)
                     return "wrong", max(0, cfg.links.pin_attempts - customer.pin_failures)
-                settings = tokens.issue(s, "settings", view.id, now, hours=cfg.links.settings_hours)
-                assert settings.id is not None
-                return "ok", (CustomerView.of(customer), ctx.signer.url("settings", settings.id))
+                return "ok", (CustomerView.of(customer), customers.open_settings(s, ctx, customer, now))
 
         outcome, data = await run_in_threadpool(attempt, datetime.now(UTC))
         if outcome == "locked":
