@@ -94,9 +94,15 @@ def read_new_pin(form: dict[str, str]) -> tuple[str | None, dict[str, str]]:
     return pin, {}
 
 
+@dataclass(frozen=True)
+class Registered:
+    customer: Customer
+    personal_url: str  # the bookmark, also in the confirmation mail
+
+
 def register(
-    session: Session, ctx: LedgerEnv, token: Token, details: Details, pin: str, now: datetime
-) -> Customer:
+    session: Session, env: LedgerEnv, token: Token, details: Details, pin: str, now: datetime
+) -> Registered:
     """Complete a registration from its link: details, PIN, the token used, a confirmation mail with the
     personal (bookmark) link — all in the caller's transaction."""
     customer = session.get(Customer, token.customer_id)
@@ -109,7 +115,7 @@ def register(
     customer.pin_failures = 0
     session.add(customer)
     tokens.use(session, token, now)
-    login = personal_link(session, ctx, customer, now)
+    login = personal_link(session, env, customer, now)
     audit.record(
         session,
         "customer_registered",
@@ -118,7 +124,7 @@ def register(
         token_id=token.id,
         phone=normalize.mask_phone(customer.phone),
     )
-    ctx.mailer.enqueue(
+    env.mailer.enqueue(
         session,
         to=customer.email,
         template="registered",
@@ -128,10 +134,10 @@ def register(
         customer=customer,
         url=login,
     )
-    return customer
+    return Registered(customer, login)
 
 
-def personal_link(session: Session, ctx: LedgerEnv, customer: Customer, now: datetime) -> str:
+def personal_link(session: Session, env: LedgerEnv, customer: Customer, now: datetime) -> str:
     """The customer's bookmark: one live login token at a time (older ones are revoked)."""
     assert customer.id is not None
     for old in session.exec(
@@ -142,7 +148,14 @@ def personal_link(session: Session, ctx: LedgerEnv, customer: Customer, now: dat
         old.revoked_at = now
         session.add(old)
     token = tokens.issue(session, "login", customer.id, now, hours=None)
-    return ctx.signer.url("login", token.id or 0)
+    return env.signer.url("login", token.id or 0)
+
+
+def open_settings(session: Session, env: LedgerEnv, customer: Customer, now: datetime) -> str:
+    """A settings link for a customer who just typed the right PIN (shown on their page, not mailed)."""
+    assert customer.id is not None
+    token = tokens.issue(session, "settings", customer.id, now, hours=env.cfg.links.settings_hours)
+    return env.signer.url("settings", token.id or 0)
 
 
 def is_locked(customer: Customer, now: datetime) -> bool:
@@ -151,7 +164,7 @@ def is_locked(customer: Customer, now: datetime) -> bool:
 
 
 def try_pin(
-    session: Session, ctx: LedgerEnv, customer: Customer, token: Token, pin: str, now: datetime
+    session: Session, env: LedgerEnv, customer: Customer, token: Token, pin: str, now: datetime
 ) -> bool:
     """Check a PIN typed on the personal link page; lock the account after too many wrong ones."""
     actor = f"link:login:{token.id}"
@@ -171,8 +184,8 @@ def try_pin(
         token_id=token.id,
         failures=customer.pin_failures,
     )
-    if customer.pin_failures >= ctx.cfg.links.pin_attempts:
-        customer.locked_until = now + timedelta(minutes=ctx.cfg.links.lock_minutes)
+    if customer.pin_failures >= env.cfg.links.pin_attempts:
+        customer.locked_until = now + timedelta(minutes=env.cfg.links.lock_minutes)
         customer.pin_failures = 0
         audit.record(
             session,
@@ -181,7 +194,7 @@ def try_pin(
             customer_id=customer.id,
             token_id=token.id,
             until=customer.locked_until.isoformat(),
-            minutes=ctx.cfg.links.lock_minutes,
+            minutes=env.cfg.links.lock_minutes,
         )
     session.add(customer)
     return False
@@ -203,7 +216,7 @@ def update_details(
 
 def change_pin(
     session: Session,
-    ctx: LedgerEnv,
+    env: LedgerEnv,
     customer: Customer,
     pin: str,
     actor: str,
@@ -217,7 +230,7 @@ def change_pin(
     customer.locked_until = None
     session.add(customer)
     audit.record(session, "pin_changed", actor, customer_id=customer.id, token_id=token_id, at=now)
-    ctx.mailer.enqueue(
+    env.mailer.enqueue(
         session,
         to=customer.email,
         template="pin_changed",

@@ -22,7 +22,8 @@ from mailgate.ledger.pins import check_pin
 from mailgate.links import LinkError, Signer
 from mailgate.models import Customer, CustomerStatus, Event, Outbox, Token
 from mailgate.web import csrf
-from mailgate.web.app import create_app, decode_form
+from mailgate.web.app import create_app
+from mailgate.web.forms import decode_form
 from mailgate.web.headers import HEADERS
 
 SECRET = "x" * 32

@@ -1,0 +1,120 @@
+"""The personal (bookmark) page, /m/: GET asks for the PIN; the right PIN shows the customer's page with
+a fresh settings link; too many wrong ones lock the account for a while."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from mailgate import db, normalize, tokens
+from mailgate.context import Context
+from mailgate.ledger import customers
+from mailgate.links import LinkError
+from mailgate.models import CustomerStatus
+from mailgate.web import lookup
+from mailgate.web.lookup import CustomerView
+from mailgate.web.pages import Page, Pages
+from mailgate.web.routes.link_page import LinkPage
+
+
+class PinLocks:
+    """PIN checks of one customer run one at a time in this process, so parallel guesses cannot slip past
+    the failure counter (SQLite has no SELECT ... FOR UPDATE; on PostgreSQL the row lock does the same)."""
+
+    def __init__(self, stripes: int = 64) -> None:
+        self._locks = tuple(threading.Lock() for _ in range(stripes))
+
+    def of(self, customer_id: int) -> threading.Lock:
+        return self._locks[customer_id % len(self._locks)]
+
+
+class Login(LinkPage):
+    purpose = "login"
+
+    def __init__(self, ctx: Context, pages: Pages, locks: PinLocks) -> None:
+        super().__init__(ctx, pages)
+        self.locks = locks
+
+    def locked_page(self, until: datetime | None) -> Page:
+        return Page(
+            423,
+            "locked.html.j2",
+            minutes=self.ctx.cfg.links.lock_minutes,
+            until=until.astimezone(self.ctx.cfg.tz).strftime("%H:%M") if until else "",
+        )
+
+    def form(
+        self, request: Request, signed: str, status: int = 200, error: str = "", remaining: int | None = None
+    ) -> Response:
+        return self.pages.render(
+            request,
+            "login.html.j2",
+            status,
+            error=error,
+            remaining=remaining,
+            minutes=self.ctx.cfg.links.lock_minutes,
+            **self.csrf_fields(signed),
+        )
+
+    async def show(self, request: Request) -> Response:
+        now = datetime.now(UTC)
+        signed, view = await self.opened(request, now)
+        lookup.active_only(view)
+        if view.locked_until is not None and view.locked_until > now:
+            raise self.locked_page(view.locked_until)
+        return self.form(request, signed)
+
+    async def submit(self, request: Request) -> Response:
+        signed, view, form = await self.posted(request, lookup.active_only)
+        try:
+            pin = normalize.pin(form.get("pin", ""))
+        except normalize.NormalizeError as e:
+            return self.form(request, signed, 400, error=str(e))
+        outcome, data = await run_in_threadpool(self.attempt, signed, view.id, pin, datetime.now(UTC))
+        if outcome == "locked":
+            raise self.locked_page(data)
+        if outcome == "wrong":
+            return self.form(request, signed, 401, error="暗証番号が違います。", remaining=data)
+        me, settings_url = data
+        return self.pages.render(
+            request,
+            "mypage.html.j2",
+            name=me.name,
+            name_kana=me.name_kana,
+            phone=normalize.mask_phone(me.phone),
+            settings_url=settings_url,
+            settings_hours=_hours(self.ctx.cfg.links.settings_hours),
+        )
+
+    def attempt(self, signed: str, customer_id: int, pin: str, now: datetime) -> tuple[str, Any]:
+        """("locked", until) | ("wrong", tries left) | ("ok", (the customer, a settings URL))."""
+        links = self.ctx.cfg.links
+        with self.locks.of(customer_id), db.transaction(self.ctx.engine) as s:
+            token = lookup.relookup(self.ctx, s, self.purpose, signed, now, customer_id)
+            customer = lookup.locked_customer(s, customer_id)
+            if customer.status != CustomerStatus.ACTIVE:
+                raise LinkError("revoked")
+            if customers.is_locked(customer, now):
+                return "locked", tokens.aware(customer.locked_until)
+            if not customers.try_pin(s, self.ctx.ledger, customer, token, pin, now):
+                if customers.is_locked(customer, now):
+                    return "locked", tokens.aware(customer.locked_until)
+                return "wrong", max(0, links.pin_attempts - customer.pin_failures)
+            return "ok", (
+                CustomerView.of(customer),
+                customers.open_settings(s, self.ctx.ledger, customer, now),
+            )
+
+
+def _hours(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def routes(ctx: Context, pages: Pages, locks: PinLocks) -> list[Route]:
+    return Login(ctx, pages, locks).routes()
