@@ -1,4 +1,4 @@
-"""The package as installed: the libraries it declares, the shop files it carries."""
+"""The package as installed: its version, the libraries it declares, the shop files it carries."""
 
 from __future__ import annotations
 
@@ -10,7 +10,10 @@ import sys
 import tomllib
 from pathlib import Path
 
+from typer.testing import CliRunner
+
 from mailgate import config
+from mailgate.cli import app
 from tests.conftest import REPO, write_config
 
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
@@ -54,6 +57,13 @@ def test_every_library_mailgate_imports_is_a_declared_dependency() -> None:
         if not declared & {_dist_key(d) for d in providers.get(name, [])}
     }
     assert not undeclared, f"imported but not in pyproject.toml [project] dependencies: {undeclared}"
+
+
+def test_version_option_prints_the_installed_version() -> None:
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0, result.output
+    assert result.output == f"mailgate {PYPROJECT['project']['version']}\n"
+    assert importlib.metadata.version("mailgate") == PYPROJECT["project"]["version"]
 
 
 def test_without_paths_the_shop_files_are_the_ones_installed_with_the_package(tmp_path: Path) -> None:
