@@ -6,6 +6,7 @@ starts. Relative paths are relative to the config file (or to the working direct
 
 from __future__ import annotations
 
+import importlib.resources
 import ipaddress
 import os
 import re
@@ -26,8 +27,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_CARRIERS = [
     "docomo.ne.jp",
@@ -420,6 +419,16 @@ class Config:
         return domain in self.raw.mail.domains
 
 
+def shipped_dir(name: str) -> Path:
+    """The templates or rules installed with mailgate (the top-level directory of that name in the
+    source tree: an editable install reads it there)."""
+    found = importlib.resources.files(f"mailgate.shipped.{name}")
+    # A wheel or editable install keeps the files on disk; a zipped one would need a copy made.
+    if not isinstance(found, Path):
+        raise ConfigError(f"mailgate's {name} are not in a directory ({found}): set [paths] {name}")
+    return found
+
+
 def _split_hostport(value: str) -> tuple[str, int]:
     host, _, port = value.rpartition(":")
     return host, int(port)
@@ -486,10 +495,10 @@ def load(
         raw=raw,
         source=path,
         var_dir=var_dir,
-        rules_dir=(base / raw.paths.rules).resolve() if raw.paths.rules else REPO_ROOT / "rules",
+        rules_dir=(base / raw.paths.rules).resolve() if raw.paths.rules else shipped_dir("rules"),
         templates_dir=(base / raw.paths.templates).resolve()
         if raw.paths.templates
-        else REPO_ROOT / "templates",
+        else shipped_dir("templates"),
         smtp_listen=_split_hostport(raw.smtp.listen),
         web_listen=_split_hostport(raw.web.listen),
     )

@@ -84,6 +84,7 @@ def _banner(ctx: Context, process: bool) -> str:
         f"  outbound  {out}",
         f"  dkim      {dkim}",
         f"  rules     {cfg.rules_dir} ({', '.join(ctx.rules.files)}, version {ctx.rules.version})",
+        f"  templates {cfg.templates_dir}",
     ]
     if cfg.imap is not None:
         lines.append(f"  imap      {imap.describe(cfg)}")

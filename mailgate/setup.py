@@ -114,6 +114,10 @@ lock_minutes = 30
 
 [paths]
 var = "var"
+# Default: the rules and templates installed with mailgate. To change them, copy the directories
+# (`mailgate serve` prints where they are) and point these at the copies.
+# rules = "rules"
+# templates = "templates"
 """
 
 

@@ -92,14 +92,19 @@ class Served:
         return self.proc.wait(timeout=20)
 
 
-def start_serve(config_path: Path, *args: str, env: dict[str, str] | None = None, **popen: object) -> Served:
+def start_serve(
+    config_path: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    mailgate: tuple[str, ...] = (sys.executable, "-m", "mailgate"),
+    **popen: object,
+) -> Served:
+    """`mailgate serve` on free loopback ports; `mailgate` is the command (default: the one under test)."""
     smtp_port, http_port = free_port(), free_port()
     var = config_path.parent / "var"
     proc = subprocess.Popen(
         [
-            sys.executable,
-            "-m",
-            "mailgate",
+            *mailgate,
             "--config",
             str(config_path),
             "serve",

@@ -37,6 +37,15 @@ def test_command_line_overrides_win_and_links_follow_the_http_address(tmp_path: 
     assert cfg.var_dir == Path("/tmp/elsewhere")
 
 
+def test_paths_replace_the_shipped_templates_and_rules_relative_to_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "shop" / "mailgate.toml"
+    path.parent.mkdir()
+    path.write_text('[paths]\nrules = "my-rules"\ntemplates = "../common/templates"\n', encoding="utf-8")
+    cfg = config.load(path)
+    assert cfg.rules_dir == tmp_path / "shop" / "my-rules"
+    assert cfg.templates_dir == tmp_path / "common" / "templates"
+
+
 def test_base_url_overrides_the_listen_address(tmp_path: Path) -> None:
     path = tmp_path / "m.toml"
     path.write_text('[web]\nbase_url = "https://s.example.jp/"\n')

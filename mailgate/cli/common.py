@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import logging
 import sys
@@ -69,6 +70,18 @@ def emit_json(data: Any) -> None:
     typer.echo(json.dumps(data, ensure_ascii=False, indent=1, default=str))
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"mailgate {importlib.metadata.version('mailgate')}")
+        raise typer.Exit()
+
+
+VersionOpt = Annotated[
+    bool,
+    typer.Option("--version", callback=_print_version, is_eager=True, help="print the version and exit"),
+]
+
+
 @app.callback()
-def main_callback(ctx: typer.Context, config: ConfigOpt = None) -> None:
+def main_callback(ctx: typer.Context, config: ConfigOpt = None, version: VersionOpt = False) -> None:
     ctx.obj = config

@@ -1,0 +1,1 @@
+"""Installed as the package mailgate.shipped.templates (see setup.py): mail/*.txt.j2 and web/*."""
