@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, update
+from sqlalchemy import ColumnElement, or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -77,6 +77,23 @@ def take(
         .execution_options(synchronize_session=False)
     )
     return sorted(session.exec(stmt).scalars())  # type: ignore[call-overload]
+
+
+def stale(session: Session, model: Any, busy_state: str, now: datetime) -> list[Any]:
+    """Rows whose owner's lease ran out, or whose owner was a process on this host that is gone;
+    locked (PostgreSQL: skipping rows another node is reaping) for the caller to hand on."""
+    here = f"%@{socket.gethostname()}/%"
+    stmt = select(model).where(
+        col(model.state) == busy_state,
+        or_(col(model.lease_until) < now, col(model.claimed_by).like(here)),
+    )
+    if db.is_postgres(session):
+        stmt = stmt.with_for_update(skip_locked=True)
+    return [
+        row
+        for row in session.exec(stmt)
+        if row.lease_until is None or row.lease_until < now or is_gone(row.claimed_by or "")
+    ]
 
 
 def hold(session: Session, model: Any, row_id: int, owner: str, busy_state: str) -> bool:

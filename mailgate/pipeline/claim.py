@@ -9,12 +9,11 @@ gone) is no strike: the message goes back to `received` and is tried again a lit
 from __future__ import annotations
 
 import logging
-import socket
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, or_
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from mailgate import audit, db, leases
 from mailgate.models import Message, MessageState, utcnow
@@ -92,21 +91,7 @@ def reap(engine: Engine) -> list[int]:
     set aside after MAX_STRIKES. Returns the ids set aside."""
     set_aside: list[int] = []
     with Session(engine) as session:
-        now = db.now(session)
-        here = f"%@{socket.gethostname()}/%"
-        stmt = select(Message).where(
-            col(Message.state) == BUSY,
-            or_(col(Message.lease_until) < now, col(Message.claimed_by).like(here)),
-        )
-        if db.is_postgres(session):
-            stmt = stmt.with_for_update(skip_locked=True)
-        for msg in session.exec(stmt):
-            if (
-                msg.lease_until is not None
-                and msg.lease_until >= now
-                and not leases.is_gone(msg.claimed_by or "")
-            ):
-                continue
+        for msg in leases.stale(session, Message, BUSY, db.now(session)):
             lost, msg.strikes = msg.claimed_by, msg.strikes + 1
             finish(msg)
             if msg.strikes >= MAX_STRIKES:
