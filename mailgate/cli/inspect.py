@@ -25,7 +25,9 @@ app.add_typer(messages_app, name="messages")
 @messages_app.callback()
 def messages_list(
     ctx: typer.Context,
-    state: Annotated[str | None, typer.Option(help="received|applied|held|deferred|ignored|failed")] = None,
+    state: Annotated[
+        str | None, typer.Option(help="received|processing|applied|held|deferred|ignored|failed")
+    ] = None,
     limit: Annotated[int, typer.Option(help="newest N")] = 50,
     as_json: JsonOpt = False,
 ) -> None:
@@ -45,9 +47,10 @@ def messages_list(
         emit_json([r.model_dump(exclude={"decision", "traceback", "dedupe_key"}) for r in rows])
         return
     for m in rows:
+        held = f"  [{m.claimed_by} until {fmt_dt(m.lease_until, cfg)}]" if m.claimed_by else ""
         typer.echo(
             f"{m.id:>6}  {fmt_dt(m.received_at, cfg)}  {m.state:<8}  {m.via:<5} "
-            f"{m.from_addr or '-'} -> {m.rcpt}  {m.reason}"
+            f"{m.from_addr or '-'} -> {m.rcpt}  {m.reason}{held}"
         )
     if not rows:
         typer.echo("no messages")

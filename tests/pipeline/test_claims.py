@@ -1,0 +1,101 @@
+"""Claims on stored messages: one owner at a time, leases on the database clock, renewed while a long
+message is worked on, and a worker that lost its claim records nothing. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, select
+
+from mailgate import leases
+from mailgate.context import Context
+from mailgate.inbound.store import store
+from mailgate.models import Message, Outbox
+from mailgate.pipeline import claim
+from mailgate.pipeline.worker import work
+from tests.conftest import wait_for
+
+
+def put(ctx: Context, n: int = 0) -> int:
+    raw = f"From: c{n}@example.jp\r\nTo: signup@shop.example\r\nMessage-ID: <claim{n}@example.jp>\r\n\r\n"
+    [mid] = store(
+        ctx.engine, ctx.cfg.spool_dir, raw.encode(), ["signup@shop.example"], mail_from=None, via="smtp"
+    ).ids
+    return mid
+
+
+def row(ctx: Context, mid: int) -> Message:
+    with Session(ctx.engine) as s:
+        found = s.get(Message, mid)
+        assert found is not None
+        return found
+
+
+def lease_of(ctx: Context, mid: int) -> datetime:
+    until = row(ctx, mid).lease_until
+    assert until is not None
+    return until
+
+
+def test_a_message_is_taken_by_one_owner_only(db_ctx: Context) -> None:
+    mid = put(db_ctx)
+    assert claim.take_one(db_ctx.engine, mid, "worker@a/1/x")
+    assert not claim.take_one(db_ctx.engine, mid, "worker@b/2/y")
+    assert claim.take_next(db_ctx.engine, "worker@b/2/y") == []
+    m = row(db_ctx, mid)
+    assert (m.state, m.claimed_by, m.attempts) == ("processing", "worker@a/1/x", 1)
+
+
+def test_a_long_message_keeps_its_lease_while_worked_on(db_ctx: Context) -> None:
+    mid = put(db_ctx)
+    owner, lease = "worker@elsewhere/1/x", timedelta(seconds=2)
+    assert claim.take_one(db_ctx.engine, mid, owner, lease=lease)
+    first = lease_of(db_ctx, mid)
+    with leases.kept_alive(db_ctx.engine, Message, owner, claim.BUSY, lease):
+        wait_for(lambda: lease_of(db_ctx, mid) > first)
+        assert claim.reap(db_ctx.engine) == []
+    m = row(db_ctx, mid)
+    assert (m.state, m.claimed_by, m.strikes) == ("processing", owner, 0)
+
+
+def test_a_worker_whose_claim_was_taken_over_records_nothing(db_ctx: Context) -> None:
+    mid = put(db_ctx)
+    assert claim.take_one(db_ctx.engine, mid, "worker@slow/1/x", lease=timedelta(0))
+    claim.reap(db_ctx.engine)  # its lease ran out: the message is in line again
+    assert claim.take_one(db_ctx.engine, mid, "worker@fast/2/y")
+    assert work(db_ctx, mid, "worker@slow/1/x") is None
+    with Session(db_ctx.engine) as s:
+        assert list(s.exec(select(Outbox))) == []
+    assert row(db_ctx, mid).state == "processing"
+    assert work(db_ctx, mid, "worker@fast/2/y") == "applied"
+    with Session(db_ctx.engine) as s:
+        assert len(list(s.exec(select(Outbox)))) == 1
+    m = row(db_ctx, mid)
+    assert (m.state, m.claimed_by, m.lease_until, m.strikes) == ("applied", None, None, 1)
+
+
+def test_a_dead_worker_on_this_host_is_recovered_without_waiting_for_its_lease(db_ctx: Context) -> None:
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    owner = f"worker@{socket.gethostname()}/{dead.stdout.strip()}/abc"
+    mid = put(db_ctx)
+    assert claim.take_one(db_ctx.engine, mid, owner, lease=timedelta(hours=1))
+    claim.reap(db_ctx.engine)
+    m = row(db_ctx, mid)
+    assert (m.state, m.claimed_by, m.strikes) == ("received", None, 1)
+
+
+def test_an_error_of_our_own_is_retried_later_without_a_strike(db_ctx: Context) -> None:
+    mid = put(db_ctx)
+    assert claim.take_one(db_ctx.engine, mid, "worker@a/1/x")
+    assert claim.retry_later(
+        db_ctx.engine, mid, "worker@a/1/x", "OSError: [Errno 28] No space left on device"
+    )
+    m = row(db_ctx, mid)
+    assert (m.state, m.strikes, m.claimed_by) == ("received", 0, None)
+    assert m.retry_at is not None
+    assert claim.take_next(db_ctx.engine, "worker@b/2/y") == []  # not before its retry time
