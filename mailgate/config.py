@@ -75,7 +75,7 @@ class MailSection(_Section):
 
 
 def _hours_value(v: str) -> str:
-    from mailgate.shop.times import parse_hours
+    from mailgate.times import parse_hours
 
     try:
         parse_hours(v)
@@ -135,7 +135,7 @@ class ShopSection(_Section):
     @field_validator("staff")
     @classmethod
     def _distinct_staff(cls, v: list[StaffEntry]) -> list[StaffEntry]:
-        from mailgate.shop.times import name_key
+        from mailgate.times import name_key
 
         owner: dict[str, str] = {}
         for entry in v:

@@ -13,7 +13,7 @@ from mailgate.cli.common import JsonOpt, app, emit_json, fail, load_config
 from mailgate.config import Config
 from mailgate.shop.calendar import ALL_DAY, Calendar
 from mailgate.shop.shifts import ShiftTableError, format_day, parse_day
-from mailgate.shop.times import Span, fmt_day, fmt_span_ascii, is_closed_word, parse_span
+from mailgate.times import Span, fmt_day, fmt_span_ascii, is_closed_word, parse_span
 
 shifts_app = typer.Typer(help="The staff shift table: show a week, set a day, check the file.")
 app.add_typer(shifts_app, name="shifts")

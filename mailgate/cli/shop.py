@@ -45,7 +45,7 @@ def init(
     force: Annotated[bool, typer.Option(help="overwrite existing files")] = False,
 ) -> None:
     """Write a commented mailgate.toml and a DKIM key; print the DNS records to publish."""
-    from mailgate.setup import init as do_init
+    from mailgate.new_shop import init as do_init
 
     try:
         result = do_init(directory, domain=domain, name=name, selector=selector, force=force)

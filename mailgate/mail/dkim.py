@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,27 +105,6 @@ def sign(message: bytes, key: DkimKey) -> bytes:
         linesep=linesep,
     )
     return header + message
-
-
-def verify(message: bytes, txt_records: Mapping[str, str] | None = None) -> bool:
-    """True when the message's first DKIM signature verifies.
-
-    txt_records ("sel._domainkey.domain" → TXT text) replaces DNS when given, so tests and
-    dry runs work offline; otherwise dkimpy queries DNS.
-    """
-    if txt_records is None:
-        return bool(dkimpy.verify(message))
-    records = {name.lower().rstrip("."): text for name, text in txt_records.items()}
-
-    def dnsfunc(name: bytes, timeout: float = 5) -> bytes | None:
-        # dkimpy asks for b"sel._domainkey.domain." and wants bytes back.
-        text = records.get(name.decode("ascii", "replace").lower().rstrip("."))
-        return text.encode("ascii") if text is not None else None
-
-    try:
-        return bool(dkimpy.verify(message, dnsfunc=dnsfunc))
-    except dkimpy.DKIMException:
-        return False
 
 
 def load_txt_records(path: Path) -> dict[str, str]:

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from mailgate.shop import shifts as shifts_mod
 from mailgate.shop.shifts import Day, ShiftRow, ShiftTableError
-from mailgate.shop.times import WEEKDAYS, Span, name_key, parse_hours
+from mailgate.times import WEEKDAYS, Span, name_key, parse_hours
 
 if TYPE_CHECKING:
     from mailgate.config import Config, ShopSection

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from mailgate.shop.calendar import ALL_DAY, Calendar
-from mailgate.shop.times import Span, fmt_day, fmt_span, name_key
+from mailgate.times import Span, fmt_day, fmt_span, name_key
 
 
 @dataclass(frozen=True, kw_only=True)

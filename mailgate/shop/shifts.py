@@ -30,7 +30,7 @@ from datetime import date, time
 from pathlib import Path
 
 from mailgate.config import ConfigError
-from mailgate.shop.times import WEEKDAYS, Span, is_closed_word, parse_date, parse_time, weekday_index
+from mailgate.times import WEEKDAYS, Span, is_closed_word, parse_date, parse_time, weekday_index
 
 FORMATS = {".csv": "csv", ".toml": "toml"}
 HEADER_WORDS = frozenset({"date", "日付"})

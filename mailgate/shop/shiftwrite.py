@@ -16,7 +16,7 @@ from pathlib import Path
 
 from mailgate.shop import shifts as shifts_mod
 from mailgate.shop.shifts import Day, ShiftTableError, format_day
-from mailgate.shop.times import Span, fmt_span_ascii
+from mailgate.times import Span, fmt_span_ascii
 
 StaffNamed = Callable[[str], str | None]  # name or alias -> canonical name
 

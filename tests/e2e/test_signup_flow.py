@@ -8,8 +8,9 @@ from pathlib import Path
 
 import httpx
 
-from mailgate.mail.dkim import load_txt_records, verify
+from mailgate.mail.dkim import load_txt_records
 from tests.conftest import CORPUS, Served, start_serve, wait_for, write_config
+from tests.dkim_check import verify
 from tests.e2e.helpers import cli, first_url, forms, outbox_files, read_mail
 
 DKIM = f"""

@@ -16,10 +16,10 @@ from mailgate.mail.dkim import (
     load_txt_records,
     public_key_b64,
     sign,
-    verify,
 )
 from mailgate.outbound.maildir import deliver
 from tests.conftest import CORPUS
+from tests.dkim_check import verify
 
 KEYS = CORPUS / "keys"
 JST = timezone(timedelta(hours=9))
