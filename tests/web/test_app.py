@@ -24,6 +24,7 @@ from mailgate.models import Customer, CustomerStatus, Event, Outbox, Token
 from mailgate.web import csrf
 from mailgate.web.app import create_app, decode_form
 from mailgate.web.headers import HEADERS
+from tests.conftest import seed_database
 
 SECRET = "x" * 32
 EXPIRED_MESSAGE = "ページの有効期限が切れました。もう一度リンクを開いてください"
@@ -46,6 +47,7 @@ def make_context(directory: Path, base_url: str = "http://testserver") -> Contex
         f'[paths]\nvar = "var"\n\n[links]\nsecrets = ["{SECRET}"]\n\n[web]\nbase_url = "{base_url}"\n',
         encoding="utf-8",
     )
+    seed_database(directory / "var" / "mailgate.db")
     return Context.build(config.load(path))
 
 
