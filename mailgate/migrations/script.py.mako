@@ -1,7 +1,7 @@
 """${message}
 
-Revision ${up_revision}, after ${down_revision | comma,n}. Written by scripts/new_revision.py on
-${create_date}, then edited: it must run on SQLite (batch mode) and PostgreSQL, and say here why.
+Revision ${up_revision}, after ${down_revision | comma,n} (scripts/new_revision.py, ${create_date}).
+TODO, then delete this line: say why; check it runs on SQLite (batch mode) and PostgreSQL.
 """
 
 import sqlalchemy as sa
