@@ -18,10 +18,9 @@ from mailgate import db, schema
 def main(message: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         engine = db.make_engine(f"sqlite:///{tmp}/mailgate.db")
-        heads = schema.alembic_script().get_heads()
-        if heads:
+        if schema.revisions():
             schema.upgrade(engine)
-        rev_id = f"{int(schema.head()) + 1:04d}" if heads else schema.FIRST
+        rev_id = f"{len(schema.revisions()) + 1:04d}"
         with engine.begin() as conn:
             script = command.revision(
                 schema.alembic_config(conn), message=message, autogenerate=True, rev_id=rev_id

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy.engine import Engine
 
 from mailgate.cli.common import app, fail, load_config
-from mailgate.config import Config
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from mailgate.config import Config
 
 db_app = typer.Typer(no_args_is_help=True, help="The database schema: upgrade, current revision, check.")
 app.add_typer(db_app, name="db")

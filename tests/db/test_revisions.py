@@ -14,4 +14,5 @@ def test_the_revisions_are_one_numbered_line() -> None:
     assert [name[:5] for name in files] == [f"{n}_" for n in numbers]
     assert [r.revision for r in revisions] == numbers
     assert [r.down_revision for r in revisions] == [None, *numbers[:-1]]
-    assert schema.head() == numbers[-1]
+    assert schema.revisions() == tuple(numbers)
+    assert schema.alembic_script().get_heads() == [schema.head()] == [numbers[-1]]
