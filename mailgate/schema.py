@@ -91,8 +91,8 @@ def _current(conn: Connection) -> str:
         return UNSTAMPED
     if revision is None:
         raise SchemaError(
-            f"the database has tables that are not mailgate's ({', '.join(sorted(tables))}): "
-            "is [db] url right?"
+            f"the database has tables but no revision, and not those of mailgate before migrations "
+            f"({', '.join(sorted(tables))}): is [db] url right?"
         )
     if revision not in revisions():
         raise SchemaError(
