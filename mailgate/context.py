@@ -10,7 +10,7 @@ from pathlib import Path
 import jinja2
 from sqlalchemy.engine import Engine
 
-from mailgate import db
+from mailgate import db, schema
 from mailgate.config import Config
 from mailgate.ledger.env import LedgerEnv
 from mailgate.links import Signer
@@ -49,11 +49,11 @@ class Context:
         )
 
     @classmethod
-    def build(cls, cfg: Config, *, create_schema: bool = True) -> Context:
+    def build(cls, cfg: Config) -> Context:
+        """Raises schema.SchemaOutdated for a database `mailgate db upgrade` must upgrade first."""
         cfg.var_dir.mkdir(parents=True, exist_ok=True)
         engine = db.make_engine(cfg.db_url)
-        if create_schema:
-            db.create_schema(engine)
+        schema.ensure_current(engine)
         return cls(
             cfg=cfg,
             engine=engine,

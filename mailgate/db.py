@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session, create_engine
 
 from mailgate import models  # noqa: F401  (registers the tables)
 
@@ -78,10 +78,6 @@ def serialize(session: Session, *keys: str) -> None:
     for key in sorted(set(keys)):  # one order everywhere: no deadlocks between two holders
         number = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
         session.exec(text("SELECT pg_advisory_xact_lock(:k)").bindparams(k=number))  # type: ignore[call-overload]
-
-
-def create_schema(engine: Engine) -> None:
-    SQLModel.metadata.create_all(engine)
 
 
 @contextmanager

@@ -8,6 +8,17 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Column, DateTime, Dialect, Text, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+# PostgreSQL's own names for unnamed constraints, so that the databases created before migrations
+# (create_all, unnamed constraints) and those the migrations build have the same names: migrations
+# must name a constraint to drop or change it.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "%(table_name)s_%(column_0_N_name)s_key",
+    "fk": "%(table_name)s_%(column_0_N_name)s_fkey",
+    "pk": "%(table_name)s_pkey",
+    "ck": "%(table_name)s_%(constraint_name)s_check",
+}
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)

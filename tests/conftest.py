@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import functools
 import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,8 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from mailgate import config
+from mailgate import config, schema
 from mailgate.context import Context
+from mailgate.db import make_engine
 
 REPO = Path(__file__).resolve().parent.parent
 # A copy of ../shared/corpus kept with the tests, so a fresh clone has everything it needs.
@@ -30,10 +36,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def write_config(directory: Path, extra: str = "", *, db_url: str | None = None, shop: str = "") -> Path:
+def write_config(
+    directory: Path, extra: str = "", *, db_url: str | None = None, shop: str = "", database: bool = True
+) -> Path:
     """A mailgate.toml for the test shop; extra TOML is appended (later sections win by not repeating),
-    `shop` is added to the [shop] section."""
+    `shop` is added to the [shop] section. Without db_url the database is var/mailgate.db, a copy of
+    the migrated template (database=False: none, mailgate creates it)."""
     directory.mkdir(parents=True, exist_ok=True)
+    if database and not db_url:
+        seed_database(directory / "var" / "mailgate.db")
     path = directory / "mailgate.toml"
     db = f'[db]\nurl = "{db_url}"\n' if db_url else ""
     path.write_text(
@@ -57,6 +68,31 @@ var = "var"
         encoding="utf-8",
     )
     return path
+
+
+# --- Databases: built by the migrations once per session into a template, copied for each test ---------
+
+
+@functools.cache
+def sqlite_template() -> Path:
+    """Migrated once, on first use; checkpointed, so that the file alone is the whole database."""
+    directory = Path(tempfile.mkdtemp(prefix="mailgate-template-"))
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    path = directory / "mailgate.db"
+    engine = make_engine(f"sqlite:///{path}")
+    schema.upgrade(engine)
+    engine.dispose()
+    with contextlib.closing(sqlite3.connect(path)) as c:  # outside any transaction, as a checkpoint must be
+        c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    assert not path.with_name("mailgate.db-wal").exists(), "a copy must have everything in one file"
+    return path
+
+
+def seed_database(path: Path) -> None:
+    """An SQLite database at head at path, unless there is one."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(sqlite_template(), path)
 
 
 @pytest.fixture
@@ -215,29 +251,66 @@ def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """Each database test runs on SQLite and on PostgreSQL (a fresh database per test)."""
-    if request.param == "sqlite":
+def dialect(request: pytest.FixtureRequest) -> str:
+    """Each database test runs on SQLite and on PostgreSQL."""
+    return request.param
+
+
+@pytest.fixture
+def db_url(request: pytest.FixtureRequest, tmp_path: Path, dialect: str) -> Iterator[str]:
+    """A fresh database at head per test."""
+    if dialect == "sqlite":
+        seed_database(tmp_path / "test.db")
         yield f"sqlite:///{tmp_path / 'test.db'}"
         return
-    yield from _fresh_pg_database(request)
+    yield from _fresh_pg_database(request, request.getfixturevalue("pg_template"))
+
+
+@pytest.fixture
+def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path, dialect: str) -> Iterator[str]:
+    """A database with no tables, on the same engine as db_url."""
+    if dialect == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    yield from _fresh_pg_database(request, None)
 
 
 @pytest.fixture
 def pg_db_url(request: pytest.FixtureRequest) -> Iterator[str]:
     """A fresh PostgreSQL database, for what only PostgreSQL has (several nodes writing at once)."""
-    yield from _fresh_pg_database(request)
+    yield from _fresh_pg_database(request, request.getfixturevalue("pg_template"))
 
 
-def _fresh_pg_database(request: pytest.FixtureRequest) -> Iterator[str]:
+@pytest.fixture(scope="session")
+def pg_template(pg_url: str) -> Iterator[str]:
+    """A PostgreSQL database migrated to head once per session: tests get copies (CREATE DATABASE
+    ... TEMPLATE)."""
     import sqlalchemy as sa
 
-    base = request.getfixturevalue("pg_url")
-    name = f"t_{os.getpid()}_{abs(hash(request.node.nodeid)) % 10**8}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    name = f"mailgate_template_{os.getpid()}"
+    admin = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as c:
         c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
         c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    engine = make_engine(pg_url.rsplit("/", 1)[0] + "/" + name)
+    schema.upgrade(engine)
+    engine.dispose()  # a template must have no connections
+    yield name
+    with admin.connect() as c:
+        c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _fresh_pg_database(request: pytest.FixtureRequest, template: str | None) -> Iterator[str]:
+    """A new database: a copy of template, or empty (None)."""
+    import sqlalchemy as sa
+
+    base = request.getfixturevalue("pg_url")
+    name = f"t_{os.getpid()}_{abs(hash(request.node.nodeid)) % 10**8}" + ("" if template else "_empty")
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        c.execute(sa.text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
     yield base.rsplit("/", 1)[0] + "/" + name
     with admin.connect() as c:
         c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

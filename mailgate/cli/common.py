@@ -41,9 +41,12 @@ def load_config(ctx: typer.Context, **overrides: str | None) -> Config:
 def build_context(cfg: Config) -> Any:
     from mailgate.context import Context
     from mailgate.rules.engine import RulesError
+    from mailgate.schema import SchemaError
 
     try:
         return Context.build(cfg)
+    except SchemaError as e:
+        raise fail(str(e)) from None
     except RulesError as e:
         raise fail(f"rules error:\n{e}") from None
     except ConfigError as e:  # the files the config points at: shift table, DNS overrides

@@ -35,7 +35,8 @@ def send_blank(served: Served, sender: str = SENDER, msgid: str = "blank-1@docom
 
 
 def test_blank_mail_to_registration_to_personal_link(tmp_path: Path) -> None:
-    served = start_serve(write_config(tmp_path, DKIM))
+    # No database yet, as for the README's first command: serve creates it.
+    served = start_serve(write_config(tmp_path, DKIM, database=False))
     try:
         assert f"127.0.0.1:{served.smtp_port}" in served.banner and str(served.outbox) in served.banner
         send_blank(served)

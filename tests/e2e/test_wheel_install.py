@@ -72,7 +72,8 @@ def test_a_wheel_installed_in_a_fresh_virtualenv_answers_a_blank_mail(tmp_path: 
     shop = ("--dir", "shop", "--domain", "seitai.example.jp", "--name", "テスト整体院")
     run(mailgate, "init", *shop, cwd=work)
     config = work / "shop" / "mailgate.toml"
-    # TODO(db upgrade): add `run(mailgate, "--config", config, "db", "upgrade", cwd=work)` here.
+    run(mailgate, "--config", config, "db", "upgrade", "--yes", cwd=work)
+    assert "head" in run(mailgate, "--config", config, "db", "current", cwd=work)
 
     served = start_serve(config, mailgate=(str(mailgate),), cwd=work)
     try:

@@ -25,6 +25,7 @@ from mailgate.web import csrf
 from mailgate.web.app import create_app
 from mailgate.web.forms import decode_form
 from mailgate.web.headers import HEADERS
+from tests.conftest import seed_database
 
 SECRET = "x" * 32
 EXPIRED_MESSAGE = "ページの有効期限が切れました。もう一度リンクを開いてください"
@@ -47,6 +48,7 @@ def make_context(directory: Path, base_url: str = "http://testserver") -> Contex
         f'[paths]\nvar = "var"\n\n[links]\nsecrets = ["{SECRET}"]\n\n[web]\nbase_url = "{base_url}"\n',
         encoding="utf-8",
     )
+    seed_database(directory / "var" / "mailgate.db")
     return Context.build(config.load(path))
 
 

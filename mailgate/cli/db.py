@@ -1,0 +1,84 @@
+"""The database schema: upgrade it, show its revision, check it against this mailgate."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from mailgate.cli.common import app, fail, load_config
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from mailgate.config import Config
+
+db_app = typer.Typer(no_args_is_help=True, help="The database schema: upgrade, current revision, check.")
+app.add_typer(db_app, name="db")
+
+
+def _open(ctx: typer.Context) -> tuple[Config, Engine]:
+    from mailgate import db
+
+    cfg = load_config(ctx)
+    return cfg, db.make_engine(cfg.db_url)
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    ctx: typer.Context,
+    yes: Annotated[bool, typer.Option("--yes", help="PostgreSQL: you took a pg_dump, do not ask")] = False,
+) -> None:
+    """Bring the database to this mailgate's revision (SQLite: copied to var/backups/ first)."""
+    from mailgate import schema
+
+    cfg, engine = _open(ctx)
+    try:
+        before = schema.current(engine)
+        typer.echo(schema.describe(before))
+        if before == schema.head():
+            return
+        if before != schema.EMPTY and engine.dialect.name == "sqlite":
+            typer.echo(f"copied the database to {schema.backup(engine, cfg.var_dir / 'backups')}")
+        elif before != schema.EMPTY and not yes:
+            typer.echo("mailgate does not back up a PostgreSQL database: take one first, e.g.")
+            typer.echo(f"  pg_dump -Fc -f mailgate-{before}.dump {engine.url.database}")
+            typer.confirm("Upgrade now?", abort=True)
+        _before, after = schema.upgrade(engine)
+    except schema.SchemaError as e:
+        raise fail(str(e)) from None
+    finally:
+        engine.dispose()
+    typer.echo(f"upgraded to revision {after} (head)")
+
+
+@db_app.command("current")
+def db_current(ctx: typer.Context) -> None:
+    """The database's revision, and whether it is this mailgate's (head)."""
+    from mailgate import schema
+
+    _cfg, engine = _open(ctx)
+    try:
+        revision = schema.current(engine)
+    except schema.SchemaError as e:
+        raise fail(str(e)) from None
+    finally:
+        engine.dispose()
+    typer.echo(schema.describe(revision) if revision == schema.head() else str(schema.outdated(revision)))
+
+
+@db_app.command("check")
+def db_check(ctx: typer.Context) -> None:
+    """Exit 0 only when the database is at head and its tables match the models."""
+    from mailgate import schema
+
+    _cfg, engine = _open(ctx)
+    try:
+        problems = schema.check(engine)
+    finally:
+        engine.dispose()
+    if problems:
+        for problem in problems:
+            typer.echo(problem)
+        raise typer.Exit(1)
+    typer.echo(f"{schema.describe(schema.head())}; its tables match the models")
