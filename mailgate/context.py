@@ -11,7 +11,7 @@ import jinja2
 from sqlalchemy.engine import Engine
 
 from mailgate import db, schema
-from mailgate.config import Config
+from mailgate.config import Config, ConfigError
 from mailgate.ledger.env import LedgerEnv
 from mailgate.links import Signer
 from mailgate.mail.dkim import load_txt_records
@@ -67,11 +67,20 @@ class Context:
 
 
 def link_secrets(cfg: Config) -> list[str]:
-    """Configured secrets, else one generated on first start and kept in var/secret (mode 0600)."""
+    """Configured secrets, else (SQLite: one machine) one generated on first start and kept in
+    var/secret (mode 0600). With PostgreSQL several nodes share the links, so they must share the
+    secret: a node's own var/secret would make the links it mails fail on every other node."""
     if cfg.links.secrets:
         return list(cfg.links.secrets)
     if os.environ.get("MAILGATE_SECRET"):
         return [os.environ["MAILGATE_SECRET"]]
+    if not cfg.db_url.startswith("sqlite"):
+        raise ConfigError(
+            f"{cfg.source or 'defaults'}: [links] secrets: with a shared database "
+            f"({cfg.db_url.split(':')[0]}) "
+            'every node must sign links with the same secret: set [links] secrets = ["..."] '
+            "(at least 16 characters; `mailgate init` writes one) or MAILGATE_SECRET"
+        )
     path: Path = cfg.var_dir / "secret"
     if not path.exists():
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -13,7 +13,7 @@ import uvicorn
 
 from mailgate import schedule
 from mailgate.context import Context
-from mailgate.inbound import imap
+from mailgate.inbound import imap, imap_session
 from mailgate.inbound.smtp import Handler, make_smtp
 from mailgate.outbound.sender import Sender
 from mailgate.pipeline.worker import process_pending
@@ -87,7 +87,7 @@ def _banner(ctx: Context, process: bool) -> str:
         f"  templates {cfg.templates_dir}",
     ]
     if cfg.imap is not None:
-        lines.append(f"  imap      {imap.describe(cfg)}")
+        lines.append(f"  imap      {imap_session.describe(cfg)}")
     if not process:
         lines.append("  worker    OFF (--no-worker): mail is stored, not processed")
     return "\n".join(lines)
@@ -101,8 +101,8 @@ async def serve(ctx: Context, *, process: bool = True) -> None:
     wake, sent = asyncio.Event(), asyncio.Event()
     if ctx.cfg.imap is not None:
         try:
-            imap.credentials(ctx.cfg)  # a missing password is a startup error, not a retry loop
-        except imap.ImapError as e:
+            imap_session.credentials(ctx.cfg)  # a missing password is a startup error, not a retry loop
+        except imap_session.ImapError as e:
             raise SystemExit(f"cannot start: imap: {e}") from None
     sender = Sender.build(ctx.cfg, ctx.engine)
     handler = Handler(ctx.cfg, ctx.engine, on_stored=wake.set)

@@ -4,7 +4,8 @@ import pytest
 
 from mailgate import config
 from mailgate.config import ConfigError
-from tests.conftest import CORPUS
+from mailgate.context import Context
+from tests.conftest import CORPUS, SECRET, write_config
 
 
 def test_defaults_serve_a_demo_shop_on_loopback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -136,3 +137,16 @@ def test_without_calendar_keys_nothing_is_configured() -> None:
     shop = config.load(CORPUS / "mailgate.toml").shop
     assert shop.staff == [] and shop.menus == [] and shop.holidays == [] and shop.shifts is None
     assert shop.hours.mon is None
+
+
+def test_a_shared_database_needs_the_link_secret_in_the_configuration(
+    tmp_path: Path, pg_db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A node's own var/secret would make the links it mails fail on every other node."""
+    path = write_config(tmp_path, db_url=pg_db_url)
+    path.write_text(path.read_text().replace(f'secrets = ["{SECRET}"]', ""))
+    with pytest.raises(ConfigError, match=r"\[links\] secrets: with a shared database .*same secret"):
+        Context.build(config.load(path))
+    assert not (tmp_path / "var" / "secret").exists()
+    monkeypatch.setenv("MAILGATE_SECRET", SECRET)
+    assert Context.build(config.load(path)).signer.secrets == [SECRET]

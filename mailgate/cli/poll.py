@@ -22,7 +22,7 @@ def poll(
     """Store new mail from the [imap] mailbox (then flag or move it, never delete) and process it."""
     from imapclient.exceptions import IMAPClientError
 
-    from mailgate.inbound import imap
+    from mailgate.inbound import imap, imap_session
     from mailgate.pipeline.worker import process_pending
 
     cfg = load_config(ctx)
@@ -31,14 +31,14 @@ def poll(
     setup_logging()
     c = build_context(cfg)
     try:
-        imap.credentials(cfg)
-    except imap.ImapError as e:
+        imap_session.credentials(cfg)
+    except imap_session.ImapError as e:
         raise fail(f"imap: {e}") from None
     if once:
         try:
             result = imap.poll_once(cfg, c.engine)
-        except (imap.ImapError, IMAPClientError, OSError) as e:
-            raise fail(f"imap: {imap.problem(e)}", 1) from None
+        except (imap_session.ImapError, IMAPClientError, OSError) as e:
+            raise fail(f"imap: {imap_session.problem(e)}", 1) from None
         big = f", too big (left in the mailbox) {result.too_big}" if result.too_big else ""
         typer.echo(f"stored {result.stored}, already stored {result.duplicates}{big}")
         if process:
@@ -51,6 +51,6 @@ def poll(
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):  # finish the message at hand, then log out
         signal.signal(sig, lambda *_: stop.set())
-    typer.echo(f"polling {imap.describe(cfg)}; Ctrl-C stops", err=True)
+    typer.echo(f"polling {imap_session.describe(cfg)}; Ctrl-C stops", err=True)
     imap.poll_forever(cfg, c.engine, stop, on_stored=after)
     typer.echo("stopped", err=True)

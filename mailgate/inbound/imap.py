@@ -9,10 +9,7 @@ again and recognised as a duplicate: it is never stored, or processed, twice.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import os
-import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -20,12 +17,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from imapclient import IMAPClient
-from imapclient.exceptions import CapabilityError, LoginError
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from mailgate.config import Config, ImapSection
+from mailgate import locks
+from mailgate.config import Config
 from mailgate.db import transaction
+from mailgate.inbound.imap_session import ImapError, connect, mailbox_key, problem, section, shutdown
 from mailgate.inbound.store import store
 from mailgate.models import ImapState, utcnow
 
@@ -33,15 +31,11 @@ log = logging.getLogger("mailgate.imap")
 # imapclient says "Connection closed" at INFO on every reconnect: keep our log one line per problem.
 logging.getLogger("imapclient").setLevel(logging.WARNING)
 
-TIMEOUT = 30.0  # seconds for the connection and for any one reply
 BATCH_COUNT = 20  # messages per FETCH BODY.PEEK[] ...
 BATCH_BYTES = 8 * 1024 * 1024  # ... and at most this much of them in memory at once
 BACKOFF_MIN, BACKOFF_MAX = 1.0, 300.0
 STOP_CHECK = 1.0  # seconds between looks at the stop flag while in IDLE
-
-
-class ImapError(Exception):
-    """A problem worded for the operator (never containing the password or token)."""
+STANDBY_SECONDS = 5.0  # how often a standing-by node looks whether the mailbox is free
 
 
 @dataclass(frozen=True)
@@ -54,88 +48,6 @@ class PassResult:
         return PassResult(
             self.stored + other.stored, self.duplicates + other.duplicates, self.too_big + other.too_big
         )
-
-
-def section(cfg: Config) -> ImapSection:
-    if cfg.imap is None:
-        raise ImapError("no [imap] section in the configuration")
-    return cfg.imap
-
-
-def mailbox_key(im: ImapSection) -> str:
-    """The ImapState row's name: UIDs belong to one folder of one account on one server."""
-    return f"{im.username}@{im.host}/{im.folder}"
-
-
-def describe(cfg: Config) -> str:
-    """One line for the serve banner."""
-    im = section(cfg)
-    auth = "XOAUTH2" if im.oauth2_token_file or im.oauth2_token_env else "password"
-    then = f"flag {im.flag}" if im.after == "flag" else f"move to {im.move_to}"
-    return f"{mailbox_key(im)} on port {im.server_port} ({im.security}, {auth}; then {then})"
-
-
-def credentials(cfg: Config) -> tuple[str, str]:
-    """("XOAUTH2" or "password", the secret). Raises ImapError naming what is missing."""
-    im = section(cfg)
-    if im.oauth2_token_file:
-        path = cfg.resolve(im.oauth2_token_file)
-        try:
-            token = path.read_text(encoding="utf-8").strip()
-        except OSError as e:
-            raise ImapError(f"[imap] oauth2_token_file {path}: {e.strerror}") from None
-        if not token:
-            raise ImapError(f"[imap] oauth2_token_file {path} is empty")
-        return "XOAUTH2", token
-    if im.oauth2_token_env:
-        token = os.environ.get(im.oauth2_token_env, "").strip()
-        if not token:
-            raise ImapError(f"{im.oauth2_token_env} is not set: the XOAUTH2 access token for {im.username}")
-        return "XOAUTH2", token
-    password = os.environ.get(im.password_env, "")
-    if not password:
-        raise ImapError(
-            f"{im.password_env} is not set: the password of {im.username} (for Gmail an app password)"
-        )
-    return "password", password
-
-
-def connect(cfg: Config) -> IMAPClient:
-    """Connect, secure the connection as configured and log in."""
-    im = section(cfg)
-    kind, secret = credentials(cfg)
-    try:
-        context = ssl.create_default_context(cafile=str(cfg.resolve(im.ca_file)) if im.ca_file else None)
-    except (OSError, ssl.SSLError) as e:
-        raise ImapError(f"[imap] ca_file {cfg.resolve(im.ca_file or '')}: {e}") from None
-    where = f"{im.host}:{im.server_port}"
-    try:
-        client = IMAPClient(
-            im.host,
-            im.server_port,
-            ssl=im.security == "tls",
-            ssl_context=context if im.security == "tls" else None,
-            timeout=TIMEOUT,
-        )
-    except OSError as e:
-        raise ImapError(f"cannot connect to {where}: {e}") from None
-    try:
-        if im.security == "starttls":
-            try:
-                client.starttls(context)
-            except CapabilityError:
-                raise ImapError(f'{where} does not offer STARTTLS (try security = "tls")') from None
-        if kind == "XOAUTH2":
-            client.oauth2_login(im.username, secret)
-        else:
-            client.login(im.username, secret)
-    except LoginError as e:
-        _shutdown(client)
-        raise ImapError(f"{kind} login to {where} as {im.username} refused: {_text(e)}") from None
-    except BaseException:
-        _shutdown(client)
-        raise
-    return client
 
 
 class Poller:
@@ -227,6 +139,10 @@ class Poller:
         finally:
             client.idle_done()
 
+    def hold(self) -> locks.Held | None:
+        """The mailbox to ourselves, or None when another process polls it."""
+        return locks.try_hold(self.engine, self.cfg.var_dir / "locks", f"imap:{self.key}")
+
     def close(self) -> None:
         client, self.client = self.client, None
         if client is None:
@@ -234,7 +150,7 @@ class Poller:
         try:
             client.logout()
         except Exception:
-            _shutdown(client)
+            shutdown(client)
 
     @property
     def _rcpt(self) -> str:
@@ -267,12 +183,17 @@ class Poller:
 
 
 def poll_once(cfg: Config, engine: Engine) -> PassResult:
-    """One pass on a connection of its own (`mailgate poll --once`)."""
+    """One pass on a connection of its own (`mailgate poll --once`), unless another process is
+    polling the mailbox right now."""
     poller = Poller(cfg, engine)
+    held = poller.hold()
+    if held is None:
+        raise ImapError(f"another mailgate is polling {poller.key} right now: nothing to do")
     try:
         return poller.run_pass()
     finally:
         poller.close()
+        held.release()
 
 
 def poll_forever(
@@ -283,13 +204,32 @@ def poll_forever(
 ) -> None:
     """Pass, IDLE, pass, ... until stop is set; reconnect with backoff on any problem.
 
-    on_stored runs in this thread after a pass that stored something.
+    One process polls a mailbox at a time, however many nodes run: the others stand by and take
+    over when its lock goes (the process or its database connection died). on_stored runs in this
+    thread after a pass that stored something.
     """
     poller = Poller(cfg, engine)
     delay = BACKOFF_MIN
+    held: locks.Held | None = None
+    standing_by = False
     try:
         while not stop.is_set():
             try:
+                if held is None or not held.alive():
+                    if held is not None:
+                        log.warning("imap %s: lost the mailbox lock; closing and trying again", poller.key)
+                        poller.close()
+                        held.release()
+                    held = poller.hold()
+                    if held is None:
+                        if not standing_by:
+                            log.info("imap %s: another node polls this mailbox; standing by", poller.key)
+                        standing_by = True
+                        stop.wait(STANDBY_SECONDS)
+                        continue
+                    if standing_by:
+                        log.info("imap %s: the mailbox is free; polling it from here", poller.key)
+                    standing_by = False
                 result = poller.run_pass()
                 if result.stored and on_stored is not None:
                     on_stored(result)
@@ -302,6 +242,8 @@ def poll_forever(
                 delay = min(delay * 2, BACKOFF_MAX)
     finally:
         poller.close()
+        if held is not None:
+            held.release()
 
 
 async def run(
@@ -385,22 +327,3 @@ def _take_exists(client: IMAPClient) -> bool:
 def _is_news(response: tuple[Any, ...]) -> bool:
     # "* 3 EXISTS": new mail; "* BYE": the server is leaving (idle_done will fail, we reconnect).
     return (len(response) > 1 and response[1] in (b"EXISTS", b"RECENT")) or response[:1] == (b"BYE",)
-
-
-def _text(e: BaseException) -> str:
-    # imapclient puts the server's bytes repr in its messages: b'[AUTHENTICATIONFAILED] ...'
-    text = str(e)
-    for prefix in ("b'", 'b"'):
-        if text.startswith(prefix) and text.endswith(prefix[1]):
-            text = text[2:-1]
-    return text
-
-
-def problem(e: BaseException) -> str:
-    """One line for the operator: what went wrong talking to the server."""
-    return str(e) if isinstance(e, ImapError) else f"{type(e).__name__}: {_text(e)}"
-
-
-def _shutdown(client: IMAPClient) -> None:
-    with contextlib.suppress(Exception):  # already closed
-        client.shutdown()

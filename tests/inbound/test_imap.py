@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 
 from mailgate import config
 from mailgate.context import Context
-from mailgate.inbound import imap
+from mailgate.inbound import imap, imap_session
 from mailgate.models import ImapState, Message, MessageState
 from tests.conftest import REPO, start_serve, wait_for, write_config
 from tests.dovecot import PASSWORD, Dovecot, oauth2_server, running_dovecot
@@ -282,8 +282,8 @@ def test_an_oauth2_token_means_an_xoauth2_login(tmp_path: Path, monkeypatch: pyt
         assert imap.poll_once(by_env, Context.build(by_env).engine) == imap.PassResult(stored=1)
         assert "user=<booker>, method=XOAUTH2" in dc.log()
         monkeypatch.setenv("MAILGATE_TEST_IMAP_TOKEN", "")
-        with pytest.raises(imap.ImapError, match="MAILGATE_TEST_IMAP_TOKEN is not set"):
-            imap.credentials(by_env)
+        with pytest.raises(imap_session.ImapError, match="MAILGATE_TEST_IMAP_TOKEN is not set"):
+            imap_session.credentials(by_env)
 
         # A token file is read at every login: a refresher can replace an expired token.
         token = tmp_path / "token"
@@ -291,7 +291,7 @@ def test_an_oauth2_token_means_an_xoauth2_login(tmp_path: Path, monkeypatch: pyt
         by_file = config.load(write_config(tmp_path / "b", imap_toml(dc, f'oauth2_token_file = "{token}"\n')))
         engine = Context.build(by_file).engine
         refused = r"XOAUTH2 login to 127\.0\.0\.1:\d+ as booker refused: \[AUTHENTICATIONFAILED\]"
-        with pytest.raises(imap.ImapError, match=refused) as e:
+        with pytest.raises(imap_session.ImapError, match=refused) as e:
             imap.poll_once(by_file, engine)
         assert "ya29" not in str(e.value)
         token.write_text("ya29.fresh\n")
@@ -325,11 +325,15 @@ def test_a_refused_or_missing_password_is_reported_without_the_password(
     cfg = config.load(write_config(tmp_path / "shop", imap_toml(dovecot)))
     engine = Context.build(cfg).engine
     monkeypatch.setenv("MAILGATE_TEST_IMAP_PW", "not-the-password")
-    with pytest.raises(imap.ImapError, match=r"password login to 127\.0\.0\.1:\d+ as booker refused") as e:
+    with pytest.raises(
+        imap_session.ImapError, match=r"password login to 127\.0\.0\.1:\d+ as booker refused"
+    ) as e:
         imap.poll_once(cfg, engine)
     assert "not-the-password" not in str(e.value)
     monkeypatch.delenv("MAILGATE_TEST_IMAP_PW")
-    with pytest.raises(imap.ImapError, match="MAILGATE_TEST_IMAP_PW is not set: the password of booker"):
+    with pytest.raises(
+        imap_session.ImapError, match="MAILGATE_TEST_IMAP_PW is not set: the password of booker"
+    ):
         imap.poll_once(cfg, engine)
 
 
@@ -344,3 +348,83 @@ def test_serve_reads_the_mailbox_and_stops_on_sigterm(tmp_path: Path, dovecot: D
     finally:
         assert served.stop() == 0
     assert flags(dovecot) == [{STORED}]
+
+
+# --- one poller per mailbox, however many nodes ------------------------------------------------------
+
+
+@contextmanager
+def polling(ctx: Context, stored: list[int]) -> Iterator[threading.Event]:
+    """A node polling in the background; `stored` collects what each of its passes stored."""
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=imap.poll_forever, args=(ctx.cfg, ctx.engine, stop, lambda r: stored.append(r.stored))
+    )
+    thread.start()
+    try:
+        yield stop
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+
+
+def node(tmp_path: Path, name: str, dovecot: Dovecot, db_url: str) -> Context:
+    """Another node of the same shop: same database; on SQLite the same machine and var/."""
+    directory = tmp_path / ("shop" if db_url.startswith("sqlite") else name)
+    return Context.build(config.load(write_config(directory, imap_toml(dovecot), db_url=db_url)))
+
+
+def stored_count(ctx: Context) -> int:
+    with Session(ctx.engine) as s:
+        return len(list(s.exec(select(Message))))
+
+
+def test_one_node_polls_a_mailbox_the_others_stand_by_and_take_over(
+    tmp_path: Path, dovecot: Dovecot, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(imap, "STANDBY_SECONDS", 0.2)
+    a, b = node(tmp_path, "a", dovecot, db_url), node(tmp_path, "b", dovecot, db_url)
+    append(dovecot, mail(1))
+    by_a: list[int] = []
+    by_b: list[int] = []
+    with polling(a, by_a) as stop_a, polling(b, by_b):
+        wait_for(lambda: stored_count(a) == 1)
+        with pytest.raises(imap_session.ImapError, match="another mailgate is polling"):
+            imap.poll_once(b.cfg, b.engine)
+        append(dovecot, mail(2))
+        wait_for(lambda: stored_count(a) == 2)
+        stop_a.set()  # node a goes away: b takes the mailbox
+        append(dovecot, mail(3))
+        wait_for(lambda: stored_count(a) == 3)
+    assert (sum(by_a), sum(by_b)) == (2, 1)
+    assert flags(dovecot) == [{STORED}] * 3
+
+
+def test_a_node_whose_database_connection_died_stops_polling_and_another_takes_over(
+    tmp_path: Path, dovecot: Dovecot, pg_db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import create_engine, text
+
+    monkeypatch.setattr(imap, "STANDBY_SECONDS", 0.2)
+    a, b = node(tmp_path, "a", dovecot, pg_db_url), node(tmp_path, "b", dovecot, pg_db_url)
+    append(dovecot, mail(1))
+    by_a: list[int] = []
+    by_b: list[int] = []
+    admin = create_engine(pg_db_url)
+    with polling(a, by_a):
+        wait_for(lambda: stored_count(a) == 1)
+        with polling(b, by_b):
+            with admin.connect() as c:  # the lock's connection is cut, as when node a's network fails
+                c.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_locks "
+                        "WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()"
+                    )
+                )
+            append(dovecot, mail(2))
+            wait_for(lambda: stored_count(a) == 2)
+            append(dovecot, mail(3))
+            wait_for(lambda: stored_count(a) == 3)
+    admin.dispose()
+    assert sum(by_a) + sum(by_b) == 3 and sum(by_b) >= 1
+    assert flags(dovecot) == [{STORED}] * 3

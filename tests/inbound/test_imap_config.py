@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 from mailgate import config
 from mailgate.config import ConfigError
 from mailgate.context import Context
-from mailgate.inbound import imap
+from mailgate.inbound import imap_session
 from mailgate.models import ImapState
 
 GMAIL = '[imap]\nhost = "imap.gmail.com"\nusername = "shop@gmail.com"\n'
@@ -38,15 +38,15 @@ def test_defaults_are_tls_on_993_flagging_in_inbox(tmp_path: Path) -> None:
         "$MailgateStored",
     )
     assert (im.password_env, im.idle_seconds, im.rcpt) == ("MAILGATE_IMAP_PASSWORD", 300, None)
-    assert imap.mailbox_key(im) == "shop@gmail.com@imap.gmail.com/INBOX"
-    assert "XOAUTH2" not in imap.describe(cfg)
+    assert imap_session.mailbox_key(im) == "shop@gmail.com@imap.gmail.com/INBOX"
+    assert "XOAUTH2" not in imap_session.describe(cfg)
 
 
 def test_starttls_defaults_to_143_and_system_flags_are_normalised(tmp_path: Path) -> None:
     cfg = load(tmp_path, GMAIL + 'security = "starttls"\nflag = "\\\\flagged"\noauth2_token_env = "TOKEN"\n')
     assert cfg.imap is not None
     assert (cfg.imap.server_port, cfg.imap.flag) == (143, "\\Flagged")
-    assert "XOAUTH2" in imap.describe(cfg)
+    assert "XOAUTH2" in imap_session.describe(cfg)
 
 
 @pytest.mark.parametrize(
