@@ -68,7 +68,10 @@ def take(
     Returns the ids taken; the caller commits."""
     pick = select(model.id).where(*ready).order_by(col(model.id)).limit(limit)
     if db.is_postgres(session):
-        pick = pick.with_for_update(skip_locked=True)
+        # Under IN, PostgreSQL may run the pick again for every row the UPDATE scans (a nested-loop
+        # semi join), each run locking `limit` more rows: taking them all. A materialized CTE runs once.
+        picked = pick.with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
+        pick = select(picked.c.id)
     stmt = (
         update(model)
         .where(col(model.id).in_(pick.scalar_subquery()), *ready)

@@ -44,6 +44,12 @@ async def _worker(ctx: Context, wake: asyncio.Event, stop: asyncio.Event, sent: 
 
 
 async def _sender(sender: Sender, stop: asyncio.Event, wake: asyncio.Event) -> None:
+    """Passes over the outbox; each claims its rows and does its database, file and signing work in
+    worker threads, so SMTP and HTTP on this loop are never kept waiting."""
+    try:
+        await asyncio.to_thread(sender.start)
+    except OSError:
+        log.exception("cleaning the outbox Maildir's tmp/ failed")
     while not stop.is_set():
         wake.clear()
         try:

@@ -113,11 +113,11 @@ def audit(
 @app.command()
 def outbox(
     ctx: typer.Context,
-    state: Annotated[str | None, typer.Option(help="queued|sent|failed")] = None,
+    state: Annotated[str | None, typer.Option(help="queued|sending|sent|failed")] = None,
     limit: Annotated[int, typer.Option(help="newest N")] = 50,
     as_json: JsonOpt = False,
 ) -> None:
-    """Outgoing mail: queued, sent and failed."""
+    """Outgoing mail: queued, being sent (by whom, until when), sent and failed."""
     from mailgate.models import Outbox
 
     cfg = load_config(ctx)
@@ -131,10 +131,10 @@ def outbox(
         emit_json([r.model_dump(exclude={"body"}) for r in rows])
         return
     for r in rows:
+        claim = f"owner={r.claimed_by} lease={fmt_dt(r.lease_until, cfg)} " if r.claimed_by else ""
         typer.echo(
-            f"{r.id:>6}  {fmt_dt(r.created_at, cfg)}  {r.state:<6} tries={r.attempts} "
-            f"{r.to_addr}  {r.subject}"
-            + (f"  [{r.last_error}]" if r.last_error else "")
+            f"{r.id:>6}  {fmt_dt(r.created_at, cfg)}  {r.state:<7} tries={r.attempts} {claim}"
+            f"{r.to_addr}  {r.subject}" + (f"  [{r.last_error}]" if r.last_error else "")
         )
     if not rows:
         typer.echo("outbox empty")

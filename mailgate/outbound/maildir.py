@@ -7,13 +7,17 @@ on the wire (dkimpy also accepts LF, but not converting means there is nothing t
 
 from __future__ import annotations
 
+import glob
 import os
 import secrets
 import socket
 import time
+from datetime import timedelta
 from pathlib import Path
 
 _SUBDIRS = ("tmp", "new", "cur")
+# The Maildir convention: a file in tmp/ this old is what a killed delivery left behind.
+TMP_MAX_AGE = timedelta(hours=36)
 
 
 def _unique_name() -> str:
@@ -37,15 +41,16 @@ def _fsync_dir(path: Path) -> None:
 def deliver(maildir: Path, message: bytes, name: str | None = None) -> Path:
     """Write message to maildir/new/ atomically and durably; return the final path.
 
-    name: a caller-chosen unique name, so a caller can tell whether it delivered before (a retry
-    after a crash); by default a fresh unique name.
+    name: a caller-chosen final name, so a caller can tell whether it delivered before (a retry
+    after a crash, see `delivered`); by default a fresh unique name. Delivering the same name twice
+    leaves one file.
     """
     for sub in _SUBDIRS:
         (maildir / sub).mkdir(parents=True, exist_ok=True)
-    name = name or _unique_name()
-    tmp_path = maildir / "tmp" / name
-    final_path = maildir / "new" / name
-    # O_EXCL: never overwrite, even if the random part ever collided.
+    final_path = maildir / "new" / (name or _unique_name())
+    # The tmp name belongs to this attempt alone: a file a killed attempt left in tmp/ never stands
+    # in the way of the next one. O_EXCL: never overwrite, even if the random part ever collided.
+    tmp_path = maildir / "tmp" / _unique_name()
     fd = os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         try:
@@ -57,9 +62,41 @@ def deliver(maildir: Path, message: bytes, name: str | None = None) -> Path:
         finally:
             os.close(fd)
         # The name is only visible in new/ once the content is complete and on disk.
-        os.rename(tmp_path, final_path)
+        os.replace(tmp_path, final_path)
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
     _fsync_dir(maildir / "new")
     return final_path
+
+
+def delivered(maildir: Path, name: str) -> Path | None:
+    """The message delivered under `name`, in new/ or in cur/ (where a reader moves it, adding
+    ":2,<flags>"); None if there is none."""
+    new = maildir / "new" / name
+    if new.exists():
+        return new
+    # Looked at after new/: a reader moving the file in between is found here.
+    cur = maildir / "cur"
+    if (cur / name).exists():
+        return cur / name
+    for found in glob.glob(glob.escape(str(cur / name)) + ":*"):
+        return Path(found)
+    return None
+
+
+def clean_tmp(maildir: Path, max_age: timedelta = TMP_MAX_AGE) -> list[Path]:
+    """Remove files in tmp/ older than max_age (what killed deliveries left); returns them."""
+    tmp = maildir / "tmp"
+    if not tmp.is_dir():
+        return []
+    cutoff = time.time() - max_age.total_seconds()
+    removed = []
+    for entry in tmp.iterdir():
+        try:
+            if entry.is_file() and entry.stat().st_mtime < cutoff:
+                entry.unlink()
+                removed.append(entry)
+        except FileNotFoundError:  # another sender on this Maildir cleaned it first
+            continue
+    return removed

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import os
 import threading
+import time
 from pathlib import Path
 
-from mailgate.outbound.maildir import deliver
+from mailgate.outbound.maildir import TMP_MAX_AGE, clean_tmp, deliver, delivered
 
 MESSAGE = b"From: a@shop.example\r\nTo: b@example.com\r\nSubject: x\r\n\r\nbody\r\n"
 
@@ -67,3 +69,41 @@ def test_concurrent_reader_never_sees_a_partial_message(tmp_path: Path) -> None:
         thread.join(timeout=30)
     assert seen, "reader never ran"
     assert set(seen) == {len(message)}
+
+
+def test_a_file_left_in_tmp_by_a_killed_delivery_does_not_block_the_next(tmp_path: Path) -> None:
+    (tmp_path / "tmp").mkdir()
+    (tmp_path / "tmp" / "mailgate-outbox-7-abc").write_bytes(MESSAGE[:10])  # cut off mid-write
+    path = deliver(tmp_path, MESSAGE, name="mailgate-outbox-7-abc")
+    assert path == tmp_path / "new" / "mailgate-outbox-7-abc"
+    assert path.read_bytes() == MESSAGE
+
+
+def test_delivering_one_name_twice_leaves_one_complete_file(tmp_path: Path) -> None:
+    deliver(tmp_path, MESSAGE, name="mailgate-outbox-1-x")
+    deliver(tmp_path, MESSAGE, name="mailgate-outbox-1-x")
+    assert [p.name for p in (tmp_path / "new").iterdir()] == ["mailgate-outbox-1-x"]
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_delivered_finds_a_name_in_new_or_moved_to_cur_with_flags(tmp_path: Path) -> None:
+    assert delivered(tmp_path, "mailgate-outbox-1-x") is None  # no Maildir yet
+    path = deliver(tmp_path, MESSAGE, name="mailgate-outbox-1-x")
+    assert delivered(tmp_path, "mailgate-outbox-1-x") == path
+    read = tmp_path / "cur" / "mailgate-outbox-1-x:2,S"
+    path.rename(read)  # what a mail reader does once it has seen the message
+    assert delivered(tmp_path, "mailgate-outbox-1-x") == read
+    assert delivered(tmp_path, "mailgate-outbox-1-") is None  # a prefix is another name
+    assert delivered(tmp_path, "mailgate-outbox-1-x[") is None  # glob characters are literal
+
+
+def test_clean_tmp_removes_files_older_than_36_hours_and_keeps_younger(tmp_path: Path) -> None:
+    assert clean_tmp(tmp_path) == []  # no Maildir yet
+    (tmp_path / "tmp").mkdir()
+    old, young = tmp_path / "tmp" / "old", tmp_path / "tmp" / "young"
+    old.write_bytes(b"x")
+    young.write_bytes(b"x")
+    stamp = time.time() - TMP_MAX_AGE.total_seconds() - 3600
+    os.utime(old, (stamp, stamp))
+    assert clean_tmp(tmp_path) == [old]
+    assert sorted(p.name for p in (tmp_path / "tmp").iterdir()) == ["young"]

@@ -1,147 +1,19 @@
-"""Relay tests against real aiosmtpd servers on loopback."""
+"""Relay tests against real aiosmtpd servers on loopback (tests/outbound/conftest.py)."""
 
 from __future__ import annotations
 
 import asyncio
-import socket
-import ssl
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from mailgate.mail.dkim import DkimKey, dns_record, generate_private_key, sign
 from mailgate.outbound.relay import PermanentError, Relay, TransientError, parse_relay_url, send
+from tests.conftest import free_port
 from tests.dkim_check import verify
-from tests.tls import self_signed
+from tests.outbound.servers import ENV, HOST, Recorder
 
-HOST = "127.0.0.1"
 MESSAGE = b"From: yoyaku@shop.example\r\nTo: a@example.com\r\nSubject: test\r\n\r\nbody\r\n.leading dot\r\n"
-ENV = {"MAILGATE_RELAY_USER": "mailgate", "MAILGATE_RELAY_PASSWORD": "s3cret pass"}
-
-
-# --- servers ---------------------------------------------------------------------------
-
-
-@dataclass
-class Recorder:
-    """Handler that accepts everything and keeps what it got, raw RCPT arguments included."""
-
-    envelopes: list[Envelope] = field(default_factory=list)
-    raw_rcpt: list[str] = field(default_factory=list)
-    authenticated: list[bool] = field(default_factory=list)
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        self.envelopes.append(envelope)
-        self.authenticated.append(bool(session.authenticated))
-        return "250 2.0.0 Ok: queued as TEST123"
-
-
-@dataclass
-class RefuseRcpt(Recorder):
-    reply: str = "451 4.3.0 try again later"
-
-    async def handle_RCPT(
-        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
-    ) -> str:
-        return self.reply
-
-
-class RawRcptSMTP(SMTP):
-    async def smtp_RCPT(self, arg: str) -> None:
-        # aiosmtpd unquotes the local part before handlers see it: keep the wire form.
-        self.event_handler.raw_rcpt.append(arg)
-        await super().smtp_RCPT(arg)
-
-
-class RecordingController(Controller):
-    def factory(self) -> SMTP:
-        return RawRcptSMTP(self.handler, **self.SMTP_kwargs)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
-
-
-def _start(handler: Recorder, **kwargs: Any) -> Iterator[tuple[Recorder, int]]:
-    port = free_port()
-    controller = RecordingController(handler, hostname=HOST, port=port, **kwargs)
-    controller.start()
-    try:
-        yield handler, port
-    finally:
-        controller.stop()
-
-
-@pytest.fixture
-def plain_server() -> Iterator[tuple[Recorder, int]]:
-    yield from _start(Recorder())
-
-
-@pytest.fixture
-def server_451() -> Iterator[tuple[Recorder, int]]:
-    yield from _start(RefuseRcpt(reply="451 4.3.0 try again later"))
-
-
-@pytest.fixture
-def server_550() -> Iterator[tuple[Recorder, int]]:
-    yield from _start(RefuseRcpt(reply="550 5.1.1 no such user"))
-
-
-@pytest.fixture(scope="module")
-def cert_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    return self_signed(tmp_path_factory.mktemp("tls"))
-
-
-def _server_tls(cert_files: tuple[Path, Path]) -> ssl.SSLContext:
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(*cert_files)
-    return context
-
-
-def _authenticator(
-    server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: object
-) -> AuthResult:
-    ok = (
-        mechanism in ("LOGIN", "PLAIN")
-        and isinstance(auth_data, LoginPassword)
-        and auth_data.login.decode() == ENV["MAILGATE_RELAY_USER"]
-        and auth_data.password.decode() == ENV["MAILGATE_RELAY_PASSWORD"]
-    )
-    # handled=False: let aiosmtpd send the 535 itself.
-    return AuthResult(success=ok, handled=False)
-
-
-@pytest.fixture
-def starttls_auth_server(cert_files: tuple[Path, Path]) -> Iterator[tuple[Recorder, int]]:
-    yield from _start(
-        Recorder(),
-        tls_context=_server_tls(cert_files),
-        require_starttls=True,
-        authenticator=_authenticator,
-        auth_required=True,
-        auth_require_tls=True,
-    )
-
-
-@pytest.fixture
-def implicit_tls_server(cert_files: tuple[Path, Path]) -> Iterator[tuple[Recorder, int]]:
-    yield from _start(Recorder(), ssl_context=_server_tls(cert_files))
-
-
-@pytest.fixture
-def silent_server() -> Iterator[int]:
-    """Accepts TCP connections (kernel backlog) but never says a word."""
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        s.listen(8)
-        yield int(s.getsockname()[1])
 
 
 def _relay(port: int, tls: str = "none", **kw: Any) -> Relay:
