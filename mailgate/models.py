@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Dialect, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Dialect,
+    LargeBinary,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 # PostgreSQL's own names for unnamed constraints, so that the databases created before migrations
@@ -89,6 +99,14 @@ class Message(SQLModel, table=True):
     decision: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     traceback: str | None = Field(default=None, sa_type=Text)
     waiting_for: str | None = Field(default=None, max_length=200, index=True)  # "SOURCE:EXTERNAL_ID"
+
+
+class RawMessage(SQLModel, table=True):
+    """A stored message's bytes, when they live in the database (PostgreSQL: every node reads them)."""
+
+    sha256: str = Field(primary_key=True, max_length=64)
+    data: bytes = Field(sa_type=LargeBinary)
+    size: int
 
 
 class CustomerStatus:

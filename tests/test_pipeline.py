@@ -7,7 +7,7 @@ from sqlmodel import Session, select
 
 from mailgate.context import Context
 from mailgate.inbound.store import store
-from mailgate.models import Customer, Event, Message, Outbox, Token, utcnow
+from mailgate.models import Customer, Event, Message, Outbox, RawMessage, Token, utcnow
 from mailgate.pipeline import claim
 from mailgate.pipeline.worker import process, process_pending
 
@@ -120,9 +120,13 @@ def test_mail_no_rule_takes_is_held(db_ctx: Context) -> None:
 
 def test_an_exception_fails_the_message_and_keeps_the_traceback(db_ctx: Context) -> None:
     mid = put(db_ctx, blank_from("a@example.jp", "f1@example.jp"))
-    with Session(db_ctx.engine) as s:  # the spool file vanished: an operator must see why
+    with Session(db_ctx.engine) as s:  # the raw bytes vanished: an operator must see why
         msg = s.get(Message, mid)
-        (db_ctx.cfg.spool_dir / msg.spool_path).unlink()
+        if msg.spool_path.startswith("db:"):
+            s.delete(s.get(RawMessage, msg.spool_path.removeprefix("db:")))
+            s.commit()
+        else:
+            (db_ctx.cfg.spool_dir / msg.spool_path).unlink()
     assert process(db_ctx, mid) == "failed"
     [msg] = get(db_ctx, Message)
     assert "FileNotFoundError" in msg.reason and "Traceback" in msg.traceback

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from mailgate import db
 from mailgate.inbound import spool
 from mailgate.mail.addresses import first_address
 from mailgate.mail.charsets import decode_header_value
@@ -89,7 +90,7 @@ def store(
     """Durably store raw for each recipient. Raises OSError or a database error on our own failure."""
     key, msgid = dedupe_key(raw)
     rcpts = list(dict.fromkeys(rcpts)) or [""]
-    with Session(engine) as session:
+    with Session(db.reading(engine)) as session:
         existing = {
             m.rcpt: m.id
             for m in session.exec(select(Message).where(Message.dedupe_key == key, Message.rcpt.in_(rcpts)))
@@ -97,7 +98,9 @@ def store(
     missing = [r for r in rcpts if r not in existing]
     if not missing:
         return Stored(ids=[], duplicates=[i for i in existing.values() if i is not None])
-    rel = spool.write(spool_dir, raw)
+    # A file is written before the transaction (not to hold SQLite's write lock over an fsync);
+    # bytes kept in PostgreSQL go in with the rows.
+    rel = None if db.is_postgres(engine) else spool.write(spool_dir, raw)
     headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
     from_addr = first_address(str(headers.get("From") or ""))
     subject = decode_header_value(headers.get("Subject"))
@@ -107,7 +110,7 @@ def store(
             rcpt=r,
             mail_from=mail_from,
             via=via,
-            spool_path=rel,
+            spool_path=rel or "",
             size=len(raw),
             header_message_id=msgid[:998],
             from_addr=from_addr[:320],
@@ -117,6 +120,10 @@ def store(
     ]
     try:
         with Session(engine) as session:
+            if rel is None:
+                path = spool.keep_in_db(session, raw)
+                for row in rows:
+                    row.spool_path = path
             session.add_all(rows)
             session.commit()
             ids = [m.id for m in rows if m.id is not None]

@@ -15,6 +15,8 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+from mailgate.files import remove_older_than, write_durably
+
 _SUBDIRS = ("tmp", "new", "cur")
 # The Maildir convention: a file in tmp/ this old is what a killed delivery left behind.
 TMP_MAX_AGE = timedelta(hours=36)
@@ -30,14 +32,6 @@ def _unique_name() -> str:
     return f"{seconds}.M{micros}P{os.getpid()}R{secrets.token_hex(8)}.{host}"
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def deliver(maildir: Path, message: bytes, name: str | None = None) -> Path:
     """Write message to maildir/new/ atomically and durably; return the final path.
 
@@ -47,27 +41,9 @@ def deliver(maildir: Path, message: bytes, name: str | None = None) -> Path:
     """
     for sub in _SUBDIRS:
         (maildir / sub).mkdir(parents=True, exist_ok=True)
-    final_path = maildir / "new" / (name or _unique_name())
-    # The tmp name belongs to this attempt alone: a file a killed attempt left in tmp/ never stands
-    # in the way of the next one. O_EXCL: never overwrite, even if the random part ever collided.
-    tmp_path = maildir / "tmp" / _unique_name()
-    fd = os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        try:
-            view = memoryview(message)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        # The name is only visible in new/ once the content is complete and on disk.
-        os.replace(tmp_path, final_path)
-    except BaseException:
-        tmp_path.unlink(missing_ok=True)
-        raise
-    _fsync_dir(maildir / "new")
-    return final_path
+    # The temporary file belongs to this attempt alone: one a killed attempt left in tmp/ never
+    # stands in the way of the next.
+    return write_durably(maildir / "new" / (name or _unique_name()), message, tmp_dir=maildir / "tmp")
 
 
 def delivered(maildir: Path, name: str) -> Path | None:
@@ -87,16 +63,4 @@ def delivered(maildir: Path, name: str) -> Path | None:
 
 def clean_tmp(maildir: Path, max_age: timedelta = TMP_MAX_AGE) -> list[Path]:
     """Remove files in tmp/ older than max_age (what killed deliveries left); returns them."""
-    tmp = maildir / "tmp"
-    if not tmp.is_dir():
-        return []
-    cutoff = time.time() - max_age.total_seconds()
-    removed = []
-    for entry in tmp.iterdir():
-        try:
-            if entry.is_file() and entry.stat().st_mtime < cutoff:
-                entry.unlink()
-                removed.append(entry)
-        except FileNotFoundError:  # another sender on this Maildir cleaned it first
-            continue
-    return removed
+    return remove_older_than(maildir / "tmp", max_age)

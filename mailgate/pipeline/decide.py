@@ -13,6 +13,6 @@ from mailgate.rules.intent import Intent
 
 
 def decide_stored(ctx: Context, msg: Message) -> Intent:
-    raw = spool.read(ctx.cfg.spool_dir, msg.spool_path)
+    raw = spool.read(ctx.engine, ctx.cfg.spool_dir, msg.spool_path)
     mail = parse(raw)
     return decide(ctx.rules, mail, msg.rcpt, msg.mail_from, ctx.cfg, lambda: originals(raw, ctx.dns, mail))

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import tempfile
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
+from mailgate.files import write_durably
 from mailgate.shop import shifts as shifts_mod
 from mailgate.shop.shifts import Day, ShiftTableError, format_day
 from mailgate.times import Span, fmt_span_ascii
@@ -139,15 +138,4 @@ def _block_end(lines: list[str], first: int) -> int:
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_durably(path, data, mode=path.stat().st_mode & 0o777 if path.exists() else 0o644)

@@ -31,11 +31,16 @@ def load_pre_migration(url: str) -> None:
 
 def rows(engine: Engine) -> dict[str, list[dict[str, Any]]]:
     """Every row of every table but alembic_version, as the database returns them."""
-    tables = [t for t in sa.inspect(engine).get_table_names() if t != "alembic_version"]
+    insp = sa.inspect(engine)
+    keys = {
+        t: ", ".join(insp.get_pk_constraint(t)["constrained_columns"])
+        for t in insp.get_table_names()
+        if t != "alembic_version"
+    }
     with engine.connect() as conn:
         return {
-            t: [dict(r._mapping) for r in conn.execute(sa.text(f'SELECT * FROM "{t}" ORDER BY id'))]
-            for t in tables
+            t: [dict(r._mapping) for r in conn.execute(sa.text(f'SELECT * FROM "{t}" ORDER BY {key}'))]
+            for t, key in keys.items()
         }
 
 

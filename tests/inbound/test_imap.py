@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 
 from mailgate import config
 from mailgate.context import Context
-from mailgate.inbound import imap, imap_session
+from mailgate.inbound import imap, imap_session, spool
 from mailgate.models import ImapState, Message, MessageState
 from tests.conftest import REPO, start_serve, wait_for, write_config
 from tests.dovecot import PASSWORD, Dovecot, oauth2_server, running_dovecot
@@ -96,7 +96,7 @@ def test_appended_mail_is_stored_once_flagged_and_not_marked_seen(shop: Context,
     assert [(m.via, m.rcpt, m.header_message_id) for m in rows] == [
         ("imap", "notices@shop.example", f"notice-{n}@vendor.example") for n in (1, 2, 3)
     ]
-    assert (shop.cfg.spool_dir / rows[0].spool_path).read_bytes() == mail(1)
+    assert spool.read(shop.engine, shop.cfg.spool_dir, rows[0].spool_path) == mail(1)
     for f in flags(dovecot):
         assert STORED in f and b"\\Seen" not in f and b"\\Deleted" not in f
     assert (state(shop).mailbox, state(shop).last_uid) == ("booker@127.0.0.1/INBOX", 3)
@@ -387,17 +387,22 @@ def test_one_node_polls_a_mailbox_the_others_stand_by_and_take_over(
     append(dovecot, mail(1))
     by_a: list[int] = []
     by_b: list[int] = []
-    with polling(a, by_a) as stop_a, polling(b, by_b):
-        wait_for(lambda: stored_count(a) == 1)
-        with pytest.raises(imap_session.ImapError, match="another mailgate is polling"):
-            imap.poll_once(b.cfg, b.engine)
-        append(dovecot, mail(2))
-        wait_for(lambda: stored_count(a) == 2)
-        stop_a.set()  # node a goes away: b takes the mailbox
-        append(dovecot, mail(3))
-        wait_for(lambda: stored_count(a) == 3)
+    with polling(a, by_a) as stop_a:
+        wait_for(lambda: stored_count(a) == 1)  # node a holds the mailbox before b starts
+        with polling(b, by_b):
+            _hand_over(a, b, stop_a, dovecot)
     assert (sum(by_a), sum(by_b)) == (2, 1)
     assert flags(dovecot) == [{STORED}] * 3
+
+
+def _hand_over(a: Context, b: Context, stop_a: threading.Event, dovecot: Dovecot) -> None:
+    with pytest.raises(imap_session.ImapError, match="another mailgate is polling"):
+        imap.poll_once(b.cfg, b.engine)
+    append(dovecot, mail(2))
+    wait_for(lambda: stored_count(a) == 2)
+    stop_a.set()  # node a goes away: b takes the mailbox
+    append(dovecot, mail(3))
+    wait_for(lambda: stored_count(a) == 3)
 
 
 def test_a_node_whose_database_connection_died_stops_polling_and_another_takes_over(
