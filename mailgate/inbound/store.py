@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 from mailgate import db
 from mailgate.inbound import spool
 from mailgate.mail.addresses import first_address
-from mailgate.mail.charsets import decode_header_value
+from mailgate.mail.headers import decode_header_value
 from mailgate.models import Message
 
 # Message-IDs made up for mail that had none: nothing to thread a reply under.

@@ -1,4 +1,4 @@
-"""Decode Japanese mail text: bodies and RFC 2047 headers.
+"""Decode Japanese mail text: bytes in the charset they declare, or the one they are really in.
 
 Japanese mail still arrives in ISO-2022-JP, Shift_JIS and EUC-JP, often labelled wrongly, and written
 on Windows or feature phones whose character sets are supersets of the standards (NEC row 13 such as
@@ -8,10 +8,9 @@ those, so everything here goes through cp932 where possible. Nothing in this mod
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
-from email.header import Header
+
+from mailgate.mail.jis_decode import euc_to_text, iso2022_to_text, strict
 
 _SJIS = frozenset(
     {
@@ -79,7 +78,8 @@ _ESC_SEQ = re.compile(rb"\x1b[$(][@BJIDOPQ(]")
 _BOM = b"\xef\xbb\xbf"
 
 
-def _norm_charset(charset: str | None) -> str:
+def norm_charset(charset: str | None) -> str:
+    """The label lower-cased, unquoted, with - for _ and no RFC 2231 language: "shift-jis"."""
     if not charset:
         return ""
     name = str(charset).strip().strip("\"'").strip().lower().replace("_", "-")
@@ -87,165 +87,10 @@ def _norm_charset(charset: str | None) -> str:
     return name.split("*", 1)[0]
 
 
-def _strict(data: bytes, codec: str) -> str | None:
-    try:
-        return data.decode(codec)
-    except Exception:  # LookupError, UnicodeError and codec-specific oddities alike
-        return None
-
-
-def _jis_to_sjis(j1: int, j2: int) -> bytes:
-    """JIS X 0208 code point (row byte, cell byte) to its Shift_JIS bytes."""
-    s1 = ((j1 - 0x21) >> 1) + 0x81
-    if s1 > 0x9F:
-        s1 += 0x40
-    if j1 & 1:
-        s2 = j2 + 0x1F
-        if s2 >= 0x7F:
-            s2 += 1
-    else:
-        s2 = j2 + 0x7E
-    # Rows 0x75-0x78 and 0x7D-0x7E land on lead bytes cp932 leaves unassigned; CP5022x puts the
-    # user-defined area (carrier emoji) there, which cp932 has at F0-F4, so move them along.
-    if s1 in (0xEB, 0xEC, 0xEF):
-        s1 += 5
-    return bytes((s1, s2))
-
-
-def _iso2022_to_text(data: bytes) -> str:
-    """Decode ISO-2022-JP and its Microsoft/carrier variants through cp932.
-
-    Python's iso2022_jp rejects NEC row 13 (①, ㈱), IBM kanji (髙) and emoji; mapping each JIS pair to
-    Shift_JIS arithmetically keeps them. Segments in JIS X 0212/0213 go to Python's codecs instead.
-    """
-    out: list[str] = []
-    buf = bytearray()
-    mode = "ascii"  # ascii | roman | jis0208 | kana | foreign
-    foreign_esc = b""
-    foreign_buf = bytearray()
-    shifted = False  # SO/SI half-width katakana (CP50222)
-
-    def flush() -> None:
-        if buf:
-            out.append(bytes(buf).decode("cp932", "replace"))
-            buf.clear()
-        if foreign_buf:
-            codec = (
-                "iso2022_jp_2004" if foreign_esc in (b"\x1b$(O", b"\x1b$(Q", b"\x1b$(P") else "iso2022_jp_2"
-            )
-            out.append((foreign_esc + bytes(foreign_buf) + b"\x1b(B").decode(codec, "replace"))
-            foreign_buf.clear()
-
-    i = 0
-    n = len(data)
-    while i < n:
-        b = data[i]
-        if b == 0x1B:
-            seq3 = data[i : i + 3]
-            seq4 = data[i : i + 4]
-            if data[i : i + 6] == b"\x1b&@\x1b$B":
-                # JIS X 0208-1990 announcer followed by its designation: one switch.
-                flush()
-                mode = "jis0208"
-                i += 6
-                continue
-            if seq3 in (b"\x1b$@", b"\x1b$B"):
-                flush()
-                mode = "jis0208"
-                i += 3
-                continue
-            if seq3 in (b"\x1b(B", b"\x1b(J"):
-                flush()
-                mode = "roman" if seq3 == b"\x1b(J" else "ascii"
-                i += 3
-                continue
-            if seq3 == b"\x1b(I":
-                flush()
-                mode = "kana"
-                i += 3
-                continue
-            if seq4 in (b"\x1b$(D", b"\x1b$(O", b"\x1b$(Q", b"\x1b$(P", b"\x1b$(C") or seq3 in (b"\x1b$A",):
-                flush()
-                mode = "foreign"
-                foreign_esc = seq4 if seq4.startswith(b"\x1b$(") else seq3
-                i += len(foreign_esc)
-                continue
-            if seq4 == b"\x1b$(B" or seq4 == b"\x1b$(@":
-                flush()
-                mode = "jis0208"
-                i += 4
-                continue
-            # Unknown escape: drop the ESC, keep the rest readable.
-            i += 1
-            continue
-        if b == 0x0E:
-            shifted = True
-            i += 1
-            continue
-        if b == 0x0F:
-            shifted = False
-            i += 1
-            continue
-        if mode == "foreign":
-            if b in (0x0A, 0x0D):
-                flush()
-                mode = "ascii"
-                buf.append(b)
-            else:
-                foreign_buf.append(b)
-            i += 1
-            continue
-        if mode == "jis0208" and 0x21 <= b <= 0x7E:
-            if i + 1 < n and 0x21 <= data[i + 1] <= 0x7E:
-                buf += _jis_to_sjis(b, data[i + 1])
-                i += 2
-            else:
-                flush()
-                out.append("\ufffd")
-                i += 1
-            continue
-        if mode == "roman" and b == 0x5C:
-            # JIS X 0201 Roman has the yen sign here (prices!); its 0x7E stays "~" as people read it.
-            flush()
-            out.append("¥")
-            i += 1
-            continue
-        if (mode == "kana" or shifted) and 0x21 <= b <= 0x5F:
-            buf.append(b + 0x80)
-            i += 1
-            continue
-        # ASCII, controls inside a two-byte run (broken encoders), or 8-bit JIS8 kana: cp932 copes.
-        buf.append(b)
-        i += 1
-    flush()
-    return "".join(out)
-
-
-def _euc_to_text(data: bytes) -> str | None:
-    """cp51932-like EUC-JP: JIS pairs through cp932 so NEC row 13 and IBM kanji survive."""
-    out = bytearray()
-    i = 0
-    n = len(data)
-    while i < n:
-        b = data[i]
-        if b < 0x80:
-            out.append(b)
-            i += 1
-        elif b == 0x8E and i + 1 < n and 0xA1 <= data[i + 1] <= 0xDF:
-            out.append(data[i + 1])
-            i += 2
-        elif 0xA1 <= b <= 0xFE and i + 1 < n and 0xA1 <= data[i + 1] <= 0xFE:
-            out += _jis_to_sjis(b - 0x80, data[i + 1] - 0x80)
-            i += 2
-        else:
-            return None  # JIS X 0212 (0x8F) or invalid: leave it to Python's codecs
-    return _strict(bytes(out), "cp932")
-
-
 def _valid_utf8_text(data: bytes) -> str | None:
     if data.startswith(_BOM):
         data = data[3:]
-    return _strict(data, "utf-8")
+    return strict(data, "utf-8")
 
 
 def _looks_utf8(data: bytes, legacy: str | None) -> str | None:
@@ -294,16 +139,16 @@ def _guess(data: bytes, lenient: str | None = None) -> str:
     """
     if b"\x1b" in data and _ESC_SEQ.search(data):
         # JIS escapes decide it, even with stray 8-bit bytes (JIS8 kana, pasted Shift_JIS).
-        return _iso2022_to_text(data)
+        return iso2022_to_text(data)
     text = _valid_utf8_text(data)
     if text is not None:
         return text
     candidates: list[str] = []
     for decoder in (
-        lambda d: _strict(d, "cp932"),
-        _euc_to_text,
-        lambda d: _strict(d, "euc_jp"),
-        lambda d: _strict(d, "euc_jis_2004"),
+        lambda d: strict(d, "cp932"),
+        euc_to_text,
+        lambda d: strict(d, "euc_jp"),
+        lambda d: strict(d, "euc_jis_2004"),
     ):
         try:
             got = decoder(data)
@@ -322,9 +167,9 @@ def _guess(data: bytes, lenient: str | None = None) -> str:
 
 
 def _decode(data: bytes, charset: str | None) -> str:
-    name = _norm_charset(charset)
+    name = norm_charset(charset)
     if name in _SJIS:
-        text = _strict(data, "cp932")
+        text = strict(data, "cp932")
         utf = _looks_utf8(data, text)
         if utf is not None:
             return utf
@@ -333,12 +178,12 @@ def _decode(data: bytes, charset: str | None) -> str:
         if any(c >= 0x80 for c in data):
             # ISO-2022-JP is 7-bit; 8-bit bytes mean Shift_JIS/UTF-8 under the wrong label.
             return _guess(data, "cp932")
-        text = _iso2022_to_text(data)
+        text = iso2022_to_text(data)
         return text if "\ufffd" not in text else _guess(data, None)
     if name in _EUC:
-        euc = _euc_to_text(data)
+        euc = euc_to_text(data)
         if euc is None:
-            euc = _strict(data, "euc_jp") or _strict(data, "euc_jis_2004")
+            euc = strict(data, "euc_jp") or strict(data, "euc_jis_2004")
         utf = _looks_utf8(data, euc)
         if utf is not None:
             return utf
@@ -350,9 +195,9 @@ def _decode(data: bytes, charset: str | None) -> str:
         if utf is not None:
             return utf
         guessed = _guess(data)
-        declared = _strict(data, name) or data.decode("latin-1")
+        declared = strict(data, name) or data.decode("latin-1")
         return guessed if _score(guessed) > max(_score(declared), 2) else declared
-    text = _strict(data, name)
+    text = strict(data, name)
     if text is not None:
         return text
     return _guess(data)
@@ -365,112 +210,5 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
     except Exception:
         try:
             return bytes(data).decode("utf-8", "replace")
-        except Exception:
-            return ""
-
-
-# --- headers -------------------------------------------------------------------------------------
-
-_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?]*)\?=")
-_FOLD = re.compile(r"\r?\n(?=[ \t])|\r(?=[ \t])")
-_SURROGATE = re.compile(r"[\udc80-\udcff]")
-_QP_HEX = re.compile(rb"=([0-9A-Fa-f]{2})")
-_CONTROL = re.compile(r"[\r\n\x00]")
-
-
-def _b_decode(text: str) -> bytes:
-    cleaned = re.sub(r"[^A-Za-z0-9+/]", "", text)
-    if len(cleaned) % 4 == 1:
-        cleaned = cleaned[:-1]  # a lone trailing sextet carries no whole byte
-    cleaned += "=" * (-len(cleaned) % 4)
-    try:
-        return base64.b64decode(cleaned)
-    except (binascii.Error, ValueError):
-        return b""
-
-
-def _q_decode(text: str) -> bytes:
-    raw = text.replace("_", " ").encode("latin-1", "replace")
-    return _QP_HEX.sub(lambda m: bytes([int(m.group(1), 16)]), raw)
-
-
-def _recover(text: str) -> str:
-    """Raw 8-bit header bytes come back from the email package as surrogate escapes."""
-    if not _SURROGATE.search(text):
-        return text
-    try:
-        data = text.encode("utf-8", "surrogateescape")
-    except UnicodeError:
-        return _SURROGATE.sub("\ufffd", text)
-    return decode_bytes(data, None)
-
-
-def raw_header_text(value: str | Header | None) -> str:
-    """A header as text: unfolded and with raw 8-bit bytes decoded, but RFC 2047 words left alone.
-
-    Address parsing needs this: decoded display names may contain commas, quotes and brackets.
-    """
-    try:
-        if value is None:
-            return ""
-        if isinstance(value, Header):
-            pieces: list[str] = []
-            for chunk, charset in value._chunks:  # the public API re-encodes and loses raw bytes
-                name = str(charset)
-                if name == "unknown-8bit":
-                    pieces.append(_recover(chunk))
-                else:
-                    pieces.append(chunk)
-            text = "".join(pieces)
-        else:
-            text = _recover(str(value))
-        return _FOLD.sub("", text).replace("\r", "").replace("\n", "")
-    except Exception:
-        return ""
-
-
-def _decode_words(text: str) -> str:
-    out: list[str] = []
-    pending: bytearray = bytearray()
-    pending_charset: str | None = None
-    pos = 0
-
-    def flush() -> None:
-        nonlocal pending_charset
-        if pending_charset is not None:
-            out.append(decode_bytes(bytes(pending), pending_charset))
-            pending.clear()
-            pending_charset = None
-
-    for match in _ENCODED_WORD.finditer(text):
-        between = text[pos : match.start()]
-        # RFC 2047 6.2: whitespace between adjacent encoded words is not displayed.
-        if between and not (pending_charset is not None and between.strip(" \t") == ""):
-            flush()
-            out.append(between)
-        charset = _norm_charset(match.group(1))
-        data = _b_decode(match.group(3)) if match.group(2) in "bB" else _q_decode(match.group(3))
-        # Same-charset neighbours are joined as bytes: broken encoders split characters across words.
-        if pending_charset is not None and charset != pending_charset:
-            flush()
-        pending_charset = charset
-        pending += data
-        pos = match.end()
-    flush()
-    out.append(text[pos:])
-    return "".join(out)
-
-
-def decode_header_value(value: str | Header | None) -> str:
-    """Decode a header to text: RFC 2047 encoded words (B and Q) and raw 8-bit bytes alike.
-
-    Line breaks and NULs smuggled inside encoded words become spaces: a decoded value must be safe
-    to copy into another header.
-    """
-    try:
-        return _CONTROL.sub(" ", _decode_words(raw_header_text(value)))
-    except Exception:
-        try:
-            return str(value or "")
         except Exception:
             return ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import email.message
 
 from mailgate.mail.addresses import extract_addresses, local_part
-from mailgate.mail.charsets import raw_header_text
+from mailgate.mail.headers import raw_header_text
 from mailgate.mail.parse import ParsedMail
 
 _SYSTEM_LOCALS = frozenset({"mailer-daemon", "postmaster", "mail-daemon"})

@@ -22,7 +22,8 @@ from html.parser import HTMLParser
 from typing import TypeVar
 
 from mailgate.mail.addresses import extract_addresses
-from mailgate.mail.charsets import decode_bytes, decode_header_value, raw_header_text
+from mailgate.mail.charsets import decode_bytes
+from mailgate.mail.headers import decode_header_value, raw_header_text
 
 T = TypeVar("T")
 

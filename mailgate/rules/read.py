@@ -15,7 +15,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from mailgate.mail.parse import ParsedMail
-from mailgate.rules import blocks, ja
+from mailgate.rules import blocks
+from mailgate.rules.ja import inquiry, parsers
+from mailgate.rules.ja.values import FieldError
 
 # Where each field goes, and the parser it uses unless the spec names another.
 DEFAULT_PARSER: dict[str, str] = {
@@ -67,8 +69,8 @@ def parse_field_specs(raw: Any, err: Callable[[str, str], None]) -> list[FieldSp
             err(key, "label must be a label or a list of labels")
             continue
         parser = value.get("parse", DEFAULT_PARSER[key])
-        if parser not in ja.PARSERS:
-            err(key, f"unknown parser {parser!r} (known: {', '.join(sorted(ja.PARSERS))})")
+        if parser not in parsers.PARSERS:
+            err(key, f"unknown parser {parser!r} (known: {', '.join(sorted(parsers.PARSERS))})")
             continue
         specs.append(
             FieldSpec(
@@ -124,15 +126,15 @@ def read_fields(
     texts = blocks.split_sections(mail.text, sections) if sections else {"": mail.text}
     parts = {name: blocks.labelled(text) for name, text in texts.items()}
     reference = mail.date or datetime.now(UTC)
-    pctx = ja.ParseContext(tz=tz, reference=reference)
+    pctx = parsers.ParseContext(tz=tz, reference=reference)
     raw: dict[str, Any] = {}
     for spec in specs:
         lines = _lines_for(spec, parts, default_section)
         if lines is None:
             continue
         try:
-            raw[spec.key] = ja.PARSERS[spec.parse](lines, pctx)
-        except ja.FieldError as e:
+            raw[spec.key] = parsers.PARSERS[spec.parse](lines, pctx)
+        except FieldError as e:
             out.errors.append(f"{spec.key}: {e}")
             continue
         out.notes.append(f"{spec.key} from {'/'.join(spec.labels)}")
@@ -167,7 +169,7 @@ def _assemble(raw: dict[str, Any], out: Fields) -> None:
             f[key] = raw[key]
     if "message" in raw:
         f["message"] = raw["message"]
-        f["kind"] = ja.inquiry_kind(raw["message"])
+        f["kind"] = inquiry.inquiry_kind(raw["message"])
     customer = dict(raw.get("customer") or {})
     for key, value in raw.items():
         if key.startswith("customer.") and value:

@@ -13,7 +13,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from mailgate.mail.charsets import decode_header_value
+from mailgate.mail.headers import decode_header_value
 
 
 def outbox_files(outbox: Path) -> list[Path]:

@@ -12,9 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mailgate.mail.parse import parse
-from mailgate.rules import ja
 from mailgate.rules.blocks import find, find_all, labelled, split_sections
-from mailgate.rules.ja import FieldError, ParseContext
+from mailgate.rules.ja import booking, contact, dates, inquiry, parsers
+from mailgate.rules.ja.parsers import ParseContext
+from mailgate.rules.ja.values import FieldError
 from tests.conftest import CORPUS
 
 TZ = ZoneInfo("Asia/Tokyo")
@@ -27,7 +28,7 @@ def iso(value: datetime | None) -> str | None:
 
 
 def dt_range(text: str, reference: datetime = NOV) -> tuple[str | None, str | None]:
-    start, end = ja.datetime_range([text], TZ, reference)
+    start, end = dates.datetime_range([text], TZ, reference)
     return iso(start), iso(end)
 
 
@@ -54,12 +55,12 @@ def read_notice(path: str) -> dict[str, Any]:
 
     def field(values: dict[str, list[str]], key: str, parser: str) -> Any:
         lines = find(values, LABELS[key]) or find(top, LABELS[key])
-        return None if lines is None else ja.PARSERS[parser](lines, ctx)
+        return None if lines is None else parsers.PARSERS[parser](lines, ctx)
 
     def when(values: dict[str, list[str]]) -> dict[str, str | None]:
         start, end = field(values, "when", "datetime_range")
         menu_lines = find(values, LABELS["menu"])
-        minutes = ja.PARSERS["duration"](menu_lines, ctx) if menu_lines else None
+        minutes = parsers.PARSERS["duration"](menu_lines, ctx) if menu_lines else None
         if end is None and minutes is not None:
             end = start + minutes  # SALON BOARD gives a duration, not an end
         return {"start": iso(start), "end": iso(end)}
@@ -71,12 +72,12 @@ def read_notice(path: str) -> dict[str, Any]:
     if "before" in sections:
         out["previous"] = when(labelled(sections["before"]))
     if (lines := find(current, LABELS["menu"])) is not None:
-        out["menu"] = ja.PARSERS["menu"](lines, ctx)
+        out["menu"] = parsers.PARSERS["menu"](lines, ctx)
     if (lines := find(current, LABELS["staff"])) is not None:
-        out["staff"] = ja.PARSERS["staff"](lines, ctx)
+        out["staff"] = parsers.PARSERS["staff"](lines, ctx)
     customer: dict[str, str] = {}
     if (lines := find(current, LABELS["customer"])) is not None:
-        customer = ja.PARSERS["person"](lines, ctx)
+        customer = parsers.PARSERS["person"](lines, ctx)
     for key, labels, parser in [
         ("name", ["名前(姓)", "名前(名)"], "name"),
         ("name", ["お名前"], "name"),
@@ -85,11 +86,11 @@ def read_notice(path: str) -> dict[str, Any]:
         ("phone", ["電話番号"], "phone"),
     ]:
         if (lines := find_all(current, labels)) is not None:
-            customer[key] = ja.PARSERS[parser](lines, ctx)
+            customer[key] = parsers.PARSERS[parser](lines, ctx)
     if customer:
         out["customer"] = customer
     if (lines := find(current, ["お問い合わせ内容"])) is not None:
-        out["kind"] = ja.inquiry_kind(ja.PARSERS["text"](lines, ctx))
+        out["kind"] = inquiry.inquiry_kind(parsers.PARSERS["text"](lines, ctx))
     return out
 
 
@@ -128,13 +129,13 @@ def test_corpus_notice_fields(path: str) -> None:
     ],
 )
 def test_reservation_id(lines: list[str], expected: str) -> None:
-    assert ja.reservation_id(lines) == expected
+    assert booking.reservation_id(lines) == expected
 
 
 @pytest.mark.parametrize("lines", [[], [""], ["予約番号なし"], ["87246923 (Web)"], ["ABC#1"]])
 def test_reservation_id_rejects(lines: list[str]) -> None:
     with pytest.raises(FieldError, match="no reservation number"):
-        ja.reservation_id(lines)
+        booking.reservation_id(lines)
 
 
 # ------------------------------------------------------------------------------------ datetime_range
@@ -188,7 +189,7 @@ def test_datetime_range(text: str, expected: tuple[str, str | None]) -> None:
 
 
 def test_datetime_range_over_several_lines() -> None:
-    start, end = ja.datetime_range(["2026年12月5日(土)", "12:00～13:00"], TZ, NOV)
+    start, end = dates.datetime_range(["2026年12月5日(土)", "12:00～13:00"], TZ, NOV)
     assert (iso(start), iso(end)) == (S, E)
 
 
@@ -241,7 +242,7 @@ def test_datetime_range_rejects(text: str, message: str) -> None:
 
 
 def test_datetime_range_returns_aware_datetimes_in_the_shop_zone() -> None:
-    start, end = ja.datetime_range(["2026/12/05 12:00~13:00"], TZ, NOV)
+    start, end = dates.datetime_range(["2026/12/05 12:00~13:00"], TZ, NOV)
     assert start.tzinfo is TZ and end is not None and end.tzinfo is TZ
     assert end - start == timedelta(hours=1)
 
@@ -265,18 +266,18 @@ def test_datetime_range_returns_aware_datetimes_in_the_shop_zone() -> None:
     ],
 )
 def test_duration(lines: list[str], minutes: int) -> None:
-    assert ja.duration(lines) == timedelta(minutes=minutes)
+    assert booking.duration(lines) == timedelta(minutes=minutes)
 
 
 @pytest.mark.parametrize("lines", [[], ["整体 60分コース"], ["カット"], ["予約時合計金額　6,700円"]])
 def test_no_duration(lines: list[str]) -> None:
-    assert ja.duration(lines) is None
+    assert booking.duration(lines) is None
 
 
 @pytest.mark.parametrize("lines", [["所要時間：未定"], ["所要時間 0分"], ["所要時間 3000分"]])
 def test_duration_rejects(lines: list[str]) -> None:
     with pytest.raises(FieldError):
-        ja.duration(lines)
+        booking.duration(lines)
 
 
 # -------------------------------------------------------------------------------------------- person
@@ -314,7 +315,7 @@ TARO = {
     ],
 )
 def test_person(lines: list[str], expected: dict[str, str]) -> None:
-    assert ja.person(lines) == expected
+    assert contact.person(lines) == expected
 
 
 def test_person_keeps_feature_phone_addresses_exactly() -> None:
@@ -324,13 +325,13 @@ def test_person_keeps_feature_phone_addresses_exactly() -> None:
         "Taro_-.@i.softbank.jp",
         "a+b@example.jp",
     ]:
-        assert ja.person(["山田 太郎", address])["email"] == address
+        assert contact.person(["山田 太郎", address])["email"] == address
 
 
 @pytest.mark.parametrize("lines", [[], [""], ["-"], ["090-0000-0000"]])
 def test_person_rejects(lines: list[str]) -> None:
     with pytest.raises(FieldError):
-        ja.person(lines)
+        contact.person(lines)
 
 
 @pytest.mark.parametrize(
@@ -346,7 +347,7 @@ def test_person_rejects(lines: list[str]) -> None:
     ],
 )
 def test_name(lines: list[str], expected: str) -> None:
-    assert ja.name(lines) == expected
+    assert contact.name(lines) == expected
 
 
 @pytest.mark.parametrize(
@@ -363,13 +364,13 @@ def test_name(lines: list[str], expected: str) -> None:
     ],
 )
 def test_kana(lines: list[str], expected: str) -> None:
-    assert ja.kana(lines) == expected
+    assert contact.kana(lines) == expected
 
 
 @pytest.mark.parametrize("lines", [[], ["山田 太郎"], ["Yamada"]])
 def test_kana_rejects(lines: list[str]) -> None:
     with pytest.raises(FieldError, match="no reading"):
-        ja.kana(lines)
+        contact.kana(lines)
 
 
 @pytest.mark.parametrize(
@@ -386,13 +387,13 @@ def test_kana_rejects(lines: list[str]) -> None:
     ],
 )
 def test_email(lines: list[str], expected: str) -> None:
-    assert ja.email(lines) == expected
+    assert contact.email(lines) == expected
 
 
 @pytest.mark.parametrize("lines", [[], ["なし"], ["taro@"], ["@example.jp"], ["taro@localhost"]])
 def test_email_rejects(lines: list[str]) -> None:
     with pytest.raises(FieldError, match="no email address"):
-        ja.email(lines)
+        contact.email(lines)
 
 
 @pytest.mark.parametrize(
@@ -415,7 +416,7 @@ def test_email_rejects(lines: list[str]) -> None:
     ],
 )
 def test_phone(text: str, expected: str) -> None:
-    assert ja.phone([text]) == expected
+    assert contact.phone([text]) == expected
 
 
 @pytest.mark.parametrize(
@@ -423,7 +424,7 @@ def test_phone(text: str, expected: str) -> None:
 )
 def test_phone_rejects(lines: list[str], message: str) -> None:
     with pytest.raises(FieldError, match=message):
-        ja.phone(lines)
+        contact.phone(lines)
 
 
 # ------------------------------------------------------------------------------------- staff, menu, text
@@ -450,7 +451,7 @@ def test_phone_rejects(lines: list[str], message: str) -> None:
     ],
 )
 def test_staff(lines: list[str], expected: str | None) -> None:
-    assert ja.staff(lines) == expected
+    assert booking.staff(lines) == expected
 
 
 @pytest.mark.parametrize(
@@ -463,18 +464,18 @@ def test_staff(lines: list[str], expected: str | None) -> None:
     ],
 )
 def test_menu(lines: list[str], expected: str) -> None:
-    assert ja.menu(lines) == expected
+    assert booking.menu(lines) == expected
 
 
 @pytest.mark.parametrize("lines", [[], [""], ["（所要時間目安：1時間30分）"]])
 def test_menu_rejects(lines: list[str]) -> None:
     with pytest.raises(FieldError, match="no menu"):
-        ja.menu(lines)
+        booking.menu(lines)
 
 
 def test_text_joins_lines() -> None:
-    assert ja.text(["一行目", "二行目"]) == "一行目\n二行目"
-    assert ja.text([]) == ""
+    assert inquiry.text(["一行目", "二行目"]) == "一行目\n二行目"
+    assert inquiry.text([]) == ""
 
 
 # ------------------------------------------------------------------------------------------ inquiries
@@ -504,14 +505,14 @@ def test_text_joins_lines() -> None:
     ],
 )
 def test_inquiry_kind(message: str, kind: str) -> None:
-    assert ja.inquiry_kind(message) == kind
+    assert inquiry.inquiry_kind(message) == kind
 
 
 # ------------------------------------------------------------------------------------------ registry
 
 
 def test_parsers_share_one_signature() -> None:
-    assert set(ja.PARSERS) == {
+    assert set(parsers.PARSERS) == {
         "reservation_id",
         "datetime_range",
         "duration",
@@ -525,11 +526,11 @@ def test_parsers_share_one_signature() -> None:
         "text",
     }
     ctx = ParseContext(TZ, datetime(2026, 12, 20, 9, 0, tzinfo=TZ))
-    assert ja.PARSERS["datetime_range"](["1月5日 10:00"], ctx)[0].year == 2027
-    assert ja.PARSERS["reservation_id"](["87246923"], ctx) == "87246923"
-    assert ja.PARSERS["duration"](["90分"], ctx) == timedelta(minutes=90)
-    assert ja.PARSERS["staff"](["指名なし"], ctx) is None
-    assert ja.PARSERS["text"](["a", "b"], ctx) == "a\nb"
+    assert parsers.PARSERS["datetime_range"](["1月5日 10:00"], ctx)[0].year == 2027
+    assert parsers.PARSERS["reservation_id"](["87246923"], ctx) == "87246923"
+    assert parsers.PARSERS["duration"](["90分"], ctx) == timedelta(minutes=90)
+    assert parsers.PARSERS["staff"](["指名なし"], ctx) is None
+    assert parsers.PARSERS["text"](["a", "b"], ctx) == "a\nb"
 
 
 def test_field_error_is_a_value_error() -> None:
@@ -549,7 +550,7 @@ REFERENCES = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(209
 @given(st.one_of(st.text(max_size=80), _DATEISH), REFERENCES)
 def test_datetime_range_raises_only_field_error(text: str, reference: datetime) -> None:
     try:
-        start, end = ja.datetime_range([text], TZ, reference)
+        start, end = dates.datetime_range([text], TZ, reference)
     except FieldError:
         return
     assert start.tzinfo is TZ
@@ -563,7 +564,7 @@ _PHONEISH = st.text(st.sampled_from(list("0123456789０９+-－−ー()（） �
 @given(st.lists(st.one_of(st.text(max_size=40), _PHONEISH), max_size=3))
 def test_phone_is_digits_only(lines: list[str]) -> None:
     try:
-        value = ja.phone(lines)
+        value = contact.phone(lines)
     except FieldError:
         return
     assert value.isascii() and value.isdigit()
@@ -573,7 +574,7 @@ def test_phone_is_digits_only(lines: list[str]) -> None:
 @given(st.lists(st.one_of(st.text(max_size=40), _PHONEISH), max_size=4))
 def test_person_raises_only_field_error_and_phone_is_digits(lines: list[str]) -> None:
     try:
-        value = ja.person(lines)
+        value = contact.person(lines)
     except FieldError:
         return
     assert value and set(value) <= {"name", "name_kana", "email", "phone"}

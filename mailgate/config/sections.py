@@ -1,0 +1,188 @@
+"""The sections of mailgate.toml other than [imap]: their keys, defaults and checks."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+DEFAULT_CARRIERS = [
+    "docomo.ne.jp",
+    "ezweb.ne.jp",
+    "au.com",
+    "biz.ezweb.ne.jp",
+    "softbank.ne.jp",
+    "i.softbank.jp",
+    "disney.ne.jp",
+    "ymobile.ne.jp",
+    "y-mobile.ne.jp",
+    "emobile.ne.jp",
+    "pdx.ne.jp",
+    "willcom.com",
+    "rakuten.jp",
+    "uqmobile.jp",
+]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+HostPort = Annotated[str, Field(pattern=r"^[^\s:]+:\d{1,5}$")]
+
+
+class MailSection(Section):
+    domains: list[str] = ["shop.example"]
+    signup: Email = "signup@shop.example"
+    notices: Email = "notices@shop.example"
+    max_size: int = Field(10 * 1024 * 1024, gt=0)
+    carrier_domains: list[str] = DEFAULT_CARRIERS
+    replies_per_hour: int = Field(5, ge=0)
+
+    @field_validator("domains")
+    @classmethod
+    def _lower(cls, v: list[str]) -> list[str]:
+        if not v:
+            raise ValueError("at least one domain")
+        return [d.lower() for d in v]
+
+
+def _hours_value(v: str) -> str:
+    from mailgate.times import parse_hours
+
+    try:
+        parse_hours(v)
+    except ValueError as e:
+        order = " (the end after the start)" if "end" in str(e) else ""
+        raise ValueError(f'HH:MM-HH:MM or "closed"{order}') from None
+    return v
+
+
+HoursValue = Annotated[str, AfterValidator(_hours_value)]
+
+
+class StaffEntry(Section):
+    name: Annotated[str, Field(min_length=1)]
+    aliases: list[str] = []  # the name as vendors write it: "さとう", "Sato", "佐藤 先生"
+
+
+class MenuEntry(Section):
+    name: Annotated[str, Field(min_length=1)]
+    aliases: list[str] = []
+    minutes: int = Field(60, gt=0)
+
+
+class ShopHours(Section):
+    """Opening hours per weekday, "closed" on 定休日; `holiday`: on [shop] holidays (default closed)."""
+
+    mon: HoursValue | None = None
+    tue: HoursValue | None = None
+    wed: HoursValue | None = None
+    thu: HoursValue | None = None
+    fri: HoursValue | None = None
+    sat: HoursValue | None = None
+    sun: HoursValue | None = None
+    holiday: HoursValue | None = None
+
+    @model_validator(mode="after")
+    def _whole_week(self) -> ShopHours:
+        # No hours at all means "not checked"; half a week is a mistake, not a guess.
+        week = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+        missing = [d for d in week if getattr(self, d) is None]
+        if missing and len(missing) < len(week):
+            raise ValueError(f"every weekday mon..sun once one is set (missing: {', '.join(missing)})")
+        return self
+
+
+class ShopSection(Section):
+    name: str = "デモ整体院"
+    timezone: str = "Asia/Tokyo"
+    staff_alerts: list[Email] = []
+    # No staff: names in notices are taken as written and the roster/shift checks are skipped.
+    staff: list[StaffEntry] = []
+    menus: list[MenuEntry] = []
+    hours: ShopHours = ShopHours()
+    holidays: list[date] = []  # closed (or `hours.holiday`) on these dates: 年末年始, 臨時休業, 祝日
+    shifts: str | None = None  # shift table, CSV or TOML; edit with `mailgate shifts set`
+
+    @field_validator("staff")
+    @classmethod
+    def _distinct_staff(cls, v: list[StaffEntry]) -> list[StaffEntry]:
+        from mailgate.times import name_key
+
+        owner: dict[str, str] = {}
+        for entry in v:
+            for text in (entry.name, *entry.aliases):
+                key = name_key(text)
+                if owner.setdefault(key, entry.name) != entry.name:
+                    raise ValueError(
+                        f"distinct names and aliases ({text!r} is {owner[key]}'s and {entry.name}'s)"
+                    )
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("an IANA time zone such as Asia/Tokyo") from None
+        return v
+
+
+class AuthnSection(Section):
+    dns_overrides: str | None = None
+    trusted_forwarders: list[Email] = []
+
+
+class NoticesSection(Section):
+    # A change or cancel whose booking has not arrived waits this long, then an operator must look.
+    defer_hours: float = Field(72, gt=0)
+    # When staff get the evening list of the day's inquiries that did not become bookings.
+    digest_at: Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")] = "19:00"
+
+
+class SmtpSection(Section):
+    listen: HostPort = "127.0.0.1:2525"
+
+
+class WebSection(Section):
+    listen: HostPort = "127.0.0.1:8025"
+    base_url: str | None = None
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith(("http://", "https://")):
+            raise ValueError("a URL starting with http:// or https://")
+        return v.rstrip("/") if v else v
+
+
+class DbSection(Section):
+    url: str | None = None  # None: SQLite at var/mailgate.db
+
+
+class OutboundSection(Section):
+    relay: str | None = None  # None: write to the var/outbox Maildir
+    sender: Email | None = None  # From: of our replies; default the signup address
+    dkim_key: str | None = None
+    dkim_selector: str = "mg"
+    dkim_domain: str | None = None
+
+
+class LinksSection(Section):
+    # Newest last: it signs, all verify (rotation).
+    secrets: list[Annotated[str, Field(min_length=16)]] = []
+    register_hours: float = Field(72, gt=0)
+    settings_hours: float = Field(24, gt=0)
+    pin_attempts: int = Field(5, gt=0)
+    lock_minutes: int = Field(30, gt=0)
+
+
+class PathsSection(Section):
+    var: str = "var"
+    rules: str | None = None
+    templates: str | None = None
