@@ -13,7 +13,7 @@ import uvicorn
 
 from mailgate import schedule
 from mailgate.context import Context
-from mailgate.inbound import imap, imap_session
+from mailgate.inbound import imap, imap_session, spool
 from mailgate.inbound.smtp import Handler, make_smtp
 from mailgate.outbound.sender import Sender
 from mailgate.pipeline.worker import process_pending
@@ -111,6 +111,8 @@ async def serve(ctx: Context, *, process: bool = True) -> None:
         except imap_session.ImapError as e:
             raise SystemExit(f"cannot start: imap: {e}") from None
     sender = Sender.build(ctx.cfg, ctx.engine)
+    for path in await asyncio.to_thread(spool.clean_tmp, ctx.cfg.spool_dir):
+        log.info("removed %s: left in the spool by a writer that was killed", path.name)
     handler = Handler(ctx.cfg, ctx.engine, on_stored=wake.set)
     host, port = ctx.cfg.smtp_listen
     smtp = await loop.create_server(lambda: make_smtp(ctx.cfg, handler), host, port)

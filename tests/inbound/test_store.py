@@ -1,5 +1,9 @@
 """Storing before 250: spool file plus rows, deduplicated on redelivery, on SQLite and PostgreSQL."""
 
+import os
+import time
+from pathlib import Path
+
 from sqlmodel import Session, select
 
 from mailgate import db
@@ -110,3 +114,15 @@ def test_same_message_id_with_a_different_body_is_a_different_message() -> None:
     a = b"Message-ID: <same@x>\r\n\r\none\r\n"
     b = b"Message-ID: <same@x>\r\n\r\ntwo\r\n"
     assert dedupe_key(a)[0] != dedupe_key(b)[0]
+
+
+def test_what_a_killed_writer_left_in_spool_tmp_is_cleaned_after_36_hours(tmp_path: Path) -> None:
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    old, young = tmp / "old.tmp", tmp / "young.tmp"
+    for f in (old, young):
+        f.write_bytes(b"half a mail")
+    stale = time.time() - spool.TMP_MAX_AGE.total_seconds() - 60
+    os.utime(old, (stale, stale))
+    assert spool.clean_tmp(tmp_path) == [old]
+    assert not old.exists() and young.exists()
