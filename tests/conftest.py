@@ -70,6 +70,34 @@ var = "var"
     return path
 
 
+# --- The e2e marker: every test that starts a server or a browser carries it -------------------------
+# `pytest -m "not e2e"` is the quick inner loop; scripts/test runs everything.
+
+_RUNNING: list[pytest.Item] = []
+
+
+@pytest.fixture(autouse=True)
+def _running_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    _RUNNING.append(request.node)
+    yield
+    _RUNNING.pop()
+
+
+def starts_a_server(what: str) -> None:
+    """Called where a test starts a server or a browser: the test must be marked e2e."""
+    if _RUNNING and _RUNNING[-1].get_closest_marker("e2e") is None:
+        pytest.fail(f"{_RUNNING[-1].nodeid} starts {what}: mark it @pytest.mark.e2e")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test on PostgreSQL starts (or shares) a PostgreSQL server: it is e2e."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_pg = callspec is not None and callspec.params.get("dialect") == "postgresql"
+        if on_pg or {"pg_url", "pg_db_url"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.e2e)
+
+
 # --- Databases: built by the migrations once per session into a template, copied for each test ---------
 
 
@@ -136,6 +164,7 @@ def start_serve(
     **popen: object,
 ) -> Served:
     """`mailgate serve` on free loopback ports; `mailgate` is the command (default: the one under test)."""
+    starts_a_server("mailgate serve")
     smtp_port, http_port = free_port(), free_port()
     var = config_path.parent / "var"
     proc = subprocess.Popen(

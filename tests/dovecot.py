@@ -29,7 +29,7 @@ import pytest
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
-from tests.conftest import free_port
+from tests.conftest import free_port, starts_a_server
 from tests.tls import self_signed
 
 USER = "booker"
@@ -181,6 +181,7 @@ def make_dovecot(*, starttls: bool = False, extra: str = "") -> Dovecot:
 
 @contextmanager
 def running_dovecot(*, starttls: bool = False, extra: str = "") -> Iterator[Dovecot]:
+    starts_a_server("Dovecot")
     server = make_dovecot(starttls=starttls, extra=extra)
     server.start()
     try:

@@ -7,7 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from mailgate import qr
+from tests.conftest import starts_a_server
 
 
 def run_qr(cfg: Path, *args: str) -> str:
@@ -40,12 +43,15 @@ def test_a_subject_is_carried_percent_encoded(cfg_path: Path, tmp_path: Path) ->
     assert zbar(out) == "mailto:signup@shop.example?subject=%E7%99%BB%E9%8C%B2"
 
 
+@pytest.mark.e2e
 def test_svg_is_a_scalable_qr_of_the_same_data(cfg_path: Path, tmp_path: Path) -> None:
     svg, png = tmp_path / "signup.svg", tmp_path / "from-svg.png"
     run_qr(cfg_path, "--out", str(svg))
     assert svg.read_text().lstrip().startswith("<?xml") and "<svg" in svg.read_text()
     # Rasterise the SVG exactly as a browser would and decode that.
     from playwright.sync_api import sync_playwright
+
+    starts_a_server("Chromium")
 
     with sync_playwright() as p:
         browser = p.chromium.launch(

@@ -16,6 +16,8 @@ from tests.conftest import CORPUS, start_serve, wait_for, write_config
 from tests.dovecot import Dovecot, running_dovecot
 from tests.e2e.helpers import cli, outbox_files, read_mail
 
+pytestmark = pytest.mark.e2e  # starts real servers
+
 STORED = b"$MailgateStored"
 SHOP = """staff_alerts = ["staff@shop.example"]
 [[shop.staff]]

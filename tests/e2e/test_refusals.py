@@ -13,6 +13,8 @@ import pytest
 from tests.conftest import start_serve, write_config
 from tests.e2e.helpers import cli
 
+pytestmark = pytest.mark.e2e  # starts real servers
+
 
 def test_a_foreign_domain_is_refused_with_550_5_7_1(served) -> None:  # type: ignore[no-untyped-def]
     with smtplib.SMTP("127.0.0.1", served.smtp_port, timeout=10) as s:

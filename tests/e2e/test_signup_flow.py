@@ -7,11 +7,14 @@ import smtplib
 from pathlib import Path
 
 import httpx
+import pytest
 
 from mailgate.mail.dkim import load_txt_records
 from tests.conftest import CORPUS, Served, start_serve, wait_for, write_config
 from tests.dkim_check import verify
 from tests.e2e.helpers import cli, first_url, forms, outbox_files, read_mail
+
+pytestmark = pytest.mark.e2e  # starts real servers
 
 DKIM = f"""
 [outbound]

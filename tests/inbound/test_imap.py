@@ -23,6 +23,8 @@ from mailgate.models import ImapState, Message, MessageState
 from tests.conftest import REPO, start_serve, wait_for, write_config
 from tests.dovecot import PASSWORD, Dovecot, oauth2_server, running_dovecot
 
+pytestmark = pytest.mark.e2e  # starts real servers
+
 STORED = b"$MailgateStored"
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
-from tests.conftest import free_port
+from tests.conftest import free_port, starts_a_server
 
 HOST = "127.0.0.1"
 ENV = {"MAILGATE_RELAY_USER": "mailgate", "MAILGATE_RELAY_PASSWORD": "s3cret pass"}
@@ -53,6 +53,7 @@ class RecordingController(Controller):
 
 def serving(handler: Recorder, **kwargs: Any) -> Iterator[tuple[Recorder, int]]:
     """Run `handler` on a free loopback port for as long as the caller iterates."""
+    starts_a_server("an SMTP relay")
     port = free_port()
     controller = RecordingController(handler, hostname=HOST, port=port, **kwargs)
     controller.start()

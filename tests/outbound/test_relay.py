@@ -13,6 +13,8 @@ from tests.conftest import free_port
 from tests.dkim_check import verify
 from tests.outbound.servers import ENV, HOST, Recorder
 
+pytestmark = pytest.mark.e2e  # starts real servers
+
 MESSAGE = b"From: yoyaku@shop.example\r\nTo: a@example.com\r\nSubject: test\r\n\r\nbody\r\n.leading dot\r\n"
 
 

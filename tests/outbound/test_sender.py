@@ -36,6 +36,8 @@ from mailgate.outbound.sender import BACKOFF, LOST_LEASE, Sender, maildir_name
 from tests.conftest import REPO, write_config
 from tests.outbound.servers import HOST, Recorder, serving
 
+pytestmark = pytest.mark.e2e  # starts real servers
+
 PAST = datetime(2000, 1, 1, tzinfo=UTC)
 
 

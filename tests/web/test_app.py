@@ -25,7 +25,6 @@ from mailgate.web import csrf
 from mailgate.web.app import create_app
 from mailgate.web.forms import decode_form
 from mailgate.web.headers import HEADERS
-from tests.conftest import seed_database
 
 SECRET = "x" * 32
 EXPIRED_MESSAGE = "ページの有効期限が切れました。もう一度リンクを開いてください"
@@ -41,14 +40,14 @@ GOOD = {
 # --- helpers (also used by test_browser.py) ---------------------------------------------------------
 
 
-def make_context(directory: Path, base_url: str = "http://testserver") -> Context:
+def make_context(directory: Path, db_url: str, base_url: str = "http://testserver") -> Context:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "mailgate.toml"
     path.write_text(
-        f'[paths]\nvar = "var"\n\n[links]\nsecrets = ["{SECRET}"]\n\n[web]\nbase_url = "{base_url}"\n',
+        f'[paths]\nvar = "var"\n\n[links]\nsecrets = ["{SECRET}"]\n\n[web]\nbase_url = "{base_url}"\n'
+        f'\n[db]\nurl = "{db_url}"\n',
         encoding="utf-8",
     )
-    seed_database(directory / "var" / "mailgate.db")
     return Context.build(config.load(path))
 
 
@@ -120,8 +119,9 @@ def events(ctx: Context, kind: str) -> list[Event]:
 
 
 @pytest.fixture
-def web_ctx(tmp_path: Path) -> Context:
-    return make_context(tmp_path / "shop")
+def web_ctx(tmp_path: Path, db_url: str) -> Context:
+    """The pages on SQLite and on PostgreSQL."""
+    return make_context(tmp_path / "shop", db_url)
 
 
 @pytest.fixture

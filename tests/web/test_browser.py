@@ -17,7 +17,10 @@ from playwright.sync_api import ConsoleMessage, Page, sync_playwright
 
 from mailgate.context import Context
 from mailgate.web.app import create_app
+from tests.conftest import starts_a_server
 from tests.web.test_app import get_customer, make_context, pending_customer
+
+pytestmark = pytest.mark.e2e  # starts real servers
 
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = [
@@ -43,10 +46,10 @@ class Site:
 
 
 @pytest.fixture
-def site(tmp_path: Path) -> Iterator[Site]:
+def site(tmp_path: Path, db_url: str) -> Iterator[Site]:
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    ctx = make_context(tmp_path / "shop", base_url)
+    ctx = make_context(tmp_path / "shop", db_url, base_url)
     server = uvicorn.Server(
         uvicorn.Config(create_app(ctx), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     )
@@ -77,6 +80,7 @@ def page() -> Iterator[tuple[Page, list[str]]]:
             "(this test never downloads a browser with `playwright install`)"
         )
     console: list[str] = []
+    starts_a_server("Chromium")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
         try:
