@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import stat
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
+from click.testing import Result
+from typer.testing import CliRunner
+
 from mailgate import config
+from mailgate.cli import app
 from mailgate.mail.dkim import DkimKey, sign
 from mailgate.shop.calendar import Calendar
 from tests.dkim_check import verify
 
 
+def invoke(args: list[str]) -> Result:
+    """The command in-process (Typer's runner)."""
+    return CliRunner().invoke(app, args)
+
+
 def test_init_writes_a_loadable_config_a_private_key_and_prints_dns_records(tmp_path: Path) -> None:
-    done = subprocess.run(
+    done = invoke(
         [
-            sys.executable,
-            "-m",
-            "mailgate",
             "init",
             "--dir",
             str(tmp_path),
@@ -27,12 +31,9 @@ def test_init_writes_a_loadable_config_a_private_key_and_prints_dns_records(tmp_
             "seitai.example.jp",
             "--name",
             "JITANBODY整体院",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
+        ]
     )
-    assert done.returncode == 0, done.stderr
+    assert done.exit_code == 0, done.stderr
     cfg = config.load(tmp_path / "mailgate.toml")
     assert cfg.mail.signup == "signup@seitai.example.jp" and cfg.shop.name == "JITANBODY整体院"
     assert cfg.dkim_key_path == tmp_path / "dkim-mg.pem"
@@ -54,25 +55,15 @@ def test_init_writes_a_loadable_config_a_private_key_and_prints_dns_records(tmp_
 
 def test_init_does_not_overwrite_an_existing_shop(tmp_path: Path) -> None:
     (tmp_path / "mailgate.toml").write_text("# mine\n")
-    done = subprocess.run(
-        [sys.executable, "-m", "mailgate", "init", "--dir", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 1 and "exists" in done.stderr
+    done = invoke(["init", "--dir", str(tmp_path)])
+    assert done.exit_code == 1 and "exists" in done.stderr
     assert (tmp_path / "mailgate.toml").read_text() == "# mine\n"
 
 
 def test_a_config_error_stops_the_cli_before_anything_starts(tmp_path: Path) -> None:
     bad = tmp_path / "mailgate.toml"
     bad.write_text('[smtp]\nlisten = "everywhere"\n[paths]\nvar = "var"\n')
-    done = subprocess.run(
-        [sys.executable, "-m", "mailgate", "--config", str(bad), "serve"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 2
+    done = invoke(["--config", str(bad), "serve"])
+    assert done.exit_code == 2
     assert f"{bad}: [smtp] listen: expected HOST:PORT" in done.stderr
     assert not (tmp_path / "var").exists()

@@ -4,23 +4,19 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from mailgate import qr
+from mailgate.cli import app
 from tests.conftest import starts_a_server
 
 
 def run_qr(cfg: Path, *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "mailgate", "--config", str(cfg), "qr", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
+    done = CliRunner().invoke(app, ["--config", str(cfg), "qr", *args])
+    assert done.exit_code == 0, (done.stderr, done.exception)
     return done.stdout
 
 

@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
+import click
 import typer
 
 from mailgate import config as config_mod
@@ -44,7 +45,7 @@ def build_context(cfg: Config) -> Any:
     from mailgate.schema import SchemaError
 
     try:
-        return Context.build(cfg)
+        built = Context.build(cfg)
     except SchemaError as e:
         raise fail(str(e)) from None
     except RulesError as e:
@@ -53,6 +54,10 @@ def build_context(cfg: Config) -> Any:
         raise fail(f"configuration error:\n{e}") from None
     except (OSError, ValueError) as e:
         raise fail(f"configuration error: {e}") from None
+    command = click.get_current_context(silent=True)
+    if command is not None:  # the command's connections close with it (in-process callers, tests)
+        command.call_on_close(built.engine.dispose)
+    return built
 
 
 def setup_logging(verbose: bool = True) -> None:

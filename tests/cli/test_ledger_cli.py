@@ -3,12 +3,14 @@ resolve a conflict, follow up an inquiry, replay what was held — through the r
 
 from __future__ import annotations
 
-import subprocess
-import sys
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from typer.testing import CliRunner
+
+from mailgate.cli import app
 from tests import notices
 from tests.conftest import CORPUS, write_config
 from tests.e2e.helpers import cli
@@ -26,13 +28,17 @@ trusted_forwarders = ["uketsuke@salon-mail.example"]
 """
 
 
-def run(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mailgate", "--config", str(config), *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+@dataclass(frozen=True)
+class Done:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run(config: Path, *args: str) -> Done:
+    """The command in-process (Typer's runner), as an operator would type it."""
+    done = CliRunner().invoke(app, ["--config", str(config), *args])
+    return Done(done.exit_code, done.stdout, done.stderr)
 
 
 def test_the_operators_morning(tmp_path: Path) -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import email
 import json
 import re
-import subprocess
-import sys
 from email.message import Message
 from email.policy import compat32
 from html.parser import HTMLParser
@@ -62,11 +60,11 @@ def forms(html: str) -> list[dict[str, Any]]:
 
 
 def cli(config: Path, *args: str) -> Any:
-    done = subprocess.run(
-        [sys.executable, "-m", "mailgate", "--config", str(config), *args, "--json"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
+    """`mailgate --config CONFIG ARGS --json`, in-process (Typer's runner): what it printed, parsed."""
+    from typer.testing import CliRunner
+
+    from mailgate.cli import app
+
+    done = CliRunner().invoke(app, ["--config", str(config), *args, "--json"])
+    assert done.exit_code == 0, (done.stderr, done.exception)
     return json.loads(done.stdout)

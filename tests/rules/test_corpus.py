@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from mailgate.cli import app
 from tests.conftest import CORPUS
 
 SAMPLES = sorted(CORPUS.glob("*/*.eml"))
@@ -30,23 +32,29 @@ def subset_mismatches(expected: Any, actual: Any, path: str = "") -> list[str]:
     return [] if expected == actual else [f"{path}: expected {expected!r}, got {actual!r}"]
 
 
+def rules_test_args(eml: Path, rcpt: str | None) -> list[str]:
+    args = ["--config", str(CORPUS / "mailgate.toml"), "rules", "test", str(eml), "--json"]
+    return [*args, "--rcpt", rcpt] if rcpt else args
+
+
 def run_rules_test(eml: Path, rcpt: str | None) -> dict[str, Any]:
-    args = [
-        sys.executable,
-        "-m",
-        "mailgate",
-        "--config",
-        str(CORPUS / "mailgate.toml"),
-        "rules",
-        "test",
-        str(eml),
-        "--json",
-    ]
-    if rcpt:
-        args += ["--rcpt", rcpt]
-    done = subprocess.run(args, capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
+    """In-process (Typer's runner): the same command, without a Python start per sample."""
+    done = CliRunner().invoke(app, rules_test_args(eml, rcpt))
+    assert done.exit_code == 0, (done.stderr, done.exception)
     return json.loads(done.stdout)
+
+
+def test_an_operators_script_gets_json_alone_on_stdout_and_exit_0() -> None:
+    """As scripts run it: a process whose stdout is the JSON and nothing else."""
+    eml = CORPUS / "stores" / "booked-01.eml"
+    done = subprocess.run(
+        [sys.executable, "-m", "mailgate", *rules_test_args(eml, None)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == run_rules_test(eml, None)
 
 
 def test_the_corpus_has_samples_to_check() -> None:
