@@ -14,7 +14,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
 
-def _number(name: str) -> int:
+def lock_number(name: str) -> int:
+    """The bigint key of the named lock (PostgreSQL shows it in pg_locks as classid, objid)."""
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
 
@@ -41,7 +42,7 @@ class Held:
         conn, self._conn = self._conn, None
         if conn is not None:
             try:
-                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _number(self.name)})
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": lock_number(self.name)})
                 conn.commit()
                 conn.close()
             except Exception:
@@ -56,7 +57,7 @@ def try_hold(engine: Engine, lock_dir: Path, name: str) -> Held | None:
     if engine.dialect.name == "postgresql":
         conn = engine.connect()
         try:
-            got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": _number(name)}).scalar()
+            got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": lock_number(name)}).scalar()
             conn.commit()  # the lock outlives the transaction; an idle transaction must not
         except Exception:
             conn.invalidate()

@@ -21,7 +21,11 @@ def outbox_files(outbox: Path) -> list[Path]:
 
 def read_mail(path: Path) -> tuple[Message, str, str]:
     """(message, decoded subject, decoded body text)."""
-    raw = path.read_bytes()
+    return parse_mail(path.read_bytes())
+
+
+def parse_mail(raw: bytes) -> tuple[Message, str, str]:
+    """(message, decoded subject, decoded body text) of a single-part mail as mailgate writes it."""
     msg = email.message_from_bytes(raw, policy=compat32)
     payload = msg.get_payload(decode=True)
     assert isinstance(payload, bytes)
