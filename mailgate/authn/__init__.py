@@ -2,7 +2,7 @@
 
 from mailgate.authn.inline import Forward, find_forwards, forward_mail, loose_date
 from mailgate.authn.mime import Embedded, embedded_messages
-from mailgate.authn.originals import STYLES, Original, aligned, originals, proof
+from mailgate.authn.originals import STYLES, Original, aligned, find_originals, proof
 from mailgate.authn.signatures import ArcCheck, Resolver, SignatureCheck, check_arc, check_dkim
 
 __all__ = [
@@ -18,8 +18,8 @@ __all__ = [
     "check_dkim",
     "embedded_messages",
     "find_forwards",
+    "find_originals",
     "forward_mail",
     "loose_date",
-    "originals",
     "proof",
 ]

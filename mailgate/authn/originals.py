@@ -66,7 +66,7 @@ def _notes(checks: Sequence[SignatureCheck], arc: ArcCheck | None, prefix: str =
     return out
 
 
-def originals(
+def find_originals(
     raw: bytes, txt_records: Mapping[str, str] | None, parsed: ParsedMail | None = None
 ) -> list[Original]:
     """The top-level mail first, then each attached message/rfc822, then an inline-forwarded message if

@@ -28,7 +28,7 @@ def rules_test(
     as_json: JsonOpt = False,
 ) -> None:
     """Show which rule takes a mail, what it read and what it would do. Changes nothing."""
-    from mailgate.authn import originals
+    from mailgate.authn import find_originals
     from mailgate.inbound.files import local_recipients
     from mailgate.mail.dkim import load_txt_records
     from mailgate.mail.parse import parse
@@ -46,7 +46,7 @@ def rules_test(
     rcpt = rcpt or next(iter(local_recipients(raw, cfg.is_local)), "")
     mail = parse(raw)
     dns = load_txt_records(cfg.dns_overrides_path) if cfg.dns_overrides_path else None
-    intent = engine.decide(ruleset, mail, rcpt, None, cfg, lambda: originals(raw, dns, mail))
+    intent = engine.decide(ruleset, mail, rcpt, None, cfg, lambda: find_originals(raw, dns, mail))
     out = intent.as_json()
     out["rules_version"] = ruleset.version
     if as_json:

@@ -14,6 +14,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from mailgate.config.resolved import Config, RawConfig
+from mailgate.config.sections import domain_part
 
 
 class ConfigError(Exception):
@@ -88,7 +89,7 @@ def load(
     var_dir = (base / raw.paths.var).resolve()
     for addr_key in ("signup", "notices"):
         addr = getattr(raw.mail, addr_key)
-        if addr.rpartition("@")[2].lower() not in raw.mail.domains:
+        if domain_part(addr) not in raw.mail.domains:
             raise ConfigError(
                 f"{source}: [mail] {addr_key}: expected an address in one of [mail] domains, got {addr!r}"
             )

@@ -20,6 +20,7 @@ from mailgate.config.sections import (
     ShopSection,
     SmtpSection,
     WebSection,
+    domain_part,
 )
 
 
@@ -111,7 +112,7 @@ class Config:
 
     @property
     def dkim_domain(self) -> str:
-        return self.raw.outbound.dkim_domain or self.sender.rsplit("@", 1)[1].lower()
+        return self.raw.outbound.dkim_domain or domain_part(self.sender)
 
     @property
     def dns_overrides_path(self) -> Path | None:
@@ -123,5 +124,4 @@ class Config:
         return (base / os.path.expanduser(path)).resolve()
 
     def is_local(self, addr: str) -> bool:
-        domain = addr.rpartition("@")[2].lower()
-        return domain in self.raw.mail.domains
+        return domain_part(addr) in self.raw.mail.domains

@@ -186,3 +186,9 @@ class PathsSection(Section):
     var: str = "var"
     rules: str | None = None
     templates: str | None = None
+
+
+def domain_part(addr: str) -> str:
+    """The domain of a configured address, or of an envelope address checked against [mail] domains
+    (mail/addresses.py parses addresses from mail; the configuration sits below it)."""
+    return addr.rpartition("@")[2].strip().rstrip(".").lower()

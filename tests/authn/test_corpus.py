@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from mailgate.authn import embedded_messages, originals, proof
+from mailgate.authn import embedded_messages, find_originals, proof
 from tests.authn.helpers import TRUSTED, txt_records
 from tests.conftest import CORPUS
 
@@ -34,7 +34,7 @@ def linesep(request: pytest.FixtureRequest) -> bytes:
 
 @pytest.mark.parametrize("name", sorted(DIRECT))
 def test_direct_vendor_notices_are_proven_for_their_domain_only(name: str, linesep: bytes) -> None:
-    found = originals(read(name, linesep), txt_records())
+    found = find_originals(read(name, linesep), txt_records())
     assert [o.style for o in found] == ["direct"]
     direct = found[0]
     assert direct.signed_by == {DIRECT[name]}
@@ -49,7 +49,7 @@ def test_direct_vendor_notices_are_proven_for_their_domain_only(name: str, lines
 
 
 def test_redirect_keeps_the_original_signature_under_the_added_headers(linesep: bytes) -> None:
-    found = originals(read("forwarded/stores-booked-redirect.eml", linesep), txt_records())
+    found = find_originals(read("forwarded/stores-booked-redirect.eml", linesep), txt_records())
     assert [o.style for o in found] == ["direct"]
     assert found[0].mail.from_addr == "noreply@coubic.com"
     assert proof(found[0], ["coubic.com"], []) == (True, "DKIM signature of coubic.com verified")
@@ -57,7 +57,7 @@ def test_redirect_keeps_the_original_signature_under_the_added_headers(linesep: 
 
 def test_attached_forward_verifies_the_inner_message(linesep: bytes) -> None:
     raw = read("forwarded/stores-booked-attached.eml", linesep)
-    found = originals(raw, txt_records())
+    found = find_originals(raw, txt_records())
     assert [o.style for o in found] == ["direct", "attached"]
     outer, attached = found
     assert outer.signed_by == {"salon-mail.example"}
@@ -83,7 +83,7 @@ def test_attached_message_is_taken_from_the_raw_bytes(linesep: bytes) -> None:
 
 
 def test_inline_forward_from_a_trusted_forwarder(linesep: bytes) -> None:
-    found = originals(read("forwarded/stores-booked-inline.eml", linesep), txt_records())
+    found = find_originals(read("forwarded/stores-booked-inline.eml", linesep), txt_records())
     assert [o.style for o in found] == ["direct", "inline"]
     inline = found[1]
     assert inline.signed_by == frozenset()
@@ -111,7 +111,7 @@ def test_inline_forward_from_a_trusted_forwarder(linesep: bytes) -> None:
 
 
 def test_unsigned_spoof_is_not_proven(linesep: bytes) -> None:
-    found = originals(read("spoofed/stores-booked-unsigned.eml", linesep), txt_records())
+    found = find_originals(read("spoofed/stores-booked-unsigned.eml", linesep), txt_records())
     assert [o.style for o in found] == ["direct"]
     assert found[0].mail.from_addr == "noreply@coubic.com"
     assert proof(found[0], ["coubic.com"], TRUSTED) == (False, "not signed by coubic.com: no DKIM signature")
@@ -119,7 +119,7 @@ def test_unsigned_spoof_is_not_proven(linesep: bytes) -> None:
 
 
 def test_tampered_notice_is_not_proven(linesep: bytes) -> None:
-    found = originals(read("spoofed/stores-cancel-tampered.eml", linesep), txt_records())
+    found = find_originals(read("spoofed/stores-cancel-tampered.eml", linesep), txt_records())
     assert [o.style for o in found] == ["direct"]
     assert found[0].signed_by == frozenset()
     assert found[0].notes == ("DKIM d=coubic.com s=s1: body hash mismatch",)
@@ -131,7 +131,7 @@ def test_tampered_notice_is_not_proven(linesep: bytes) -> None:
 
 def test_missing_dns_record_is_named() -> None:
     records = {k: v for k, v in txt_records().items() if "coubic" not in k}
-    found = originals(read("stores/booked-01.eml"), records)
+    found = find_originals(read("stores/booked-01.eml"), records)
     assert proof(found[0], ["coubic.com"], []) == (
         False,
         "DKIM d=coubic.com did not verify: no DKIM key published at s1._domainkey.coubic.com",
@@ -140,7 +140,7 @@ def test_missing_dns_record_is_named() -> None:
 
 @pytest.mark.parametrize("name", sorted(p.relative_to(CORPUS).as_posix() for p in CORPUS.glob("*/*.eml")))
 def test_every_corpus_mail_is_read_without_error(name: str) -> None:
-    found = originals(read(name), txt_records())
+    found = find_originals(read(name), txt_records())
     assert found and found[0].style == "direct"
     for original in found:
         ok, why = proof(original, ["coubic.com"], TRUSTED)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mailgate.authn import STYLES, originals, proof
+from mailgate.authn import STYLES, find_originals, proof
 from tests.authn.helpers import GMAIL_PASTE, TRUSTED, inline_forward, outer, rfc822_part, txt_records
 from tests.conftest import CORPUS
 
@@ -19,7 +19,7 @@ SEEDS = [
 
 
 def _check(raw: bytes) -> None:
-    found = originals(raw, RECORDS)
+    found = find_originals(raw, RECORDS)
     assert found and found[0].style == "direct"
     for original in found:
         assert original.style in STYLES

@@ -9,7 +9,7 @@ import re
 import dkim as dkimpy
 import pytest
 
-from mailgate.authn import aligned, embedded_messages, originals, proof
+from mailgate.authn import aligned, embedded_messages, find_originals, proof
 from mailgate.mail.dkim import sign
 from tests.authn.helpers import (
     GMAIL_PASTE,
@@ -31,7 +31,7 @@ COUBIC = ["coubic.com"]
 
 
 def only(raw: bytes, style: str, records: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
-    found = [o for o in originals(raw, records or txt_records()) if o.style == style]
+    found = [o for o in find_originals(raw, records or txt_records()) if o.style == style]
     assert len(found) == 1, [o.style for o in found]
     return found[0]
 
@@ -297,7 +297,7 @@ def test_rfc822_inside_multipart_alternative_inside_mixed() -> None:
 def test_two_attached_notices_in_order() -> None:
     first = signed(notice())
     second = signed(notice(body=NOTICE.replace("87246923", "87246924")), "othermail.example", "o1")
-    found = originals(outer([rfc822_part(first), rfc822_part(second)]), txt_records())
+    found = find_originals(outer([rfc822_part(first), rfc822_part(second)]), txt_records())
     assert [o.style for o in found] == ["direct", "attached", "attached"]
     assert [sorted(o.signed_by) for o in found[1:]] == [["coubic.com"], ["othermail.example"]]
     assert "87246924" in found[2].mail.text
@@ -416,7 +416,7 @@ def test_pasted_dkim_signature_lines_prove_nothing() -> None:
 
 
 def test_no_inline_block_in_a_plain_notice() -> None:
-    assert [o.style for o in originals(signed(notice()), txt_records())] == ["direct"]
+    assert [o.style for o in find_originals(signed(notice()), txt_records())] == ["direct"]
 
 
 # --- ARC ---------------------------------------------------------------------------------------------
@@ -483,7 +483,7 @@ def test_without_overrides_real_dns_is_asked_once_per_key(monkeypatch: pytest.Mo
     monkeypatch.setattr(dkim.dnsplug, "get_txt", fake_get_txt)
     inner = signed(notice())
     raw = outer([rfc822_part(inner), rfc822_part(inner)])
-    found = originals(signed(raw, "salon-mail.example", "m1"), None)
+    found = find_originals(signed(raw, "salon-mail.example", "m1"), None)
     assert [sorted(o.signed_by) for o in found] == [["salon-mail.example"], ["coubic.com"], ["coubic.com"]]
     assert sorted(asked) == [b"m1._domainkey.salon-mail.example.", b"s1._domainkey.coubic.com."]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mailgate import config
-from mailgate.authn import originals
+from mailgate.authn import find_originals
 from mailgate.mail.dkim import load_txt_records
 from mailgate.mail.parse import parse
 from mailgate.rules import engine
@@ -22,7 +22,7 @@ DNS = load_txt_records(CORPUS / "keys" / "dns.json")
 
 
 def decide(raw: bytes, rcpt: str = "notices@shop.example") -> Intent:
-    return engine.decide(RULES, parse(raw), rcpt, None, CFG, lambda: originals(raw, DNS))
+    return engine.decide(RULES, parse(raw), rcpt, None, CFG, lambda: find_originals(raw, DNS))
 
 
 @pytest.mark.parametrize(
