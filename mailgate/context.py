@@ -17,6 +17,7 @@ from mailgate.links import Signer
 from mailgate.mail.dkim import load_txt_records
 from mailgate.outbound.queue import Mailer
 from mailgate.rules import engine as rules_engine
+from mailgate.shop import importing
 from mailgate.shop.calendar import Calendar
 from mailgate.shop.live import LiveCalendar
 from mailgate.templating import mail_env, web_env
@@ -54,6 +55,7 @@ class Context:
         cfg.var_dir.mkdir(parents=True, exist_ok=True)
         engine = db.make_engine(cfg.db_url)
         schema.ensure_current(engine)
+        importing.ensure_imported(engine, cfg)
         return cls(
             cfg=cfg,
             engine=engine,
@@ -61,7 +63,7 @@ class Context:
             signer=Signer(link_secrets(cfg), cfg.base_url),
             mail_env=mail_env(cfg.templates_dir),
             web_env=web_env(cfg.templates_dir),
-            calendars=LiveCalendar(cfg),
+            calendars=LiveCalendar(engine, cfg.tz),
             dns=load_txt_records(cfg.dns_overrides_path) if cfg.dns_overrides_path else None,
         )
 

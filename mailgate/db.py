@@ -17,7 +17,7 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, create_engine
 
-from mailgate import models  # noqa: F401  (registers the tables)
+from mailgate import models, shop_tables  # noqa: F401  (registers the tables)
 
 _READ_ONLY = "mailgate_read_only"
 

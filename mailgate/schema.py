@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
 from sqlmodel import SQLModel
 
-from mailgate import models  # noqa: F401  (registers the tables)
+from mailgate import models, shop_tables  # noqa: F401  (registers the tables)
 
 if TYPE_CHECKING:  # alembic is imported when a migration runs: every command starts faster without it
     from alembic.config import Config

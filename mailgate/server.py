@@ -10,13 +10,15 @@ import sys
 from collections.abc import Iterator
 
 import uvicorn
+from sqlmodel import Session
 
-from mailgate import schedule
+from mailgate import db, schedule
 from mailgate.context import Context
 from mailgate.inbound import imap, imap_session, spool
 from mailgate.inbound.smtp import Handler, make_smtp
 from mailgate.outbound.sender import Sender
 from mailgate.pipeline.worker import process_pending
+from mailgate.shop import importing
 from mailgate.web.app import create_app
 
 log = logging.getLogger("mailgate.server")
@@ -99,6 +101,11 @@ def _banner(ctx: Context, process: bool) -> str:
     return "\n".join(lines)
 
 
+def _calendar_drift(ctx: Context) -> list[str]:
+    with Session(db.reading(ctx.engine)) as session:
+        return importing.differences(session, ctx.cfg.shop)
+
+
 async def serve(ctx: Context, *, process: bool = True) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -144,6 +151,8 @@ async def serve(ctx: Context, *, process: bool = True) -> None:
             raise SystemExit(f"web server on {web_host}:{web_port} did not start")
         await asyncio.sleep(0.05)
     print(_banner(ctx, process), flush=True)
+    for line in await asyncio.to_thread(_calendar_drift, ctx):
+        log.warning("%s (the database counts; `mailgate shop import` makes it the config's)", line)
     print("ready", flush=True)
     await stop.wait()
     log.info("stopping")

@@ -69,8 +69,8 @@ def test_base_url_overrides_the_listen_address(tmp_path: Path) -> None:
             '[shop] hours.tue: expected HH:MM-HH:MM or "closed"',
         ),
         (
-            '[shop.hours]\nmon = "20:00-10:00"\n',
-            '[shop] hours.mon: expected HH:MM-HH:MM or "closed" (the end',
+            '[shop.hours]\nmon = "20:00-20:00"\n',
+            '[shop] hours.mon: expected HH:MM-HH:MM or "closed" (an end other than the start)',
         ),
         ('[shop.hours]\nmon = "10:00-20:00"\n', "[shop] hours: expected every weekday mon..sun"),
         ('[shop.hours]\nmonday = "10:00-20:00"\n', "[shop] hours.monday: unknown key"),

@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 from mailgate import config
 from mailgate.cli import app
 from mailgate.mail.dkim import DkimKey, sign
-from mailgate.shop.calendar import Calendar
 from tests.dkim_check import verify
+from tests.shop.helpers import db_calendar
 
 
 def invoke(args: list[str]) -> Result:
@@ -39,7 +39,7 @@ def test_init_writes_a_loadable_config_a_private_key_and_prints_dns_records(tmp_
     assert cfg.dkim_key_path == tmp_path / "dkim-mg.pem"
     assert stat.S_IMODE(cfg.dkim_key_path.stat().st_mode) == 0o600
     assert len(cfg.links.secrets) == 1 and len(cfg.links.secrets[0]) >= 32
-    cal = Calendar.from_config(cfg)  # the demo calendar: two staff, three menus, closed on Tuesdays
+    cal = db_calendar(cfg)  # the demo calendar: two staff, three menus, closed on Tuesdays
     assert cal.staff == ("佐藤", "田中") and cal.staff_named("佐藤 先生") == "佐藤"
     assert cal.duration("整体 90分コース").seconds == 90 * 60
     assert cal.opening(date(2026, 12, 1)) is None and cal.has_hours

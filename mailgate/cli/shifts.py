@@ -1,24 +1,23 @@
-"""`mailgate shifts [--week DATE] | set STAFF DATE START-END|off | check`: the staff shift table."""
+"""`mailgate shifts`: who works when, in the database — show a week, set a day, check the shifts
+against the shop's hours, import or export today's CSV/TOML table."""
 
 from __future__ import annotations
 
 import unicodedata
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from mailgate.cli.common import JsonOpt, app, emit_json, fail, load_config
-from mailgate.config import Config
+from mailgate.cli.common import JsonOpt, app, build_context, emit_json, fail, load_config
 from mailgate.shop.calendar import ALL_DAY, Calendar
+from mailgate.shop.shift_checks import outside_hours
 from mailgate.shop.shifts import ShiftTableError, format_day, parse_day
 from mailgate.times import Span, fmt_day, fmt_span_ascii, is_closed_word, parse_span
 
-shifts_app = typer.Typer(help="The staff shift table: show a week, set a day, check the file.")
+shifts_app = typer.Typer(help="Who works when: show a week, set a day, check, import or export a table file.")
 app.add_typer(shifts_app, name="shifts")
-
-SET_HINT = 'set [shop] shifts = "shifts.csv" (or "shifts.toml") in the config first'
 
 
 @shifts_app.callback(invoke_without_command=True)
@@ -33,8 +32,8 @@ def shifts_week(
     if ctx.invoked_subcommand is not None:
         return
     cfg = load_config(ctx)
-    cal = _calendar(cfg)
-    day = _week_day(week, cfg)
+    cal = build_context(cfg).calendar
+    day = _week_day(week, cfg.tz)
     days = [day - timedelta(days=day.weekday() - i) for i in range(7)]
     if as_json:  # null: closed / day off
         iso = [d.isoformat() for d in days]
@@ -54,101 +53,119 @@ def shifts_week(
     rows = [["営業", *shop], *([n, *cells] for n, cells in staff.items())]
     typer.echo(_table(["", *(fmt_day(d) for d in days)], rows))
     if not cal.staff:
-        typer.echo("(no staff in [shop] staff: add them to see their shifts)")
+        typer.echo("(no staff yet: add them with `mailgate shop import` from [shop] staff)")
 
 
 @shifts_app.command("set")
 def shifts_set(
     ctx: typer.Context,
-    staff: Annotated[str, typer.Argument(help="a name or alias from [shop] staff")],
-    day: Annotated[str, typer.Argument(help="YYYY-MM-DD, or mon..sun for the default week")],
-    hours: Annotated[str, typer.Argument(metavar="START-END|off", help="e.g. 10:00-16:00, or off (休)")],
+    staff: Annotated[str, typer.Argument(help="a staff member's name or alias")],
+    day: Annotated[str, typer.Argument(help="YYYY-MM-DD, or mon..sun for the usual week")],
+    hours: Annotated[
+        str, typer.Argument(metavar="START-END|off", help="e.g. 10:00-16:00, 22:00-02:00, or off (休)")
+    ],
 ) -> None:
-    """Set one person's hours on one day (or weekday) in the shift table file, keeping its format."""
-    from mailgate.shop import shiftwrite
+    """Set one person's hours on one day (or weekday)."""
+    from mailgate import db
+    from mailgate.shop import shift_store
 
-    cfg = load_config(ctx)
-    path = _table_path(cfg)
-    cal = Calendar.build(cfg.shop)
-    if not cal.staff:
-        raise fail("no staff in [shop] staff: add them to the config first")
-    name = cal.staff_named(staff)
-    if name is None:
-        raise fail(f"{staff!r} is not in [shop] staff (known: {', '.join(cal.staff)})")
+    c = build_context(load_config(ctx))
+    cal = c.calendar
+    name = _staff(cal, staff)
     when = parse_day(day)
     if when is None:
         raise fail(f"{day!r}: expected YYYY-MM-DD or a weekday mon..sun")
     span = _parse_hours_arg(hours)
-    had_week = isinstance(when, int) and _has_week(cfg, name)
-    try:
-        replaced = shiftwrite.set_row(path, name, when, span, cal.staff_named)
-    except ShiftTableError as e:
-        raise fail(str(e), 1) from None
-    except (OSError, UnicodeEncodeError) as e:
-        raise fail(f"{path}: cannot write: {e}", 1) from None
+    had_week = any(isinstance(d, int) for (n, d) in cal.shifts if n == name)
+    with db.transaction(c.engine) as session:
+        replaced = shift_store.set_shift(session, cal, name, when, span)
     shown = "off" if span is None else fmt_span_ascii(span)
-    typer.echo(f"{path}: {name} {format_day(when)} {shown} ({'updated' if replaced else 'added'})")
+    typer.echo(f"{name} {format_day(when)} {shown} ({'updated' if replaced else 'added'})")
     if isinstance(when, int) and not had_week:
         typer.echo(f"note: {name} now has a usual week: weekdays without a row are days off", err=True)
-    for mistake in _mistakes(cfg, path):
-        typer.echo(f"warning: {mistake}", err=True)
+    for problem in outside_hours(c.calendar, datetime.now(c.cfg.tz).date(), 28):
+        typer.echo(f"warning: {problem}", err=True)
 
 
 @shifts_app.command("check")
-def shifts_check(ctx: typer.Context) -> None:
-    """Check the shift table file: every mistake as FILE:LINE (unknown staff, bad times, duplicates)."""
+def shifts_check(
+    ctx: typer.Context,
+    weeks: Annotated[int, typer.Option(help="how many weeks from today to look at")] = 4,
+) -> None:
+    """Shifts on days the shop is closed or outside its hours, from today on."""
     cfg = load_config(ctx)
-    path = _table_path(cfg)
-    mistakes = _mistakes(cfg, path)
-    for mistake in mistakes:
-        typer.echo(mistake)
-    if mistakes:
+    cal = build_context(cfg).calendar
+    problems = outside_hours(cal, datetime.now(cfg.tz).date(), weeks * 7)
+    for problem in problems:
+        typer.echo(problem)
+    if problems:
         raise typer.Exit(1)
-    typer.echo(f"{path}: ok")
+    typer.echo("shifts: ok")
 
 
-def _table_path(cfg: Config) -> Path:
-    if not cfg.shop.shifts:
-        raise fail(f"no shift table: {SET_HINT}")
-    return cfg.resolve(cfg.shop.shifts)
+@shifts_app.command("import")
+def shifts_import(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="a shift table, .csv or .toml (date,staff,start,end)")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="check and count, change nothing")] = False,
+) -> None:
+    """Replace the shifts with a table file's (every mistake as FILE:LINE, nothing changed then)."""
+    from mailgate import db
+    from mailgate.shop import shift_store, shifts
 
-
-def _mistakes(cfg: Config, path: Path) -> list[str]:
-    from mailgate.shop import shifts
-
+    c = build_context(load_config(ctx))
+    cal = c.calendar
     try:
         table = shifts.read(path)
-    except FileNotFoundError:
-        return [f"{path}: no such file (add rows with `mailgate shifts set`)"]
     except ShiftTableError as e:
-        return [str(e)]
+        raise fail(str(e), 1) from None
     except OSError as e:
-        return [f"{path}: {e.strerror}"]
-    return shifts.check(table, Calendar.build(cfg.shop).staff_named)
+        raise fail(f"{path}: {e.strerror}", 1) from None
+    mistakes = shifts.check(table, cal.staff_named)
+    if mistakes:
+        raise fail("\n".join(mistakes), 1)
+    rows = shifts.canonical_rows(table.rows, cal.staff_named)
+    if dry_run:
+        typer.echo(f"{path}: {len(rows)} rows, ok (nothing changed: --dry-run)")
+        return
+    with db.transaction(c.engine) as session:
+        count = shift_store.replace_all(session, cal, rows)
+    typer.echo(f"{path}: {count} rows imported (the shifts are these now)")
 
 
-def _has_week(cfg: Config, name: str) -> bool:
-    """Whether the table already gives this person a usual week (weekday rows)."""
-    from mailgate.shop import shifts
+@shifts_app.command("export")
+def shifts_export(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="where to write the table, .csv or .toml")],
+) -> None:
+    """Write the shifts to a table file (the format `shifts import` reads)."""
+    from mailgate import db
+    from mailgate.files import write_durably
+    from mailgate.shop import shift_store, shifts
 
+    c = build_context(load_config(ctx))
     try:
-        rows = shifts.read(_table_path(cfg)).rows
-    except (OSError, ShiftTableError):
-        return False
-    staff_named = Calendar.build(cfg.shop).staff_named
-    return any(isinstance(r.day, int) and staff_named(r.staff) == name for r in rows)
-
-
-def _calendar(cfg: Config) -> Calendar:
-    try:
-        return Calendar.from_config(cfg)
+        fmt = shifts.file_format(path)
     except ShiftTableError as e:
-        raise fail(f"shift table error:\n{e}\n(fix it, then run `mailgate shifts check`)", 1) from None
+        raise fail(str(e)) from None
+    with db.transaction(db.reading(c.engine)) as session:
+        rows = list(shift_store.listing(session))
+    write_durably(path, shifts.render(fmt, rows).encode("utf-8"), mode=0o644)
+    typer.echo(f"wrote {path}: {len(rows)} rows")
 
 
-def _week_day(text: str | None, cfg: Config) -> date:
+def _staff(cal: Calendar, text: str) -> str:
+    if not cal.staff:
+        raise fail("no staff yet: add them with `mailgate shop import` from [shop] staff")
+    name = cal.staff_named(text)
+    if name is None:
+        raise fail(f"{text!r} is not a staff member (known: {', '.join(cal.staff)})")
+    return name
+
+
+def _week_day(text: str | None, tz: tzinfo) -> date:
     if text is None:
-        return datetime.now(cfg.tz).date()
+        return datetime.now(tz).date()
     day = parse_day(text)
     if not isinstance(day, date):
         raise fail(f"--week {text!r}: expected a date YYYY-MM-DD")
@@ -161,7 +178,7 @@ def _parse_hours_arg(text: str) -> Span | None:
     try:
         return parse_span(text)
     except ValueError:
-        raise fail(f"{text!r}: expected START-END such as 10:00-16:00 (end after start), or off") from None
+        raise fail(f"{text!r}: expected START-END such as 10:00-16:00, or off") from None
 
 
 def _cell(span: Span | None) -> str:

@@ -9,6 +9,7 @@ import typer
 
 from mailgate.cli.common import (
     app,
+    build_context,
     fail,
     load_config,
 )
@@ -55,3 +56,34 @@ def init(
     typer.echo("Publish these DNS records so carriers accept the shop's replies:")
     for rname, rtype, value in result.records:
         typer.echo(f"  {rname}.  {rtype}  {value}")
+
+
+shop_app = typer.Typer(help="The shop's calendar in the database: import it from mailgate.toml.")
+app.add_typer(shop_app, name="shop")
+
+
+@shop_app.command("import")
+def shop_import(
+    ctx: typer.Context,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="show what would change, change nothing")
+    ] = False,
+) -> None:
+    """Make the database's staff, menus, hours, holidays and shifts those of the config's [shop]."""
+    from mailgate import db
+    from mailgate.config import ConfigError
+    from mailgate.shop import importing
+
+    cfg = load_config(ctx)
+    c = build_context(cfg)
+    try:
+        rows = importing.shift_rows(cfg)
+    except ConfigError as e:
+        raise fail(f"shift table error:\n{e}", 1) from None
+    with db.transaction(c.engine) as session:
+        report = importing.import_shop(session, cfg.shop, rows)
+        if dry_run:
+            session.rollback()
+    for line in report.lines:
+        typer.echo(line)
+    typer.echo("(dry run: nothing changed)" if dry_run else "imported: the database's calendar is this now")

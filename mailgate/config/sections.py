@@ -56,7 +56,7 @@ def _hours_value(v: str) -> str:
     try:
         parse_hours(v)
     except ValueError as e:
-        order = " (the end after the start)" if "end" in str(e) else ""
+        order = " (an end other than the start)" if "end" in str(e) else ""
         raise ValueError(f'HH:MM-HH:MM or "closed"{order}') from None
     return v
 

@@ -1,11 +1,17 @@
-"""The shop's calendar as one frozen value: staff and menus by the names vendors use, hours, holidays, shifts.
+"""The shop's calendar as one frozen value: staff and menus by the names vendors use, hours, breaks,
+holidays, exceptional days, shifts and fixed slots. Built from the database (shop/calendar_db.py) or,
+for `mailgate shop import`, from the [shop] section of mailgate.toml.
 
+The shop's hours on a day, first match wins: an exceptional day (shopday row); a holiday (a [shop]
+holiday, or a Japanese public holiday when the shop keeps them) with the holiday hours, else closed;
+the weekday's hours.
 Which hours a staff member works on a day, first match wins:
   1. a dated row of the shift table;
-  2. off, on a [shop] holiday when the shop is closed;
+  2. off, on a holiday when the shop is closed;
   3. their default week, when they have weekday rows (a weekday without a row is a day off);
   4. the shop's opening hours (also the rule for staff with no rows at all).
-Times are wall-clock times in the shop's time zone.
+Times are wall-clock times in the shop's time zone; a span whose end is not after its start runs past
+midnight into the next day.
 """
 
 from __future__ import annotations
@@ -17,12 +23,14 @@ from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+import jpholiday
+
 from mailgate.shop import shifts as shifts_mod
-from mailgate.shop.shifts import Day, ShiftRow, ShiftTableError
+from mailgate.shop.shifts import Day, ShiftRow
 from mailgate.times import WEEKDAYS, Span, name_key, parse_hours
 
 if TYPE_CHECKING:
-    from mailgate.config import Config, ShopSection
+    from mailgate.config import ShopSection
 
 # The opening hours of a shop that configures none: every booking is inside them.
 ALL_DAY: Span = (time.min, time.max)
@@ -34,10 +42,42 @@ class Menu:
     name: str
     minutes: int
     aliases: tuple[str, ...] = ()
+    id: int | None = None
+    buffer: int = 0  # minutes kept free after it
+    price: int = 0
+    kind: str = "free"  # free | slots
+    confirm: str = "instant"  # instant | tentative | application
+    grid: int = 15
+    ahead_days: int = 60
+    book_until: str = "0"
+    change_until: str = "0"
+    cancel_until: str = "0"
+    staff: tuple[str, ...] = ()  # who can do it; () = everyone
 
     @property
     def duration(self) -> timedelta:
         return timedelta(minutes=self.minutes)
+
+
+@dataclass(frozen=True)
+class DayRule:
+    """One date unlike the others."""
+
+    span: Span | None  # None: closed
+    breaks: tuple[Span, ...] = ()
+    seats_delta: int = 0
+
+
+@dataclass(frozen=True)
+class FixedTime:
+    """A time the shop set for a menu, with its seats."""
+
+    id: int
+    menu: str
+    start: datetime
+    end: datetime
+    seats: int
+    staff: str | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +90,12 @@ class Calendar:
     holidays: frozenset[date] = frozenset()
     shifts: Mapping[tuple[str, Day], Span | None] = field(default_factory=dict)
     aliases: Mapping[str, str] = field(default_factory=dict)  # name_key(name or alias) -> name
+    week_breaks: tuple[tuple[Span, ...], ...] = ((),) * 7
+    holiday_breaks: tuple[Span, ...] = ()
+    days: Mapping[date, DayRule] = field(default_factory=dict)
+    public_holidays: bool = False  # Japanese public holidays count as holidays
+    staff_ids: Mapping[str, int] = field(default_factory=dict)
+    fixed: tuple[FixedTime, ...] = ()
 
     @classmethod
     def build(cls, shop: ShopSection, rows: Sequence[ShiftRow] = ()) -> Calendar:
@@ -67,25 +113,6 @@ class Calendar:
             holidays=frozenset(shop.holidays),
             shifts=shifts_mod.canonical_rows(rows, roster.staff_named),
         )
-
-    @classmethod
-    def from_config(cls, cfg: Config) -> Calendar:
-        """The calendar with its shift table; ShiftTableError lists every mistake in the table."""
-        if not cfg.shop.shifts:
-            return cls.build(cfg.shop)
-        path = cfg.resolve(cfg.shop.shifts)
-        try:
-            table = shifts_mod.read(path)
-        except FileNotFoundError:
-            raise ShiftTableError(
-                f"{path}: no such file ([shop] shifts; create it with `mailgate shifts set`)"
-            ) from None
-        except OSError as e:
-            raise ShiftTableError(f"{path}: {e.strerror}") from None
-        mistakes = shifts_mod.check(table, cls.build(cfg.shop).staff_named)
-        if mistakes:
-            raise ShiftTableError("\n".join(mistakes))
-        return cls.build(cfg.shop, table.rows)
 
     # --- names -------------------------------------------------------------------------------------
 
@@ -126,13 +153,23 @@ class Calendar:
         return self.week is not None
 
     def is_holiday(self, day: date) -> bool:
-        return day in self.holidays
+        return day in self.holidays or (self.public_holidays and jpholiday.is_holiday(day))
 
     def opening(self, day: date) -> Span | None:
         """The shop's hours that day; None when closed. ALL_DAY when no hours are configured."""
+        if day in self.days:
+            return self.days[day].span
         if self.is_holiday(day):
             return self.holiday_hours
         return ALL_DAY if self.week is None else self.week[day.weekday()]
+
+    def breaks(self, day: date) -> tuple[Span, ...]:
+        """The shop's breaks that day (昼休み): nobody is booked across them."""
+        if day in self.days:
+            return self.days[day].breaks
+        if self.is_holiday(day):
+            return self.holiday_breaks
+        return self.week_breaks[day.weekday()] if self.week is not None else ()
 
     def _has_week(self, name: str) -> bool:
         return any(isinstance(d, int) for (n, d) in self.shifts if n == name)
@@ -143,8 +180,8 @@ class Calendar:
         if (name, day) in self.shifts:
             return self.shifts[(name, day)]
         opening = self.opening(day)
-        if self.is_holiday(day) and opening is None:
-            return None
+        if opening is None and (day in self.days or self.is_holiday(day)):
+            return None  # the shop is closed that day: nobody works but by a dated row
         if self._has_week(name):
             return self.shifts.get((name, day.weekday()))
         return opening
@@ -157,11 +194,13 @@ class Calendar:
         return moment.astimezone(self.tz)
 
     def bounds(self, day: date, span: Span) -> tuple[datetime, datetime]:
-        """The span on that day as aware datetimes; ALL_DAY ends at the next midnight."""
+        """The span on that day as aware datetimes; ALL_DAY, and a span whose end is not after its
+        start, end on the next day."""
         start = datetime.combine(day, span[0], tzinfo=self.tz)
         if span[1] == time.max:
             return start, datetime.combine(day + timedelta(days=1), time.min, tzinfo=self.tz)
-        return start, datetime.combine(day, span[1], tzinfo=self.tz)
+        end_day = day + timedelta(days=1) if span[1] <= span[0] else day
+        return start, datetime.combine(end_day, span[1], tzinfo=self.tz)
 
     def within(self, span: Span, start: datetime, end: datetime) -> bool:
         """Whether [start, end) lies inside the span on the (local) day it starts."""

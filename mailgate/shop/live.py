@@ -1,40 +1,30 @@
-"""The calendar a running mailgate uses: rebuilt when the shift table changes on disk, so a shift
-set at 8:30 with `mailgate shifts set` counts for the next notice without a restart."""
+"""The calendar a running mailgate uses: rebuilt from the database when its version changes (a shift
+set at 8:30 with `mailgate shifts set`, on any node, counts for the next notice without a restart)."""
 
 from __future__ import annotations
 
-import logging
 import threading
+from zoneinfo import ZoneInfo
 
-from mailgate.config import Config, ConfigError
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from mailgate import db
+from mailgate.shop import calendar_db
 from mailgate.shop.calendar import Calendar
-
-log = logging.getLogger("mailgate.shop")
 
 
 class LiveCalendar:
-    def __init__(self, cfg: Config) -> None:
-        self._cfg = cfg
+    def __init__(self, engine: Engine, tz: ZoneInfo) -> None:
+        self._engine = engine
+        self._tz = tz
         self._lock = threading.Lock()
-        self._calendar = Calendar.from_config(cfg)  # a broken table stops the start, loudly
-        self._stamp = self._file_stamp()
-
-    def _file_stamp(self) -> int | None:
-        if not self._cfg.shop.shifts:
-            return None
-        try:
-            return self._cfg.resolve(self._cfg.shop.shifts).stat().st_mtime_ns
-        except OSError:
-            return None
+        self._calendar: Calendar | None = None
+        self._version = -1
 
     def current(self) -> Calendar:
-        stamp = self._file_stamp()
-        with self._lock:
-            if stamp != self._stamp:
-                try:
-                    self._calendar = Calendar.from_config(self._cfg)
-                    log.info("shift table reloaded")
-                except ConfigError as e:  # a half-edited table: keep the last good one, say why
-                    log.error("shift table not reloaded, the previous one stays in use:\n%s", e)
-                self._stamp = stamp
+        with self._lock, Session(db.reading(self._engine)) as session:
+            version = calendar_db.version(session)  # one small query; the whole calendar only on change
+            if self._calendar is None or version != self._version:
+                self._calendar, self._version = calendar_db.load(session, self._tz), version
             return self._calendar

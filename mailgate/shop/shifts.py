@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 import re
 import tomllib
 from collections.abc import Callable, Iterable
@@ -30,7 +31,15 @@ from datetime import date, time
 from pathlib import Path
 
 from mailgate.config import ConfigError
-from mailgate.times import WEEKDAYS, Span, is_closed_word, parse_date, parse_time, weekday_index
+from mailgate.times import (
+    WEEKDAYS,
+    Span,
+    fmt_span_ascii,
+    is_closed_word,
+    parse_date,
+    parse_time,
+    weekday_index,
+)
 
 FORMATS = {".csv": "csv", ".toml": "toml"}
 HEADER_WORDS = frozenset({"date", "日付"})
@@ -130,8 +139,8 @@ def _row(
         if end is None:
             errors.append(f"{where}: end: expected HH:MM, got {end_v!r}")
         if start is not None and end is not None:
-            if end <= start:
-                errors.append(f"{where}: end {end:%H:%M} is not after start {start:%H:%M}")
+            if end == start:
+                errors.append(f"{where}: end {end:%H:%M} is the start (an end before it runs past midnight)")
             span = (start, end)
     if errors or day is None:
         return None, errors
@@ -232,3 +241,26 @@ def canonical_rows(
         if name is not None:
             table.setdefault((name, row.day), row.span)
     return table
+
+
+def render(fmt: str, rows: Iterable[tuple[Day, str, Span | None]]) -> str:
+    """A whole table in the file's format ("csv" or "toml"), as `mailgate shifts export` writes it."""
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["date", "staff", "start", "end"])
+        for day, staff, span in rows:
+            start, end = ("off", "") if span is None else fmt_span_ascii(span).split("-")
+            writer.writerow([format_day(day), staff, start, end])
+        return out.getvalue()
+    blocks = []
+    for day, staff, span in rows:
+        when = f'"{format_day(day)}"' if isinstance(day, int) else day.isoformat()
+        name = staff.replace("\\", "\\\\").replace('"', '\\"')
+        times = (
+            "off = true"
+            if span is None
+            else 'start = "{}"\nend = "{}"'.format(*fmt_span_ascii(span).split("-"))
+        )
+        blocks.append(f'[[shift]]\ndate = {when}\nstaff = "{name}"\n{times}\n')
+    return "\n".join(blocks)

@@ -11,6 +11,9 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from mailgate.config import Config
+from mailgate.context import Context
+from mailgate.shop.calendar import Calendar
 from mailgate.shop.clash import Slot
 
 JST = ZoneInfo("Asia/Tokyo")
@@ -123,3 +126,9 @@ def slot(
 ) -> Slot:
     start = at(day, hhmm)
     return Slot(id=id, staff=staff, start=start, end=start + timedelta(minutes=minutes), label=label)
+
+
+def db_calendar(cfg: Config) -> Calendar:
+    """The calendar as mailgate runs with it: the config's [shop] imported into a fresh database (its
+    first use), then read back from the tables."""
+    return Context.build(cfg).calendar

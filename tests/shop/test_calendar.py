@@ -11,8 +11,8 @@ from mailgate import config
 from mailgate.config import ConfigError, ShopSection
 from mailgate.shop.calendar import ALL_DAY, Calendar
 from mailgate.shop.shifts import ShiftTableError
-from tests.conftest import CORPUS
-from tests.shop.helpers import SHIFTS_CSV, SHIFTS_TOML, at, write_shop
+from tests.conftest import write_config
+from tests.shop.helpers import SHIFTS_CSV, SHIFTS_TOML, at, db_calendar, write_shop
 
 MON, TUE, WED, THU, FRI, SAT = (date(2026, 11, 30) + timedelta(days=i) for i in range(6))
 HOLIDAY = date(2026, 12, 31)
@@ -20,7 +20,7 @@ HOLIDAY = date(2026, 12, 31)
 
 @pytest.fixture
 def cal(tmp_path: Path) -> Calendar:
-    return Calendar.from_config(config.load(write_shop(tmp_path)))
+    return db_calendar(config.load(write_shop(tmp_path)))
 
 
 @pytest.mark.parametrize(
@@ -50,8 +50,8 @@ def test_a_name_nobody_has_is_not_staff(cal: Calendar) -> None:
     assert cal.staff_named("") is None
 
 
-def test_with_no_staff_configured_names_are_taken_as_written() -> None:
-    cal = Calendar.from_config(config.load(CORPUS / "mailgate.toml"))
+def test_with_no_staff_configured_names_are_taken_as_written(tmp_path: Path) -> None:
+    cal = db_calendar(config.load(write_config(tmp_path)))
     assert cal.staff == ()
     assert cal.staff_named(" 山本 ") == "山本"
     assert cal.staff_named("ＡＢＣ") == "ABC"
@@ -131,8 +131,8 @@ def test_works_compares_aware_datetimes_in_the_shop_time_zone(cal: Calendar) -> 
 
 
 def test_the_toml_shift_table_means_the_same_as_the_csv(tmp_path: Path) -> None:
-    from_csv = Calendar.from_config(config.load(write_shop(tmp_path / "csv")))
-    from_toml = Calendar.from_config(
+    from_csv = db_calendar(config.load(write_shop(tmp_path / "csv")))
+    from_toml = db_calendar(
         config.load(write_shop(tmp_path / "toml", shifts="shifts.toml", table=SHIFTS_TOML))
     )
     assert dict(from_toml.shifts) == dict(from_csv.shifts)
@@ -141,25 +141,25 @@ def test_the_toml_shift_table_means_the_same_as_the_csv(tmp_path: Path) -> None:
 
 def test_a_shift_table_saved_by_excel_in_shift_jis_with_crlf_is_read(tmp_path: Path) -> None:
     raw = SHIFTS_CSV.replace("\n", "\r\n").replace("2026-12-03", "2026/12/3").encode("cp932")
-    cal = Calendar.from_config(config.load(write_shop(tmp_path, table=raw)))
+    cal = db_calendar(config.load(write_shop(tmp_path, table=raw)))
     assert cal.shift("佐藤", THU) == (time(13), time(20))
 
 
 def test_a_utf8_bom_and_a_missing_header_are_fine(tmp_path: Path) -> None:
     table = "\ufeffmon,佐藤,10:00,16:00\n"
-    cal = Calendar.from_config(config.load(write_shop(tmp_path, table=table)))
+    cal = db_calendar(config.load(write_shop(tmp_path, table=table)))
     assert cal.shift("佐藤", MON) == (time(10), time(16))
 
 
 def test_mistakes_in_the_shift_table_stop_the_calendar_with_file_and_line(tmp_path: Path) -> None:
-    table = SHIFTS_CSV + "2026-12-05,山本,10:00,16:00\n2026-12-06,田中,18:00,10:00\n"
+    table = SHIFTS_CSV + "2026-12-05,山本,10:00,16:00\n2026-12-06,田中,18:00,18:00\n"
     path = write_shop(tmp_path, table=table)
     with pytest.raises(ShiftTableError) as e:
-        Calendar.from_config(config.load(path))
+        db_calendar(config.load(path))
     lines = str(e.value).splitlines()
     assert lines == [
         f"{tmp_path / 'shifts.csv'}:9: staff: '山本' is not in [shop] staff (names and aliases)",
-        f"{tmp_path / 'shifts.csv'}:10: end 10:00 is not after start 18:00",
+        f"{tmp_path / 'shifts.csv'}:10: end 18:00 is the start (an end before it runs past midnight)",
     ]
     assert isinstance(e.value, ConfigError)
 
@@ -167,7 +167,7 @@ def test_mistakes_in_the_shift_table_stop_the_calendar_with_file_and_line(tmp_pa
 def test_a_missing_shift_table_is_reported(tmp_path: Path) -> None:
     path = write_shop(tmp_path, table=None)
     with pytest.raises(ShiftTableError, match=r"shifts\.csv: no such file"):
-        Calendar.from_config(config.load(path))
+        db_calendar(config.load(path))
 
 
 def test_the_default_demo_shop_checks_nothing_it_was_not_told() -> None:

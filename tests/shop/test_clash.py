@@ -11,14 +11,14 @@ from mailgate import config
 from mailgate.config import ShopSection
 from mailgate.shop.calendar import Calendar
 from mailgate.shop.clash import Slot, check
-from tests.shop.helpers import at, slot, write_shop
+from tests.shop.helpers import at, db_calendar, slot, write_shop
 
 # 2026-11-30 Mon, 12/1 Tue (定休日), 12/2 Wed, 12/3 Thu (佐藤 13-20), 12/4 Fri (田中 off), 12/5 Sat.
 
 
 @pytest.fixture
 def cal(tmp_path: Path) -> Calendar:
-    return Calendar.from_config(config.load(write_shop(tmp_path)))
+    return db_calendar(config.load(write_shop(tmp_path)))
 
 
 def test_a_booking_that_fits_has_no_reasons(cal: Calendar) -> None:

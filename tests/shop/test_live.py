@@ -1,33 +1,32 @@
-"""A running mailgate sees the shift table as it is on disk, and survives a half-edited one."""
+"""A running mailgate sees the calendar as it is in the database: a change made elsewhere (the CLI, another
+node) counts for the next notice without a restart."""
 
 from __future__ import annotations
 
-import os
-from datetime import date
+from datetime import date, time
 from pathlib import Path
 
-from mailgate import config
+from mailgate import config, db
+from mailgate.context import Context
+from mailgate.shop import shift_store
 from mailgate.shop.live import LiveCalendar
 from tests.conftest import write_config
 
-SHOP = 'shifts = "shifts.csv"\n[[shop.staff]]\nname = "佐藤"\n'
+SHOP = '[[shop.staff]]\nname = "佐藤"\n'
 
 
-def write(path: Path, text: str, tick: int) -> None:
-    path.write_text(text, encoding="utf-8")
-    os.utime(path, ns=(tick, tick))  # a distinct mtime even within one clock tick
-
-
-def test_an_edited_shift_table_counts_without_a_restart(tmp_path: Path) -> None:
-    cfg_path = write_config(tmp_path, shop=SHOP)
-    table = tmp_path / "shifts.csv"
-    write(table, "date,staff,start,end\n2026-12-03,佐藤,10:00,16:00\n", 1_000_000_000)
-    live = LiveCalendar(config.load(cfg_path))
+def test_a_shift_set_in_the_database_counts_without_a_restart(tmp_path: Path) -> None:
+    ctx = Context.build(config.load(write_config(tmp_path, shop=SHOP)))
+    live = LiveCalendar(ctx.engine, ctx.cfg.tz)  # as a running node holds it
     day = date(2026, 12, 3)
     assert live.current().shift("佐藤", day) is not None
+    first = live.current()
+    assert live.current() is first  # nothing changed: not built again
 
-    write(table, "date,staff,start,end\n2026-12-03,佐藤,off,\n", 2_000_000_000)
+    other = Context.build(ctx.cfg)  # another process sets a day off
+    with db.transaction(other.engine) as s:
+        shift_store.set_shift(s, other.calendar, "佐藤", day, None)
     assert live.current().shift("佐藤", day) is None
-
-    write(table, "date,staff,start,end\n2026-12-03,山本,25:00,xx\n", 3_000_000_000)  # a mistake
-    assert live.current().shift("佐藤", day) is None  # the last good table stays in use
+    with db.transaction(other.engine) as s:
+        shift_store.set_shift(s, other.calendar, "佐藤", day, (time(22), time(2)))
+    assert live.current().shift("佐藤", day) == (time(22), time(2))  # past midnight
