@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -106,7 +106,9 @@ class ShopSection(Section):
     menus: list[MenuEntry] = []
     hours: ShopHours = ShopHours()
     holidays: list[date] = []  # closed (or `hours.holiday`) on these dates: 年末年始, 臨時休業, 祝日
-    shifts: str | None = None  # shift table, CSV or TOML; edit with `mailgate shifts set`
+    # Japanese public holidays (祝日): "as_usual" (the weekday's hours) or "holiday" (like `holidays`).
+    public_holidays: Literal["as_usual", "holiday"] = "as_usual"
+    shifts: str | None = None  # shift table, CSV or TOML, read by `mailgate shop import`
 
     @field_validator("staff")
     @classmethod

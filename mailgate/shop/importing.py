@@ -17,6 +17,7 @@ from mailgate.models import utcnow
 from mailgate.shop import shift_store
 from mailgate.shop import shifts as shift_table
 from mailgate.shop.calendar import Calendar
+from mailgate.shop.calendar_db import PUBLIC_HOLIDAYS
 from mailgate.shop.shifts import ShiftRow, ShiftTableError
 from mailgate.shop_tables import MenuItem, ShopDay, ShopSetting, StaffMember, WeekHours
 from mailgate.times import WEEKDAYS, parse_hours
@@ -82,6 +83,10 @@ def import_shop(session: Session, shop: ShopSection, rows: Sequence[ShiftRow]) -
     _holidays(session, shop, report)
     if rows:
         _shifts(session, shop, rows, report)
+    setting = session.get(ShopSetting, PUBLIC_HOLIDAYS) or ShopSetting(key=PUBLIC_HOLIDAYS)
+    setting.value = shop.public_holidays
+    session.add(setting)
+    report.add(f"public holidays: {shop.public_holidays}")
     row = session.get(ShopSetting, IMPORTED) or ShopSetting(key=IMPORTED)
     row.value, row.updated_at = utcnow().isoformat(), utcnow()
     session.add(row)

@@ -96,3 +96,15 @@ def test_nodes_starting_at_once_import_once(tmp_path: Path, db_url: str) -> None
     with Session(engine) as s:
         assert len(list(s.exec(select(StaffMember)))) == 2
     engine.dispose()
+
+
+def test_japanese_public_holidays_count_when_the_shop_keeps_them(tmp_path: Path) -> None:
+    kept = write_shop(tmp_path / "kept", shifts=None)
+    kept.write_text(
+        kept.read_text(encoding="utf-8").replace("[shop]\n", '[shop]\npublic_holidays = "holiday"\n', 1),
+        encoding="utf-8",
+    )
+    labour_day = date(2026, 11, 23)  # 勤労感謝の日, a Monday
+    assert Context.build(config.load(kept)).calendar.opening(labour_day) is None  # no holiday hours: closed
+    usual = Context.build(config.load(write_shop(tmp_path / "usual", shifts=None))).calendar
+    assert usual.opening(labour_day) == (time(10), time(20))
