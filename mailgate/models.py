@@ -190,8 +190,13 @@ class Outbox(SQLModel, table=True):
 
 
 class BookingStatus:
-    BOOKED = "booked"
+    TENTATIVE = "tentative"  # 仮予約: holds its seat until confirmed by its link, or until expires_at
+    APPLICATION = "application"  # 仮申込: holds nothing; the shop confirms it later
+    CONFIRMED = "confirmed"
     CANCELLED = "cancelled"
+    EXPIRED = "expired"  # a tentative booking not confirmed in time: its seat went back
+    LIVE = (TENTATIVE, APPLICATION, CONFIRMED)
+    HOLDING = (TENTATIVE, CONFIRMED)  # these keep a seat
 
 
 class Booking(SQLModel, table=True):
@@ -209,7 +214,13 @@ class Booking(SQLModel, table=True):
     end: datetime = Field(sa_type=UTCDateTime())
     staff: str | None = Field(default=None, max_length=100)  # canonical name; None = no one named
     menu: str = Field(default="", max_length=200)
-    status: str = Field(default=BookingStatus.BOOKED, max_length=16, index=True)
+    staff_id: int | None = Field(default=None, foreign_key="staff.id")  # when the staff is on the roster
+    menu_id: int | None = Field(default=None, foreign_key="menu.id")
+    slot_id: int | None = Field(default=None, foreign_key="fixedslot.id")  # a fixed slot's seat
+    status: str = Field(default=BookingStatus.CONFIRMED, max_length=16, index=True)
+    expires_at: datetime | None = _ts()  # a tentative booking's seat goes back then
+    version: int = 1  # +1 on every change: links mailed for an older version stop working
+    price: int = 0
     note: str = Field(default="", sa_type=Text)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())

@@ -85,7 +85,7 @@ def _by_start(
     session: Session, start: datetime, *, source: str | None, customer_id: int | None, manual: bool
 ) -> Booking | None:
     """A live booking at `start`: one staff typed in (no vendor number), or one from `source`."""
-    stmt = select(Booking).where(Booking.start == start, Booking.status == BookingStatus.BOOKED)
+    stmt = select(Booking).where(Booking.start == start, col(Booking.status).in_(BookingStatus.LIVE))
     if customer_id is not None:
         stmt = stmt.where(Booking.customer_id == customer_id)
     if manual:

@@ -35,7 +35,7 @@ def slot(session: Session, booking: Booking) -> Slot:
 def others(session: Session, booking: Booking) -> list[Booking]:
     """Live bookings that overlap this one's time (any staff: a no-staff booking needs them all)."""
     stmt = select(Booking).where(
-        Booking.status == BookingStatus.BOOKED,
+        col(Booking.status).in_(BookingStatus.LIVE),
         col(Booking.id) != booking.id,
         col(Booking.start) < booking.end,
         col(Booking.end) > booking.start,
