@@ -15,6 +15,7 @@ from mailgate.config import Config, ConfigError
 from mailgate.ledger.env import LedgerEnv
 from mailgate.links import Signer
 from mailgate.mail.dkim import load_txt_records
+from mailgate.outbound import relay
 from mailgate.outbound.queue import Mailer
 from mailgate.rules import engine as rules_engine
 from mailgate.shop.calendar import Calendar
@@ -51,6 +52,7 @@ class Context:
     @classmethod
     def build(cls, cfg: Config) -> Context:
         """Raises schema.SchemaOutdated for a database `mailgate db upgrade` must upgrade first."""
+        check_relay(cfg)
         cfg.var_dir.mkdir(parents=True, exist_ok=True)
         engine = db.make_engine(cfg.db_url)
         schema.ensure_current(engine)
@@ -64,6 +66,17 @@ class Context:
             calendars=LiveCalendar(cfg),
             dns=load_txt_records(cfg.dns_overrides_path) if cfg.dns_overrides_path else None,
         )
+
+
+def check_relay(cfg: Config) -> None:
+    """A relay URL that cannot be read is a mistake in the file, reported before anything starts
+    (the sender would otherwise find it only once it runs)."""
+    if not cfg.outbound.relay:
+        return
+    try:
+        relay.parse_relay_url(cfg.outbound.relay, os.environ)
+    except ValueError as e:
+        raise ConfigError(f"{cfg.source or 'defaults'}: [outbound] relay: {e}") from None
 
 
 def link_secrets(cfg: Config) -> list[str]:

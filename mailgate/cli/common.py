@@ -16,7 +16,10 @@ import typer
 from mailgate import config as config_mod
 from mailgate.config import Config, ConfigError
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="mailgate: mail in, bookings out.")
+# No Rich markup: help texts name config sections like `[imap]`, which Rich would swallow as tags.
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, rich_markup_mode=None, help="mailgate: mail in, bookings out."
+)
 
 ConfigOpt = Annotated[
     Path | None,
