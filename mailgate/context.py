@@ -50,17 +50,23 @@ class Context:
         )
 
     @classmethod
-    def build(cls, cfg: Config) -> Context:
-        """Raises schema.SchemaOutdated for a database `mailgate db upgrade` must upgrade first."""
+    def build(cls, cfg: Config, *, read_only: bool = False) -> Context:
+        """Raises schema.SchemaOutdated for a database `mailgate db upgrade` must upgrade first.
+
+        read_only: for commands that only look; nothing is created on disk (no var/, no database, no
+        link secret), and a database that is not there is schema.NoDatabase."""
         check_relay(cfg)
-        cfg.var_dir.mkdir(parents=True, exist_ok=True)
-        engine = db.make_engine(cfg.db_url)
-        schema.ensure_current(engine)
+        if read_only:
+            engine = schema.open_existing(cfg.db_url)
+        else:
+            cfg.var_dir.mkdir(parents=True, exist_ok=True)
+            engine = db.make_engine(cfg.db_url)
+            schema.ensure_current(engine)
         return cls(
             cfg=cfg,
             engine=engine,
             rules=rules_engine.load(cfg),
-            signer=Signer(link_secrets(cfg), cfg.base_url),
+            signer=Signer(link_secrets(cfg, create=not read_only), cfg.base_url),
             mail_env=mail_env(cfg.templates_dir),
             web_env=web_env(cfg.templates_dir),
             calendars=LiveCalendar(cfg),
@@ -79,10 +85,11 @@ def check_relay(cfg: Config) -> None:
         raise ConfigError(f"{cfg.source or 'defaults'}: [outbound] relay: {e}") from None
 
 
-def link_secrets(cfg: Config) -> list[str]:
+def link_secrets(cfg: Config, *, create: bool = True) -> list[str]:
     """Configured secrets, else (SQLite: one machine) one generated on first start and kept in
     var/secret (mode 0600). With PostgreSQL several nodes share the links, so they must share the
-    secret: a node's own var/secret would make the links it mails fail on every other node."""
+    secret: a node's own var/secret would make the links it mails fail on every other node.
+    create=False (a command that only looks, and mails no link): a throwaway one if there is none."""
     if cfg.links.secrets:
         return list(cfg.links.secrets)
     if os.environ.get("MAILGATE_SECRET"):
@@ -95,6 +102,8 @@ def link_secrets(cfg: Config) -> list[str]:
             "(at least 16 characters; `mailgate init` writes one) or MAILGATE_SECRET"
         )
     path: Path = cfg.var_dir / "secret"
+    if not path.exists() and not create:
+        return [secrets.token_urlsafe(32)]
     if not path.exists():
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:

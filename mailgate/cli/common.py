@@ -42,13 +42,16 @@ def load_config(ctx: typer.Context, **overrides: str | None) -> Config:
         raise fail(f"configuration error:\n{e}") from None
 
 
-def build_context(cfg: Config) -> Any:
+def build_context(cfg: Config, *, read_only: bool = False) -> Any:
+    """read_only: the command only looks; it creates nothing and says so when there is no database."""
     from mailgate.context import Context
     from mailgate.rules.engine import RulesError
-    from mailgate.schema import SchemaError
+    from mailgate.schema import NoDatabase, SchemaError
 
     try:
-        built = Context.build(cfg)
+        built = Context.build(cfg, read_only=read_only)
+    except NoDatabase as e:
+        raise fail(str(e), 1) from None
     except SchemaError as e:
         raise fail(str(e)) from None
     except RulesError as e:

@@ -46,7 +46,7 @@ def bookings(
     from mailgate.ledger.listing import bookings_on
 
     cfg = load_config(ctx)
-    c = build_context(cfg)
+    c = build_context(cfg, read_only=True)
     on = None if all_days else _day(day, cfg.tz)
     with Session(c.engine) as s:
         rows = bookings_on(s, cfg.tz, on)
@@ -74,7 +74,7 @@ def conflicts_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     from mailgate.ledger.conflict_records import open_conflicts
 
     cfg = load_config(ctx)
-    c = build_context(cfg)
+    c = build_context(cfg, read_only=True)
     with Session(c.engine) as s:
         rows = open_conflicts(s)
     if as_json:
@@ -125,7 +125,7 @@ def inquiries_list(
     from mailgate.ledger.inquiries import listing
 
     cfg = load_config(ctx)
-    c = build_context(cfg)
+    c = build_context(cfg, read_only=True)
     with Session(c.engine) as s:
         rows = listing(s, status=status)
     if as_json:
@@ -186,7 +186,7 @@ def digest(
     from mailgate.models import utcnow
 
     cfg = load_config(ctx)
-    c = build_context(cfg)
+    c = build_context(cfg, read_only=not send)
     d = _day(day, cfg.tz)
     with Session(c.engine) as s:
         if send:
@@ -216,7 +216,7 @@ def reconcile(
     if day is not None and received is not None:
         raise fail("give --date (the appointment day) or --received (the day notices arrived), not both")
     cfg = load_config(ctx)
-    c = build_context(cfg)
+    c = build_context(cfg, read_only=True)
     on = _day(received if received is not None else day, cfg.tz)
     by = "received" if received is not None else "appointment"
     with Session(c.engine) as s:
@@ -262,7 +262,7 @@ def replay(
     from mailgate.pipeline.replay import select_ids
 
     cfg = load_config(ctx)
-    c = build_context(cfg)
+    c = build_context(cfg, read_only=dry_run)
     if not ids and not state and not since:
         raise fail("name message ids, --state or --since")
     since_at = None
