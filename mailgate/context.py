@@ -15,6 +15,7 @@ from mailgate.config import Config, ConfigError
 from mailgate.ledger.env import LedgerEnv
 from mailgate.links import Signer
 from mailgate.mail.dkim import load_txt_records
+from mailgate.outbound import relay
 from mailgate.outbound.queue import Mailer
 from mailgate.rules import engine as rules_engine
 from mailgate.shop import importing
@@ -50,17 +51,24 @@ class Context:
         )
 
     @classmethod
-    def build(cls, cfg: Config) -> Context:
-        """Raises schema.SchemaOutdated for a database `mailgate db upgrade` must upgrade first."""
-        cfg.var_dir.mkdir(parents=True, exist_ok=True)
-        engine = db.make_engine(cfg.db_url)
-        schema.ensure_current(engine)
-        importing.ensure_imported(engine, cfg)
+    def build(cls, cfg: Config, *, read_only: bool = False) -> Context:
+        """Raises schema.SchemaOutdated for a database `mailgate db upgrade` must upgrade first.
+
+        read_only: for commands that only look; nothing is created on disk (no var/, no database, no
+        link secret), and a database that is not there is schema.NoDatabase."""
+        check_relay(cfg)
+        if read_only:
+            engine = schema.open_existing(cfg.db_url)
+        else:
+            cfg.var_dir.mkdir(parents=True, exist_ok=True)
+            engine = db.make_engine(cfg.db_url)
+            schema.ensure_current(engine)
+            importing.ensure_imported(engine, cfg)
         return cls(
             cfg=cfg,
             engine=engine,
             rules=rules_engine.load(cfg),
-            signer=Signer(link_secrets(cfg), cfg.base_url),
+            signer=Signer(link_secrets(cfg, create=not read_only), cfg.base_url),
             mail_env=mail_env(cfg.templates_dir),
             web_env=web_env(cfg.templates_dir),
             calendars=LiveCalendar(engine, cfg.tz),
@@ -68,10 +76,22 @@ class Context:
         )
 
 
-def link_secrets(cfg: Config) -> list[str]:
+def check_relay(cfg: Config) -> None:
+    """A relay URL that cannot be read is a mistake in the file, reported before anything starts
+    (the sender would otherwise find it only once it runs)."""
+    if not cfg.outbound.relay:
+        return
+    try:
+        relay.parse_relay_url(cfg.outbound.relay, os.environ)
+    except ValueError as e:
+        raise ConfigError(f"{cfg.source or 'defaults'}: [outbound] relay: {e}") from None
+
+
+def link_secrets(cfg: Config, *, create: bool = True) -> list[str]:
     """Configured secrets, else (SQLite: one machine) one generated on first start and kept in
     var/secret (mode 0600). With PostgreSQL several nodes share the links, so they must share the
-    secret: a node's own var/secret would make the links it mails fail on every other node."""
+    secret: a node's own var/secret would make the links it mails fail on every other node.
+    create=False (a command that only looks, and mails no link): a throwaway one if there is none."""
     if cfg.links.secrets:
         return list(cfg.links.secrets)
     if os.environ.get("MAILGATE_SECRET"):
@@ -84,6 +104,8 @@ def link_secrets(cfg: Config) -> list[str]:
             "(at least 16 characters; `mailgate init` writes one) or MAILGATE_SECRET"
         )
     path: Path = cfg.var_dir / "secret"
+    if not path.exists() and not create:
+        return [secrets.token_urlsafe(32)]
     if not path.exists():
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:

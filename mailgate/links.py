@@ -15,6 +15,10 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 PREFIX = {"register": "r", "settings": "s", "login": "m"}
 # Purposes whose link is a bookmark (used many times) rather than a one-time action.
 REUSABLE = frozenset({"login"})
+# Some feature phones and mail apps cut or break a link longer than this when they wrap the text.
+MAX_LINK = 120
+# Links grow with the token id: measure the one a busy shop reaches after years (ten million links).
+_FAR_TOKEN = 10_000_000
 
 
 class LinkError(Exception):
@@ -50,3 +54,18 @@ class Signer:
         if not isinstance(value, int):
             raise LinkError("tampered")
         return value
+
+
+def longest_link(signer: Signer) -> int:
+    return max(len(signer.url(purpose, _FAR_TOKEN)) for purpose in PREFIX)
+
+
+def length_warning(signer: Signer) -> str | None:
+    """What to say at startup when [web] base_url makes the links too long, else None."""
+    n = longest_link(signer)
+    if n <= MAX_LINK:
+        return None
+    return (
+        f"[web] base_url makes links up to {n} characters long ({signer.base_url}/r/...), over {MAX_LINK}: "
+        "some feature phones and mail apps cut or break longer links; choose a shorter base_url"
+    )

@@ -75,7 +75,8 @@ listen = "127.0.0.1:2525"
 
 [web]
 listen = "127.0.0.1:8025"
-# The address customers' phones reach; keep it short (links must stay under 120 characters).
+# The address customers' phones reach; keep it short: links are this plus about 50 characters and
+# must stay under 120 (`serve` warns when they would not).
 # base_url = "https://{domain}"
 
 [db]

@@ -25,10 +25,23 @@ _DASHES = re.compile(
 _KATAKANA = re.compile(r"^[\u30a1-\u30fa\u30fc\u30fd\u30fe]+$")
 
 
+class UnsafeCharacters(NormalizeError):
+    """Controls, direction overrides, private-use or unassigned code points: never part of a name."""
+
+
+# Invisible characters a copy and paste brings along (zero-width space, BOM, soft hyphen, word joiner).
+_INVISIBLE = re.compile("[\u200b\ufeff\u00ad\u2060]")
+# Cc controls (NUL, ESC), Cf format characters (U+202E and the other direction controls, ZWJ),
+# Cs surrogates, Co private use, Cn unassigned: they change how a name displays, not what it says.
+_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
+
+
 def name(value: str) -> str:
-    text = _SPACES.sub("", unicodedata.normalize("NFKC", value))
+    text = _SPACES.sub("", unicodedata.normalize("NFKC", _INVISIBLE.sub("", value)))
     if not text:
         raise NormalizeError("お名前を入力してください。")
+    if any(unicodedata.category(ch) in _UNSAFE_CATEGORIES for ch in text):
+        raise UnsafeCharacters("お名前に使えない文字が含まれています。")
     if len(text) > 40:
         raise NormalizeError("お名前が長すぎます(40文字まで)。")
     return text

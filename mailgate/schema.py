@@ -21,7 +21,11 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
 from sqlmodel import SQLModel
 
-from mailgate import models, shop_tables  # noqa: F401  (registers the tables)
+from mailgate import (
+    db,
+    models,  # noqa: F401  (registers the tables)
+    shop_tables,  # noqa: F401
+)
 
 if TYPE_CHECKING:  # alembic is imported when a migration runs: every command starts faster without it
     from alembic.config import Config
@@ -45,6 +49,10 @@ class SchemaError(Exception):
 
 class SchemaOutdated(SchemaError):
     """The database is mailgate's, at an older revision: `mailgate db upgrade` brings it up to date."""
+
+
+class NoDatabase(SchemaError):
+    """Nothing was ever stored: no database file, or a database without tables."""
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -116,6 +124,37 @@ def outdated(revision: str) -> SchemaOutdated:
     return SchemaOutdated(
         f"{describe(revision)}; this mailgate needs revision {head()}.\n"
         "Back it up, then run `mailgate db upgrade`."
+    )
+
+
+def missing(url: str) -> str | None:
+    """ "no database at PATH" when the SQLite file is not there (connecting would create it), else None."""
+    path = db.sqlite_path(url)
+    return f"no database at {path}" if path is not None and not path.exists() else None
+
+
+def open_existing(url: str) -> Engine:
+    """The database for a command that only looks: never created or migrated, refused unless at head."""
+    absent = missing(url)
+    if absent:
+        raise _nothing_stored(absent)
+    engine = db.make_engine(url)
+    try:
+        revision = current(engine)
+        if revision == EMPTY:
+            raise _nothing_stored(describe(EMPTY))
+        if revision != head():
+            raise outdated(revision)
+    except SchemaError:
+        engine.dispose()
+        raise
+    return engine
+
+
+def _nothing_stored(where: str) -> NoDatabase:
+    return NoDatabase(
+        f"{where}: nothing has been stored with this configuration yet "
+        "(`mailgate serve`, `ingest` or `db upgrade` create it)"
     )
 
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import uvicorn
 from sqlmodel import Session
 
-from mailgate import db, schedule
+from mailgate import db, links, schedule
 from mailgate.context import Context
 from mailgate.inbound import imap, imap_session, spool
 from mailgate.inbound.smtp import Handler, make_smtp
@@ -71,7 +71,7 @@ async def _first(*events: asyncio.Event) -> None:
             w.cancel()
 
 
-def _banner(ctx: Context, process: bool) -> str:
+def _banner(ctx: Context, process: bool, warnings: list[str]) -> str:
     cfg = ctx.cfg
     smtp_host, smtp_port = cfg.smtp_listen
     out = (
@@ -98,6 +98,7 @@ def _banner(ctx: Context, process: bool) -> str:
         lines.append(f"  imap      {imap_session.describe(cfg)}")
     if not process:
         lines.append("  worker    OFF (--no-worker): mail is stored, not processed")
+    lines += [f"  warning   {w}" for w in warnings]
     return "\n".join(lines)
 
 
@@ -150,7 +151,10 @@ async def serve(ctx: Context, *, process: bool = True) -> None:
             await tasks[0]  # raises the bind error
             raise SystemExit(f"web server on {web_host}:{web_port} did not start")
         await asyncio.sleep(0.05)
-    print(_banner(ctx, process), flush=True)
+    warnings = [w for w in (links.length_warning(ctx.signer),) if w]
+    for warning in warnings:
+        log.warning("%s", warning)
+    print(_banner(ctx, process, warnings), flush=True)
     for line in await asyncio.to_thread(_calendar_drift, ctx):
         log.warning("%s (the database counts; `mailgate shop import` makes it the config's)", line)
     print("ready", flush=True)

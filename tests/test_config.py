@@ -1,8 +1,10 @@
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from mailgate import config
+from mailgate.cli import app
 from mailgate.config import ConfigError
 from mailgate.context import Context
 from tests.conftest import CORPUS, SECRET, write_config
@@ -101,6 +103,42 @@ def test_a_wrong_key_is_reported_with_file_key_and_expectation(
 def test_a_missing_file_is_reported_before_anything_starts(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no such file"):
         config.load(tmp_path / "nope.toml")
+
+
+@pytest.mark.parametrize("key", ["signup", "notices"])
+def test_a_deleted_address_line_is_reported_as_missing_not_as_the_built_in_default(
+    tmp_path: Path, key: str
+) -> None:
+    other = "notices" if key == "signup" else "signup"
+    path = tmp_path / "mailgate.toml"
+    path.write_text(f'[mail]\ndomains = ["example-seitai.jp"]\n{other} = "{other}@example-seitai.jp"\n')
+    with pytest.raises(ConfigError) as e:
+        config.load(path)
+    assert f"{path}: [mail] {key}: missing" in str(e.value)
+    assert f'{key} = "{key}@example-seitai.jp"' in str(e.value)
+    assert "shop.example" not in str(e.value)
+
+
+@pytest.mark.parametrize(
+    ("relay", "why"),
+    [
+        ("smtp:/mail.example.com:587", "no host"),
+        ("smtp://mail.example.com:port", "Port could not be cast"),
+        ("http://mail.example.com", "scheme must be one of"),
+        ("smtp://mail.example.com:587/inbox", "unexpected path"),
+        ("smtp://mail.example.com:587?tls=yes", "unknown parameter"),
+    ],
+)
+@pytest.mark.parametrize("command", [["serve", "--smtp", "127.0.0.1:0", "--http", "127.0.0.1:0"], ["outbox"]])
+def test_a_bad_relay_url_is_a_configuration_error_before_anything_starts(
+    tmp_path: Path, relay: str, why: str, command: list[str]
+) -> None:
+    path = write_config(tmp_path / "shop", f'[outbound]\nrelay = "{relay}"\n', database=False)
+    done = CliRunner().invoke(app, ["--config", str(path), *command])
+    assert done.exit_code == 2, (done.output, done.exception)
+    assert done.stderr.startswith("configuration error:")
+    assert f"{path}: [outbound] relay: bad relay URL {relay!r}: {why}" in done.stderr
+    assert not (tmp_path / "shop" / "var").exists()
 
 
 def test_the_shop_calendar_keys(tmp_path: Path) -> None:

@@ -72,3 +72,28 @@ def test_without_out_it_prints_a_terminal_code(cfg_path: Path) -> None:
 
 def test_mailto_keeps_a_plain_address_plain() -> None:
     assert qr.mailto("signup@shop.example") == "mailto:signup@shop.example"
+
+
+@pytest.mark.parametrize("name", ["signup.jpg", "signup.JPEG"])
+def test_a_jpeg_name_gets_a_jpeg_that_decodes(cfg_path: Path, tmp_path: Path, name: str) -> None:
+    out = tmp_path / name
+    run_qr(cfg_path, "--out", str(out))
+    assert out.read_bytes()[:3] == b"\xff\xd8\xff"  # what the name promises, not PNG bytes
+    assert zbar(out) == "mailto:signup@shop.example"
+
+
+def test_a_png_name_gets_png_bytes(cfg_path: Path, tmp_path: Path) -> None:
+    out = tmp_path / "signup.png"
+    run_qr(cfg_path, "--out", str(out))
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("name", ["signup.gif", "signup.pdf", "signup"])
+def test_a_format_it_cannot_write_is_refused_and_nothing_written(
+    cfg_path: Path, tmp_path: Path, name: str
+) -> None:
+    out = tmp_path / name
+    done = CliRunner().invoke(app, ["--config", str(cfg_path), "qr", "--out", str(out)])
+    assert done.exit_code == 2
+    assert "expected a file name ending in .png, .svg or .jpg" in done.stderr
+    assert not out.exists()

@@ -16,7 +16,10 @@ import typer
 from mailgate import config as config_mod
 from mailgate.config import Config, ConfigError
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="mailgate: mail in, bookings out.")
+# No Rich markup: help texts name config sections like `[imap]`, which Rich would swallow as tags.
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, rich_markup_mode=None, help="mailgate: mail in, bookings out."
+)
 
 ConfigOpt = Annotated[
     Path | None,
@@ -39,13 +42,16 @@ def load_config(ctx: typer.Context, **overrides: str | None) -> Config:
         raise fail(f"configuration error:\n{e}") from None
 
 
-def build_context(cfg: Config) -> Any:
+def build_context(cfg: Config, *, read_only: bool = False) -> Any:
+    """read_only: the command only looks; it creates nothing and says so when there is no database."""
     from mailgate.context import Context
     from mailgate.rules.engine import RulesError
-    from mailgate.schema import SchemaError
+    from mailgate.schema import NoDatabase, SchemaError
 
     try:
-        built = Context.build(cfg)
+        built = Context.build(cfg, read_only=read_only)
+    except NoDatabase as e:
+        raise fail(str(e), 1) from None
     except SchemaError as e:
         raise fail(str(e)) from None
     except RulesError as e:

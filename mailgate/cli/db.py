@@ -24,6 +24,14 @@ def _open(ctx: typer.Context) -> tuple[Config, Engine]:
     return cfg, db.make_engine(cfg.db_url)
 
 
+def _absent(ctx: typer.Context) -> str | None:
+    """What `current` and `check` say when there is no SQLite file: looking must not create one."""
+    from mailgate import schema
+
+    absent = schema.missing(load_config(ctx).db_url)
+    return f"{absent}: `mailgate db upgrade` creates it at revision {schema.head()}" if absent else None
+
+
 @db_app.command("upgrade")
 def db_upgrade(
     ctx: typer.Context,
@@ -57,6 +65,10 @@ def db_current(ctx: typer.Context) -> None:
     """The database's revision, and whether it is this mailgate's (head)."""
     from mailgate import schema
 
+    absent = _absent(ctx)
+    if absent:
+        typer.echo(absent)
+        return
     _cfg, engine = _open(ctx)
     try:
         revision = schema.current(engine)
@@ -72,6 +84,10 @@ def db_check(ctx: typer.Context) -> None:
     """Exit 0 only when the database is at head and its tables match the models."""
     from mailgate import schema
 
+    absent = _absent(ctx)
+    if absent:
+        typer.echo(absent)
+        raise typer.Exit(1)
     _cfg, engine = _open(ctx)
     try:
         problems = schema.check(engine)

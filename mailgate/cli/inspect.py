@@ -37,7 +37,7 @@ def messages_list(
     from mailgate.models import Message
 
     cfg = load_config(ctx)
-    c = build_context(cfg)
+    c = build_context(cfg, read_only=True)
     with Session(c.engine) as s:
         stmt = select(Message).order_by(col(Message.id).desc()).limit(limit)
         if state:
@@ -62,7 +62,7 @@ def messages_show(ctx: typer.Context, message_id: int, as_json: JsonOpt = False)
     from mailgate.models import Message
 
     cfg = load_config(ctx)
-    c = build_context(cfg)
+    c = build_context(cfg, read_only=True)
     with Session(c.engine) as s:
         m = s.get(Message, message_id)
     if m is None:
@@ -91,7 +91,7 @@ def audit(
     if customer is None and message is None:
         raise fail("give --customer ADDRESS or --message ID")
     cfg = load_config(ctx)
-    c = build_context(cfg)
+    c = build_context(cfg, read_only=True)
     with Session(c.engine) as s:
         customer_id = None
         if customer is not None:
@@ -121,7 +121,7 @@ def outbox(
     from mailgate.models import Outbox
 
     cfg = load_config(ctx)
-    c = build_context(cfg)
+    c = build_context(cfg, read_only=True)
     with Session(c.engine) as s:
         stmt = select(Outbox).order_by(col(Outbox.id).desc()).limit(limit)
         if state:

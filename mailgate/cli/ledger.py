@@ -46,12 +46,15 @@ def bookings(
     from mailgate.ledger.listing import bookings_on
 
     cfg = load_config(ctx)
-    c = build_context(cfg)
+    c = build_context(cfg, read_only=True)
+    on = None if all_days else _day(day, cfg.tz)
     with Session(c.engine) as s:
-        rows = bookings_on(s, cfg.tz, None if all_days else _day(day, cfg.tz))
+        rows = bookings_on(s, cfg.tz, on)
     if as_json:
         emit_json(rows)
         return
+    shown = "of all days" if on is None else f"on {on}{'' if day else ' (today)'}"
+    typer.echo(f"bookings {shown}")
     for r in rows:
         typer.echo(
             f"{r['id']:>5}  {r['start_local']}-{r['end_local'][11:]}  {r['status']:<9} "
@@ -60,7 +63,7 @@ def bookings(
             + ("  [CONFLICT]" if r["open_conflicts"] else "")
         )
     if not rows:
-        typer.echo("no bookings")
+        typer.echo(f"no bookings {shown}")
 
 
 @conflicts_app.callback()
@@ -71,7 +74,7 @@ def conflicts_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     from mailgate.ledger.conflict_records import open_conflicts
 
     cfg = load_config(ctx)
-    c = build_context(cfg)
+    c = build_context(cfg, read_only=True)
     with Session(c.engine) as s:
         rows = open_conflicts(s)
     if as_json:
@@ -122,7 +125,7 @@ def inquiries_list(
     from mailgate.ledger.inquiries import listing
 
     cfg = load_config(ctx)
-    c = build_context(cfg)
+    c = build_context(cfg, read_only=True)
     with Session(c.engine) as s:
         rows = listing(s, status=status)
     if as_json:
@@ -183,7 +186,7 @@ def digest(
     from mailgate.models import utcnow
 
     cfg = load_config(ctx)
-    c = build_context(cfg)
+    c = build_context(cfg, read_only=not send)
     d = _day(day, cfg.tz)
     with Session(c.engine) as s:
         if send:
@@ -198,19 +201,34 @@ def digest(
 @app.command()
 def reconcile(
     ctx: typer.Context,
-    day: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (default: today)")] = None,
+    day: Annotated[
+        str | None,
+        typer.Option("--date", help="the notices about appointments on YYYY-MM-DD (default: today)"),
+    ] = None,
+    received: Annotated[
+        str | None, typer.Option("--received", help="instead, the notices that arrived on YYYY-MM-DD")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Every notice of the day with its outcome: applied, already in the ledger, conflict, deferred, held."""
+    """Every notice of a day with its outcome: applied, already in the ledger, conflict, deferred, held."""
     from mailgate.pipeline.reconcile import day_notices
 
+    if day is not None and received is not None:
+        raise fail("give --date (the appointment day) or --received (the day notices arrived), not both")
     cfg = load_config(ctx)
-    c = build_context(cfg)
+    c = build_context(cfg, read_only=True)
+    on = _day(received if received is not None else day, cfg.tz)
+    by = "received" if received is not None else "appointment"
     with Session(c.engine) as s:
-        lines = day_notices(s, c, _day(day, cfg.tz))
+        lines = day_notices(s, c, on, by)
     if as_json:
         emit_json([asdict(x) for x in lines])
         return
+    today = "" if day or received else " (today)"
+    if by == "received":
+        typer.echo(f"notices received on {on}{today}; --date D lists those about the appointments of D")
+    else:
+        typer.echo(f"notices about appointments on {on}{today}; --received D lists those that arrived on D")
     for x in lines:
         typer.echo(
             f"{x.message_id:>6}  {fmt_dt(x.received_at, cfg)[11:16]}  {x.source:<10} {x.action:<7} "
@@ -244,7 +262,7 @@ def replay(
     from mailgate.pipeline.replay import select_ids
 
     cfg = load_config(ctx)
-    c = build_context(cfg)
+    c = build_context(cfg, read_only=dry_run)
     if not ids and not state and not since:
         raise fail("name message ids, --state or --since")
     since_at = None

@@ -19,7 +19,8 @@ from mailgate.cli.common import (
 def qr(
     ctx: typer.Context,
     out: Annotated[
-        Path | None, typer.Option(help="signup.png or signup.svg (default: print to the terminal)")
+        Path | None,
+        typer.Option(help="signup.png, signup.svg or signup.jpg (default: print to the terminal)"),
     ] = None,
     subject: Annotated[str | None, typer.Option(help="subject to prefill, e.g. 登録")] = None,
 ) -> None:
@@ -31,7 +32,10 @@ def qr(
     if out is None:
         typer.echo(qr_mod.terminal(data))
     else:
-        qr_mod.write(data, out)
+        try:
+            qr_mod.write(data, out)
+        except ValueError as e:
+            raise fail(str(e)) from None
         typer.echo(f"wrote {out}: {data}")
 
 

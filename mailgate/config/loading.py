@@ -89,10 +89,17 @@ def load(
     var_dir = (base / raw.paths.var).resolve()
     for addr_key in ("signup", "notices"):
         addr = getattr(raw.mail, addr_key)
-        if domain_part(addr) not in raw.mail.domains:
+        if domain_part(addr) in raw.mail.domains:
+            continue
+        if addr_key not in raw.mail.model_fields_set:  # the line was deleted: the demo's default is no hint
+            example = f'{addr_key} = "{addr_key}@{raw.mail.domains[0]}"'
             raise ConfigError(
-                f"{source}: [mail] {addr_key}: expected an address in one of [mail] domains, got {addr!r}"
+                f"{source}: [mail] {addr_key}: missing (expected an address in one of [mail] domains, "
+                f"e.g. {example})"
             )
+        raise ConfigError(
+            f"{source}: [mail] {addr_key}: expected an address in one of [mail] domains, got {addr!r}"
+        )
     return Config(
         raw=raw,
         source=path,

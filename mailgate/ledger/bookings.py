@@ -213,6 +213,8 @@ def move(session: Session, env: LedgerEnv, cmd: Move, actor: Actor, now: datetim
             Status.ALREADY, f"{name} already moved (booking {booking.id}): nothing changed", booking.id
         )
     before = {"start": booking.start.isoformat(), "end": booking.end.isoformat(), "staff": booking.staff}
+    old = (booking.start, booking.end)
+    conflict_records.serialize_days(session, env, old, (start, end))
     booking.start, booking.end, booking.staff, booking.menu, booking.updated_at = start, end, staff, menu, now
     session.add(booking)
     session.flush()
@@ -229,6 +231,7 @@ def move(session: Session, env: LedgerEnv, cmd: Move, actor: Actor, now: datetim
     )
     conflict_records.resolve_for(session, booking, "moved", now)
     found = conflict_records.check_and_record(session, env, booking, actor, now)
+    conflict_records.recheck_others(session, env, booking, old, "moved", actor, now)
     if found:
         return Result(
             Status.CONFLICT,
@@ -269,4 +272,6 @@ def cancel(session: Session, env: LedgerEnv, cmd: Cancel, actor: Actor, now: dat
         at=now,
     )
     conflict_records.resolve_for(session, booking, "cancelled", now)
+    slot = (booking.start, booking.end)
+    conflict_records.recheck_others(session, env, booking, slot, "cancelled", actor, now)
     return Result(Status.CANCELLED, f"{name} cancelled (booking {booking.id}); the slot is free", booking.id)

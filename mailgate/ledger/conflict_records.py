@@ -100,25 +100,72 @@ def resolve_for(session: Session, booking: Booking, why: str, now: datetime) -> 
         session.add(c)
 
 
+def serialize_days(session: Session, env: LedgerEnv, *spans: tuple[datetime, datetime]) -> None:
+    """Hold every shop day these spans touch, taken in one sorted go (a move touches two slots)."""
+    db.serialize(session, *(key for start, end in spans for key in day_keys(env.calendar, start, end)))
+
+
+def recheck_others(
+    session: Session,
+    env: LedgerEnv,
+    booking: Booking,
+    old: tuple[datetime, datetime],
+    why: str,
+    actor: Actor,
+    now: datetime,
+) -> None:
+    """Bookings flagged for clashing with the slot this booking just left (cancelled or moved): a
+    conflict with no clash left is closed; one with any reason left stays open for staff."""
+    start, end = old
+    serialize_days(session, env, old)
+    stmt = (
+        select(Conflict, Booking)
+        .join(Booking, col(Booking.id) == Conflict.booking_id)
+        .where(
+            col(Conflict.resolved_at).is_(None),
+            Booking.status == BookingStatus.BOOKED,
+            col(Booking.id) != booking.id,
+            col(Booking.start) < end,
+            col(Booking.end) > start,
+        )
+    )
+    for conflict, other in list(session.exec(stmt)):
+        if check(env.calendar, slot(session, other), [slot(session, b) for b in others(session, other)]):
+            continue
+        _close(session, conflict, other, "system", f"no clash left: booking {booking.id} {why}", actor, now)
+
+
+def _close(
+    session: Session,
+    conflict: Conflict,
+    booking: Booking | None,
+    by: str,
+    note: str,
+    actor: Actor,
+    now: datetime,
+) -> None:
+    conflict.resolved_at, conflict.resolved_by, conflict.resolution = now, by, note
+    session.add(conflict)
+    audit.by(
+        session,
+        "conflict_resolved",
+        actor,
+        customer_id=booking.customer_id if booking else None,
+        booking_id=conflict.booking_id,
+        conflict_id=conflict.id,
+        note=note,
+        at=now,
+    )
+
+
 def resolve(session: Session, conflict_id: int, operator: str, note: str, now: datetime) -> Conflict:
     c = session.get(Conflict, conflict_id)
     if c is None:
         raise LookupError(f"no conflict {conflict_id}")
     if c.resolved_at is not None:
         raise ValueError(f"conflict {conflict_id} was already resolved by {c.resolved_by}: {c.resolution}")
-    c.resolved_at, c.resolved_by, c.resolution = now, operator, note
-    session.add(c)
     booking = session.get(Booking, c.booking_id)
-    audit.by(
-        session,
-        "conflict_resolved",
-        Actor.operator(operator),
-        customer_id=booking.customer_id if booking else None,
-        booking_id=c.booking_id,
-        conflict_id=c.id,
-        note=note,
-        at=now,
-    )
+    _close(session, c, booking, operator, note, Actor.operator(operator), now)
     return c
 
 

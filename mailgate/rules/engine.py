@@ -245,7 +245,7 @@ def decide(
 ) -> Intent:
     """The Intent for one mail to one recipient. Reads and changes nothing itself: signatures are
     checked by `originals` (called only when a notice rule needs them)."""
-    auto = auto_reply_reason(mail, envelope_from)
+    auto = auto_reply_reason(mail, envelope_from, ours={domain_of(cfg.sender), *cfg.mail.domains})
     own = cfg.is_local(mail.from_addr) and mail.from_addr != ""
     found: list[Original] | None = None
     for rule in ruleset.rules:

@@ -4,7 +4,7 @@ resolve a conflict, follow up an inquiry, replay what was held — through the r
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -70,7 +70,7 @@ def test_the_operators_morning(tmp_path: Path) -> None:
     ]
     received = datetime.fromisoformat(cli(cfg, "messages")[0]["received_at"])
     day = received.astimezone(ZoneInfo("Asia/Tokyo")).date().isoformat()  # the shop's day, not UTC's
-    verdicts = {(x["external_id"], x["verdict"]) for x in cli(cfg, "reconcile", "--date", day)}
+    verdicts = {(x["external_id"], x["verdict"]) for x in cli(cfg, "reconcile", "--received", day)}
     assert verdicts == {("87246923", "applied"), ("999", "conflict"), ("", "applied"), ("", "held")}
 
     [conflict] = cli(cfg, "conflicts")
@@ -109,3 +109,79 @@ def test_the_operators_morning(tmp_path: Path) -> None:
 
     audit = run(cfg, "audit", "--message", str(held[0]["id"] - 2))
     assert audit.returncode == 0 and "conflict_found" in audit.stdout
+
+
+HANAKO = {"name": "鈴木 花子", "kana": "スズキ ハナコ", "email": "h@example.jp", "phone": "080-1111-2222"}
+
+
+def ingest(cfg: Path, tmp_path: Path, *mails: bytes) -> None:
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    for i, raw in enumerate(mails):
+        (drop / f"{i}.eml").write_bytes(raw)
+    done = run(cfg, "ingest", str(drop), "--rcpt", "notices@shop.example")
+    assert done.returncode == 0, done.stderr
+
+
+def shop_days() -> set[str]:
+    """Today in the shop's zone, as a command run a moment later may see it (midnight may pass)."""
+    now = datetime.now(ZoneInfo("Asia/Tokyo"))
+    return {now.date().isoformat(), (now + timedelta(minutes=5)).date().isoformat()}
+
+
+def test_reconcile_date_is_the_appointment_day_and_it_says_which_day_it_uses(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path / "shop", AUTHN, shop=SHOP)
+    ingest(
+        cfg,
+        tmp_path,
+        (CORPUS / "stores" / "booked-01.eml").read_bytes(),  # 87246923 on 12/03 13:00
+        notices.stores_booked("555", "2026年12月05日 (土) 10:00 ~ 11:00", **HANAKO),
+        notices.stores_booked("556", "2026年12月10日 (木) 10:00 ~ 11:00", **HANAKO),
+        notices.stores_changed(
+            "556", "2026年12月10日 (木) 15:00 ~ 16:00", "2026年12月10日 (木) 10:00 ~ 11:00"
+        ),
+        (CORPUS / "stores" / "inquiry-01.eml").read_bytes(),  # about no appointment
+    )
+    # The README's own example: the notices about the appointments of 2026-12-03.
+    assert [x["external_id"] for x in cli(cfg, "reconcile", "--date", "2026-12-03")] == ["87246923"]
+    assert [x["external_id"] for x in cli(cfg, "reconcile", "--date", "2026-12-10")] == ["556", "556"]
+    text = run(cfg, "reconcile", "--date", "2026-12-05").stdout.splitlines()
+    assert text[0].startswith("notices about appointments on 2026-12-05;")
+    assert "555" in text[1] and text[-1] == "1 notices: 1 applied"
+
+    [today] = {x for x in shop_days() if cli(cfg, "reconcile", "--received", x)}
+    assert len(cli(cfg, "reconcile", "--received", today)) == 5
+    received = run(cfg, "reconcile", "--received", today).stdout.splitlines()
+    assert received[0].startswith(f"notices received on {today};")
+    both = run(cfg, "reconcile", "--date", "2026-12-05", "--received", today)
+    assert both.returncode == 2 and "not both" in both.stderr
+
+
+def test_bookings_without_a_date_says_which_day_it_shows(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path / "shop", AUTHN, shop=SHOP)
+    ingest(cfg, tmp_path, (CORPUS / "stores" / "booked-01.eml").read_bytes())
+    first = run(cfg, "bookings").stdout.splitlines()
+    assert first[0] in {f"bookings on {d} (today)" for d in shop_days()}
+    assert first[-1] in {f"no bookings on {d} (today)" for d in shop_days()}
+    listed = run(cfg, "bookings", "--date", "2026-12-03").stdout.splitlines()
+    assert listed[0] == "bookings on 2026-12-03" and "87246923" in listed[1]
+    assert run(cfg, "bookings", "--date", "2026-12-04").stdout.splitlines() == [
+        "bookings on 2026-12-04",
+        "no bookings on 2026-12-04",
+    ]
+    assert run(cfg, "bookings", "--all").stdout.splitlines()[0] == "bookings of all days"
+
+
+def test_cancelling_the_booking_a_conflict_clashed_with_leaves_no_open_conflict(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path / "shop", AUTHN, shop=SHOP)
+    ingest(
+        cfg,
+        tmp_path,
+        (CORPUS / "stores" / "booked-01.eml").read_bytes(),
+        notices.stores_booked("999", "2026年12月03日 (木) 13:30 ~ 14:30", **HANAKO),
+        (CORPUS / "stores" / "cancelled-01.eml").read_bytes(),  # cancels 87246923
+    )
+    assert cli(cfg, "conflicts") == []
+    assert run(cfg, "conflicts").stdout.strip() == "no open conflicts"
+    [booking] = [b for b in cli(cfg, "bookings", "--date", "2026-12-03") if b["status"] == "booked"]
+    assert booking["external_id"] == "999" and not booking["open_conflicts"]

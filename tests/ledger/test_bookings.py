@@ -91,3 +91,62 @@ def test_a_cancelled_booking_cannot_be_moved_and_cancelling_again_changes_nothin
         )
     assert (first.status, again.status, refused.status) == (Status.CANCELLED, Status.ALREADY, Status.REFUSED)
     assert first.booking_id == made.booking_id == refused.booking_id
+
+
+def open_conflicts(ctx: Context) -> list[Conflict]:
+    with Session(ctx.engine) as s:
+        return list(s.exec(select(Conflict).where(Conflict.resolved_at == None)))  # noqa: E711
+
+
+def stores(
+    number: str, start: str = "10:00", name: str = "鈴木花子", phone: str = "08011112222"
+) -> bookings.Book:
+    """A STORES booking with 佐藤 on 2026-12-03."""
+    return phone_booking(
+        source="stores",
+        external_id=number,
+        idempotency_key=None,
+        start=at(f"2026-12-03T{start}:00+09:00"),
+        customer=Person(name=name, phone=phone),
+    )
+
+
+def a_clash(ctx: Context) -> tuple[int, int]:
+    """STORES 1 at 10:00 with 佐藤, then STORES 2 at 10:30 with 佐藤: (first booking, the clashing one)."""
+    first = book(ctx, stores("1"))
+    second = book(ctx, stores("2", "10:30", "山田", "09000000000"))
+    assert second.status == Status.CONFLICT and first.booking_id and second.booking_id
+    assert [c.booking_id for c in open_conflicts(ctx)] == [second.booking_id]
+    return first.booking_id, second.booking_id
+
+
+def test_cancelling_the_booking_a_conflict_clashed_with_closes_the_conflict(shop: Context) -> None:
+    first, second = a_clash(shop)
+    with db.transaction(shop.engine) as s:
+        bookings.cancel(s, shop.ledger, bookings.Cancel("stores", "1"), DESK, utcnow())
+    assert open_conflicts(shop) == []
+    with Session(shop.engine) as s:
+        [conflict] = s.exec(select(Conflict)).all()
+        assert conflict.resolved_by == "system"
+        assert conflict.resolution == f"no clash left: booking {first} cancelled"
+        events = s.exec(select(Event).where(Event.kind == "conflict_resolved")).all()
+    assert [(e.detail["booking_id"], e.actor) for e in events] == [(second, "operator:sato")]
+
+
+def test_moving_the_booking_a_conflict_clashed_with_away_closes_the_conflict(shop: Context) -> None:
+    first, _ = a_clash(shop)
+    with db.transaction(shop.engine) as s:
+        bookings.move(
+            s, shop.ledger, bookings.Move("stores", "1", at("2026-12-03T15:00:00+09:00")), DESK, utcnow()
+        )
+    assert open_conflicts(shop) == []
+    with Session(shop.engine) as s:
+        assert s.exec(select(Conflict.resolution)).all() == [f"no clash left: booking {first} moved"]
+
+
+def test_a_conflict_stays_open_while_another_clash_remains(shop: Context) -> None:
+    _, second = a_clash(shop)
+    book(shop, stores("3", "11:00", "田村", "09022223333"))  # with 佐藤 over the second one's time
+    with db.transaction(shop.engine) as s:
+        bookings.cancel(s, shop.ledger, bookings.Cancel("stores", "1"), DESK, utcnow())
+    assert second in [c.booking_id for c in open_conflicts(shop)]

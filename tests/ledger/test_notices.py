@@ -3,7 +3,7 @@ flagged and staff alerted, changes and cancels that come early deferred, forgeri
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlmodel import Session, select
 
@@ -299,6 +299,26 @@ def test_reconcile_lists_every_notice_of_the_day_with_its_outcome(shop: Context)
         ("703", "deferred"),
         ("", "held"),
     ]
+
+
+def test_reconcile_by_appointment_day_lists_the_notices_about_that_days_appointments(shop: Context) -> None:
+    other = {"name": "鈴木 花子", "kana": "スズキ ハナコ", "email": "h@example.jp", "phone": "080-1111-2222"}
+    deliver(shop, notices.stores_booked("711"))  # 12/03 13:00
+    deliver(shop, notices.stores_booked("712", "2026年12月05日 (土) 10:00 ~ 11:00", **other))
+    deliver(
+        shop,
+        notices.stores_changed(
+            "711", "2026年12月05日 (土) 15:00 ~ 16:00", "2026年12月03日 (木) 13:00 ~ 14:00"
+        ),
+    )
+    # Just after midnight in the shop is still the previous day in UTC: the shop's day counts.
+    deliver(shop, notices.stores_booked("713", "2026年12月04日 (金) 00:30 ~ 01:30", **other))
+    with Session(shop.engine) as s:
+        listed = {d: day_notices(s, shop, date(2026, 12, d), "appointment") for d in (2, 3, 4, 5)}
+    assert [(x.external_id, x.action) for x in listed[3]] == [("711", "book"), ("711", "change")]
+    assert [(x.external_id, x.action) for x in listed[5]] == [("712", "book"), ("711", "change")]
+    assert [x.external_id for x in listed[4]] == ["713"]
+    assert listed[2] == []
 
 
 def test_a_dry_run_replay_changes_nothing(shop: Context) -> None:

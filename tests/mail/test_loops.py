@@ -158,3 +158,88 @@ def test_person_forwarding_a_bounce_may_be_answered() -> None:
     body += bounce + b"\r\n--b--\r\n"
     raw = mail(body, 'Content-Type: multipart/mixed; boundary="b"')
     assert reason(raw) is None
+
+
+def test_an_empty_auto_submitted_header_is_a_machine() -> None:
+    # Only "no" says a person sent it (RFC 3834 5.1); an empty value is a broken responder, not a person.
+    assert reason(mail(b"x", "Auto-Submitted:")) == "auto-submitted: (empty)"
+    assert reason(mail(b"x", "Auto-Submitted:   ")) == "auto-submitted: (empty)"
+
+
+def test_x_failed_recipients_is_a_bounce() -> None:
+    # Exim's bounces carry it, also when they come from an ordinary-looking sender.
+    raw = mail(b"x", "X-Failed-Recipients: hanako@ezweb.ne.jp", sender="bounces@mx.example.jp")
+    assert reason(raw) == "x-failed-recipients header"
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "自動応答: 【テスト整体院】会員登録のご案内",
+        "【自動返信】ありがとうございます",
+        "自動送信メール",
+        "不在通知: ご登録ありがとうございます",
+        "不在のお知らせ",
+        "Automatic reply: 【テスト整体院】会員登録のご案内",
+        "Auto-Reply: hello",
+        "AutoReply",
+        "Out of Office: hello",
+        "[Out of the office] back on Monday",
+        "Abwesenheitsnotiz: Hallo",
+        "Réponse automatique : bonjour",
+    ],
+)
+def test_out_of_office_replies_known_by_their_subject_alone(subject: str) -> None:
+    assert reason(mail(b"x", f"Subject: {subject}")) == f"out-of-office subject: {subject!r}"
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Re: 【テスト整体院】会員登録のご案内",
+        "Re: 自動応答について質問です",  # a person asking about one, not one
+        "自動車の修理で遅れます",
+        "予約の件",
+        "",
+    ],
+)
+def test_people_writing_about_such_words_are_answered(subject: str) -> None:
+    assert reason(mail(b"x", f"Subject: {subject}")) is None
+
+
+OURS = "In-Reply-To: <0123456789abcdef0123456789abcdef@shop.example>"
+
+
+def test_a_customer_answering_our_mail_is_a_person() -> None:
+    # Replying to our registration mail is how customers will book by mail: never a loop by itself.
+    raw = mail(
+        "12月3日の15時に予約できますか\r\n".encode(), OURS, "Subject: Re: 【テスト整体院】会員登録のご案内"
+    )
+    assert auto_reply_reason(parse(raw), "taro@example.jp", ours=frozenset({"shop.example"})) is None
+
+
+@pytest.mark.parametrize(
+    "subject",
+    ["Re: 【テスト整体院】会員登録のご案内（休暇中）", "留守にしています", "Away until Monday", "vacation"],
+)
+def test_an_away_subject_answering_our_own_mail_is_a_loop(subject: str) -> None:
+    raw = mail(b"x", OURS, f"Subject: {subject}")
+    ours = frozenset({"shop.example"})
+    assert auto_reply_reason(parse(raw), "taro@example.jp", ours=ours) == (
+        f"away subject {subject!r} in reply to our own mail"
+    )
+    # The same subject on mail that does not answer ours is a person writing.
+    assert reason(mail(b"x", f"Subject: {subject}")) is None
+    other = mail(
+        b"x", "In-Reply-To: <0123456789abcdef0123456789abcdef@elsewhere.example>", f"Subject: {subject}"
+    )
+    assert auto_reply_reason(parse(other), "taro@example.jp", ours=ours) is None
+
+
+def test_references_to_our_own_mail_count_like_in_reply_to() -> None:
+    raw = mail(
+        b"x",
+        "References: <a@x.example> <0123456789abcdef0123456789abcdef@shop.example>",
+        "Subject: 留守にしています",
+    )
+    assert auto_reply_reason(parse(raw), None, ours=frozenset({"shop.example"})) is not None

@@ -70,6 +70,18 @@ def test_mail_that_must_not_be_answered_is_ignored_with_its_reason(extra: str, r
     assert reason in intent.reason
 
 
+OUR_ID = "<0123456789abcdef0123456789abcdef@shop.example>"
+
+
+def test_a_reply_to_our_mail_is_answered_unless_it_also_says_it_is_away() -> None:
+    head = f"From: a@example.jp\nTo: signup@shop.example\nIn-Reply-To: {OUR_ID}\nSubject: "
+    answered = decide(mail(head + "Re: 【JITANBODY整体院】会員登録のご案内", "登録".encode()))
+    assert answered.action == "register"
+    away = decide(mail(head + "留守にしています", "ただいま留守にしております。".encode()))
+    assert away.action == "ignore"
+    assert "in reply to our own mail" in away.reason
+
+
 def test_mailer_daemon_and_an_empty_envelope_sender_are_not_answered() -> None:
     assert decide(mail("From: MAILER-DAEMON@mx.example.jp\nTo: signup@shop.example")).action == "ignore"
     assert decide(mail("From: a@example.jp\nTo: signup@shop.example"), envelope_from="").action == "ignore"

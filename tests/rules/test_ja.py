@@ -334,6 +334,18 @@ def test_person_rejects(lines: list[str]) -> None:
         contact.person(lines)
 
 
+@pytest.mark.parametrize("name", ["山田\u202e郎太 様", "山田\x00太郎"])
+def test_a_name_with_control_characters_is_an_error_not_a_name(name: str) -> None:
+    # Held for an operator with the reason, rather than booked under a name that displays reversed.
+    for read in (contact.person, contact.name):
+        with pytest.raises(FieldError, match="characters a name cannot have"):
+            read([name, "090-1234-5678"])
+
+
+def test_zero_width_spaces_in_a_notice_name_are_dropped() -> None:
+    assert contact.person(["山田\u200b太郎 様", "090-1234-5678"])["name"] == "山田太郎"
+
+
 @pytest.mark.parametrize(
     ("lines", "expected"),
     [

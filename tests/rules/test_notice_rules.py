@@ -43,6 +43,12 @@ def test_a_notice_reads_the_same_in_every_encoding(charset: str, cte: str) -> No
     assert intent.customer["name"] == "山田太郎" and intent.customer["phone"] == "09012345678"
 
 
+def test_a_genuine_notice_whose_customer_name_carries_a_direction_override_is_held() -> None:
+    intent = decide(notices.stores_booked("1234", name="山田 \u202e郎太"))
+    assert intent.action == "hold"
+    assert "characters a name cannot have" in intent.reason
+
+
 def test_full_width_digits_and_another_label_order_read_the_same() -> None:
     body = """JITANBODY整体院 様
 

@@ -193,6 +193,8 @@ def test_register_get_shows_the_form_and_does_not_use_the_token(client: TestClie
     ("change", "field", "message"),
     [
         ({"name": ""}, "name", "お名前を入力してください。"),
+        ({"name": "山田\u202e郎太"}, "name", "お名前に使えない文字が含まれています。"),
+        ({"name": "山田\x00太郎"}, "name", "お名前に使えない文字が含まれています。"),
         ({"name_kana": "Yamada Taro"}, "name_kana", "フリガナはカタカナ(またはひらがな)で入力してください。"),
         ({"pin": "12345", "pin2": "12345"}, "pin", "暗証番号は4桁の数字で入力してください。"),
         ({"pin2": "4321"}, "pin2", "確認用の暗証番号が一致しません。"),
@@ -652,6 +654,21 @@ def test_security_headers_on_every_response(client: TestClient, web_ctx: Context
     assert sorted(responses[-1].headers["allow"].split(", ")) == ["GET", "HEAD"]
     assert "'none'" in responses[0].headers["content-security-policy"]
     assert responses[0].headers["referrer-policy"] == "no-referrer"
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH"])
+def test_405_on_a_link_names_every_method_the_link_takes(
+    client: TestClient, web_ctx: Context, method: str
+) -> None:
+    _, token_id, signed = pending_customer(web_ctx)
+    before = snapshot(web_ctx)
+    for path in (f"/r/{signed}", f"/s/{signed}", f"/m/{signed}"):
+        r = client.request(method, path)
+        assert r.status_code == 405, path
+        assert sorted(r.headers["allow"].split(", ")) == ["GET", "HEAD", "POST"], path
+        assert "この操作はできません" in r.text
+    assert snapshot(web_ctx) == before
+    assert get_token(web_ctx, token_id).used_at is None
 
 
 def test_database_failure_is_a_japanese_500_page_without_traceback(web_ctx: Context) -> None:

@@ -83,6 +83,10 @@ def _name_of(text: str) -> str | None:
         return None
     try:
         return normalize.name(text)
+    except normalize.UnsafeCharacters:
+        raise FieldError(
+            f"characters a name cannot have (controls, direction overrides) in {quote(text)}"
+        ) from None
     except normalize.NormalizeError:
         return None
 

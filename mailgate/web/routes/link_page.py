@@ -34,12 +34,15 @@ class LinkPage:
         raise NotImplementedError
 
     def routes(self) -> list[Route]:
-        # GET only shows (mail scanners open links), POST acts.
+        # GET only shows (mail scanners open links), POST acts. One route for both, so that a 405
+        # names both in its Allow header (two routes would each answer for their own method only).
         path = f"/{PREFIX[self.purpose]}/{{signed}}"
-        return [
-            Route(path, self.pages.page(self.show), methods=["GET"]),
-            Route(path, self.pages.page(self.submit), methods=["POST"]),
-        ]
+        show, submit = self.pages.page(self.show), self.pages.page(self.submit)
+
+        async def either(request: Request) -> Response:
+            return await (submit if request.method == "POST" else show)(request)
+
+        return [Route(path, either, methods=["GET", "POST"])]
 
     async def opened(self, request: Request, now: datetime | None = None) -> tuple[str, CustomerView]:
         """The signed part of the link and its customer, or LinkError."""
