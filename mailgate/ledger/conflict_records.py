@@ -123,7 +123,7 @@ def recheck_others(
         .join(Booking, col(Booking.id) == Conflict.booking_id)
         .where(
             col(Conflict.resolved_at).is_(None),
-            Booking.status == BookingStatus.BOOKED,
+            col(Booking.status).in_(BookingStatus.LIVE),
             col(Booking.id) != booking.id,
             col(Booking.start) < end,
             col(Booking.end) > start,

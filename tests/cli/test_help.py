@@ -35,7 +35,7 @@ COMMANDS = [(path, words) for path, command in _commands() if (words := _written
 
 
 def test_some_help_texts_name_config_sections() -> None:
-    assert {" ".join(path) for path, _ in COMMANDS} >= {"digest", "poll", "shifts set"}
+    assert {" ".join(path) for path, _ in COMMANDS} >= {"digest", "poll", "shop import"}
 
 
 @pytest.mark.parametrize(("path", "words"), COMMANDS, ids=[" ".join(p) for p, _ in COMMANDS])

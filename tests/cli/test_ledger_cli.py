@@ -183,5 +183,5 @@ def test_cancelling_the_booking_a_conflict_clashed_with_leaves_no_open_conflict(
     )
     assert cli(cfg, "conflicts") == []
     assert run(cfg, "conflicts").stdout.strip() == "no open conflicts"
-    [booking] = [b for b in cli(cfg, "bookings", "--date", "2026-12-03") if b["status"] == "booked"]
+    [booking] = [b for b in cli(cfg, "bookings", "--date", "2026-12-03") if b["status"] == "confirmed"]
     assert booking["external_id"] == "999" and not booking["open_conflicts"]
