@@ -84,7 +84,8 @@ listen = "127.0.0.1:8025"
 
 [outbound]
 # Default: replies are written to the Maildir var/outbox/. Set a relay to send for real;
-# smtps:// for implicit TLS; credentials come from MAILGATE_RELAY_USER / MAILGATE_RELAY_PASSWORD.
+# smtps:// for implicit TLS; credentials come from MAILGATE_RELAY_USER / MAILGATE_RELAY_PASSWORD and
+# go over TLS only (a relay on this host without TLS: "smtp://127.0.0.1:25?plaintext_auth=loopback").
 # relay = "smtp://127.0.0.1:25"
 sender = "signup@{domain}"
 dkim_key = "{key_name}"
