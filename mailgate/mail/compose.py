@@ -21,6 +21,8 @@ from mailgate.mail.jis import jis_safe, needs_jis
 
 CRLF = "\r\n"
 MAX_LINE = 998  # RFC 5322 section 2.1.1, without the CRLF
+# RFC 5321 section 4.5.3.1.3: a path is at most 256 octets, its angle brackets included.
+MAX_ADDRESS = 254
 
 # Raw bytes per encoded-word: 36 bytes → 48 base64 chars, so "Subject: " plus the longest
 # word ("=?ISO-2022-JP?B?...?=") stays within the 78 columns RFC 5322 recommends.
@@ -71,6 +73,25 @@ def _format_address(addr: str) -> str:
 def envelope_recipient(addr: str) -> str:
     """The address as it must appear in RCPT TO: local part quoted when it is not a dot-atom."""
     return _format_address(addr)
+
+
+def unanswerable(addr: str) -> str:
+    """Why no mail can go to addr ("" when it can): asked before a reply is queued, so the outbox never
+    holds a row that cannot become a mail."""
+    try:
+        formatted = _format_address(addr)
+    except ValueError as e:
+        return str(e)
+    if len(formatted.encode()) > MAX_ADDRESS:
+        return f"address longer than {MAX_ADDRESS} octets"
+    return ""
+
+
+def thread_id(msgid: str) -> str:
+    """A Message-ID to thread a reply under, or "" when even alone it would not fit a header line: the
+    reply then goes unthreaded rather than not at all."""
+    cleaned = _clean_msgid(msgid)
+    return cleaned if len(f"In-Reply-To: <{cleaned}>".encode()) <= MAX_LINE else ""
 
 
 def _codec(charset: str) -> str:
