@@ -27,6 +27,9 @@ max_size = 10485760
 replies_per_hour = 5
 # Recipients here get ISO-2022-JP mail; the built-in list covers docomo, au, SoftBank, Y!mobile, ...
 # carrier_domains = ["docomo.ne.jp", "ezweb.ne.jp", "au.com", "softbank.ne.jp", "i.softbank.jp"]
+# ISO-2022-JP lacks 髙, 﨑 and other name kanji: a mail with one goes in UTF-8 so the name stays exact.
+# true writes them in their standard forms (髙→高, 﨑→崎) and keeps such mail in ISO-2022-JP.
+jis_kanji_substitutes = false
 
 [shop]
 name = "{name}"

@@ -41,6 +41,8 @@ class MailSection(Section):
     max_size: int = Field(10 * 1024 * 1024, gt=0)
     carrier_domains: list[str] = DEFAULT_CARRIERS
     replies_per_hour: int = Field(5, ge=0)
+    # ISO-2022-JP mail may write 髙 as 高, 﨑 as 崎 (else a mail with such a name goes in UTF-8).
+    jis_kanji_substitutes: bool = False
 
     @field_validator("domains")
     @classmethod

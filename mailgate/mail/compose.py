@@ -12,12 +12,12 @@ import base64
 import re
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from email.utils import format_datetime
 
 from mailgate.mail.addresses import domain_of
-from mailgate.mail.jis import jis_safe, needs_jis
+from mailgate.mail.jis import jis_loses, jis_safe, needs_jis, substitute_kanji
 
 CRLF = "\r\n"
 MAX_LINE = 998  # RFC 5322 section 2.1.1, without the CRLF
@@ -188,13 +188,31 @@ def _utf8_body(body: str) -> bytes:
     return base64.encodebytes(raw).replace(b"\n", b"\r\n")
 
 
-def compose(out: Outgoing, *, carrier_domains: Iterable[str], now: datetime) -> bytes:
+def _in_jis(out: Outgoing, kanji_substitutes: bool) -> Outgoing | None:
+    """out as it goes in ISO-2022-JP, or None when that would lose a character (the customer's name
+    is never garbled: such a mail goes in UTF-8, which carriers' smartphones read)."""
+    if kanji_substitutes:
+        out = replace(
+            out,
+            subject=substitute_kanji(out.subject),
+            body=substitute_kanji(out.body),
+            from_name=substitute_kanji(out.from_name),
+        )
+    return None if any(jis_loses(t) for t in (out.subject, out.body, out.from_name)) else out
+
+
+def compose(
+    out: Outgoing, *, carrier_domains: Iterable[str], now: datetime, kanji_substitutes: bool = False
+) -> bytes:
     """The complete message, CRLF line endings, 7-bit clean.
 
-    Carrier recipients get ISO-2022-JP (text passed through jis_safe), everyone else UTF-8
-    in base64. ``now`` should be timezone-aware; a naive one is written as -0000.
+    Carrier recipients get ISO-2022-JP (text passed through jis_safe) unless that would lose a
+    character, everyone else UTF-8 in base64. kanji_substitutes: in ISO-2022-JP, 髙 may be 高 (and the
+    other KANJI_SUBSTITUTES). ``now`` should be timezone-aware; a naive one is written as -0000.
     """
-    jis = needs_jis(out.to, carrier_domains)
+    in_jis = _in_jis(out, kanji_substitutes) if needs_jis(out.to, carrier_domains) else None
+    jis = in_jis is not None
+    out = in_jis or out
     charset = "ISO-2022-JP" if jis else "UTF-8"
     message_id = _clean_msgid(out.message_id) or f"{uuid.uuid4().hex}@{_domain(out.from_addr)}"
 
