@@ -37,6 +37,9 @@ name = "{name}"
 timezone = "Asia/Tokyo"
 # Double bookings and bookings outside hours or shifts are mailed here (they are still recorded).
 # staff_alerts = ["owner@{domain}"]
+# The first alert goes at once; more within this many minutes wait and go together in one mail (0: each
+# at once).
+staff_alert_minutes = 10
 # Staff, and the other ways vendors write their names (spaces, full/half width, case and
 # hiragana/katakana do not matter). With no staff listed, names are taken as written and
 # shifts are not checked.

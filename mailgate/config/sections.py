@@ -103,6 +103,8 @@ class ShopSection(Section):
     name: str = "デモ整体院"
     timezone: str = "Asia/Tokyo"
     staff_alerts: list[Email] = []
+    # Alerts to staff_alerts go at most once per this many minutes, grouped in one mail (0: each at once).
+    staff_alert_minutes: int = Field(10, ge=0)
     # No staff: names in notices are taken as written and the roster/shift checks are skipped.
     staff: list[StaffEntry] = []
     menus: list[MenuEntry] = []
