@@ -1,4 +1,5 @@
-"""Periodic work: deferred notices that waited too long, the evening inquiry digest.
+"""Periodic work: deferred notices that waited too long, the evening inquiry digest, staff alerts that
+waited for their interval.
 
 Every node's scheduler fires every job; each run first claims its period in the job_run table
 (unique per job and period) in the transaction that does the work, so a job runs once per period
@@ -12,13 +13,13 @@ from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from mailgate import db, leases
 from mailgate.context import Context
 from mailgate.ledger import inquiries
-from mailgate.models import JobRun, utcnow
+from mailgate.ledger import staff_alerts as alerts
+from mailgate.models import utcnow
 from mailgate.pipeline import deferred
 
 log = logging.getLogger("mailgate.jobs")
@@ -28,11 +29,8 @@ EXPIRE_MINUTES = 10
 def once(engine: Engine, job: str, period: str, work: Callable[[Session], object]) -> bool:
     """Run `work` for this period unless some node already did; True when it ran here."""
     with db.transaction(engine) as session:
-        run = JobRun(job=job, period=period, node=leases.owner_name("jobs"))
-        try:
-            with session.begin_nested():
-                session.add(run)
-        except IntegrityError:
+        run = leases.claim_period(session, job, period)
+        if run is None:
             return False
         run.result = str(work(session))[:500]
         session.add(run)
@@ -69,3 +67,17 @@ def evening_digest(ctx: Context, now: datetime | None = None) -> int:
     if count:
         log.info("inquiry digest for %s: %s inquiries", day, count)
     return count
+
+
+def staff_alerts(ctx: Context, now: datetime | None = None) -> int:
+    """Alerts that waited for this interval, in one mail per staff address (ledger/staff_alerts.py:
+    the interval's claim makes it once however many nodes run). Returns how many went out."""
+    now = now or utcnow()
+    with db.transaction(db.reading(ctx.engine)) as s:
+        if not alerts.has_pending(s):  # the usual minute: nothing to claim
+            return 0
+    with db.transaction(ctx.engine) as s:
+        sent = alerts.send_pending(s, ctx.ledger, now)
+    if sent:
+        log.info("staff alerts: %s in one mail per staff address", sent)
+    return sent

@@ -20,9 +20,11 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, or_, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from mailgate import db
+from mailgate.models import JobRun
 
 log = logging.getLogger("mailgate.leases")
 
@@ -145,3 +147,15 @@ def kept_alive(engine: Engine, model: Any, owner: str, busy_state: str, lease: t
     finally:
         stop.set()
         thread.join()
+
+
+def claim_period(session: Session, job: str, period: str) -> JobRun | None:
+    """This node's run of `job` for `period`, or None when some node already has it (the unique key on
+    job and period: a periodic job runs once per period however many nodes run)."""
+    run = JobRun(job=job, period=period, node=owner_name("jobs"))
+    try:
+        with session.begin_nested():
+            session.add(run)
+    except IntegrityError:
+        return None
+    return run

@@ -189,6 +189,18 @@ class Outbox(SQLModel, table=True):
     sent_at: datetime | None = _ts()
 
 
+class StaffAlert(SQLModel, table=True):
+    """An alert for staff waiting for its interval's mail ([shop] staff_alert_minutes): rendered when
+    raised, deleted once it is in an outbox row for every staff address."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+    subject: str = Field(sa_type=Text)
+    body: str = Field(sa_type=Text)
+    customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
+    message_id: int | None = Field(default=None, foreign_key="message.id")
+
+
 class BookingStatus:
     TENTATIVE = "tentative"  # 仮予約: holds its seat until confirmed by its link, or until expires_at
     APPLICATION = "application"  # 仮申込: holds nothing; the shop confirms it later

@@ -27,6 +27,9 @@ max_size = 10485760
 replies_per_hour = 5
 # Recipients here get ISO-2022-JP mail; the built-in list covers docomo, au, SoftBank, Y!mobile, ...
 # carrier_domains = ["docomo.ne.jp", "ezweb.ne.jp", "au.com", "softbank.ne.jp", "i.softbank.jp"]
+# ISO-2022-JP lacks 髙, 﨑 and other name kanji: a mail with one goes in UTF-8 so the name stays exact.
+# true writes them in their standard forms (髙→高, 﨑→崎) and keeps such mail in ISO-2022-JP.
+jis_kanji_substitutes = false
 
 [shop]
 name = "{name}"
@@ -34,6 +37,9 @@ name = "{name}"
 timezone = "Asia/Tokyo"
 # Double bookings and bookings outside hours or shifts are mailed here (they are still recorded).
 # staff_alerts = ["owner@{domain}"]
+# The first alert goes at once; more within this many minutes wait and go together in one mail (0: each
+# at once).
+staff_alert_minutes = 10
 # Staff, and the other ways vendors write their names (spaces, full/half width, case and
 # hiragana/katakana do not matter). With no staff listed, names are taken as written and
 # shifts are not checked.
@@ -85,7 +91,8 @@ listen = "127.0.0.1:8025"
 
 [outbound]
 # Default: replies are written to the Maildir var/outbox/. Set a relay to send for real;
-# smtps:// for implicit TLS; credentials come from MAILGATE_RELAY_USER / MAILGATE_RELAY_PASSWORD.
+# smtps:// for implicit TLS; credentials come from MAILGATE_RELAY_USER / MAILGATE_RELAY_PASSWORD and
+# go over TLS only (a relay on this host without TLS: "smtp://127.0.0.1:25?plaintext_auth=loopback").
 # relay = "smtp://127.0.0.1:25"
 sender = "signup@{domain}"
 dkim_key = "{key_name}"

@@ -22,6 +22,15 @@ def start(ctx: Context) -> AsyncIOScheduler:
         coalesce=True,
         max_instances=1,
     )
+    # Each minute: alerts held back for their interval go out when the next interval starts.
+    scheduler.add_job(
+        jobs.staff_alerts,
+        IntervalTrigger(minutes=1),
+        args=[ctx],
+        id="staff_alerts",
+        coalesce=True,
+        max_instances=1,
+    )
     # A digest missed while mailgate was down is still sent if it starts again that evening.
     scheduler.add_job(
         jobs.evening_digest,

@@ -1,4 +1,4 @@
-"""The clock inside serve: the evening digest at [notices] digest_at in the shop's zone."""
+"""The clock inside serve: the evening digest at [notices] digest_at in the shop's zone; the periodic jobs."""
 
 from __future__ import annotations
 
@@ -26,4 +26,4 @@ def test_the_digest_runs_at_digest_at_in_the_shops_time_zone(tmp_path: Path) -> 
 
     found = asyncio.run(jobs())
     assert found["evening_digest"] == "18:30"
-    assert "expire_deferred" in found
+    assert "expire_deferred" in found and "staff_alerts" in found

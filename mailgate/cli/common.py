@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import logging
+import re
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -15,6 +16,7 @@ import typer
 
 from mailgate import config as config_mod
 from mailgate.config import Config, ConfigError
+from mailgate.normalize import redact
 
 # No Rich markup: help texts name config sections like `[imap]`, which Rich would swallow as tags.
 app = typer.Typer(
@@ -66,12 +68,35 @@ def build_context(cfg: Config, *, read_only: bool = False) -> Any:
     return built
 
 
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+_WORD = re.compile(r"\S+")
+
+
+def mask_addresses(text: str) -> str:
+    """Each word with an @ (an address, however quoted or bracketed) masked as `redact` masks it:
+    09012345678@docomo.ne.jp is a common address, and a phone number never reaches the log."""
+    return _WORD.sub(lambda m: redact(m.group()) if "@" in m.group() else m.group(), text)
+
+
+class MaskedAddresses(logging.Formatter):
+    """Masks the addresses in every line, whoever logs it (aiosmtpd logs each MAIL FROM and RCPT TO at
+    INFO), and in tracebacks; the time stamp is left alone."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = mask_addresses(record.message)
+        return super().formatMessage(record)
+
+    def formatException(self, ei: Any) -> str:
+        return mask_addresses(super().formatException(ei))
+
+    def formatStack(self, stack_info: str) -> str:
+        return mask_addresses(super().formatStack(stack_info))
+
+
 def setup_logging(verbose: bool = True) -> None:
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(MaskedAddresses(LOG_FORMAT))
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler])
     # One line per message is ours to write; the scheduler's job bookkeeping is noise at 8:30.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
 

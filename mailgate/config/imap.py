@@ -17,7 +17,7 @@ _IMAP_ATOM = re.compile(r'^[^\s(){%*"\\\]\x00-\x1f\x7f]+$')  # a keyword: an IMA
 _SYSTEM_FLAGS = {"\\seen": "\\Seen", "\\flagged": "\\Flagged"}
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
     if host.lower() == "localhost":
         return True
     try:
@@ -68,7 +68,7 @@ class ImapSection(Section):
         if v not in ("tls", "starttls", "none"):
             raise ValueError('"tls" (port 993), "starttls" (port 143) or "none"')
         host = info.data.get("host")  # None: host itself is wrong, reported on its own
-        if v == "none" and host is not None and not _is_loopback(host):
+        if v == "none" and host is not None and not is_loopback(host):
             # The password would cross the network in clear text.
             raise ValueError(f'"tls" or "starttls" for {host!r} ("none" is only for 127.0.0.1 or localhost)')
         return v

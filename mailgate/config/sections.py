@@ -41,6 +41,8 @@ class MailSection(Section):
     max_size: int = Field(10 * 1024 * 1024, gt=0)
     carrier_domains: list[str] = DEFAULT_CARRIERS
     replies_per_hour: int = Field(5, ge=0)
+    # ISO-2022-JP mail may write 髙 as 高, 﨑 as 崎 (else a mail with such a name goes in UTF-8).
+    jis_kanji_substitutes: bool = False
 
     @field_validator("domains")
     @classmethod
@@ -101,6 +103,8 @@ class ShopSection(Section):
     name: str = "デモ整体院"
     timezone: str = "Asia/Tokyo"
     staff_alerts: list[Email] = []
+    # Alerts to staff_alerts go at most once per this many minutes, grouped in one mail (0: each at once).
+    staff_alert_minutes: int = Field(10, ge=0)
     # No staff: names in notices are taken as written and the roster/shift checks are skipped.
     staff: list[StaffEntry] = []
     menus: list[MenuEntry] = []

@@ -1,4 +1,4 @@
-"""Double bookings and other clashes, recorded with their reasons; staff alerted at once.
+"""Double bookings and other clashes, recorded with their reasons; staff alerted (staff_alerts.py).
 
 The check (shop/clash.py) reads the other bookings; two clashing bookings applied at the same moment
 would each miss the other, uncommitted one. So the check runs one at a time per shop day (a booking
@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from mailgate import audit, db
 from mailgate.audit import Actor
+from mailgate.ledger import staff_alerts
 from mailgate.ledger.env import LedgerEnv
 from mailgate.models import Booking, BookingStatus, Conflict, Customer
 from mailgate.shop.calendar import Calendar
@@ -73,22 +74,20 @@ def check_and_record(
         at=now,
     )
     customer = session.get(Customer, booking.customer_id) if booking.customer_id else None
-    for to in env.cfg.shop.staff_alerts:
-        env.mailer.enqueue(
-            session,
-            to=to,
-            template="staff_alert",
-            now=now,
-            actor=actor,
-            capped=False,
-            thread=False,
-            booking=booking,
-            customer=customer,
-            reasons=reasons,
-            conflict=conflict,
-            start=booking.start.astimezone(env.cfg.tz),
-            end=booking.end.astimezone(env.cfg.tz),
-        )
+    staff_alerts.raise_alert(
+        session,
+        env,
+        "staff_alert",
+        actor,
+        now,
+        customer_id=booking.customer_id,
+        booking=booking,
+        customer=customer,
+        reasons=reasons,
+        conflict=conflict,
+        start=booking.start.astimezone(env.cfg.tz),
+        end=booking.end.astimezone(env.cfg.tz),
+    )
     return reasons
 
 

@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 
 from mailgate import audit
 from mailgate.audit import SYSTEM, Actor
-from mailgate.ledger import matching
+from mailgate.ledger import matching, staff_alerts
 from mailgate.ledger.env import LedgerEnv
 from mailgate.ledger.matching import Person
 from mailgate.ledger.results import Result, Status
@@ -128,17 +128,6 @@ def send_digest(session: Session, env: LedgerEnv, day: date, now: datetime) -> i
     pending = unbooked_on(session, env, day)
     if not pending:
         return 0
-    for to in env.cfg.shop.staff_alerts:
-        env.mailer.enqueue(
-            session,
-            to=to,
-            template="inquiry_digest",
-            now=now,
-            actor=SYSTEM,
-            capped=False,
-            thread=False,
-            inquiries=pending,
-            day=day,
-        )
+    staff_alerts.to_staff(session, env, "inquiry_digest", now, inquiries=pending, day=day)
     audit.by(session, "digest_sent", SYSTEM, day=day.isoformat(), inquiries=[q.id for q in pending], at=now)
     return len(pending)

@@ -12,15 +12,17 @@ import base64
 import re
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from email.utils import format_datetime
 
 from mailgate.mail.addresses import domain_of
-from mailgate.mail.jis import jis_safe, needs_jis
+from mailgate.mail.jis import jis_loses, jis_safe, needs_jis, substitute_kanji
 
 CRLF = "\r\n"
 MAX_LINE = 998  # RFC 5322 section 2.1.1, without the CRLF
+# RFC 5321 section 4.5.3.1.3: a path is at most 256 octets, its angle brackets included.
+MAX_ADDRESS = 254
 
 # Raw bytes per encoded-word: 36 bytes → 48 base64 chars, so "Subject: " plus the longest
 # word ("=?ISO-2022-JP?B?...?=") stays within the 78 columns RFC 5322 recommends.
@@ -71,6 +73,25 @@ def _format_address(addr: str) -> str:
 def envelope_recipient(addr: str) -> str:
     """The address as it must appear in RCPT TO: local part quoted when it is not a dot-atom."""
     return _format_address(addr)
+
+
+def unanswerable(addr: str) -> str:
+    """Why no mail can go to addr ("" when it can): asked before a reply is queued, so the outbox never
+    holds a row that cannot become a mail."""
+    try:
+        formatted = _format_address(addr)
+    except ValueError as e:
+        return str(e)
+    if len(formatted.encode()) > MAX_ADDRESS:
+        return f"address longer than {MAX_ADDRESS} octets"
+    return ""
+
+
+def thread_id(msgid: str) -> str:
+    """A Message-ID to thread a reply under, or "" when even alone it would not fit a header line: the
+    reply then goes unthreaded rather than not at all."""
+    cleaned = _clean_msgid(msgid)
+    return cleaned if len(f"In-Reply-To: <{cleaned}>".encode()) <= MAX_LINE else ""
 
 
 def _codec(charset: str) -> str:
@@ -167,13 +188,31 @@ def _utf8_body(body: str) -> bytes:
     return base64.encodebytes(raw).replace(b"\n", b"\r\n")
 
 
-def compose(out: Outgoing, *, carrier_domains: Iterable[str], now: datetime) -> bytes:
+def _in_jis(out: Outgoing, kanji_substitutes: bool) -> Outgoing | None:
+    """out as it goes in ISO-2022-JP, or None when that would lose a character (the customer's name
+    is never garbled: such a mail goes in UTF-8, which carriers' smartphones read)."""
+    if kanji_substitutes:
+        out = replace(
+            out,
+            subject=substitute_kanji(out.subject),
+            body=substitute_kanji(out.body),
+            from_name=substitute_kanji(out.from_name),
+        )
+    return None if any(jis_loses(t) for t in (out.subject, out.body, out.from_name)) else out
+
+
+def compose(
+    out: Outgoing, *, carrier_domains: Iterable[str], now: datetime, kanji_substitutes: bool = False
+) -> bytes:
     """The complete message, CRLF line endings, 7-bit clean.
 
-    Carrier recipients get ISO-2022-JP (text passed through jis_safe), everyone else UTF-8
-    in base64. ``now`` should be timezone-aware; a naive one is written as -0000.
+    Carrier recipients get ISO-2022-JP (text passed through jis_safe) unless that would lose a
+    character, everyone else UTF-8 in base64. kanji_substitutes: in ISO-2022-JP, 髙 may be 高 (and the
+    other KANJI_SUBSTITUTES). ``now`` should be timezone-aware; a naive one is written as -0000.
     """
-    jis = needs_jis(out.to, carrier_domains)
+    in_jis = _in_jis(out, kanji_substitutes) if needs_jis(out.to, carrier_domains) else None
+    jis = in_jis is not None
+    out = in_jis or out
     charset = "ISO-2022-JP" if jis else "UTF-8"
     message_id = _clean_msgid(out.message_id) or f"{uuid.uuid4().hex}@{_domain(out.from_addr)}"
 

@@ -11,11 +11,16 @@ import dkim as dkimpy
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-# Signed even when absent ("oversigning" by dkimpy): nobody can add them later without
-# breaking the signature.
+# Every header mailgate writes, plus those a reader would believe (Reply-To, Cc, Sender). Each is
+# signed once more than the message has it ("oversigning"): verifiers match h= from the bottom up,
+# so a copy added above ours (the one a mail client shows) or below, or one we never wrote, breaks
+# the signature.
 SIGNED_HEADERS: tuple[str, ...] = (
     "from",
+    "sender",
+    "reply-to",
     "to",
+    "cc",
     "subject",
     "date",
     "message-id",
@@ -26,6 +31,13 @@ SIGNED_HEADERS: tuple[str, ...] = (
     "references",
     "auto-submitted",
 )
+
+
+def oversigned(message: bytes) -> list[bytes]:
+    """h= for message: each of SIGNED_HEADERS as many times as it appears, plus once."""
+    headers, _ = dkimpy.rfc822_parse(message)
+    present = [name.lower() for name, _ in headers]
+    return [h.encode("ascii") for h in SIGNED_HEADERS for _ in range(present.count(h.encode("ascii")) + 1)]
 
 
 @dataclass(frozen=True)
@@ -101,7 +113,7 @@ def sign(message: bytes, key: DkimKey) -> bytes:
         _pkcs1_pem(key.private_pem),
         canonicalize=(b"relaxed", b"relaxed"),
         signature_algorithm=b"rsa-sha256",
-        include_headers=[h.encode("ascii") for h in SIGNED_HEADERS],
+        include_headers=oversigned(message),
         linesep=linesep,
     )
     return header + message

@@ -37,6 +37,28 @@ _TABLE: dict[str, str] = {
     "\u309a": "\u309c",
 }
 
+# Kanji of names that JIS X 0208 lacks (IBM extensions, JIS X 0213), with the standard form a shop may
+# allow in their place ([mail] jis_kanji_substitutes): many a form writes 髙橋 as 高橋 anyway. Without
+# that permission such a mail goes in UTF-8 (compose), never with a geta for the customer's name.
+KANJI_SUBSTITUTES: dict[str, str] = {
+    "\u9ad9": "\u9ad8",  # 髙 → 高
+    "\ufa11": "\u5d0e",  # 﨑 → 崎
+    "\U00020bb7": "\u5409",  # 𠮷 → 吉
+    "\u5fb7": "\u5fb3",  # 德 → 徳
+    "\u6801": "\u67f3",  # 栁 → 柳
+    "\u7028": "\u702c",  # 瀨 → 瀬
+    "\u6ff5": "\u6ff1",  # 濵 → 濱
+    "\u9ed1": "\u9ed2",  # 黑 → 黒
+    "\u69d7": "\u6a4b",  # 槗 → 橋
+    "\u66fb": "\u6607",  # 曻 → 昇
+    "\ufa14": "\u6b05",  # 﨔 → 欅
+    "\u589e": "\u5897",  # 增 → 増
+    "\u6df8": "\u6e05",  # 淸 → 清
+    "\U0002123d": "\u571f",  # 𡈽 → 土
+    "\u5721": "\u571f",  # 圡 → 土
+}
+_SUBSTITUTES = str.maketrans(KANJI_SUBSTITUTES)
+
 # Never kept even though the codec accepts them: ESC/SO/SI would switch the decoder's
 # state, and other controls have no place in mail text.
 _KEPT_CONTROLS = frozenset("\t\n\r")
@@ -142,6 +164,26 @@ def jis_safe(text: str) -> str:
         else:
             out.append(_replace_cluster(cluster))
     return "".join(out)
+
+
+def substitute_kanji(text: str) -> str:
+    """text with the variant kanji of KANJI_SUBSTITUTES in their standard forms."""
+    return text.translate(_SUBSTITUTES)
+
+
+def jis_loses(text: str) -> bool:
+    """True when jis_safe would lose what a reader needs: a character only a geta can stand for (髙,
+    﨑, an emoji) or a letter's accent (é). Characters with a JIS equivalent (①→(1), ㈱→(株), ｶ→カ)
+    and invisible ones lose nothing."""
+    if _encodable(text):
+        return False
+    for ch in unicodedata.normalize("NFC", text):  # decomposed kana and accents as one character
+        if _encodable(ch) or ch in _TABLE or unicodedata.category(ch) in ("Cc", "Cf") or _is_extender(ch):
+            continue
+        nfkc = unicodedata.normalize("NFKC", ch)
+        if nfkc == ch or not _encodable(nfkc):
+            return True
+    return False
 
 
 def needs_jis(addr: str, carrier_domains: Iterable[str]) -> bool:

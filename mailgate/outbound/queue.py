@@ -13,6 +13,7 @@ from mailgate import audit
 from mailgate.audit import Actor
 from mailgate.config import Config
 from mailgate.mail.addresses import domain_of
+from mailgate.mail.compose import thread_id, unanswerable
 from mailgate.models import Outbox
 from mailgate.templating import render_mail
 
@@ -37,9 +38,14 @@ class Mailer:
         thread: bool = True,
         **context: object,
     ) -> Outbox | None:
-        """Render and queue a mail; None (and an audit event) when the address hit its hourly cap.
+        """Render and queue a mail; None (and an audit event) when the address hit its hourly cap or
+        no mail can go to it.
         capped=False for the shop's own staff alerts: a busy morning must not silence them.
         thread=False for mail that answers nobody (staff alerts): no In-Reply-To."""
+        if why := unanswerable(to):
+            kind = "reply_unanswerable"
+            audit.by(session, kind, actor, customer_id=customer_id, template=template, why=why)
+            return None
         key = to.lower()
         limit = self.cfg.mail.replies_per_hour
         if capped and recent_count(session, key, now - timedelta(hours=1)) >= limit:
@@ -53,7 +59,7 @@ class Mailer:
             )
             return None
         subject, body = render_mail(self.templates, template, shop=self.cfg.shop, **context)
-        refs = actor.reply_to if thread else ""
+        refs = thread_id(actor.reply_to) if thread else ""
         row = Outbox(
             to_addr=to,
             to_key=key,

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
 
+from mailgate.config.imap import is_loopback
 from mailgate.mail.compose import envelope_recipient
 
 TlsMode = Literal["none", "starttls", "implicit"]
@@ -46,13 +47,16 @@ class Relay:
     username: str | None
     password: str | None
     verify_tls: bool = True
+    # The password may go without TLS: only for a relay on this host (the URL's plaintext_auth=loopback).
+    plaintext_auth: bool = False
 
     def __repr__(self) -> str:
         # Keep the password out of logs and tracebacks.
         secret = "***" if self.password else None
         return (
             f"Relay(host={self.host!r}, port={self.port!r}, tls={self.tls!r}, "
-            f"username={self.username!r}, password={secret!r}, verify_tls={self.verify_tls!r})"
+            f"username={self.username!r}, password={secret!r}, verify_tls={self.verify_tls!r}, "
+            f"plaintext_auth={self.plaintext_auth!r})"
         )
 
 
@@ -62,6 +66,8 @@ def parse_relay_url(url: str, environ: Mapping[str, str]) -> Relay:
     Credentials come from MAILGATE_RELAY_USER / MAILGATE_RELAY_PASSWORD, which win over a
     user:pass@ in the URL (accepted, but config files should not hold passwords).
     "?verify_tls=false" turns certificate checks off for a relay with a self-signed cert.
+    "?plaintext_auth=loopback" lets the password go without TLS, to a relay on this host only:
+    otherwise a relay that offers AUTH but no STARTTLS never gets it.
     """
     try:
         parts = urlsplit(url.strip())
@@ -76,11 +82,19 @@ def parse_relay_url(url: str, environ: Mapping[str, str]) -> Relay:
     if parts.path not in ("", "/") or parts.fragment:
         raise ValueError(f"bad relay URL {url!r}: unexpected path or fragment")
     query = parse_qs(parts.query, keep_blank_values=True)
-    unknown = set(query) - {"verify_tls"}
+    unknown = set(query) - {"verify_tls", "plaintext_auth"}
     if unknown:
         raise ValueError(f"bad relay URL {url!r}: unknown parameter(s) {', '.join(sorted(unknown))}")
     verify_values = query.get("verify_tls", ["true"])
     verify_tls = verify_values[-1].strip().lower() not in _FALSE
+    plaintext = query.get("plaintext_auth", [""])[-1].strip().lower()
+    if plaintext not in ("", "loopback"):
+        raise ValueError(f"bad relay URL {url!r}: plaintext_auth can only be loopback")
+    if plaintext and not is_loopback(parts.hostname):
+        raise ValueError(
+            f"bad relay URL {url!r}: plaintext_auth=loopback is only for a relay on this host "
+            "(127.0.0.1, ::1 or localhost); use smtp+starttls:// or smtps:// for another"
+        )
 
     tls, default_port = _SCHEMES[scheme]
     username = environ.get("MAILGATE_RELAY_USER") or (unquote(parts.username) if parts.username else None)
@@ -92,6 +106,7 @@ def parse_relay_url(url: str, environ: Mapping[str, str]) -> Relay:
         username=username or None,
         password=password or None,
         verify_tls=verify_tls,
+        plaintext_auth=bool(plaintext),
     )
 
 
@@ -128,6 +143,13 @@ async def send(relay: Relay, message: bytes, mail_from: str, rcpt: str, *, timeo
                 await client.helo()
         if relay.username and relay.password and client.supports_extension("auth"):
             step = "AUTH"
+            if client.get_transport_info("sslcontext") is None and not relay.plaintext_auth:
+                # A relay without STARTTLS, or a man in the middle who removed it: never the password
+                # in clear. Retried, since the next connection may well offer STARTTLS again.
+                raise TransientError(
+                    "AUTH without TLS refused: the relay offered AUTH but no STARTTLS; the password "
+                    "was not sent (a relay on this host may be marked ?plaintext_auth=loopback)"
+                )
             await client.login(relay.username, relay.password)
         step = "MAIL FROM"
         await client.mail(mail_from)

@@ -86,7 +86,10 @@ class Sender:
             references=tuple(row.references.split()),
             message_id=row.header_message_id,
         )
-        raw = compose(out, carrier_domains=self.cfg.mail.carrier_domains, now=now)
+        mail = self.cfg.mail
+        raw = compose(
+            out, carrier_domains=mail.carrier_domains, now=now, kanji_substitutes=mail.jis_kanji_substitutes
+        )
         return sign(raw, self.dkim) if self.dkim else raw
 
     # --- the pass, on the event loop -------------------------------------------------------------

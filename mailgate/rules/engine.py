@@ -19,6 +19,7 @@ from mailgate.authn import Original, proof
 from mailgate.config import Config
 from mailgate.mail.addresses import domain_of, same_address
 from mailgate.mail.blank import is_blank, meaningful_text
+from mailgate.mail.compose import unanswerable
 from mailgate.mail.loops import auto_reply_reason
 from mailgate.mail.parse import ParsedMail
 from mailgate.rules.intent import ACTIONS, Intent
@@ -264,6 +265,8 @@ def decide(
             return Intent("ignore", "sent from our own domain: not answered (mail loop)", rule=rule.id)
         if rule.replies and not mail.from_addr:
             return Intent("hold", "no sender address to answer", rule=rule.id)
+        if rule.replies and (why := unanswerable(mail.from_addr)):
+            return Intent("hold", f"no sender address to answer: {why}", rule=rule.id)
         return _intent_for(rule, mail)
     if auto:
         return Intent("ignore", f"{auto}; no rule takes it")

@@ -25,7 +25,9 @@ from tests.dovecot import Dovecot
 from tests.outbound.servers import Recorder, serving
 
 IMAP_PASSWORD_ENV = "MAILGATE_TEST_IMAP_PW"
+# Each alert in its own mail (no grouping per interval): the check counts one alert per clash.
 SHOP = """staff_alerts = ["staff@shop.example"]
+staff_alert_minutes = 0
 [[shop.staff]]
 name = "佐藤"
 [[shop.staff]]

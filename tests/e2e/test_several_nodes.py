@@ -330,7 +330,7 @@ def check_outbox(engine: Engine, relay: Relay, run: Run, p: Plan, killed: Killed
         rows = list(s.exec(select(Outbox)))
     assert {r.state for r in rows} == {OutboxState.SENT}
     assert sorted(r.to_addr for r in rows if r.template == "register_link") == sorted(run.signups)
-    alerts = [r for r in rows if r.template == "staff_alert"]
+    alerts = [r for r in rows if r.template == "staff_alerts"]
     assert len(alerts) == len(p.pairs) and {r.to_addr for r in alerts} == {"staff@shop.example"}
     assert len(rows) == len(run.signups) + len(p.pairs)
     copies = relay.copies()

@@ -155,7 +155,7 @@ def test_a_double_booking_is_recorded_flagged_and_staff_are_alerted(shop: Contex
     assert len(rows(shop, Booking)) == 2  # the customer did book with the vendor: recorded anyway
     [conflict] = rows(shop, Conflict)
     assert any("佐藤" in r and "別の予約" in r for r in conflict.reasons), conflict.reasons
-    [alert] = rows(shop, Outbox, template="staff_alert")
+    [alert] = rows(shop, Outbox, template="staff_alerts")
     assert alert.to_addr == "staff@shop.example"
     assert "STORES 502" in alert.subject and "mailgate conflicts resolve" in alert.body
     # Another staff member at the same time is no conflict; nor is a booking touching the end.

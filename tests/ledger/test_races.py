@@ -77,7 +77,7 @@ def test_two_clashing_notices_at_once_give_one_conflict_and_one_alert(shop: Cont
     assert at_once(shop, [first, second]) == ["applied", "applied"]
     assert count(shop, Booking) == 2
     assert count(shop, Conflict) == 1
-    assert count(shop, Outbox, Outbox.template == "staff_alert") == 1
+    assert count(shop, Outbox, Outbox.template == "staff_alerts") == 1
 
 
 def test_one_new_customers_two_notices_at_once_make_one_customer(shop: Context) -> None:

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mailgate.mail.compose import Outgoing, compose, envelope_recipient
-from mailgate.mail.jis import jis_safe
+from mailgate.mail.jis import jis_loses, jis_safe
 
 JST = timezone(timedelta(hours=9))
 NOW = datetime(2026, 12, 1, 9, 30, 5, tzinfo=JST)
@@ -62,6 +62,41 @@ def test_carrier_recipient_gets_iso2022jp_7bit_body_that_decodes_to_the_jis_safe
     decoded = payload.decode("iso2022_jp")
     assert decoded == jis_safe(BODY).replace("\n", "\r\n")
     assert "ご予約(1)を承りました" in decoded and "(株)サロン カット" in decoded
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["髙橋", "山﨑", "𠮷田", "José", "はなこ🌸"],  # not in JIS X 0208: only 〓 or a lost accent there
+)
+def test_a_name_iso2022jp_would_garble_sends_that_mail_in_utf8_exactly(name: str) -> None:
+    body = f"{name}様\n\nご予約①を承りました。\n"
+    raw = _compose(body=body, subject=f"{name}様 ご予約確認")
+    msg = _parse(raw)
+    assert msg.get_content_charset() == "utf-8"
+    payload = msg.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    assert payload.decode("utf-8") == body.replace("\n", "\r\n")  # ① too: nothing replaced
+    assert _header(raw, "Subject") == f"{name}様 ご予約確認"
+    assert all(b < 0x80 for b in raw)
+
+
+def test_a_shop_that_allows_standard_kanji_sends_iso2022jp_with_takahashi_written_as_usual() -> None:
+    body = "髙橋 﨑子様\n\nご予約を承りました。\n"
+    out = _out(body=body, subject="髙橋様")
+    raw = compose(out, carrier_domains=CARRIERS, now=NOW, kanji_substitutes=True)
+    msg = _parse(raw)
+    assert msg.get_content_charset() == "iso-2022-jp"
+    payload = msg.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    assert payload.decode("iso2022_jp") == "高橋 崎子様\r\n\r\nご予約を承りました。\r\n"
+    assert _header(raw, "Subject") == "高橋様"
+
+
+def test_with_standard_kanji_allowed_a_character_with_no_standard_form_still_sends_utf8() -> None:
+    raw = compose(_out(body="髙橋🌸様\n"), carrier_domains=CARRIERS, now=NOW, kanji_substitutes=True)
+    payload = _parse(raw).get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    assert payload.decode("utf-8") == "髙橋🌸様\r\n"  # as written: no substitute needed in UTF-8
 
 
 def test_other_recipient_gets_utf8_body_that_decodes_back_exactly() -> None:
@@ -236,10 +271,13 @@ def test_any_text_reparses_and_body_decodes_back(subject: str, body: str, carrie
     msg = _parse(raw)
     payload = msg.get_payload(decode=True)
     assert isinstance(payload, bytes)
-    text = payload.decode("iso2022_jp" if carrier else "utf-8").replace("\r\n", "\n")
+    jis = msg.get_content_charset() == "iso-2022-jp"
+    # Carrier mail is ISO-2022-JP unless that would lose a character of the subject or body.
+    assert jis == (carrier and not jis_loses(subject) and not jis_loses(body))
+    text = payload.decode("iso2022_jp" if jis else "utf-8").replace("\r\n", "\n")
     expected = body.replace("\r\n", "\n").replace("\r", "\n")
     # UTF-8 bodies write lone surrogates as "?"; JIS bodies go through jis_safe.
-    expected = jis_safe(expected) if carrier else expected.encode("utf-8", "replace").decode("utf-8")
+    expected = jis_safe(expected) if jis else expected.encode("utf-8", "replace").decode("utf-8")
     if expected.endswith("\n"):
         expected = expected[:-1]
     assert text == expected + "\n"

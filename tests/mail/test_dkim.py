@@ -4,6 +4,7 @@ import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import dkim as dkimpy
 import pytest
 from cryptography.hazmat.primitives import serialization
 
@@ -144,6 +145,49 @@ def test_threading_header_added_after_signing_fails_verification(
     signed = sign(_message(in_reply_to="", references=()), shop_key)
     head, body = signed.split(b"\r\n\r\n", 1)
     assert not verify(head + b"\r\nIn-Reply-To: <other@evil.example>\r\n\r\n" + body, txt)
+
+
+def plain_verify(message: bytes, txt: dict[str, str]) -> bool:
+    """What any RFC 6376 verifier says (dkimpy alone): h= names the headers the signature covers,
+    each matched from the bottom up, with no extra checks for duplicates."""
+
+    def dns(name: bytes, timeout: int = 5) -> bytes:
+        return txt.get(name.decode().rstrip("."), "").encode()
+
+    return bool(dkimpy.verify(message, dnsfunc=dns))
+
+
+@pytest.mark.parametrize(
+    "added",
+    [
+        b"From: =?UTF-8?B?5bqX6ZW3?= <owner@evil.example>",
+        b"To: victim@example.jp",
+        b"Subject: =?UTF-8?B?44GU5LqI57SE44Gv44Kt44Oj44Oz44K744Or44GV44KM44G+44GX44Gf?=",
+        b"Date: Mon, 1 Jan 2024 00:00:00 +0900",
+        b"Reply-To: phish@evil.example",
+    ],
+)
+def test_a_second_copy_of_a_shown_header_added_anywhere_breaks_the_signature(
+    shop_key: DkimKey, txt: dict[str, str], added: bytes
+) -> None:
+    # A verifier covers the bottom copy of a header, a mail client may show the top one: each of these
+    # is signed once more than it appears, so no copy can be added above or below ours.
+    signed = sign(_message(to="taro@example.com"), shop_key)
+    assert plain_verify(signed, txt)
+    assert not plain_verify(added + b"\r\n" + signed, txt)
+    head, body = signed.split(b"\r\n\r\n", 1)
+    assert not plain_verify(head + b"\r\n" + added + b"\r\n\r\n" + body, txt)
+
+
+def test_h_names_each_shown_header_once_more_than_the_message_has_it(shop_key: DkimKey) -> None:
+    signed = sign(_message(), shop_key)
+    header = signed.split(b"\r\n\r\n", 1)[0].decode().replace("\r\n", "")
+    match = re.search(r"h=([^;]+);", header)
+    assert match is not None
+    names = [h.strip().lower() for h in match.group(1).split(":")]
+    for name in ("from", "to", "subject", "date", "message-id", "in-reply-to", "references"):
+        assert names.count(name) == 2, (name, names)
+    assert names.count("reply-to") == 1  # absent: signed as absent
 
 
 def test_unknown_selector_fails_verification(shop_key: DkimKey) -> None:

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailgate.mail.jis import GETA, jis_safe, needs_jis
+from mailgate.mail.jis import GETA, KANJI_SUBSTITUTES, jis_loses, jis_safe, needs_jis
 
 
 def _roundtrips(text: str) -> bool:
@@ -155,3 +155,19 @@ def test_other_domains_do_not_need_jis(addr: str) -> None:
 def test_carrier_list_entries_may_be_written_with_at_or_wildcard() -> None:
     assert needs_jis("x@au.com", ["@au.com"])
     assert needs_jis("x@a.au.com", ["*.au.com"])
+
+
+@pytest.mark.parametrize("text", ["髙橋", "山﨑", "𠮷田", "José", "🌸", "한국"])
+def test_jis_loses_what_only_a_geta_or_a_lost_accent_could_stand_for(text: str) -> None:
+    assert jis_loses(text)
+    assert jis_safe(text) != text
+
+
+@pytest.mark.parametrize("text", ["山田 太郎", "①㈱ｶﾞｯﾂ～", "か\u3099", "1\ufe0f\u20e3", "\u200b", "abc\n"])
+def test_jis_loses_nothing_where_a_readable_equivalent_exists(text: str) -> None:
+    assert not jis_loses(text)
+
+
+def test_every_kanji_substitute_is_missing_from_jis_and_its_standard_form_is_there() -> None:
+    for variant, standard in KANJI_SUBSTITUTES.items():
+        assert jis_loses(variant) and _roundtrips(standard), (variant, standard)

@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.outbound.servers import HOST, Recorder, RefuseRcpt, authenticator, serving
+from tests.outbound.servers import (
+    HOST,
+    SEEN_PASSWORDS,
+    Recorder,
+    RefuseRcpt,
+    authenticator,
+    serving,
+)
 from tests.tls import self_signed
 
 
@@ -49,6 +56,13 @@ def starttls_auth_server(cert_files: tuple[Path, Path]) -> Iterator[tuple[Record
         auth_required=True,
         auth_require_tls=True,
     )
+
+
+@pytest.fixture
+def plaintext_auth_server() -> Iterator[tuple[Recorder, int]]:
+    """Offers AUTH and no STARTTLS: a misconfigured relay, or a man in the middle who removed STARTTLS."""
+    SEEN_PASSWORDS.clear()
+    yield from serving(Recorder(), authenticator=authenticator, auth_require_tls=False)
 
 
 @pytest.fixture

@@ -13,6 +13,8 @@ from tests.conftest import free_port, starts_a_server
 
 HOST = "127.0.0.1"
 ENV = {"MAILGATE_RELAY_USER": "mailgate", "MAILGATE_RELAY_PASSWORD": "s3cret pass"}
+# Every password a test relay was sent, with whether the connection was TLS by then.
+SEEN_PASSWORDS: list[tuple[str, bool]] = []
 
 
 @dataclass
@@ -66,6 +68,8 @@ def serving(handler: Recorder, **kwargs: Any) -> Iterator[tuple[Recorder, int]]:
 def authenticator(
     server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: object
 ) -> AuthResult:
+    if isinstance(auth_data, LoginPassword):
+        SEEN_PASSWORDS.append((auth_data.password.decode(), session.ssl is not None))
     ok = (
         mechanism in ("LOGIN", "PLAIN")
         and isinstance(auth_data, LoginPassword)

@@ -11,7 +11,7 @@ from mailgate.mail.dkim import DkimKey, dns_record, generate_private_key, sign
 from mailgate.outbound.relay import PermanentError, Relay, TransientError, parse_relay_url, send
 from tests.conftest import free_port
 from tests.dkim_check import verify
-from tests.outbound.servers import ENV, HOST, Recorder
+from tests.outbound.servers import ENV, HOST, SEEN_PASSWORDS, Recorder
 
 pytestmark = pytest.mark.e2e  # starts real servers
 
@@ -140,6 +140,46 @@ def test_credentials_are_not_used_when_the_server_offers_no_auth(plain_server: t
     _send(_relay(port, username="mailgate", password="s3cret pass"))
     assert handler.authenticated == [False]
     assert len(handler.envelopes) == 1
+
+
+def test_the_password_is_never_sent_when_the_relay_offers_auth_without_starttls(
+    plaintext_auth_server: tuple[Recorder, int],
+) -> None:
+    # A man in the middle who strips STARTTLS looks exactly like this relay to us.
+    handler, port = plaintext_auth_server
+    relay = parse_relay_url(f"smtp://{HOST}:{port}", ENV)
+    with pytest.raises(TransientError, match="AUTH without TLS"):
+        _send(relay)
+    assert SEEN_PASSWORDS == [] and handler.envelopes == []
+
+
+def test_the_password_goes_over_starttls_when_the_relay_offers_it(
+    starttls_auth_server: tuple[Recorder, int],
+) -> None:
+    SEEN_PASSWORDS.clear()
+    _, port = starttls_auth_server
+    _send(parse_relay_url(f"smtp://{HOST}:{port}?verify_tls=false", ENV))
+    assert SEEN_PASSWORDS == [("s3cret pass", True)]
+
+
+def test_a_loopback_relay_marked_plaintext_auth_gets_the_password_without_tls(
+    plaintext_auth_server: tuple[Recorder, int],
+) -> None:
+    handler, port = plaintext_auth_server
+    relay = parse_relay_url(f"smtp://{HOST}:{port}?plaintext_auth=loopback", ENV)
+    assert "queued" in _send(relay)
+    assert SEEN_PASSWORDS == [("s3cret pass", False)] and handler.authenticated == [True]
+
+
+@pytest.mark.parametrize("host", ["mail.example.com", "192.0.2.1", "[2001:db8::1]"])
+def test_plaintext_auth_is_refused_for_a_relay_off_this_host(host: str) -> None:
+    with pytest.raises(ValueError, match="plaintext_auth=loopback is only for a relay on this host"):
+        parse_relay_url(f"smtp://{host}:25?plaintext_auth=loopback", ENV)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "[::1]"])
+def test_plaintext_auth_is_accepted_for_a_loopback_relay(host: str) -> None:
+    assert parse_relay_url(f"smtp://{host}:25?plaintext_auth=loopback", ENV).plaintext_auth
 
 
 def test_implicit_tls_delivers(implicit_tls_server: tuple[Recorder, int]) -> None:

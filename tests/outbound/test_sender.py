@@ -34,6 +34,7 @@ from mailgate.mail.addresses import first_address
 from mailgate.models import Outbox, OutboxState
 from mailgate.outbound.sender import BACKOFF, LOST_LEASE, Sender, maildir_name
 from tests.conftest import REPO, write_config
+from tests.e2e.helpers import parse_mail
 from tests.outbound.servers import HOST, Recorder, serving
 
 pytestmark = pytest.mark.e2e  # starts real servers
@@ -51,15 +52,13 @@ class Shop:
 
     def queue(self, to: str = "hanako@example.jp", **fields: object) -> int:
         with db.transaction(self.engine) as s:
-            row = Outbox(
-                to_addr=to,
-                to_key=to.lower(),
-                template="test",
-                subject="ご予約を承りました",
-                body="ご予約ありがとうございます。\n",
-                header_message_id=f"{uuid.uuid4().hex}@shop.example",
-                **fields,  # type: ignore[arg-type]
-            )
+            values: dict[str, Any] = {
+                "subject": "ご予約を承りました",
+                "body": "ご予約ありがとうございます。\n",
+                "header_message_id": f"{uuid.uuid4().hex}@shop.example",
+                **fields,
+            }
+            row = Outbox(to_addr=to, to_key=to.lower(), template="test", **values)
             s.add(row)
             s.flush()
             assert row.id is not None
@@ -250,6 +249,29 @@ def test_the_log_line_masks_a_phone_number_address(shop: Shop, caplog: pytest.Lo
         assert send_due(shop.sender()) == 1
     assert "to=090******78@docomo.ne.jp" in caplog.text
     assert "09012345678" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("allowed", "charset", "name"), [(False, "utf-8", "髙橋 﨑子"), (True, "iso-2022-jp", "高橋 崎子")]
+)
+def test_a_carrier_customers_name_arrives_exact_or_in_the_standard_kanji_the_shop_allows(
+    tmp_path: Path, db_url: str, allowed: bool, charset: str, name: str
+) -> None:
+    path = write_config(tmp_path / "shop", db_url=db_url)
+    path.write_text(
+        path.read_text(encoding="utf-8").replace(
+            "[mail]\n", f"[mail]\njis_kanji_substitutes = {str(allowed).lower()}\n"
+        ),
+        encoding="utf-8",
+    )
+    cfg = config.load(path)
+    shop = Shop(cfg, Context.build(cfg).engine)
+    shop.queue(to="hanako@docomo.ne.jp", body="髙橋 﨑子様\n")
+    assert send_due(shop.sender()) == 1
+    [delivered] = shop.files()
+    msg, _, body = parse_mail((cfg.outbox_dir / "new" / delivered).read_bytes())
+    assert msg.get_content_charset() == charset and body.startswith(f"{name}様")
+    shop.engine.dispose()
 
 
 # --- two senders at once -----------------------------------------------------------------------------
