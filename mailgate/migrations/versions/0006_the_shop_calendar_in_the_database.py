@@ -4,14 +4,14 @@ Staff, menus, opening hours, exceptional days, shifts and fixed slots move from 
 the database (`mailgate shop import` reads the [shop] section once; after that the database counts),
 with the seat claims whose unique key keeps two bookings off one seat, and the calendar's settings.
 
-Revision 0005, after 0004.
+Revision 0006, after 0005.
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 
 
 def upgrade() -> None:
