@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from mailgate import db, leases
 from mailgate.context import Context
-from mailgate.ledger import inquiries
+from mailgate.ledger import fitting, inquiries
 from mailgate.ledger import staff_alerts as alerts
 from mailgate.models import utcnow
 from mailgate.pipeline import deferred
@@ -81,3 +81,14 @@ def staff_alerts(ctx: Context, now: datetime | None = None) -> int:
     if sent:
         log.info("staff alerts: %s in one mail per staff address", sent)
     return sent
+
+
+def expire_tentative(ctx: Context, now: datetime | None = None) -> list[int]:
+    """Tentative bookings (仮予約) whose hold ran out: expired, their seats free, once per minute."""
+    now = now or utcnow()
+    expired: list[int] = []
+    minute = now.replace(second=0, microsecond=0).isoformat()
+    once(ctx.engine, "expire_tentative", minute, lambda s: expired.extend(fitting.expire_due(s, now)))
+    for booking_id in expired:
+        log.info("booking=%s expired: not confirmed in time, its seat is free again", booking_id)
+    return expired

@@ -22,6 +22,15 @@ def start(ctx: Context) -> AsyncIOScheduler:
         coalesce=True,
         max_instances=1,
     )
+    # Each minute: tentative bookings not confirmed in time give their seats back.
+    scheduler.add_job(
+        jobs.expire_tentative,
+        IntervalTrigger(minutes=1),
+        args=[ctx],
+        id="expire_tentative",
+        coalesce=True,
+        max_instances=1,
+    )
     # Each minute: alerts held back for their interval go out when the next interval starts.
     scheduler.add_job(
         jobs.staff_alerts,

@@ -4,6 +4,7 @@ The sections are in `sections` and `imap`, the resolved Config in `resolved`, an
 file in `loading`; every public name is importable from here.
 """
 
+from mailgate.config.booking import BookingSection
 from mailgate.config.imap import ImapAfter, ImapSection, ImapSecurity
 from mailgate.config.loading import ConfigError, load, shipped_dir
 from mailgate.config.resolved import Config, RawConfig
@@ -30,6 +31,7 @@ from mailgate.config.sections import (
 __all__ = [
     "DEFAULT_CARRIERS",
     "AuthnSection",
+    "BookingSection",
     "Config",
     "ConfigError",
     "DbSection",

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from mailgate.config.booking import BookingSection
 from mailgate.config.imap import ImapSection
 from mailgate.config.sections import (
     AuthnSection,
@@ -35,6 +36,7 @@ class RawConfig(Section):
     outbound: OutboundSection = OutboundSection()
     links: LinksSection = LinksSection()
     paths: PathsSection = PathsSection()
+    booking: BookingSection = BookingSection()
     imap: ImapSection | None = None  # None: no mailbox to read
 
 
@@ -77,6 +79,10 @@ class Config:
     @property
     def notices(self) -> NoticesSection:
         return self.raw.notices
+
+    @property
+    def booking(self) -> BookingSection:
+        return self.raw.booking
 
     @property
     def tz(self) -> ZoneInfo:

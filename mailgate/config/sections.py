@@ -71,10 +71,29 @@ class StaffEntry(Section):
     aliases: list[str] = []  # the name as vendors write it: "さとう", "Sato", "佐藤 先生"
 
 
+def _deadline(v: str) -> str:
+    from mailgate.deadlines import check
+
+    return check(v)
+
+
+Deadline = Annotated[str, AfterValidator(_deadline)]
+
+
 class MenuEntry(Section):
     name: Annotated[str, Field(min_length=1)]
     aliases: list[str] = []
     minutes: int = Field(60, gt=0)
+    buffer: int = Field(0, ge=0)  # minutes kept free after it
+    price: int = Field(0, ge=0)  # yen
+    kind: Literal["free", "slots"] = "free"  # a start on the grid, or the shop's fixed slots
+    confirm: Literal["instant", "tentative", "application"] = "instant"
+    grid: int = Field(15, gt=0, le=240)  # minutes between the starts offered
+    ahead_days: int = Field(60, ge=0)  # how far ahead one may book
+    book_until: Deadline = "0"  # "0" (the start), "90m", "2h", "1d18:00" (the day before at 18:00)
+    change_until: Deadline = "0"
+    cancel_until: Deadline = "0"
+    staff: list[str] = []  # who can do it (names from [shop] staff); [] = everyone
 
 
 class ShopHours(Section):
@@ -102,6 +121,7 @@ class ShopHours(Section):
 class ShopSection(Section):
     name: str = "デモ整体院"
     timezone: str = "Asia/Tokyo"
+    phone: str = ""  # given to customers when it is too late to change or cancel by link or mail
     staff_alerts: list[Email] = []
     # Alerts to staff_alerts go at most once per this many minutes, grouped in one mail (0: each at once).
     staff_alert_minutes: int = Field(10, ge=0)

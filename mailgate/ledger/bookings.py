@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from mailgate import audit
 from mailgate.audit import Actor
-from mailgate.ledger import conflict_records, matching
+from mailgate.ledger import conflict_records, matching, seats
 from mailgate.ledger.env import LedgerEnv
 from mailgate.ledger.matching import Person
 from mailgate.ledger.results import Result, Status
@@ -23,7 +23,7 @@ class _Keep:
         return "KEEP"
 
 
-KEEP = _Keep()  # Move.staff: leave the staff member as booked
+KEEP = _Keep()  # Move.staff, FitMove.staff: leave the staff member as booked
 
 
 @dataclass(frozen=True)
@@ -173,6 +173,7 @@ def book(session: Session, env: LedgerEnv, cmd: Book, actor: Actor, now: datetim
         at=now,
     )
     found = conflict_records.check_and_record(session, env, booking, actor, now)
+    seats.hold_recorded(session, env.calendar, booking)
     if found:
         return Result(
             Status.CONFLICT,
@@ -216,6 +217,7 @@ def move(session: Session, env: LedgerEnv, cmd: Move, actor: Actor, now: datetim
     old = (booking.start, booking.end)
     conflict_records.serialize_days(session, env, old, (start, end))
     booking.start, booking.end, booking.staff, booking.menu, booking.updated_at = start, end, staff, menu, now
+    booking.version += 1  # links mailed for the old time stop working
     session.add(booking)
     session.flush()
     audit.by(
@@ -231,6 +233,8 @@ def move(session: Session, env: LedgerEnv, cmd: Move, actor: Actor, now: datetim
     )
     conflict_records.resolve_for(session, booking, "moved", now)
     found = conflict_records.check_and_record(session, env, booking, actor, now)
+    seats.release(session, booking.id or 0)
+    seats.hold_recorded(session, env.calendar, booking)
     conflict_records.recheck_others(session, env, booking, old, "moved", actor, now)
     if found:
         return Result(
@@ -261,7 +265,9 @@ def cancel(session: Session, env: LedgerEnv, cmd: Cancel, actor: Actor, now: dat
             Status.ALREADY, f"{name} already cancelled (booking {booking.id}): nothing changed", booking.id
         )
     booking.status, booking.updated_at = BookingStatus.CANCELLED, now
+    booking.version += 1
     session.add(booking)
+    seats.release(session, booking.id or 0)
     audit.by(
         session,
         "booking_cancelled",

@@ -17,6 +17,9 @@ class Status(StrEnum):
     REFUSED = "refused"  # cannot be done as asked (e.g. moving a cancelled booking)
     NOT_FOUND = "not_found"  # no booking to move or cancel
     RECORDED = "recorded"  # an inquiry
+    TAKEN = "taken"  # the time or seat was free a moment ago and is not now (ちょうど埋まりました)
+    CONFIRMED = "confirmed"  # a tentative booking confirmed by its link
+    EXPIRED = "expired"  # too late: the tentative booking's hold ran out
 
 
 @dataclass(frozen=True)
@@ -25,3 +28,5 @@ class Result:
     reason: str
     booking_id: int | None = None
     conflicts: tuple[str, ...] = ()
+    code: str = ""  # why refused, for a page or a mail to word it: late, too_far, limit, menu ...
+    state: str = ""  # the booking's state after the command

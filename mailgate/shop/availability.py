@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from mailgate.shop import deadlines
+from mailgate import deadlines
 from mailgate.shop.calendar import Calendar, Menu
 
 SHOP = ""  # the one resource of a shop without a roster
@@ -37,6 +37,7 @@ class Offer:
     staff: str | None
     slot_id: int | None = None
     seats_left: int | None = None
+    free: tuple[str, ...] = ()  # everyone free then, in the shop's order (the first is `staff`)
 
 
 def capable(cal: Calendar, menu: Menu) -> tuple[str, ...]:
@@ -96,10 +97,12 @@ def offers(
     now: datetime,
     staff: str | None = None,
     taken_seats: Mapping[int, int] | None = None,
+    for_customer: bool = True,
 ) -> list[Offer]:
-    """The bookable times of `menu` on the shop's `day`; `staff` a canonical name, or None for anyone."""
+    """The bookable times of `menu` on the shop's `day`; `staff` a canonical name, or None for anyone.
+    for_customer=False (the shop's own desk): the booking deadline and the horizon do not apply."""
     if menu.kind == "slots":
-        return _slot_offers(cal, menu, day, now, taken_seats or {})
+        return _slot_offers(cal, menu, day, now, taken_seats or {}, for_customer)
     opening = cal.opening(day)
     if opening is None:
         return []
@@ -115,8 +118,8 @@ def offers(
     start = lo
     while start + length <= hi:
         end = start + length
-        if not any(b_lo < end and start < b_hi for b_lo, b_hi in breaks) and bookable_now(
-            cal, menu, start, now
+        if (not for_customer or bookable_now(cal, menu, start, now)) and not any(
+            b_lo < end and start < b_hi for b_lo, b_hi in breaks
         ):
             free = [
                 p for p in people if _fits(shifts[p], start, end) and timeline.free(p, start, end + after)
@@ -124,7 +127,7 @@ def offers(
             if len(free) > timeline.unnamed_at(start, end + after):
                 chosen = staff if staff is not None else free[0]
                 if chosen in free:
-                    found.append(Offer(start, end, None if chosen == SHOP else chosen))
+                    found.append(Offer(start, end, None if chosen == SHOP else chosen, free=tuple(free)))
         start += timedelta(minutes=menu.grid)
     return found
 
@@ -142,7 +145,7 @@ def _fits(bounds: tuple[datetime, datetime] | None, start: datetime, end: dateti
 
 
 def _slot_offers(
-    cal: Calendar, menu: Menu, day: date, now: datetime, taken: Mapping[int, int]
+    cal: Calendar, menu: Menu, day: date, now: datetime, taken: Mapping[int, int], for_customer: bool
 ) -> list[Offer]:
     delta = cal.days[day].seats_delta if day in cal.days else 0
     found = []
@@ -150,6 +153,6 @@ def _slot_offers(
         if slot.menu != menu.name or cal.local(slot.start).date() != day:
             continue
         left = slot.seats + delta - taken.get(slot.id, 0)
-        if left > 0 and bookable_now(cal, menu, slot.start, now):
+        if left > 0 and (not for_customer or bookable_now(cal, menu, slot.start, now)):
             found.append(Offer(slot.start, slot.end, slot.staff, slot_id=slot.id, seats_left=left))
     return found

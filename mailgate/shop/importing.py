@@ -129,12 +129,12 @@ def _menus(session: Session, entries: Sequence[MenuEntry], report: Report) -> No
         row = existing.pop(entry.name, None) or MenuItem(name=entry.name)
         if row.id is None:
             report.add(f"menu {entry.name}: added ({entry.minutes} min)")
-        row.aliases, row.minutes, row.position, row.active = (
-            list(entry.aliases),
-            entry.minutes,
-            position,
-            True,
-        )
+        row.aliases, row.staff = list(entry.aliases), list(entry.staff)
+        row.minutes, row.buffer_minutes, row.grid_minutes = entry.minutes, entry.buffer, entry.grid
+        row.price, row.kind, row.confirm = entry.price, entry.kind, entry.confirm
+        row.ahead_days, row.book_until = entry.ahead_days, entry.book_until
+        row.change_until, row.cancel_until = entry.change_until, entry.cancel_until
+        row.position, row.active = position, True
         session.add(row)
     for row in existing.values():
         if row.active:

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from mailgate.shop import deadlines
+from mailgate import deadlines
 from mailgate.shop.availability import Busy, Offer, offers
 from mailgate.shop.calendar import Calendar, DayRule, FixedTime, Menu
 

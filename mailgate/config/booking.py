@@ -1,0 +1,16 @@
+"""[booking]: what customers may do by link and by mail."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from mailgate.config.sections import Section
+
+
+class BookingSection(Section):
+    # A tentative booking (仮予約) holds its seat this long for its confirm link.
+    tentative_minutes: int = Field(30, gt=0, le=7 * 24 * 60)
+    # Limits per customer, checked in the booking's own transaction; 0: no limit.
+    max_open: int = Field(5, ge=0)  # bookings not yet over
+    max_per_day: int = Field(2, ge=0)  # on one day of the shop
+    max_per_month: int = Field(8, ge=0)  # in one calendar month
