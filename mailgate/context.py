@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 
 from mailgate import db, schema
 from mailgate.config import Config, ConfigError
+from mailgate.files import private_dir
 from mailgate.ledger.env import LedgerEnv
 from mailgate.links import Signer
 from mailgate.mail.dkim import load_txt_records
@@ -51,7 +52,7 @@ class Context:
     @classmethod
     def build(cls, cfg: Config) -> Context:
         """Raises schema.SchemaOutdated for a database `mailgate db upgrade` must upgrade first."""
-        cfg.var_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(cfg.var_dir)
         engine = db.make_engine(cfg.db_url)
         schema.ensure_current(engine)
         return cls(

@@ -8,8 +8,9 @@ the busy timeout does not retry). Sessions that only read use `reading(engine)` 
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, create_engine
 
 from mailgate import models  # noqa: F401  (registers the tables)
+from mailgate.files import private_dir
 
 _READ_ONLY = "mailgate_read_only"
 
@@ -26,12 +28,20 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1] if "///" in url else ""
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            create_private(Path(path))
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def create_private(path: Path) -> None:
+    """An empty file only its owner can read, for SQLite to make the database in: SQLite gives the
+    WAL and its index the database file's mode, so they are private too."""
+    private_dir(path.parent)
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _sqlite_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]

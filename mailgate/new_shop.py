@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from mailgate.files import write_private
 from mailgate.mail.dkim import DkimKey, dns_record, generate_private_key
 
 TEMPLATE = """\
@@ -145,10 +145,10 @@ def init(
         if p.exists() and not force:
             raise FileExistsError(f"{p} exists (use --force to overwrite)")
     pem = generate_private_key()
-    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(pem)
-    config.write_text(
+    write_private(key_path, pem)
+    # The link secret is in it: whoever reads it can forge a settings link for any customer.
+    write_private(
+        config,
         TEMPLATE.format(
             name=name,
             domain=domain,
@@ -158,8 +158,7 @@ def init(
             config_name=config.name,
             year=today.year,
             next_year=today.year + 1,
-        ),
-        encoding="utf-8",
+        ).encode("utf-8"),
     )
     txt_name, txt_value = dns_record(DkimKey(domain=domain, selector=selector, private_pem=pem))
     records = [

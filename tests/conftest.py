@@ -349,3 +349,18 @@ def _fresh_pg_database(request: pytest.FixtureRequest, template: str | None) -> 
 @pytest.fixture
 def db_ctx(tmp_path: Path, db_url: str) -> Context:
     return Context.build(config.load(write_config(tmp_path / "shop", db_url=db_url)))
+
+
+@pytest.fixture
+def open_umask() -> Iterator[None]:
+    """A umask that keeps nothing private (0): whatever mailgate makes private, it makes so itself."""
+    old = os.umask(0)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def private(path: Path) -> bool:
+    """Readable, writable and searchable by its owner alone."""
+    return path.stat().st_mode & 0o077 == 0

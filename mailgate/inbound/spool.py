@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from mailgate import db
-from mailgate.files import remove_older_than, write_durably
+from mailgate.files import private_dir, remove_older_than, write_durably
 from mailgate.models import RawMessage
 
 IN_DB = "db:"
@@ -33,8 +33,8 @@ def write(spool_dir: Path, raw: bytes) -> str:
     final = spool_dir / rel
     if final.exists() and final.stat().st_size == len(raw):
         return rel
-    (spool_dir / "tmp").mkdir(parents=True, exist_ok=True)
-    final.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(spool_dir / "tmp")
+    private_dir(final.parent)
     write_durably(final, raw, tmp_dir=spool_dir / "tmp")
     return rel
 
