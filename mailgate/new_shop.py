@@ -93,6 +93,7 @@ dkim_domain = "{domain}"
 
 [links]
 # Newest last: the last secret signs, all of them verify. Add a new one at the end to rotate.
+# They also key the stored PINs: removing a secret makes the PINs still made under it unusable.
 secrets = ["{secret}"]
 register_hours = 72
 settings_hours = 24

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from mailgate import audit, db, normalize, tokens
 from mailgate.audit import Actor
 from mailgate.ledger.env import LedgerEnv
-from mailgate.ledger.pins import check_pin, hash_pin
+from mailgate.ledger.pins import check_pin, hash_pin, is_current, pin_keys
 from mailgate.models import Customer, CustomerStatus, Token
 
 
@@ -109,7 +109,7 @@ def register(
     assert customer is not None
     actor = f"link:register:{token.id}"
     customer.name, customer.name_kana, customer.phone = details.name, details.name_kana, details.phone
-    customer.pin_hash = hash_pin(pin)
+    customer.pin_hash = hash_pin(pin, pin_keys(env.signer.secrets))
     customer.status = CustomerStatus.ACTIVE
     customer.registered_at = now
     customer.pin_failures = 0
@@ -170,8 +170,11 @@ def try_pin(
     actor = f"link:login:{token.id}"
     if is_locked(customer, now):
         return False
-    if check_pin(pin, customer.pin_hash):
+    keys = pin_keys(env.signer.secrets)
+    if check_pin(pin, customer.pin_hash, keys):
         customer.pin_failures = 0
+        if not is_current(customer.pin_hash, keys):  # made under a secret that is being rotated out
+            customer.pin_hash = hash_pin(pin, keys)
         session.add(customer)
         audit.record(session, "pin_ok", actor, customer_id=customer.id, token_id=token.id)
         return True
@@ -225,7 +228,7 @@ def change_pin(
 ) -> None:
     """A new PIN from the settings link (which only the address's owner receives): it also lifts a
     lock, and the customer is told by mail, so a change they did not make does not go unnoticed."""
-    customer.pin_hash = hash_pin(pin)
+    customer.pin_hash = hash_pin(pin, pin_keys(env.signer.secrets))
     customer.pin_failures = 0
     customer.locked_until = None
     session.add(customer)

@@ -18,7 +18,7 @@ from starlette.testclient import TestClient
 from mailgate import config, db, tokens
 from mailgate.context import Context
 from mailgate.ledger import customers
-from mailgate.ledger.pins import check_pin
+from mailgate.ledger.pins import check_pin, pin_keys
 from mailgate.links import LinkError, Signer
 from mailgate.models import Customer, CustomerStatus, Event, Outbox, Token
 from mailgate.web import csrf
@@ -232,8 +232,8 @@ def test_register_stores_normalized_details_and_a_hashed_pin(client: TestClient,
     c = get_customer(web_ctx, customer_id)
     assert c.status == CustomerStatus.ACTIVE
     assert (c.name, c.name_kana, c.phone) == ("山田太郎", "ヤマダタロウ", "09012345678")
-    assert c.pin_hash.startswith("scrypt$") and "2580" not in c.pin_hash
-    assert check_pin("2580", c.pin_hash)
+    assert c.pin_hash.startswith("keyed$") and "2580" not in c.pin_hash
+    assert check_pin("2580", c.pin_hash, pin_keys(web_ctx.signer.secrets))
     assert get_token(web_ctx, token_id).used_at is not None
 
 
