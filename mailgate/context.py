@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import secrets
 from dataclasses import dataclass
-from pathlib import Path
 
 import jinja2
 from sqlalchemy.engine import Engine
 
 from mailgate import db, schema
-from mailgate.config import Config, ConfigError
+from mailgate.config import Config
 from mailgate.files import private_dir
 from mailgate.ledger.env import LedgerEnv
-from mailgate.links import Signer
+from mailgate.links import Signer, link_secrets
 from mailgate.mail.dkim import load_txt_records
 from mailgate.outbound.queue import Mailer
 from mailgate.rules import engine as rules_engine
@@ -65,26 +62,3 @@ class Context:
             calendars=LiveCalendar(cfg),
             dns=load_txt_records(cfg.dns_overrides_path) if cfg.dns_overrides_path else None,
         )
-
-
-def link_secrets(cfg: Config) -> list[str]:
-    """Configured secrets, else (SQLite: one machine) one generated on first start and kept in
-    var/secret (mode 0600). With PostgreSQL several nodes share the links, so they must share the
-    secret: a node's own var/secret would make the links it mails fail on every other node."""
-    if cfg.links.secrets:
-        return list(cfg.links.secrets)
-    if os.environ.get("MAILGATE_SECRET"):
-        return [os.environ["MAILGATE_SECRET"]]
-    if not cfg.db_url.startswith("sqlite"):
-        raise ConfigError(
-            f"{cfg.source or 'defaults'}: [links] secrets: with a shared database "
-            f"({cfg.db_url.split(':')[0]}) "
-            'every node must sign links with the same secret: set [links] secrets = ["..."] '
-            "(at least 16 characters; `mailgate init` writes one) or MAILGATE_SECRET"
-        )
-    path: Path = cfg.var_dir / "secret"
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_urlsafe(32))
-    return [path.read_text().strip()]

@@ -6,15 +6,30 @@ used or revoked. Links stay short for feature-phone browsers: /<prefix>/<token i
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from mailgate.config import Config, ConfigError
+from mailgate.files import private_dir
 
 # purpose -> URL prefix; the web app routes by these.
 PREFIX = {"register": "r", "settings": "s", "login": "m"}
 # Purposes whose link is a bookmark (used many times) rather than a one-time action.
 REUSABLE = frozenset({"login"})
+
+
+class Link(NamedTuple):
+    """A link to put in a mail: the outbox keeps this, and the sender signs it into a URL when it
+    sends the mail (a live URL kept in the database would open the account for whoever reads it)."""
+
+    purpose: str
+    token_id: int
 
 
 class LinkError(Exception):
@@ -50,3 +65,26 @@ class Signer:
         if not isinstance(value, int):
             raise LinkError("tampered")
         return value
+
+
+def link_secrets(cfg: Config) -> list[str]:
+    """Configured secrets, else (SQLite: one machine) one generated on first start and kept in
+    var/secret (mode 0600). With PostgreSQL several nodes share the links, so they must share the
+    secret: a node's own var/secret would make the links it mails fail on every other node."""
+    if cfg.links.secrets:
+        return list(cfg.links.secrets)
+    if os.environ.get("MAILGATE_SECRET"):
+        return [os.environ["MAILGATE_SECRET"]]
+    if not cfg.db_url.startswith("sqlite"):
+        raise ConfigError(
+            f"{cfg.source or 'defaults'}: [links] secrets: with a shared database "
+            f"({cfg.db_url.split(':')[0]}) "
+            'every node must sign links with the same secret: set [links] secrets = ["..."] '
+            "(at least 16 characters; `mailgate init` writes one) or MAILGATE_SECRET"
+        )
+    path: Path = private_dir(cfg.var_dir) / "secret"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(32))
+    return [path.read_text().strip()]

@@ -174,7 +174,9 @@ class Outbox(SQLModel, table=True):
     to_key: str = Field(max_length=320, index=True)  # lowercased, for the per-address cap
     template: str = Field(max_length=60)
     subject: str = Field(sa_type=Text)
-    body: str = Field(sa_type=Text)
+    body: str = Field(sa_type=Text)  # links in it are placeholders: see `links`
+    # placeholder -> [purpose, token id]: the sender signs the URL into the mail as it sends it.
+    links: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     header_message_id: str = Field(max_length=200)
     in_reply_to: str = Field(default="", max_length=998)
     references: str = Field(default="", sa_type=Text)  # space-separated, no brackets

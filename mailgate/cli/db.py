@@ -56,8 +56,8 @@ def _pin_key(cfg: Config) -> tuple[str, bytes] | None:
     """The key stored PIN verifiers are keyed with; None without link secrets (a database with no
     PIN to key upgrades without them)."""
     from mailgate.config import ConfigError
-    from mailgate.context import link_secrets
     from mailgate.ledger.pins import pin_keys
+    from mailgate.links import link_secrets
 
     try:
         newest = pin_keys(link_secrets(cfg))[-1]

@@ -13,6 +13,7 @@ from mailgate import audit, db, normalize, tokens
 from mailgate.audit import Actor
 from mailgate.ledger.env import LedgerEnv
 from mailgate.ledger.pins import check_pin, hash_pin, is_current, pin_keys
+from mailgate.links import Link
 from mailgate.models import Customer, CustomerStatus, Token
 
 
@@ -56,7 +57,7 @@ def signup_mail(session: Session, env: LedgerEnv, email: str, actor: Actor, now:
         actor=actor,
         customer_id=customer.id,
         customer=customer,
-        url=env.signer.url(purpose, token.id or 0),
+        url=Link(purpose, token.id or 0),
         hours=int(hours),
     )
     what = "registration link" if purpose == "register" else "settings link"
@@ -115,7 +116,7 @@ def register(
     customer.pin_failures = 0
     session.add(customer)
     tokens.use(session, token, now)
-    login = personal_link(session, env, customer, now)
+    login = personal_link(session, customer, now)
     audit.record(
         session,
         "customer_registered",
@@ -134,10 +135,10 @@ def register(
         customer=customer,
         url=login,
     )
-    return Registered(customer, login)
+    return Registered(customer, env.signer.url(*login))
 
 
-def personal_link(session: Session, env: LedgerEnv, customer: Customer, now: datetime) -> str:
+def personal_link(session: Session, customer: Customer, now: datetime) -> Link:
     """The customer's bookmark: one live login token at a time (older ones are revoked)."""
     assert customer.id is not None
     for old in session.exec(
@@ -148,7 +149,7 @@ def personal_link(session: Session, env: LedgerEnv, customer: Customer, now: dat
         old.revoked_at = now
         session.add(old)
     token = tokens.issue(session, "login", customer.id, now, hours=None)
-    return env.signer.url("login", token.id or 0)
+    return Link("login", token.id or 0)
 
 
 def open_settings(session: Session, env: LedgerEnv, customer: Customer, now: datetime) -> str:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import jinja2
 from sqlmodel import Session, col, func, select
@@ -12,6 +14,7 @@ from sqlmodel import Session, col, func, select
 from mailgate import audit
 from mailgate.audit import Actor
 from mailgate.config import Config
+from mailgate.links import Link
 from mailgate.mail.addresses import domain_of
 from mailgate.models import Outbox
 from mailgate.templating import render_mail
@@ -38,6 +41,7 @@ class Mailer:
         **context: object,
     ) -> Outbox | None:
         """Render and queue a mail; None (and an audit event) when the address hit its hourly cap.
+        A `Link` in the context is rendered as a placeholder, signed into a URL only when sent.
         capped=False for the shop's own staff alerts: a busy morning must not silence them.
         thread=False for mail that answers nobody (staff alerts): no In-Reply-To."""
         key = to.lower()
@@ -52,6 +56,12 @@ class Mailer:
                 why=f"more than {limit} mails to this address in an hour",
             )
             return None
+        links: dict[str, Any] = {}
+        for name, value in list(context.items()):
+            if isinstance(value, Link):
+                placeholder = f"[[link-{secrets.token_hex(8)}]]"  # no customer's text can guess it
+                links[placeholder] = [value.purpose, value.token_id]
+                context[name] = placeholder
         subject, body = render_mail(self.templates, template, shop=self.cfg.shop, **context)
         refs = actor.reply_to if thread else ""
         row = Outbox(
@@ -60,6 +70,7 @@ class Mailer:
             template=template,
             subject=subject,
             body=body,
+            links=links or None,
             header_message_id=f"{uuid.uuid4().hex}@{domain_of(self.cfg.sender)}",
             in_reply_to=refs,
             references=refs,
