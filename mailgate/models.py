@@ -81,6 +81,9 @@ class Message(SQLModel, table=True):
     rcpt: str = Field(max_length=320)
     mail_from: str | None = Field(default=None, max_length=320)  # envelope sender; None when unknown
     via: str = Field(max_length=16)  # smtp | imap | file
+    # The SMTP client it came from (the original one, as a front MTA names it): replies and new
+    # customers are limited per client. None for IMAP and files.
+    client: str | None = Field(default=None, max_length=64, index=True)
     spool_path: str = Field(max_length=200)  # relative to the spool directory
     size: int
     header_message_id: str = Field(default="", max_length=998)
@@ -171,7 +174,7 @@ class Outbox(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime(), index=True)
     to_addr: str = Field(max_length=320)
-    to_key: str = Field(max_length=320, index=True)  # lowercased, for the per-address cap
+    to_key: str = Field(max_length=320, index=True)  # the mailbox (mail.addresses.mailbox_key), for the cap
     template: str = Field(max_length=60)
     subject: str = Field(sa_type=Text)
     body: str = Field(sa_type=Text)  # links in it are placeholders: see `links`
@@ -182,6 +185,7 @@ class Outbox(SQLModel, table=True):
     references: str = Field(default="", sa_type=Text)  # space-separated, no brackets
     cause_message_id: int | None = Field(default=None, foreign_key="message.id", index=True)
     customer_id: int | None = Field(default=None, foreign_key="customer.id")
+    capped: bool = False  # an automatic reply to an unknown or unverified sender: counts for the caps
     state: str = Field(default=OutboxState.QUEUED, max_length=16, index=True)
     attempts: int = 0
     claimed_by: str | None = Field(default=None, max_length=200)

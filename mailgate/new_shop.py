@@ -23,8 +23,17 @@ signup = "signup@{domain}"
 notices = "notices@{domain}"
 # Larger messages are refused with 552.
 max_size = 10485760
-# At most this many automatic replies per address and hour.
+# Automatic replies to unknown senders (blank mails), an hour: per mailbox (Taro+a@x. counts as
+# taro@x), per SMTP client, and in all; and new customers per client and in all. Mail owed to a
+# customer (a confirmation after the registration form) is not counted.
 replies_per_hour = 5
+replies_per_client_hour = 30
+replies_total_hour = 300
+new_customers_per_client_hour = 20
+new_customers_total_hour = 100
+# A repeated blank mail gets the same still-valid link again: this many minutes apart, this often a day.
+link_resend_minutes = 10
+link_mails_per_day = 3
 # Recipients here get ISO-2022-JP mail; the built-in list covers docomo, au, SoftBank, Y!mobile, ...
 # carrier_domains = ["docomo.ne.jp", "ezweb.ne.jp", "au.com", "softbank.ne.jp", "i.softbank.jp"]
 

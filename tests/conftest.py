@@ -37,11 +37,17 @@ def free_port() -> int:
 
 
 def write_config(
-    directory: Path, extra: str = "", *, db_url: str | None = None, shop: str = "", database: bool = True
+    directory: Path,
+    extra: str = "",
+    *,
+    db_url: str | None = None,
+    shop: str = "",
+    mail: str = "",
+    database: bool = True,
 ) -> Path:
     """A mailgate.toml for the test shop; extra TOML is appended (later sections win by not repeating),
-    `shop` is added to the [shop] section. Without db_url the database is var/mailgate.db, a copy of
-    the migrated template (database=False: none, mailgate creates it)."""
+    `shop` is added to the [shop] section, `mail` to [mail]. Without db_url the database is
+    var/mailgate.db, a copy of the migrated template (database=False: none, mailgate creates it)."""
     directory.mkdir(parents=True, exist_ok=True)
     if database and not db_url:
         seed_database(directory / "var" / "mailgate.db")
@@ -53,6 +59,7 @@ def write_config(
 domains = ["shop.example"]
 signup = "signup@shop.example"
 notices = "notices@shop.example"
+{mail}
 
 [shop]
 name = "テスト整体院"

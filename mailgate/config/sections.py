@@ -40,7 +40,17 @@ class MailSection(Section):
     notices: Email = "notices@shop.example"
     max_size: int = Field(10 * 1024 * 1024, gt=0)
     carrier_domains: list[str] = DEFAULT_CARRIERS
+    # Automatic replies to unknown or unverified senders (blank mails); mail owed to a customer who
+    # acted through a link is not counted. Per mailbox (victim+a@x. is victim@x), per SMTP client,
+    # and all together; new customers (registration links) per client and all together.
     replies_per_hour: int = Field(5, ge=0)
+    replies_per_client_hour: int = Field(30, ge=0)
+    replies_total_hour: int = Field(300, ge=0)
+    new_customers_per_client_hour: int = Field(20, ge=0)
+    new_customers_total_hour: int = Field(100, ge=0)
+    # A repeated blank mail gets the same still-valid link again, this far apart, this often a day.
+    link_resend_minutes: int = Field(10, ge=0)
+    link_mails_per_day: int = Field(3, ge=1)
 
     @field_validator("domains")
     @classmethod

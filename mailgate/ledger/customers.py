@@ -1,5 +1,5 @@
-"""Customers: signup by blank mail, registration, PIN login, settings. Each function runs inside the
-caller's transaction and writes its own audit events and outgoing mail there."""
+"""Customers: registration, PIN login, settings (a blank mail's signup is in signup.py). Each function
+runs inside the caller's transaction and writes its own audit events and outgoing mail there."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from mailgate import audit, db, normalize, tokens
+from mailgate import audit, normalize, tokens
 from mailgate.audit import Actor
 from mailgate.ledger.env import LedgerEnv
 from mailgate.ledger.pins import check_pin, hash_pin, is_current, pin_keys
@@ -19,49 +19,6 @@ from mailgate.models import Customer, CustomerStatus, Token
 
 def by_email(session: Session, email: str) -> Customer | None:
     return session.exec(select(Customer).where(Customer.email_key == email.lower())).first()
-
-
-def signup_mail(session: Session, env: LedgerEnv, email: str, actor: Actor, now: datetime) -> str:
-    """A blank mail from `email`: a registration link for a new or pending customer, a settings link for a
-    registered one. Returns the outcome for the message's reason."""
-    db.serialize(session, f"customer:email:{email.lower()}")  # two blank mails at once: one customer
-    customer = by_email(session, email)
-    if customer is None or customer.status == CustomerStatus.DELETED:
-        if customer is None:
-            customer = Customer(email=email, email_key=email.lower(), created_at=now)
-        else:  # a deleted customer starts again from scratch
-            customer.status = CustomerStatus.PENDING
-        session.add(customer)
-        session.flush()
-        audit.by(session, "customer_pending", actor, customer_id=customer.id)
-    assert customer.id is not None
-    if customer.status == CustomerStatus.ACTIVE:
-        purpose, template, hours = "settings", "settings_link", env.cfg.links.settings_hours
-    else:
-        purpose, template, hours = "register", "register_link", env.cfg.links.register_hours
-    token = tokens.issue(session, purpose, customer.id, now, hours=hours, message_id=actor.message_id)
-    audit.record(
-        session,
-        "link_issued",
-        actor.name,
-        customer_id=customer.id,
-        message_id=actor.message_id,
-        token_id=token.id,
-        purpose=purpose,
-    )
-    sent = env.mailer.enqueue(
-        session,
-        to=email,
-        template=template,
-        now=now,
-        actor=actor,
-        customer_id=customer.id,
-        customer=customer,
-        url=Link(purpose, token.id or 0),
-        hours=int(hours),
-    )
-    what = "registration link" if purpose == "register" else "settings link"
-    return f"{what} sent" if sent else f"{what} not sent: reply cap reached"
 
 
 @dataclass(frozen=True)
@@ -132,6 +89,7 @@ def register(
         now=now,
         actor=Actor(actor, token_id=token.id),
         customer_id=customer.id,
+        capped=False,  # owed to whoever used the link: not limited like a reply to a stranger
         customer=customer,
         url=login,
     )

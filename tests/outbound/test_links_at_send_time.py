@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 from mailgate import config, db, schema
 from mailgate.audit import Actor
 from mailgate.context import Context
-from mailgate.ledger import customers
+from mailgate.ledger import signup
 from mailgate.links import Signer
 from mailgate.models import Event, Outbox, Token
 from mailgate.outbound.sender import Sender
@@ -37,7 +37,7 @@ def sent_body(ctx: Context) -> str:
 
 def test_a_registration_link_is_in_the_sent_mail_and_never_in_the_outbox(db_ctx: Context) -> None:
     with db.transaction(db_ctx.engine) as s:
-        customers.signup_mail(s, db_ctx.ledger, "taro@example.jp", Actor("test"), datetime.now(UTC))
+        signup.signup_mail(s, db_ctx.ledger, "taro@example.jp", Actor("test"), datetime.now(UTC))
     links = re.compile(re.escape(db_ctx.cfg.base_url) + r"/[rsm]/")
     assert not links.search(stored_text(db_ctx))
 
