@@ -130,6 +130,7 @@ class Customer(SQLModel, table=True):
     pin_hash: str = Field(default="", max_length=200)
     pin_failures: int = 0
     locked_until: datetime | None = _ts()
+    lockouts: int = 0  # locks in a row (no right PIN between): each lasts twice as long
     memo: str = Field(default="", sa_type=Text)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
     registered_at: datetime | None = _ts()
@@ -146,6 +147,7 @@ class Token(SQLModel, table=True):
     used_at: datetime | None = _ts()
     revoked_at: datetime | None = _ts()
     message_id: int | None = Field(default=None, foreign_key="message.id")
+    pin_failures: int = 0  # wrong PINs typed through this (login) link: revoked at the cap
 
 
 class Event(SQLModel, table=True):

@@ -106,8 +106,13 @@ dkim_domain = "{domain}"
 secrets = ["{secret}"]
 register_hours = 72
 settings_hours = 24
+# Wrong PINs in a row lock the account for lock_minutes, each lock in a row twice as long (at most
+# lock_max_hours); a personal link that took pin_failures_per_link wrong PINs is revoked (a blank
+# mail brings a new one). The customer gets a mail at every lock.
 pin_attempts = 5
 lock_minutes = 30
+lock_max_hours = 24
+pin_failures_per_link = 15
 
 # Read vendor notices from a mailbox too (Gmail, Microsoft 365): each message is stored, then
 # flagged or moved, never deleted. The password (Gmail: an app password) is read from the variable

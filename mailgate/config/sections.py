@@ -188,8 +188,10 @@ class LinksSection(Section):
     secrets: list[Annotated[str, Field(min_length=16)]] = []
     register_hours: float = Field(72, gt=0)
     settings_hours: float = Field(24, gt=0)
-    pin_attempts: int = Field(5, gt=0)
-    lock_minutes: int = Field(30, gt=0)
+    pin_attempts: int = Field(5, gt=0)  # wrong PINs in a row that lock the account
+    lock_minutes: int = Field(30, gt=0)  # the first lock; each one in a row twice as long
+    lock_max_hours: float = Field(24, gt=0)
+    pin_failures_per_link: int = Field(15, gt=0)  # wrong PINs a personal link takes before it is revoked
 
 
 class PathsSection(Section):

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlmodel import Session, col, select
 
 from mailgate import audit, normalize, tokens
 from mailgate.audit import Actor
 from mailgate.ledger.env import LedgerEnv
-from mailgate.ledger.pins import check_pin, hash_pin, is_current, pin_keys
+from mailgate.ledger.pins import hash_pin, pin_keys
 from mailgate.links import Link
 from mailgate.models import Customer, CustomerStatus, Token
 
@@ -96,70 +96,38 @@ def register(
     return Registered(customer, env.signer.url(*login))
 
 
+def _live(customer_id: int | None, purpose: str | None = None):  # type: ignore[no-untyped-def]
+    stmt = select(Token).where(Token.customer_id == customer_id, col(Token.revoked_at).is_(None))
+    return stmt if purpose is None else stmt.where(Token.purpose == purpose)
+
+
+def revoke(
+    session: Session, customer_id: int | None, purpose: str | None, now: datetime, keep: int | None = None
+) -> None:
+    """The customer's live links of `purpose` (None: all) are revoked, but for `keep`."""
+    for old in session.exec(_live(customer_id, purpose)):
+        if old.id != keep:
+            old.revoked_at = now
+            session.add(old)
+
+
 def personal_link(session: Session, customer: Customer, now: datetime) -> Link:
     """The customer's bookmark: one live login token at a time (older ones are revoked)."""
     assert customer.id is not None
-    for old in session.exec(
-        select(Token).where(
-            Token.customer_id == customer.id, Token.purpose == "login", col(Token.revoked_at).is_(None)
-        )
-    ):
-        old.revoked_at = now
-        session.add(old)
+    revoke(session, customer.id, "login", now)
     token = tokens.issue(session, "login", customer.id, now, hours=None)
     return Link("login", token.id or 0)
 
 
-def open_settings(session: Session, env: LedgerEnv, customer: Customer, now: datetime) -> str:
-    """A settings link for a customer who just typed the right PIN (shown on their page, not mailed)."""
-    assert customer.id is not None
-    token = tokens.issue(session, "settings", customer.id, now, hours=env.cfg.links.settings_hours)
-    return env.signer.url("settings", token.id or 0)
+def has_bookmark(session: Session, customer: Customer) -> bool:
+    """A live personal link: none after one was revoked for too many wrong PINs."""
+    return session.exec(_live(customer.id, "login")).first() is not None
 
 
-def is_locked(customer: Customer, now: datetime) -> bool:
-    locked_until = tokens.aware(customer.locked_until)  # naive when read back from SQLite
-    return locked_until is not None and locked_until > now
-
-
-def try_pin(
-    session: Session, env: LedgerEnv, customer: Customer, token: Token, pin: str, now: datetime
-) -> bool:
-    """Check a PIN typed on the personal link page; lock the account after too many wrong ones."""
-    actor = f"link:login:{token.id}"
-    if is_locked(customer, now):
-        return False
-    keys = pin_keys(env.signer.secrets)
-    if check_pin(pin, customer.pin_hash, keys):
-        customer.pin_failures = 0
-        if not is_current(customer.pin_hash, keys):  # made under a secret that is being rotated out
-            customer.pin_hash = hash_pin(pin, keys)
-        session.add(customer)
-        audit.record(session, "pin_ok", actor, customer_id=customer.id, token_id=token.id)
-        return True
-    customer.pin_failures += 1
-    audit.record(
-        session,
-        "pin_wrong",
-        actor,
-        customer_id=customer.id,
-        token_id=token.id,
-        failures=customer.pin_failures,
-    )
-    if customer.pin_failures >= env.cfg.links.pin_attempts:
-        customer.locked_until = now + timedelta(minutes=env.cfg.links.lock_minutes)
-        customer.pin_failures = 0
-        audit.record(
-            session,
-            "account_locked",
-            actor,
-            customer_id=customer.id,
-            token_id=token.id,
-            until=customer.locked_until.isoformat(),
-            minutes=env.cfg.links.lock_minutes,
-        )
-    session.add(customer)
-    return False
+def use_settings_link(session: Session, token: Token, now: datetime) -> None:
+    """A settings link is used, and the customer's other settings links go with it: one open at a time."""
+    tokens.use(session, token, now)
+    revoke(session, token.customer_id, "settings", now, keep=token.id)
 
 
 def update_details(
@@ -184,24 +152,44 @@ def change_pin(
     actor: str,
     token_id: int | None,
     now: datetime,
-) -> None:
-    """A new PIN from the settings link (which only the address's owner receives): it also lifts a
-    lock, and the customer is told by mail, so a change they did not make does not go unnoticed."""
+) -> Link:
+    """A new PIN from the settings link (which only the address's owner receives): it lifts a lock,
+    revokes the other settings links and rotates the bookmark (a copy someone else holds stops
+    working); the customer gets the new bookmark by mail, so a change they did not make does not go
+    unnoticed."""
     customer.pin_hash = hash_pin(pin, pin_keys(env.signer.secrets))
-    customer.pin_failures = 0
+    customer.pin_failures = customer.lockouts = 0
     customer.locked_until = None
     session.add(customer)
+    revoke(session, customer.id, "settings", now, keep=token_id)
     audit.record(session, "pin_changed", actor, customer_id=customer.id, token_id=token_id, at=now)
+    return new_bookmark(session, env, customer, actor, token_id, now, template="pin_changed")
+
+
+def new_bookmark(
+    session: Session,
+    env: LedgerEnv,
+    customer: Customer,
+    actor: str,
+    token_id: int | None,
+    now: datetime,
+    template: str = "bookmark",
+) -> Link:
+    """A new personal link for a customer who asked for it (settings): the old one stops working."""
+    link = personal_link(session, customer, now)
+    audit.record(session, "bookmark_rotated", actor, customer_id=customer.id, token_id=token_id)
     env.mailer.enqueue(
         session,
         to=customer.email,
-        template="pin_changed",
+        template=template,
         now=now,
         actor=Actor(actor, token_id=token_id),
         customer_id=customer.id,
-        capped=False,
+        capped=False,  # the customer asked for it through a link
         customer=customer,
+        url=link,
     )
+    return link
 
 
 def delete(session: Session, customer: Customer, now: datetime, actor: str, token_id: int | None) -> None:
@@ -209,7 +197,5 @@ def delete(session: Session, customer: Customer, now: datetime, actor: str, toke
     customer.status = CustomerStatus.DELETED
     customer.name = customer.name_kana = customer.phone = customer.pin_hash = ""
     session.add(customer)
-    for t in session.exec(select(Token).where(Token.customer_id == customer.id, Token.revoked_at == None)):  # noqa: E711
-        t.revoked_at = now
-        session.add(t)
+    revoke(session, customer.id, None, now)
     audit.record(session, "customer_deleted", actor, customer_id=customer.id, token_id=token_id)

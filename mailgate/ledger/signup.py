@@ -13,7 +13,7 @@ from sqlmodel import Session, col, func, select
 from mailgate import audit, db, tokens
 from mailgate.audit import Actor
 from mailgate.config import Config
-from mailgate.ledger.customers import by_email
+from mailgate.ledger.customers import by_email, has_bookmark, personal_link
 from mailgate.ledger.env import LedgerEnv
 from mailgate.ledger.results import Result, Status
 from mailgate.links import Link
@@ -67,6 +67,12 @@ def signup_mail(session: Session, env: LedgerEnv, email: str, actor: Actor, now:
         token_id=token.id,
         purpose=purpose,
     )
+    # The bookmark was revoked after too many wrong PINs (logins.py): the owner gets a fresh one.
+    bookmark = (
+        personal_link(session, customer, now)
+        if purpose == "settings" and not has_bookmark(session, customer)
+        else None
+    )
     sent = env.mailer.enqueue(
         session,
         to=email,
@@ -76,6 +82,7 @@ def signup_mail(session: Session, env: LedgerEnv, email: str, actor: Actor, now:
         customer_id=customer.id,
         customer=customer,
         url=Link(purpose, token.id or 0),
+        bookmark=bookmark,
         hours=left,
     )
     if sent is None:  # cannot happen: checked above in this transaction

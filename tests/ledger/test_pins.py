@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from mailgate import config, db, schema
 from mailgate.cli import app
 from mailgate.context import Context
-from mailgate.ledger import customers
+from mailgate.ledger import customers, logins
 from mailgate.ledger.pins import check_pin, hash_pin, kid_of, pin_keys
 from mailgate.links import Signer
 from mailgate.models import Customer
@@ -105,7 +105,7 @@ def test_the_right_pin_remakes_a_verifier_of_an_older_secret_with_the_newest(sho
         s.flush()
         assert customer.id is not None
         token = customers.tokens.issue(s, "login", customer.id, now, hours=None)
-        assert customers.try_pin(s, rotated, customer, token, PIN, now)
+        assert logins.try_pin(s, rotated, customer, token, PIN, now)
         assert kid_of(customer.pin_hash) == pin_keys(rotated.signer.secrets)[-1].kid
         assert check_pin(PIN, customer.pin_hash, pin_keys(rotated.signer.secrets))
 

@@ -118,17 +118,6 @@ def events(ctx: Context, kind: str) -> list[Event]:
         return list(s.exec(select(Event).where(Event.kind == kind)))
 
 
-@pytest.fixture
-def web_ctx(tmp_path: Path, db_url: str) -> Context:
-    """The pages on SQLite and on PostgreSQL."""
-    return make_context(tmp_path / "shop", db_url)
-
-
-@pytest.fixture
-def client(web_ctx: Context) -> TestClient:
-    return TestClient(create_app(web_ctx), raise_server_exceptions=True)
-
-
 def post_form(client: TestClient, path: str, fields: dict[str, str], *, with_csrf: bool = True) -> object:
     data = dict(fields)
     if with_csrf:
@@ -500,6 +489,13 @@ def test_replaced_personal_link_is_410(client: TestClient, web_ctx: Context) -> 
 # --- settings ----------------------------------------------------------------------------------------
 
 
+def new_bookmark(html: str) -> str:
+    """The path of the new personal link a settings page shows after a new PIN."""
+    m = re.search(r'href="http://testserver(/m/[^"]+)"', html)
+    assert m, html
+    return m.group(1)
+
+
 def settings_path(client: TestClient, login_path: str, pin: str = "1234") -> str:
     r = login(client, login_path, pin)
     m = re.search(r'href="http://testserver(/s/[^"]+)"', r.text)  # type: ignore[attr-defined]
@@ -514,7 +510,7 @@ def test_settings_page_is_prefilled_and_get_uses_nothing(client: TestClient, web
     r = client.get(spath)
     assert r.status_code == 200
     assert 'value="佐藤花子"' in r.text and 'value="09087654321"' in r.text
-    assert r.text.count('name="op"') == 3
+    assert r.text.count('name="op"') == 4
     assert snapshot(web_ctx) == before
 
 
@@ -559,8 +555,9 @@ def test_settings_change_pin(client: TestClient, web_ctx: Context) -> None:
     r = post_form(client, spath, {"op": "pin", "pin": "５６７８", "pin2": "5678"})
     assert r.status_code == 200
     assert "暗証番号を変更しました" in r.text
-    assert login(client, path, "1234").status_code == 401
-    assert "マイページ" in login(client, path, "5678").text
+    bookmark = new_bookmark(r.text)  # the old one is revoked (tests/web/test_settings_links.py)
+    assert login(client, bookmark, "1234").status_code == 401
+    assert "マイページ" in login(client, bookmark, "5678").text
     with Session(web_ctx.engine) as s:
         [notice] = s.exec(select(Outbox).where(Outbox.template == "pin_changed")).all()
     assert "暗証番号を変更しました" in notice.subject and "5678" not in notice.body
@@ -575,9 +572,10 @@ def test_a_new_pin_from_the_settings_link_lifts_a_lock(client: TestClient, web_c
     with db.transaction(web_ctx.engine) as s:
         token = tokens.issue(s, "settings", customer_id, datetime.now(UTC), hours=24)
         spath = urlsplit(web_ctx.signer.url("settings", token.id or 0)).path
-    assert post_form(client, spath, {"op": "pin", "pin": "5678", "pin2": "5678"}).status_code == 200
+    done = post_form(client, spath, {"op": "pin", "pin": "5678", "pin2": "5678"})
+    assert done.status_code == 200
     assert get_customer(web_ctx, customer_id).locked_until is None
-    assert "マイページ" in login(client, path, "5678").text
+    assert "マイページ" in login(client, new_bookmark(done.text), "5678").text  # type: ignore[attr-defined]
 
 
 def test_settings_delete_erases_personal_data(client: TestClient, web_ctx: Context) -> None:
