@@ -66,14 +66,16 @@ def test_processing_the_same_message_again_changes_nothing(db_ctx: Context) -> N
 
 def test_a_registered_customer_gets_a_settings_link(db_ctx: Context) -> None:
     with Session(db_ctx.engine) as s:
-        s.add(
-            Customer(email="Hanako@Example.jp", email_key="hanako@example.jp", status="active", name="花子")
+        hanako = Customer(
+            email="Hanako@Example.jp", email_key="hanako@example.jp", status="active", name="花子"
         )
+        s.add(hanako)
+        s.flush()
+        s.add(Token(purpose="login", customer_id=hanako.id))  # her bookmark
         s.commit()
     mid = put(db_ctx, blank_from("hanako@example.jp", "b3@example.jp"))
     process(db_ctx, mid)
-    [token] = get(db_ctx, Token)
-    assert token.purpose == "settings"
+    [token] = get(db_ctx, Token, purpose="settings")
     [mail] = get(db_ctx, Outbox)
     assert list(mail.links.values()) == [["settings", token.id]] and "花子" in mail.body
     assert len(get(db_ctx, Customer)) == 1

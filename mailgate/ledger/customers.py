@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from mailgate import audit, normalize, tokens
 from mailgate.audit import Actor
+from mailgate.ledger import matching
 from mailgate.ledger.env import LedgerEnv
 from mailgate.ledger.pins import hash_pin, pin_keys
 from mailgate.links import Link
@@ -26,6 +27,22 @@ class Details:
     name: str
     name_kana: str
     phone: str
+
+
+def find_for_operator(session: Session, text: str) -> list[Customer]:
+    """The customers an operator means by a mail address, a phone number (all who share it) or #ID."""
+    text = text.strip()
+    if text.startswith("#") and text[1:].isdigit():
+        found = session.get(Customer, int(text[1:]))
+        return [found] if found else []
+    if "@" in text:
+        by_address = by_email(session, text)
+        return [by_address] if by_address else []
+    try:
+        phone = normalize.phone(text)
+    except normalize.NormalizeError:
+        return []
+    return list(session.exec(select(Customer).where(Customer.phone == phone).order_by(col(Customer.id))))
 
 
 def read_details(form: dict[str, str]) -> tuple[Details | None, dict[str, str]]:
@@ -82,6 +99,7 @@ def register(
         token_id=token.id,
         phone=normalize.mask_phone(customer.phone),
     )
+    tell_possible_duplicates(session, env, customer, Actor(actor, token_id=token.id), now)
     env.mailer.enqueue(
         session,
         to=customer.email,
@@ -111,6 +129,31 @@ def revoke(
             session.add(old)
 
 
+def tell_possible_duplicates(
+    session: Session, env: LedgerEnv, customer: Customer, actor: Actor, now: datetime
+) -> None:
+    """The same name and phone under another address: not refused (a new phone, a new carrier), but
+    flagged on both timelines and mailed to the staff."""
+    others = matching.duplicates_of(session, customer)
+    if not others:
+        return
+    for other in others:
+        audit.by(session, "possible_duplicate", actor, customer_id=customer.id, other_customer=other.id)
+        audit.by(session, "possible_duplicate", actor, customer_id=other.id, other_customer=customer.id)
+    for to in env.cfg.shop.staff_alerts:
+        env.mailer.enqueue(
+            session,
+            to=to,
+            template="staff_duplicate",
+            now=now,
+            actor=actor,
+            capped=False,
+            thread=False,
+            customer=customer,
+            others=others,
+        )
+
+
 def personal_link(session: Session, customer: Customer, now: datetime) -> Link:
     """The customer's bookmark: one live login token at a time (older ones are revoked)."""
     assert customer.id is not None
@@ -131,17 +174,23 @@ def use_settings_link(session: Session, token: Token, now: datetime) -> None:
 
 
 def update_details(
-    session: Session, customer: Customer, details: Details, actor: str, token_id: int | None
+    session: Session,
+    env: LedgerEnv,
+    customer: Customer,
+    details: Details,
+    actor: str,
+    token_id: int | None,
+    now: datetime,
 ) -> None:
     changed = {k: v for k, v in vars(details).items() if getattr(customer, k) != v}
     for k, v in changed.items():
         setattr(customer, k, v)
     session.add(customer)
-    if "phone" in changed:
-        changed["phone"] = normalize.mask_phone(changed["phone"])
     audit.record(
         session, "customer_updated", actor, customer_id=customer.id, token_id=token_id, fields=sorted(changed)
     )
+    if changed:
+        tell_possible_duplicates(session, env, customer, Actor(actor, token_id=token_id), now)
 
 
 def change_pin(

@@ -96,7 +96,7 @@ class Settings(LinkPage):
             customers.use_settings_link(s, token, now)
             actor, env = f"link:settings:{token.id}", self.ctx.ledger
             if details is not None:
-                customers.update_details(s, customer, details, actor, token.id)
+                customers.update_details(s, env, customer, details, actor, token.id, now)
             elif pin is not None:
                 return self.ctx.signer.url(*customers.change_pin(s, env, customer, pin, actor, token.id, now))
             elif op == "bookmark":
