@@ -52,6 +52,9 @@ def _sqlite_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
     cur.execute("PRAGMA synchronous=FULL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
+    # Deleted and overwritten content is zeroed, not left in free pages: an erased customer's name
+    # must not be found in the file (APPI).
+    cur.execute("PRAGMA secure_delete=ON")
     cur.close()
 
 
@@ -77,6 +80,18 @@ def now(session: Session) -> datetime:
         value = session.exec(text("SELECT clock_timestamp()")).scalar_one()  # type: ignore[call-overload]
         return value.astimezone(UTC)
     return datetime.now(UTC)
+
+
+def forget(engine: Engine) -> None:
+    """After an erase: SQLite copies the old pages into the WAL, so it is written back into the
+    database and emptied. PostgreSQL keeps dead row versions until vacuum reuses their space."""
+    if engine.dialect.name != "sqlite":
+        return
+    raw = engine.raw_connection()
+    try:
+        raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        raw.close()
 
 
 def serialize(session: Session, *keys: str) -> None:

@@ -127,6 +127,11 @@ pin_failures_per_link = 15
 # flag = "$MailgateStored"                  # Microsoft 365 keeps no keywords: "\\\\Flagged"
 # idle_seconds = 300
 
+[retention]
+# Raw mail older than this many days is purged (and the text of sent mail), never a held or failed
+# message's; see what would go with `mailgate purge --dry-run`. 退会 erases a customer at once.
+raw_days = 90
+
 [paths]
 var = "var"
 # Default: the rules and templates installed with mailgate. To change them, copy the directories

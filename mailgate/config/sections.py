@@ -194,6 +194,12 @@ class LinksSection(Section):
     pin_failures_per_link: int = Field(15, gt=0)  # wrong PINs a personal link takes before it is revoked
 
 
+class RetentionSection(Section):
+    # Raw mail (and the text of sent mail) older than this is purged; never a held or failed
+    # message's. The message row stays, without personal fields: a late redelivery is a duplicate.
+    raw_days: int = Field(90, gt=0)
+
+
 class PathsSection(Section):
     var: str = "var"
     rules: str | None = None

@@ -57,6 +57,17 @@ def read(engine: Engine, spool_dir: Path, spool_path: str) -> bytes:
     return (spool_dir / spool_path).read_bytes()
 
 
+def remove(spool_dir: Path, spool_path: str) -> bool:
+    """A message's file gone (its row erased or purged); False when there was none."""
+    if spool_path.startswith(IN_DB) or not spool_path.endswith(".eml") or ".." in spool_path:
+        return False
+    try:
+        (spool_dir / spool_path).unlink()
+    except FileNotFoundError:
+        return False
+    return True
+
+
 def clean_tmp(spool_dir: Path) -> list[Path]:
     """What killed writers left in spool/tmp/."""
     return remove_older_than(spool_dir / "tmp", TMP_MAX_AGE)

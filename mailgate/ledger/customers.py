@@ -239,12 +239,3 @@ def new_bookmark(
         url=link,
     )
     return link
-
-
-def delete(session: Session, customer: Customer, now: datetime, actor: str, token_id: int | None) -> None:
-    """Unsubscribe: personal data is erased; the row stays so the audit trail keeps its subject."""
-    customer.status = CustomerStatus.DELETED
-    customer.name = customer.name_kana = customer.phone = customer.pin_hash = ""
-    session.add(customer)
-    revoke(session, customer.id, None, now)
-    audit.record(session, "customer_deleted", actor, customer_id=customer.id, token_id=token_id)

@@ -61,6 +61,15 @@ def delivered(maildir: Path, name: str) -> Path | None:
     return None
 
 
+def remove(maildir: Path, name: str) -> bool:
+    """The copy delivered under `name` gone (it named someone who was erased); False if none."""
+    found = delivered(maildir, name)
+    if found is None:
+        return False
+    found.unlink(missing_ok=True)
+    return True
+
+
 def clean_tmp(maildir: Path, max_age: timedelta = TMP_MAX_AGE) -> list[Path]:
     """Remove files in tmp/ older than max_age (what killed deliveries left); returns them."""
     return remove_older_than(maildir / "tmp", max_age)

@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 
 from mailgate import config, db, tokens
 from mailgate.context import Context
-from mailgate.ledger import customers
+from mailgate.ledger import customers, erasure
 from mailgate.ledger.pins import check_pin, pin_keys
 from mailgate.links import LinkError, Signer
 from mailgate.models import Customer, CustomerStatus, Event, Outbox, Token
@@ -470,7 +470,7 @@ def test_personal_link_of_a_deleted_customer_is_410(client: TestClient, web_ctx:
     with db.transaction(web_ctx.engine) as s:
         c = s.get(Customer, customer_id)
         assert c is not None
-        customers.delete(s, c, datetime.now(UTC), "operator:test", None)
+        erasure.erase(s, c, datetime.now(UTC), "operator:test", None)
     assert client.get(path).status_code == 410
     assert client.post(path, data={"pin": "1234"}).status_code == 410
 

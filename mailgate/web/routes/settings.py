@@ -13,8 +13,11 @@ from starlette.routing import Route
 from mailgate import db
 from mailgate.context import Context
 from mailgate.ledger import customers
+from mailgate.ledger import erasure as ledger_erasure
+from mailgate.ledger.erasure import Erased
 from mailgate.links import LinkError
 from mailgate.models import CustomerStatus
+from mailgate.pipeline import erasure
 from mailgate.web import forms, lookup
 from mailgate.web.lookup import CustomerView
 from mailgate.web.pages import Pages
@@ -74,7 +77,10 @@ class Settings(LinkPage):
                 return self.form(request, signed, view, 400, op, errors=errors)
         else:
             return self.form(request, signed, view, 400, "", errors={"op": "操作を選んでください。"})
-        url = await run_in_threadpool(self.commit, signed, view.id, op, details, pin, datetime.now(UTC))
+        done = await run_in_threadpool(self.commit, signed, view.id, op, details, pin, datetime.now(UTC))
+        if isinstance(done, Erased):  # the page says the data was deleted: so it must be, files too
+            await run_in_threadpool(erasure.finish, self.ctx, done)
+        url = done if isinstance(done, str) else None
         return self.pages.render(request, "settings_done.html.j2", op=op, url=url)
 
     def commit(
@@ -85,9 +91,10 @@ class Settings(LinkPage):
         details: customers.Details | None,
         pin: str | None,
         now: datetime,
-    ) -> str | None:
+    ) -> str | Erased | None:
         """New details, a new PIN, a new bookmark or unsubscribe; the link is used (and the customer's
-        other settings links revoked) in the same transaction. Returns a new bookmark's URL."""
+        other settings links revoked) in the same transaction. Returns a new bookmark's URL, or what
+        the erase left for `erasure.finish`."""
         with db.transaction(self.ctx.engine) as s:
             token = lookup.relookup(self.ctx, s, self.purpose, signed, now, customer_id)
             customer = lookup.locked_customer(s, customer_id)
@@ -102,7 +109,7 @@ class Settings(LinkPage):
             elif op == "bookmark":
                 return self.ctx.signer.url(*customers.new_bookmark(s, env, customer, actor, token.id, now))
             else:
-                customers.delete(s, customer, now, actor, token.id)
+                return ledger_erasure.erase(s, customer, now, actor, token.id)
             return None
 
 
