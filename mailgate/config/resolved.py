@@ -16,6 +16,7 @@ from mailgate.config.sections import (
     NoticesSection,
     OutboundSection,
     PathsSection,
+    RetentionSection,
     Section,
     ShopSection,
     SmtpSection,
@@ -34,6 +35,7 @@ class RawConfig(Section):
     db: DbSection = DbSection()
     outbound: OutboundSection = OutboundSection()
     links: LinksSection = LinksSection()
+    retention: RetentionSection = RetentionSection()
     paths: PathsSection = PathsSection()
     imap: ImapSection | None = None  # None: no mailbox to read
 
@@ -77,6 +79,10 @@ class Config:
     @property
     def notices(self) -> NoticesSection:
         return self.raw.notices
+
+    @property
+    def retention(self) -> RetentionSection:
+        return self.raw.retention
 
     @property
     def tz(self) -> ZoneInfo:

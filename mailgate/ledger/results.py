@@ -17,6 +17,7 @@ class Status(StrEnum):
     REFUSED = "refused"  # cannot be done as asked (e.g. moving a cancelled booking)
     NOT_FOUND = "not_found"  # no booking to move or cancel
     RECORDED = "recorded"  # an inquiry
+    SUPPRESSED = "suppressed"  # a reply a limit did not let go: an operator should see it
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from mailgate import audit
 from mailgate.audit import Actor
 from mailgate.context import Context
 from mailgate.inbound.store import DERIVED_ID_SUFFIX
-from mailgate.ledger import bookings, customers, inquiries
+from mailgate.ledger import bookings, inquiries, signup
 from mailgate.ledger.matching import Person
 from mailgate.ledger.results import Result, Status
 from mailgate.models import Message, MessageState
@@ -51,10 +51,12 @@ def _applied(result: Result) -> Outcome:
 
 def _register(session: Session, ctx: Context, message: Message, intent: Intent, now: datetime) -> Outcome:
     actor = actor_of(message)
-    outcome = customers.signup_mail(session, ctx.ledger, intent.customer["email"], actor, now)
+    result = signup.signup_mail(session, ctx.ledger, intent.customer["email"], actor, now)
     for note in intent.notes:
         audit.by(session, "note", actor, note=note)
-    return Outcome(MessageState.APPLIED, outcome, "registered")
+    if result.status == Status.SUPPRESSED:  # `messages --state held` shows the mail nobody answered
+        return Outcome(MessageState.HELD, result.reason, "suppressed")
+    return Outcome(MessageState.APPLIED, result.reason, "registered")
 
 
 def _book(session: Session, ctx: Context, message: Message, intent: Intent, now: datetime) -> Outcome:
