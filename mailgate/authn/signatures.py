@@ -7,6 +7,8 @@ operator can read.
 
 from __future__ import annotations
 
+import email.parser
+import email.policy
 import logging
 import re
 from collections.abc import Mapping
@@ -31,6 +33,8 @@ _BODY_HASH = re.compile(r"body hash mismatch.*", re.IGNORECASE | re.DOTALL)
 _TAG_D = re.compile(rb"(?:^|;)\s*d\s*=\s*([^;\s]*)", re.IGNORECASE)
 _TAG_S = re.compile(rb"(?:^|;)\s*s\s*=\s*([^;\s]*)", re.IGNORECASE)
 _HEADER_NAME = re.compile(rb"^([\x21-\x39\x3b-\x7e]+)[ \t]*:", re.MULTILINE)
+_HEAD_END = re.compile(rb"\n\r?\n")
+_BARE_CR = re.compile(rb"\r(?!\n)")
 _COMMENT = re.compile(r"\([^()]*\)")
 _DKIM_PASS = re.compile(r"^\s*dkim\s*=\s*pass\b", re.IGNORECASE)
 _HEADER_D = re.compile(r"\bheader\.d\s*=\s*\"?([A-Za-z0-9._\-]+)", re.IGNORECASE)
@@ -154,8 +158,37 @@ def _signature_values_fallback(message: bytes) -> list[bytes]:
     return values
 
 
+def header_block(message: bytes) -> bytes:
+    """The header block as dkimpy reads it: up to the first empty line (CRLF or LF)."""
+    if message.startswith((b"\n", b"\r\n")):
+        return b""
+    end = _HEAD_END.search(message)
+    return message[: end.start() + 1] if end else message
+
+
+def _parser_names(head: bytes) -> list[str]:
+    """Header names as the mail parser (and so the rules) reads them, in order."""
+    parsed = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(head + b"\n")
+    return [name.lower() for name in parsed]
+
+
+def header_disagreement(message: bytes) -> str:
+    """Why DKIM and the mail parser would read this message's headers differently ("" if they agree).
+
+    dkimpy ends a header line at CRLF or LF only; the email package also at a lone CR, so an unsigned
+    `X-Note: a\\rSubject: ...` is one header to the verifier and two to the rules."""
+    if _BARE_CR.search(header_block(message)):
+        return "the header block has a CR not followed by LF (DKIM and the mail parser read it differently)"
+    return ""
+
+
 def _check_one(
-    signer: dkimpy.DKIM, idx: int, value: bytes, resolver: Resolver, collector: _Collector
+    signer: dkimpy.DKIM,
+    idx: int,
+    value: bytes,
+    resolver: Resolver,
+    collector: _Collector,
+    present: list[str],
 ) -> SignatureCheck:
     tags = _tags(value)
     domain = _text(tags.get("d")).lower().rstrip(".")
@@ -181,8 +214,7 @@ def _check_one(
     if "from" not in signed:
         return failed("the From header is not signed")
     # h= covers the bottom-most instances only: a Subject added on top would be unsigned, yet it is the
-    # one a mail reader (and our parser) shows.
-    present = [k.decode("ascii", "replace").lower() for k, _ in signer.headers]
+    # one a mail reader (and our parser) shows. Counted as the parser sees them: that is what rules read.
     for name in sorted(_SINGLETONS.intersection(signed)):
         if present.count(name) > signed.count(name):
             return failed(f"an unsigned extra {name} header was added")
@@ -200,17 +232,23 @@ def _check_one(
 def check_dkim(message: bytes, resolver: Resolver) -> tuple[SignatureCheck, ...]:
     """One `SignatureCheck` per DKIM-Signature header, topmost first (at most MAX_SIGNATURES + 1)."""
     logger, collector = _logger()
+    disagreement = header_disagreement(message)
     try:
+        if disagreement:
+            raise ValueError(disagreement)
         signer = dkimpy.DKIM(message, logger=logger)
         values = [v for k, v in signer.headers if k.lower() == b"dkim-signature"]
+        present = _parser_names(header_block(message))
     except Exception as e:  # the header block itself is unreadable: every signature fails with why
-        reason = f"message unreadable for DKIM: {_short(str(e))}"
+        reason = disagreement or f"message unreadable for DKIM: {_short(str(e))}"
         out = []
         for value in _signature_values_fallback(message)[:MAX_SIGNATURES]:
             tags = _tags(value)
             out.append(SignatureCheck(_text(tags.get("d")).lower(), _text(tags.get("s")), False, reason))
         return tuple(out)
-    checks = [_check_one(signer, i, v, resolver, collector) for i, v in enumerate(values[:MAX_SIGNATURES])]
+    checks = [
+        _check_one(signer, i, v, resolver, collector, present) for i, v in enumerate(values[:MAX_SIGNATURES])
+    ]
     if len(values) > MAX_SIGNATURES:
         skipped = len(values) - MAX_SIGNATURES
         checks.append(SignatureCheck("", "", False, f"{skipped} more DKIM signatures not checked"))
@@ -241,6 +279,9 @@ def check_arc(message: bytes, resolver: Resolver) -> ArcCheck | None:
     """The ARC chain as dkimpy verifies it; None when the message has no ARC-Seal."""
     if not has_arc(message):
         return None
+    disagreement = header_disagreement(message)
+    if disagreement:
+        return ArcCheck("fail", disagreement, ())
     logger, _ = _logger()
     try:
         cv, results, reason = dkimpy.arc_verify(message, logger=logger, dnsfunc=resolver)
