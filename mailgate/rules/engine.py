@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mailgate.authn import Original, proof
+from mailgate.authn import Original, prove
 from mailgate.config import Config
 from mailgate.mail.addresses import domain_of, same_address
 from mailgate.mail.blank import is_blank, meaningful_text
@@ -232,7 +232,7 @@ Originals = Callable[[], Sequence[Original]]
 
 def unverified(mail: ParsedMail) -> list[Original]:
     """The mail itself as its only candidate, with no signature checked (no proof for notices)."""
-    return [Original(mail, "direct", frozenset(), "", frozenset(), ("signatures not checked",))]
+    return [Original(mail, "direct", "", ("signatures not checked",))]
 
 
 def decide(
@@ -276,10 +276,12 @@ _STYLE = {"direct": "", "attached": "forwarded as an attachment", "inline": "pas
 
 
 def _notice_intent(rule: Rule, original: Original, cfg: Config) -> Intent:
-    trace = [f"rule {rule.id} takes mail from {original.mail.from_addr} ({original.style})", *original.notes]
+    taken = f"rule {rule.id} takes mail from {original.mail.from_addr} ({original.style})"
+    trace = [taken, *original.found_as]
     if rule.signed_by:
-        ok, why = proof(original, rule.signed_by, cfg.authn.trusted_forwarders)
-        trace.append(why)
+        proven = prove(original, rule.signed_by, cfg.authn.trusted_forwarders)
+        ok, why = proven.ok, proven.why
+        trace += [*proven.notes, why]
         if not ok:
             return Intent(
                 "hold", f"not proven genuine: {why}", rule=rule.id, source=rule.source, trace=tuple(trace)
