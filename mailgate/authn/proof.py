@@ -38,7 +38,11 @@ def _arc_vouch(
         return None
     trusted = _forwarder_domains(trusted_forwarders)
     for sealer, domain in arc.vouched:
-        if any(aligned(sealer, t) for t in trusted) and any(aligned(domain, r) for r in required):
+        if (
+            any(aligned(sealer, t) for t in trusted)
+            and any(aligned(domain, r) for r in required)
+            and aligned(domain, author)
+        ):
             return sealer, domain
     return None
 
@@ -50,7 +54,7 @@ def _vendor(original: Original, required: Sequence[str], trusted_forwarders: Seq
     notes = describe(checks) or ["no DKIM signature"]
     author = domain_of(original.mail.from_addr)
     good = signed_domains(checks, required)
-    pinned = good
+    pinned = [d for d in good if aligned(d, author)]
     if pinned:
         signature = next(c for c in checks if c.verified and c.domain == pinned[0])
         return Proof(True, f"DKIM signature of {pinned[0]} verified{suffix}", tuple(notes), signature.signed)
@@ -120,7 +124,14 @@ def prove(original: Original, required: Sequence[str], trusted_forwarders: Seque
         return _forwarder(original, trusted_forwarders)
     if not any(clean(d) for d in required):
         return Proof(False, "no DKIM domain is configured for this source, so nothing can prove it")
-    return _vendor(original, required, trusted_forwarders)
+    vendor = _vendor(original, required, trusted_forwarders)
+    if not vendor.ok or original.style != "attached":
+        return vendor
+    forwarder = _forwarder(original, trusted_forwarders)
+    notes = vendor.notes + forwarder.notes
+    if not forwarder.ok:
+        return Proof(False, forwarder.why, notes)
+    return Proof(True, vendor.why, notes, vendor.signed)
 
 
 def proof(original: Original, required: Sequence[str], trusted_forwarders: Sequence[str]) -> tuple[bool, str]:
