@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
+import unicodedata
 from typing import Any
 
 from mailgate.authn import Original, Proof, prove
@@ -11,6 +14,7 @@ from mailgate.rules.intent import Intent
 from mailgate.rules.loading import Rule
 from mailgate.rules.read import Fields, read_fields
 
+_SPACE = re.compile(r"\s+")
 _STYLE = {"direct": "", "attached": "forwarded as an attachment", "inline": "pasted inline"}
 
 
@@ -54,6 +58,7 @@ def notice_intent(rule: Rule, original: Original, cfg: Config) -> Intent:
         problems = [*result.errors, *(f"{m} not found" for m in missing)]
         return hold(f"rule {rule.id} could not read the notice: {'; '.join(problems)}", result)
     via = f" ({_STYLE[original.style]} by {original.forwarder})" if original.forwarder else ""
+    key, dated = identity(rule.source or "", original, proven)
     return Intent(
         rule.action,
         f"rule {rule.id}{via}",
@@ -62,7 +67,22 @@ def notice_intent(rule: Rule, original: Original, cfg: Config) -> Intent:
         customer=result.customer,
         fields=result.fields,
         trace=tuple(trace),
+        notice_key=key,
+        notice_at=dated,
     )
+
+
+def identity(source: str, original: Original, proven: Proof | None) -> tuple[str, str | None]:
+    """(key, signed Date) of the notice itself. The key is the same for the notice redirected,
+    attached or forwarded again (its Message-ID, Date and text); the Date counts only when the
+    vendor's verified signature covers it (never for a paste, whose Date the forwarder's client wrote)."""
+    mail = original.mail
+    text = _SPACE.sub("", unicodedata.normalize("NFKC", mail.text))
+    basis = "\0".join([source, mail.message_id, mail.date.isoformat() if mail.date else "", text])
+    key = hashlib.sha256(basis.encode("utf-8", "surrogateescape")).hexdigest()
+    date = mail.date if mail.date is not None and mail.date.tzinfo is not None else None
+    signed = proven is not None and "date" in proven.signed
+    return key, date.isoformat() if signed and date else None
 
 
 def _found(key: str, result: Fields) -> bool:
