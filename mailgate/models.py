@@ -102,6 +102,9 @@ class Message(SQLModel, table=True):
     decision: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     traceback: str | None = Field(default=None, sa_type=Text)
     waiting_for: str | None = Field(default=None, max_length=200, index=True)  # "SOURCE:EXTERNAL_ID"
+    # The vendor notice it carried, whatever the wrapper (attached, pasted, redirected), once applied:
+    # the same notice in another wrapper applies once.
+    notice_key: str | None = Field(default=None, max_length=64, index=True)
 
 
 class RawMessage(SQLModel, table=True):
@@ -234,6 +237,8 @@ class Booking(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
     message_id: int | None = Field(default=None, foreign_key="message.id")  # the notice that made it
+    notice_at: datetime | None = _ts()  # the vendor's signed time of the newest notice applied to it
+    moved_at: datetime | None = _ts()  # when a change last moved it
 
 
 class Conflict(SQLModel, table=True):

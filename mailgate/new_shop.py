@@ -82,8 +82,17 @@ sun = "10:00-18:00"
 [authn]
 # JSON file of DKIM TXT records to use instead of DNS (tests, offline use).
 # dns_overrides = "dns.json"
-# Staff addresses allowed to paste vendor notices inline, when their own mail authenticates.
+# Staff addresses allowed to forward vendor notices (attached or pasted inline), when their own
+# mail authenticates.
 trusted_forwarders = []
+
+# Which vendor notices are this shop's, per rules file `source` (stores, salonboard, airreserve).
+# Each list that is set must match or the notice is held; an unbound source applies any notice the
+# vendor signed, whichever shop it names (serve and `rules check` warn).
+# [notices.bind.stores]
+# recipients = ["owner@{domain}"]           # the address(es) the shop gave the vendor: the notice's To
+# names = ["{name}"]                        # shop name or account id, as the vendor writes it
+# senders = ["noreply@coubic.com"]          # optional: only these senders ("*@stores.jp": a domain)
 
 [smtp]
 listen = "127.0.0.1:2525"

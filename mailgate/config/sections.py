@@ -152,11 +152,22 @@ class AuthnSection(Section):
     trusted_forwarders: list[Email] = []
 
 
+class NoticeBinding(Section):
+    """[notices.bind.SOURCE]: which of a source's genuine notices are this shop's. Each list that is
+    set must match; a notice that does not is held."""
+
+    recipients: list[Email] = []  # the addresses the shop gave the vendor: the signed To names one
+    names: list[Annotated[str, Field(min_length=2)]] = []  # shop name or vendor account id, in the text
+    # Only these sender addresses ("noreply@coubic.com", or "*@stores.jp" for a whole domain).
+    senders: list[Annotated[str, Field(pattern=r"^[^@\s]*@[^@\s]+$")]] = []
+
+
 class NoticesSection(Section):
     # A change or cancel whose booking has not arrived waits this long, then an operator must look.
     defer_hours: float = Field(72, gt=0)
     # When staff get the evening list of the day's inquiries that did not become bookings.
     digest_at: Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")] = "19:00"
+    bind: dict[str, NoticeBinding] = {}
 
 
 class SmtpSection(Section):
