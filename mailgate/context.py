@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import os
-import secrets
 from dataclasses import dataclass
-from pathlib import Path
 
 import jinja2
 from sqlalchemy.engine import Engine
 
 from mailgate import db, schema
 from mailgate.config import Config, ConfigError
+from mailgate.files import private_dir
 from mailgate.ledger.env import LedgerEnv
-from mailgate.links import Signer
+from mailgate.links import Signer, link_secrets
 from mailgate.mail.dkim import load_txt_records
 from mailgate.outbound import relay
 from mailgate.outbound.queue import Mailer
@@ -60,7 +59,7 @@ class Context:
         if read_only:
             engine = schema.open_existing(cfg.db_url)
         else:
-            cfg.var_dir.mkdir(parents=True, exist_ok=True)
+            private_dir(cfg.var_dir)
             engine = db.make_engine(cfg.db_url)
             schema.ensure_current(engine)
             importing.ensure_imported(engine, cfg)
@@ -85,29 +84,3 @@ def check_relay(cfg: Config) -> None:
         relay.parse_relay_url(cfg.outbound.relay, os.environ)
     except ValueError as e:
         raise ConfigError(f"{cfg.source or 'defaults'}: [outbound] relay: {e}") from None
-
-
-def link_secrets(cfg: Config, *, create: bool = True) -> list[str]:
-    """Configured secrets, else (SQLite: one machine) one generated on first start and kept in
-    var/secret (mode 0600). With PostgreSQL several nodes share the links, so they must share the
-    secret: a node's own var/secret would make the links it mails fail on every other node.
-    create=False (a command that only looks, and mails no link): a throwaway one if there is none."""
-    if cfg.links.secrets:
-        return list(cfg.links.secrets)
-    if os.environ.get("MAILGATE_SECRET"):
-        return [os.environ["MAILGATE_SECRET"]]
-    if not cfg.db_url.startswith("sqlite"):
-        raise ConfigError(
-            f"{cfg.source or 'defaults'}: [links] secrets: with a shared database "
-            f"({cfg.db_url.split(':')[0]}) "
-            'every node must sign links with the same secret: set [links] secrets = ["..."] '
-            "(at least 16 characters; `mailgate init` writes one) or MAILGATE_SECRET"
-        )
-    path: Path = cfg.var_dir / "secret"
-    if not path.exists() and not create:
-        return [secrets.token_urlsafe(32)]
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_urlsafe(32))
-    return [path.read_text().strip()]

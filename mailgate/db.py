@@ -8,8 +8,9 @@ the busy timeout does not retry). Sessions that only read use `reading(engine)` 
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, create_engine
 
 from mailgate import models, shop_tables  # noqa: F401  (registers the tables)
+from mailgate.files import private_dir
 
 _READ_ONLY = "mailgate_read_only"
 
@@ -32,12 +34,20 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = sqlite_path(url)
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            create_private(path)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def create_private(path: Path) -> None:
+    """An empty file only its owner can read, for SQLite to make the database in: SQLite gives the
+    WAL and its index the database file's mode, so they are private too."""
+    private_dir(path.parent)
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _sqlite_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
@@ -48,6 +58,9 @@ def _sqlite_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
     cur.execute("PRAGMA synchronous=FULL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
+    # Deleted and overwritten content is zeroed, not left in free pages: an erased customer's name
+    # must not be found in the file (APPI).
+    cur.execute("PRAGMA secure_delete=ON")
     cur.close()
 
 
@@ -73,6 +86,18 @@ def now(session: Session) -> datetime:
         value = session.exec(text("SELECT clock_timestamp()")).scalar_one()  # type: ignore[call-overload]
         return value.astimezone(UTC)
     return datetime.now(UTC)
+
+
+def forget(engine: Engine) -> None:
+    """After an erase: SQLite copies the old pages into the WAL, so it is written back into the
+    database and emptied. PostgreSQL keeps dead row versions until vacuum reuses their space."""
+    if engine.dialect.name != "sqlite":
+        return
+    raw = engine.raw_connection()
+    try:
+        raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        raw.close()
 
 
 def serialize(session: Session, *keys: str) -> None:

@@ -18,6 +18,30 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def private_dir(path: Path) -> Path:
+    """`path` as a directory; the ones this makes (it and missing parents) are its owner's alone,
+    whatever the umask: they hold customers' mail and data."""
+    missing, at = [], path
+    while not at.exists() and at != at.parent:
+        missing.append(at)
+        at = at.parent
+    for directory in reversed(missing):
+        try:
+            directory.mkdir(mode=0o700)
+            os.chmod(directory, 0o700)  # mkdir's mode is narrowed by the umask, never widened
+        except FileExistsError:  # another process made it first
+            pass
+    return path
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Create or replace a small file only its owner can read (a config with secrets, a key)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        os.fchmod(f.fileno(), 0o600)  # an existing file keeps its mode through O_TRUNC
+        f.write(data)
+
+
 def write_durably(final: Path, data: bytes, *, tmp_dir: Path | None = None, mode: int = 0o600) -> Path:
     """`final` holds exactly `data`, on disk, when this returns. The temporary file is unique to
     this call (in `tmp_dir`, else beside `final`), so one a killed writer left never gets in the way."""

@@ -20,7 +20,7 @@ from mailgate.context import Context
 from mailgate.ledger import fitting, inquiries
 from mailgate.ledger import staff_alerts as alerts
 from mailgate.models import utcnow
-from mailgate.pipeline import deferred
+from mailgate.pipeline import deferred, retention
 
 log = logging.getLogger("mailgate.jobs")
 EXPIRE_MINUTES = 10
@@ -92,3 +92,24 @@ def expire_tentative(ctx: Context, now: datetime | None = None) -> list[int]:
     for booking_id in expired:
         log.info("booking=%s expired: not confirmed in time, its seat is free again", booking_id)
     return expired
+
+
+def purge_raw(ctx: Context, now: datetime | None = None) -> int:
+    """Raw mail past `[retention] raw_days`, once a day: how many messages were purged."""
+    now = now or utcnow()
+    day = now.astimezone(ctx.cfg.tz).date()
+    done: list[retention.Purge] = []
+
+    def work(session: Session) -> str:
+        done.append(retention.purge_in(session, ctx.cfg, now))
+        return f"{len(done[0].messages)} messages, {len(done[0].outbox)} sent mails"
+
+    once(ctx.engine, "purge_raw", day.isoformat(), work)
+    if not done:
+        return 0
+    retention.finish(ctx, done[0])
+    if done[0].messages or done[0].outbox:
+        log.info(
+            "retention: purged %s raw messages and %s sent mails", len(done[0].messages), len(done[0].outbox)
+        )
+    return len(done[0].messages)

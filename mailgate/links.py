@@ -6,10 +6,17 @@ used or revoked. Links stay short for feature-phone browsers: /<prefix>/<token i
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from mailgate.config import Config, ConfigError
+from mailgate.files import private_dir
 
 # purpose -> URL prefix; the web app routes by these.
 PREFIX = {"register": "r", "settings": "s", "login": "m"}
@@ -19,6 +26,14 @@ REUSABLE = frozenset({"login"})
 MAX_LINK = 120
 # Links grow with the token id: measure the one a busy shop reaches after years (ten million links).
 _FAR_TOKEN = 10_000_000
+
+
+class Link(NamedTuple):
+    """A link to put in a mail: the outbox keeps this, and the sender signs it into a URL when it
+    sends the mail (a live URL kept in the database would open the account for whoever reads it)."""
+
+    purpose: str
+    token_id: int
 
 
 class LinkError(Exception):
@@ -69,3 +84,30 @@ def length_warning(signer: Signer) -> str | None:
         f"[web] base_url makes links up to {n} characters long ({signer.base_url}/r/...), over {MAX_LINK}: "
         "some feature phones and mail apps cut or break longer links; choose a shorter base_url"
     )
+
+
+def link_secrets(cfg: Config, *, create: bool = True) -> list[str]:
+    """Configured secrets, else (SQLite: one machine) one generated on first start and kept in
+    var/secret (mode 0600). With PostgreSQL several nodes share the links, so they must share the
+    secret: a node's own var/secret would make the links it mails fail on every other node.
+    create=False (a command that only looks, and mails no link): a throwaway one if there is none."""
+    if cfg.links.secrets:
+        return list(cfg.links.secrets)
+    if os.environ.get("MAILGATE_SECRET"):
+        return [os.environ["MAILGATE_SECRET"]]
+    if not cfg.db_url.startswith("sqlite"):
+        raise ConfigError(
+            f"{cfg.source or 'defaults'}: [links] secrets: with a shared database "
+            f"({cfg.db_url.split(':')[0]}) "
+            'every node must sign links with the same secret: set [links] secrets = ["..."] '
+            "(at least 16 characters; `mailgate init` writes one) or MAILGATE_SECRET"
+        )
+    path: Path = cfg.var_dir / "secret"
+    if not path.exists() and not create:
+        return [secrets.token_urlsafe(32)]
+    if not path.exists():
+        private_dir(cfg.var_dir)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(32))
+    return [path.read_text().strip()]

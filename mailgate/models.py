@@ -81,6 +81,9 @@ class Message(SQLModel, table=True):
     rcpt: str = Field(max_length=320)
     mail_from: str | None = Field(default=None, max_length=320)  # envelope sender; None when unknown
     via: str = Field(max_length=16)  # smtp | imap | file
+    # The SMTP client it came from (the original one, as a front MTA names it): replies and new
+    # customers are limited per client. None for IMAP and files.
+    client: str | None = Field(default=None, max_length=64, index=True)
     spool_path: str = Field(max_length=200)  # relative to the spool directory
     size: int
     header_message_id: str = Field(default="", max_length=998)
@@ -99,6 +102,9 @@ class Message(SQLModel, table=True):
     decision: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     traceback: str | None = Field(default=None, sa_type=Text)
     waiting_for: str | None = Field(default=None, max_length=200, index=True)  # "SOURCE:EXTERNAL_ID"
+    # The vendor notice it carried, whatever the wrapper (attached, pasted, redirected), once applied:
+    # the same notice in another wrapper applies once.
+    notice_key: str | None = Field(default=None, max_length=64, index=True)
 
 
 class RawMessage(SQLModel, table=True):
@@ -127,6 +133,7 @@ class Customer(SQLModel, table=True):
     pin_hash: str = Field(default="", max_length=200)
     pin_failures: int = 0
     locked_until: datetime | None = _ts()
+    lockouts: int = 0  # locks in a row (no right PIN between): each lasts twice as long
     memo: str = Field(default="", sa_type=Text)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
     registered_at: datetime | None = _ts()
@@ -143,6 +150,7 @@ class Token(SQLModel, table=True):
     used_at: datetime | None = _ts()
     revoked_at: datetime | None = _ts()
     message_id: int | None = Field(default=None, foreign_key="message.id")
+    pin_failures: int = 0  # wrong PINs typed through this (login) link: revoked at the cap
 
 
 class Event(SQLModel, table=True):
@@ -171,15 +179,18 @@ class Outbox(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime(), index=True)
     to_addr: str = Field(max_length=320)
-    to_key: str = Field(max_length=320, index=True)  # lowercased, for the per-address cap
+    to_key: str = Field(max_length=320, index=True)  # the mailbox (mail.addresses.mailbox_key), for the cap
     template: str = Field(max_length=60)
     subject: str = Field(sa_type=Text)
-    body: str = Field(sa_type=Text)
+    body: str = Field(sa_type=Text)  # links in it are placeholders: see `links`
+    # placeholder -> [purpose, token id]: the sender signs the URL into the mail as it sends it.
+    links: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     header_message_id: str = Field(max_length=200)
     in_reply_to: str = Field(default="", max_length=998)
     references: str = Field(default="", sa_type=Text)  # space-separated, no brackets
     cause_message_id: int | None = Field(default=None, foreign_key="message.id", index=True)
     customer_id: int | None = Field(default=None, foreign_key="customer.id")
+    capped: bool = False  # an automatic reply to an unknown or unverified sender: counts for the caps
     state: str = Field(default=OutboxState.QUEUED, max_length=16, index=True)
     attempts: int = 0
     claimed_by: str | None = Field(default=None, max_length=200)
@@ -237,6 +248,8 @@ class Booking(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
     message_id: int | None = Field(default=None, foreign_key="message.id")  # the notice that made it
+    notice_at: datetime | None = _ts()  # the vendor's signed time of the newest notice applied to it
+    moved_at: datetime | None = _ts()  # when a change last moved it
 
 
 class Conflict(SQLModel, table=True):

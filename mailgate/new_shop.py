@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from mailgate.files import write_private
 from mailgate.mail.dkim import DkimKey, dns_record, generate_private_key
 
 TEMPLATE = """\
@@ -23,8 +23,17 @@ signup = "signup@{domain}"
 notices = "notices@{domain}"
 # Larger messages are refused with 552.
 max_size = 10485760
-# At most this many automatic replies per address and hour.
+# Automatic replies to unknown senders (blank mails), an hour: per mailbox (Taro+a@x. counts as
+# taro@x), per SMTP client, and in all; and new customers per client and in all. Mail owed to a
+# customer (a confirmation after the registration form) is not counted.
 replies_per_hour = 5
+replies_per_client_hour = 30
+replies_total_hour = 300
+new_customers_per_client_hour = 20
+new_customers_total_hour = 100
+# A repeated blank mail gets the same still-valid link again: this many minutes apart, this often a day.
+link_resend_minutes = 10
+link_mails_per_day = 3
 # Recipients here get ISO-2022-JP mail; the built-in list covers docomo, au, SoftBank, Y!mobile, ...
 # carrier_domains = ["docomo.ne.jp", "ezweb.ne.jp", "au.com", "softbank.ne.jp", "i.softbank.jp"]
 # ISO-2022-JP lacks 髙, 﨑 and other name kanji: a mail with one goes in UTF-8 so the name stays exact.
@@ -73,8 +82,17 @@ sun = "10:00-18:00"
 [authn]
 # JSON file of DKIM TXT records to use instead of DNS (tests, offline use).
 # dns_overrides = "dns.json"
-# Staff addresses allowed to paste vendor notices inline, when their own mail authenticates.
+# Staff addresses allowed to forward vendor notices (attached or pasted inline), when their own
+# mail authenticates.
 trusted_forwarders = []
+
+# Which vendor notices are this shop's, per rules file `source` (stores, salonboard, airreserve).
+# Each list that is set must match or the notice is held; an unbound source applies any notice the
+# vendor signed, whichever shop it names (serve and `rules check` warn).
+# [notices.bind.stores]
+# recipients = ["owner@{domain}"]           # the address(es) the shop gave the vendor: the notice's To
+# names = ["{name}"]                        # shop name or account id, as the vendor writes it
+# senders = ["noreply@coubic.com"]          # optional: only these senders ("*@stores.jp": a domain)
 
 [smtp]
 listen = "127.0.0.1:2525"
@@ -101,11 +119,17 @@ dkim_domain = "{domain}"
 
 [links]
 # Newest last: the last secret signs, all of them verify. Add a new one at the end to rotate.
+# They also key the stored PINs: removing a secret makes the PINs still made under it unusable.
 secrets = ["{secret}"]
 register_hours = 72
 settings_hours = 24
+# Wrong PINs in a row lock the account for lock_minutes, each lock in a row twice as long (at most
+# lock_max_hours); a personal link that took pin_failures_per_link wrong PINs is revoked (a blank
+# mail brings a new one). The customer gets a mail at every lock.
 pin_attempts = 5
 lock_minutes = 30
+lock_max_hours = 24
+pin_failures_per_link = 15
 
 # Read vendor notices from a mailbox too (Gmail, Microsoft 365): each message is stored, then
 # flagged or moved, never deleted. The password (Gmail: an app password) is read from the variable
@@ -119,6 +143,11 @@ lock_minutes = 30
 # after = "flag"                            # or "move", with move_to = "mailgate"
 # flag = "$MailgateStored"                  # Microsoft 365 keeps no keywords: "\\\\Flagged"
 # idle_seconds = 300
+
+[retention]
+# Raw mail older than this many days is purged (and the text of sent mail), never a held or failed
+# message's; see what would go with `mailgate purge --dry-run`. 退会 erases a customer at once.
+raw_days = 90
 
 [paths]
 var = "var"
@@ -153,10 +182,10 @@ def init(
         if p.exists() and not force:
             raise FileExistsError(f"{p} exists (use --force to overwrite)")
     pem = generate_private_key()
-    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(pem)
-    config.write_text(
+    write_private(key_path, pem)
+    # The link secret is in it: whoever reads it can forge a settings link for any customer.
+    write_private(
+        config,
         TEMPLATE.format(
             name=name,
             domain=domain,
@@ -166,8 +195,7 @@ def init(
             config_name=config.name,
             year=today.year,
             next_year=today.year + 1,
-        ),
-        encoding="utf-8",
+        ).encode("utf-8"),
     )
     txt_name, txt_value = dns_record(DkimKey(domain=domain, selector=selector, private_pem=pem))
     records = [

@@ -50,5 +50,15 @@ def start(ctx: Context) -> AsyncIOScheduler:
         max_instances=1,
         misfire_grace_time=4 * 3600,
     )
+    # Every night at 03:10; a missed night is done at the next start that day.
+    scheduler.add_job(
+        jobs.purge_raw,
+        CronTrigger(hour=3, minute=10, timezone=ctx.cfg.tz),
+        args=[ctx],
+        id="purge_raw",
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=20 * 3600,
+    )
     scheduler.start()
     return scheduler

@@ -55,12 +55,13 @@ class NoDatabase(SchemaError):
     """Nothing was ever stored: no database file, or a database without tables."""
 
 
-def alembic_config(connection: Connection | None = None) -> Config:
+def alembic_config(connection: Connection | None = None, pin_key: tuple[str, bytes] | None = None) -> Config:
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["connection"] = connection
+    cfg.attributes["pin_key"] = pin_key  # (kid, key): revisions that key stored PIN verifiers
     return cfg
 
 
@@ -168,10 +169,13 @@ def ensure_current(engine: Engine) -> None:
     upgrade(engine)
 
 
-def upgrade(engine: Engine, target: str = "head") -> tuple[str, str]:
+def upgrade(
+    engine: Engine, target: str = "head", *, pin_key: tuple[str, bytes] | None = None
+) -> tuple[str, str]:
     """Bring the database to head (or target), one process at a time; (revision before, after).
 
     An empty database is built by running every revision; a pre-migration one is stamped 0001 first.
+    pin_key: the key (kid, key) of the newest link secret, for a database with PIN verifiers to key.
     """
     from alembic import command
 
@@ -180,7 +184,7 @@ def upgrade(engine: Engine, target: str = "head") -> tuple[str, str]:
         before = _current(conn)  # again, under the lock: another process may have just done it
         if before == target:
             return before, before
-        cfg = alembic_config(conn)
+        cfg = alembic_config(conn, pin_key)
         if before == UNSTAMPED:
             command.stamp(cfg, FIRST)
         command.upgrade(cfg, target)

@@ -18,6 +18,7 @@ from mailgate.inbound import imap, imap_session, spool
 from mailgate.inbound.smtp import Handler, make_smtp
 from mailgate.outbound.sender import Sender
 from mailgate.pipeline.worker import process_pending
+from mailgate.rules import binding
 from mailgate.shop import importing
 from mailgate.web.app import create_app
 
@@ -99,6 +100,7 @@ def _banner(ctx: Context, process: bool, warnings: list[str]) -> str:
     if not process:
         lines.append("  worker    OFF (--no-worker): mail is stored, not processed")
     lines += [f"  warning   {w}" for w in warnings]
+    lines += [f"  {line}" for line in binding.warnings(ctx.rules, cfg)]
     return "\n".join(lines)
 
 

@@ -37,11 +37,17 @@ def free_port() -> int:
 
 
 def write_config(
-    directory: Path, extra: str = "", *, db_url: str | None = None, shop: str = "", database: bool = True
+    directory: Path,
+    extra: str = "",
+    *,
+    db_url: str | None = None,
+    shop: str = "",
+    mail: str = "",
+    database: bool = True,
 ) -> Path:
     """A mailgate.toml for the test shop; extra TOML is appended (later sections win by not repeating),
-    `shop` is added to the [shop] section. Without db_url the database is var/mailgate.db, a copy of
-    the migrated template (database=False: none, mailgate creates it)."""
+    `shop` is added to the [shop] section, `mail` to [mail]. Without db_url the database is
+    var/mailgate.db, a copy of the migrated template (database=False: none, mailgate creates it)."""
     directory.mkdir(parents=True, exist_ok=True)
     if database and not db_url:
         seed_database(directory / "var" / "mailgate.db")
@@ -53,6 +59,7 @@ def write_config(
 domains = ["shop.example"]
 signup = "signup@shop.example"
 notices = "notices@shop.example"
+{mail}
 
 [shop]
 name = "テスト整体院"
@@ -349,3 +356,18 @@ def _fresh_pg_database(request: pytest.FixtureRequest, template: str | None) -> 
 @pytest.fixture
 def db_ctx(tmp_path: Path, db_url: str) -> Context:
     return Context.build(config.load(write_config(tmp_path / "shop", db_url=db_url)))
+
+
+@pytest.fixture
+def open_umask() -> Iterator[None]:
+    """A umask that keeps nothing private (0): whatever mailgate makes private, it makes so itself."""
+    old = os.umask(0)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def private(path: Path) -> bool:
+    """Readable, writable and searchable by its owner alone."""
+    return path.stat().st_mode & 0o077 == 0

@@ -65,9 +65,10 @@ def stores_booked(
     email: str = "yamada.taro@example.jp",
     phone: str = "090-1234-5678",
     menu: str = "整体 60分コース",
+    shop: str = "JITANBODY整体院",
     **kw: object,
 ) -> bytes:
-    body = f"""JITANBODY整体院 様
+    body = f"""{shop} 様
 
 STORES 予約 で新しい予約が入りました。
 
@@ -98,9 +99,14 @@ STORES 予約
 
 
 def stores_cancelled(
-    number: str, when: str = "2026年12月03日 (木) 13:00 ~ 14:00", *, name: str = "山田 太郎", **kw: object
+    number: str,
+    when: str = "2026年12月03日 (木) 13:00 ~ 14:00",
+    *,
+    name: str = "山田 太郎",
+    shop: str = "JITANBODY整体院",
+    **kw: object,
 ) -> bytes:
-    body = f"""JITANBODY整体院 様
+    body = f"""{shop} 様
 
 {name} 様の予約がキャンセルされました。
 
@@ -120,7 +126,14 @@ STORES 予約
 
 
 def stores_changed(
-    number: str, when: str, before: str, *, staff: str = "佐藤", name: str = "山田 太郎", **kw: object
+    number: str,
+    when: str,
+    before: str,
+    *,
+    staff: str = "佐藤",
+    name: str = "山田 太郎",
+    shop: str = "JITANBODY整体院",
+    **kw: object,
 ) -> bytes:
     def block(w: str) -> str:
         return f"""◆予約内容:
@@ -137,7 +150,7 @@ def stores_changed(
 """
 
     numbered = f"◆予約番号:\n  {number}\n\n" if number else ""  # some notices have none
-    body = f"""JITANBODY整体院 様
+    body = f"""{shop} 様
 
 {name} 様の予約が変更されました。
 

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from mailgate import config
 from mailgate.cli import app
 from mailgate.mail.dkim import DkimKey, sign
+from tests.conftest import private
 from tests.dkim_check import verify
 from tests.shop.helpers import db_calendar
 
@@ -51,6 +52,15 @@ def test_init_writes_a_loadable_config_a_private_key_and_prints_dns_records(tmp_
     key = DkimKey("seitai.example.jp", "mg", cfg.dkim_key_path.read_bytes())
     msg = b"From: signup@seitai.example.jp\r\nTo: a@example.jp\r\nSubject: t\r\n\r\nbody\r\n"
     assert verify(sign(msg, key), {"mg._domainkey.seitai.example.jp": txt})
+
+
+def test_init_writes_the_config_and_key_owner_only_whatever_the_umask(
+    tmp_path: Path, open_umask: None
+) -> None:
+    """The config holds the link secret: with it anyone can forge a settings link for any token."""
+    done = invoke(["init", "--dir", str(tmp_path / "shop"), "--domain", "seitai.example.jp"])
+    assert done.exit_code == 0, done.stderr
+    assert private(tmp_path / "shop" / "mailgate.toml") and private(tmp_path / "shop" / "dkim-mg.pem")
 
 
 def test_init_does_not_overwrite_an_existing_shop(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from mailgate.mail.parse import ParsedMail, parse
+from mailgate.mail.subjects import strip_forward_prefixes
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 MAX_FORWARDS = 5
@@ -253,7 +254,12 @@ def forward_bytes(forward: Forward, date: datetime | None) -> bytes:
     return text.encode("utf-8", "replace")
 
 
-def forward_mail(forward: Forward) -> ParsedMail:
+def forward_mail(forward: Forward, outer_subject: str = "") -> ParsedMail:
+    """The pasted message as mail; with no Subject line pasted, the forward's own subject without the
+    prefixes the client put on it ("Fwd: Fwd: [STORES 予約] ..." → "[STORES 予約] ...")."""
+    if not forward.headers.get("subject") and strip_forward_prefixes(outer_subject):
+        headers = {**forward.headers, "subject": strip_forward_prefixes(outer_subject)}
+        forward = dataclasses.replace(forward, headers=headers)
     date = loose_date(forward.headers.get("date", ""))
     mail = parse(forward_bytes(forward, date))
     # format_datetime() keeps the offset but not the zone name; keep the aware value as computed.

@@ -5,6 +5,7 @@ from mailgate.cli import (  # noqa: F401  (register commands)
     inspect,
     ledger,
     poll,
+    privacy,
     rules,
     run,
     shifts,

@@ -52,12 +52,26 @@ def db_upgrade(
             typer.echo("mailgate does not back up a PostgreSQL database: take one first, e.g.")
             typer.echo(f"  pg_dump -Fc -f mailgate-{before}.dump {engine.url.database}")
             typer.confirm("Upgrade now?", abort=True)
-        _before, after = schema.upgrade(engine)
+        _before, after = schema.upgrade(engine, pin_key=_pin_key(cfg))
     except schema.SchemaError as e:
         raise fail(str(e)) from None
     finally:
         engine.dispose()
     typer.echo(f"upgraded to revision {after} (head)")
+
+
+def _pin_key(cfg: Config) -> tuple[str, bytes] | None:
+    """The key stored PIN verifiers are keyed with; None without link secrets (a database with no
+    PIN to key upgrades without them)."""
+    from mailgate.config import ConfigError
+    from mailgate.ledger.pins import pin_keys
+    from mailgate.links import link_secrets
+
+    try:
+        newest = pin_keys(link_secrets(cfg))[-1]
+    except ConfigError:
+        return None
+    return newest.kid, newest.key
 
 
 @db_app.command("current")

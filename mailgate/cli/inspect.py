@@ -80,32 +80,36 @@ def messages_show(ctx: typer.Context, message_id: int, as_json: JsonOpt = False)
 @app.command()
 def audit(
     ctx: typer.Context,
-    customer: Annotated[str | None, typer.Option(help="customer's mail address")] = None,
+    customer: Annotated[
+        str | None, typer.Option(help="customer's mail address, phone number (every customer with it) or #ID")
+    ] = None,
     message: Annotated[int | None, typer.Option(help="message id")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """The timeline of what happened to a customer or because of a message."""
     from mailgate import audit as audit_mod
-    from mailgate.ledger.customers import by_email
+    from mailgate.ledger.customers import find_for_operator
 
     if customer is None and message is None:
-        raise fail("give --customer ADDRESS or --message ID")
+        raise fail("give --customer ADDRESS|PHONE|#ID or --message ID")
     cfg = load_config(ctx)
     c = build_context(cfg, read_only=True)
     with Session(c.engine) as s:
-        customer_id = None
+        events = audit_mod.timeline(s, message_id=message) if message is not None else []
         if customer is not None:
-            found = by_email(s, customer)
-            if found is None:
-                raise fail(f"no customer with address {customer}", 1)
-            customer_id = found.id
-        events = audit_mod.timeline(s, customer_id=customer_id, message_id=message)
+            found = find_for_operator(s, customer)
+            if not found:
+                raise fail(f"no customer with address, phone or id {customer}", 1)
+            for one in found:
+                events += audit_mod.timeline(s, customer_id=one.id)
+        events = sorted({e.id: e for e in events}.values(), key=lambda e: (e.at, e.id or 0))
     if as_json:
         emit_json([e.model_dump() for e in events])
         return
     for e in events:
         detail = " ".join(f"{k}={v}" for k, v in e.detail.items())
-        typer.echo(f"{fmt_dt(e.at, cfg)}  {e.kind:<20} {e.actor:<20} {detail}")
+        who = f"customer={e.customer_id} " if e.customer_id else ""
+        typer.echo(f"{fmt_dt(e.at, cfg)}  {e.kind:<20} {e.actor:<20} {who}{detail}")
     if not events:
         typer.echo("no events")
 

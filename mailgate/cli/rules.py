@@ -72,8 +72,8 @@ def rules_test(
 
 @rules_app.command("check")
 def rules_check(ctx: typer.Context) -> None:
-    """Validate every rules file; name the file and line of each mistake."""
-    from mailgate.rules import engine
+    """Validate every rules file; name the file and line of each mistake; warn of unbound sources."""
+    from mailgate.rules import binding, engine
 
     cfg = load_config(ctx)
     try:
@@ -81,3 +81,5 @@ def rules_check(ctx: typer.Context) -> None:
     except engine.RulesError as e:
         raise fail(str(e), 1) from None
     typer.echo(f"ok: {len(ruleset.rules)} rules in {', '.join(ruleset.files)} (version {ruleset.version})")
+    for line in binding.warnings(ruleset, cfg):
+        typer.echo(line)

@@ -17,6 +17,7 @@ from mailgate.config.sections import (
     NoticesSection,
     OutboundSection,
     PathsSection,
+    RetentionSection,
     Section,
     ShopSection,
     SmtpSection,
@@ -35,6 +36,7 @@ class RawConfig(Section):
     db: DbSection = DbSection()
     outbound: OutboundSection = OutboundSection()
     links: LinksSection = LinksSection()
+    retention: RetentionSection = RetentionSection()
     paths: PathsSection = PathsSection()
     booking: BookingSection = BookingSection()
     imap: ImapSection | None = None  # None: no mailbox to read
@@ -83,6 +85,10 @@ class Config:
     @property
     def booking(self) -> BookingSection:
         return self.raw.booking
+
+    @property
+    def retention(self) -> RetentionSection:
+        return self.raw.retention
 
     @property
     def tz(self) -> ZoneInfo:

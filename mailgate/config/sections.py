@@ -40,9 +40,19 @@ class MailSection(Section):
     notices: Email = "notices@shop.example"
     max_size: int = Field(10 * 1024 * 1024, gt=0)
     carrier_domains: list[str] = DEFAULT_CARRIERS
+    # Automatic replies to unknown or unverified senders (blank mails); mail owed to a customer who
+    # acted through a link is not counted. Per mailbox (victim+a@x. is victim@x), per SMTP client,
+    # and all together; new customers (registration links) per client and all together.
     replies_per_hour: int = Field(5, ge=0)
     # ISO-2022-JP mail may write 髙 as 高, 﨑 as 崎 (else a mail with such a name goes in UTF-8).
     jis_kanji_substitutes: bool = False
+    replies_per_client_hour: int = Field(30, ge=0)
+    replies_total_hour: int = Field(300, ge=0)
+    new_customers_per_client_hour: int = Field(20, ge=0)
+    new_customers_total_hour: int = Field(100, ge=0)
+    # A repeated blank mail gets the same still-valid link again, this far apart, this often a day.
+    link_resend_minutes: int = Field(10, ge=0)
+    link_mails_per_day: int = Field(3, ge=1)
 
     @field_validator("domains")
     @classmethod
@@ -164,11 +174,22 @@ class AuthnSection(Section):
     trusted_forwarders: list[Email] = []
 
 
+class NoticeBinding(Section):
+    """[notices.bind.SOURCE]: which of a source's genuine notices are this shop's. Each list that is
+    set must match; a notice that does not is held."""
+
+    recipients: list[Email] = []  # the addresses the shop gave the vendor: the signed To names one
+    names: list[Annotated[str, Field(min_length=2)]] = []  # shop name or vendor account id, in the text
+    # Only these sender addresses ("noreply@coubic.com", or "*@stores.jp" for a whole domain).
+    senders: list[Annotated[str, Field(pattern=r"^[^@\s]*@[^@\s]+$")]] = []
+
+
 class NoticesSection(Section):
     # A change or cancel whose booking has not arrived waits this long, then an operator must look.
     defer_hours: float = Field(72, gt=0)
     # When staff get the evening list of the day's inquiries that did not become bookings.
     digest_at: Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")] = "19:00"
+    bind: dict[str, NoticeBinding] = {}
 
 
 class SmtpSection(Section):
@@ -204,8 +225,16 @@ class LinksSection(Section):
     secrets: list[Annotated[str, Field(min_length=16)]] = []
     register_hours: float = Field(72, gt=0)
     settings_hours: float = Field(24, gt=0)
-    pin_attempts: int = Field(5, gt=0)
-    lock_minutes: int = Field(30, gt=0)
+    pin_attempts: int = Field(5, gt=0)  # wrong PINs in a row that lock the account
+    lock_minutes: int = Field(30, gt=0)  # the first lock; each one in a row twice as long
+    lock_max_hours: float = Field(24, gt=0)
+    pin_failures_per_link: int = Field(15, gt=0)  # wrong PINs a personal link takes before it is revoked
+
+
+class RetentionSection(Section):
+    # Raw mail (and the text of sent mail) older than this is purged; never a held or failed
+    # message's. The message row stays, without personal fields: a late redelivery is a duplicate.
+    raw_days: int = Field(90, gt=0)
 
 
 class PathsSection(Section):

@@ -46,6 +46,7 @@ class Handler:
                 envelope.rcpt_tos,
                 mail_from="" if envelope.mail_from in (None, "", "<>") else envelope.mail_from,
                 via="smtp",
+                client=client_of(session),
             )
         except Exception as e:  # disk full, database locked, ...: the sender must retry
             log.error("could not store mail from %s: %s: %s", envelope.mail_from, type(e).__name__, e)
@@ -53,6 +54,14 @@ class Handler:
         self.on_stored()
         ids = ",".join(map(str, stored.ids or stored.duplicates))
         return f"250 2.0.0 OK queued as {ids}"
+
+
+def client_of(session: Session) -> str | None:
+    """The connecting client's address: replies and new customers are limited per client."""
+    peer = session.peer
+    if isinstance(peer, tuple) and peer:
+        return str(peer[0])
+    return str(peer) if peer else None
 
 
 def make_smtp(cfg: Config, handler: Handler) -> SMTP:

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from mailgate import db
-from mailgate.files import remove_older_than, write_durably
+from mailgate.files import private_dir, remove_older_than, write_durably
 from mailgate.models import RawMessage
 
 IN_DB = "db:"
@@ -33,8 +33,8 @@ def write(spool_dir: Path, raw: bytes) -> str:
     final = spool_dir / rel
     if final.exists() and final.stat().st_size == len(raw):
         return rel
-    (spool_dir / "tmp").mkdir(parents=True, exist_ok=True)
-    final.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(spool_dir / "tmp")
+    private_dir(final.parent)
     write_durably(final, raw, tmp_dir=spool_dir / "tmp")
     return rel
 
@@ -55,6 +55,17 @@ def read(engine: Engine, spool_dir: Path, spool_path: str) -> bytes:
             raise FileNotFoundError(f"raw message {spool_path} is not in the database")
         return row.data
     return (spool_dir / spool_path).read_bytes()
+
+
+def remove(spool_dir: Path, spool_path: str) -> bool:
+    """A message's file gone (its row erased or purged); False when there was none."""
+    if spool_path.startswith(IN_DB) or not spool_path.endswith(".eml") or ".." in spool_path:
+        return False
+    try:
+        (spool_dir / spool_path).unlink()
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def clean_tmp(spool_dir: Path) -> list[Path]:

@@ -86,8 +86,10 @@ def store(
     *,
     mail_from: str | None,
     via: str,
+    client: str | None = None,
 ) -> Stored:
-    """Durably store raw for each recipient. Raises OSError or a database error on our own failure."""
+    """Durably store raw for each recipient. Raises OSError or a database error on our own failure.
+    client: the SMTP client's address (None for IMAP and files)."""
     key, msgid = dedupe_key(raw)
     rcpts = list(dict.fromkeys(rcpts)) or [""]
     with Session(db.reading(engine)) as session:
@@ -110,6 +112,7 @@ def store(
             rcpt=r,
             mail_from=mail_from,
             via=via,
+            client=client[:64] if client else None,
             spool_path=rel or "",
             size=len(raw),
             header_message_id=msgid[:998],
@@ -129,5 +132,5 @@ def store(
             ids = [m.id for m in rows if m.id is not None]
     except IntegrityError:
         # A concurrent delivery of the same message won the race: its rows stand.
-        return store(engine, spool_dir, raw, rcpts, mail_from=mail_from, via=via)
+        return store(engine, spool_dir, raw, rcpts, mail_from=mail_from, via=via, client=client)
     return Stored(ids=ids, duplicates=[i for i in existing.values() if i is not None])

@@ -36,6 +36,7 @@ class Book:
     customer: Person = field(default_factory=Person)
     external_id: str | None = None  # the vendor's reservation number
     idempotency_key: str | None = None  # a form's or a caller's: the same key books once
+    as_of: datetime | None = None  # the vendor's signed time of the notice: orders later changes
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,11 @@ class Move:
     menu: str | None = None  # None: keep
     previous_start: datetime | None = None  # finds the booking when there is no reservation number
     customer: Person = field(default_factory=Person)
+    # The vendor's signed time of this change: one older than the last applied is refused.
+    as_of: datetime | None = None
+    # A vendor's change whose time nobody vouches for (pasted by staff): refused when the booking was
+    # moved since the state it changes, since it might be undoing that later change.
+    unordered: bool = False
 
 
 @dataclass(frozen=True)
@@ -126,6 +132,7 @@ def book(session: Session, env: LedgerEnv, cmd: Book, actor: Actor, now: datetim
         # Staff typed this booking in by hand before the notice came: the notice names it.
         typed.note = f"{typed.note}\n{typed.source} の手入力を {name} と照合".strip()
         typed.source, typed.external_id, typed.updated_at = cmd.source, cmd.external_id, now
+        typed.notice_at = cmd.as_of
         session.add(typed)
         audit.by(
             session,
@@ -150,6 +157,7 @@ def book(session: Session, env: LedgerEnv, cmd: Book, actor: Actor, now: datetim
         created_at=now,
         updated_at=now,
         message_id=actor.message_id,
+        notice_at=cmd.as_of,
     )
     session.flush()  # what came before stays, whatever happens to the insert
     try:
@@ -198,6 +206,25 @@ def _find_for_move(session: Session, cmd: Move) -> Booking | None:
     )
 
 
+def _out_of_order(env: LedgerEnv, booking: Booking, cmd: Move) -> str:
+    """Why applying this change now would put the booking back in time ("" when it would not)."""
+
+    def local(t: datetime) -> str:
+        return f"{t.astimezone(env.cfg.tz):%Y-%m-%d %H:%M}"
+
+    if cmd.as_of is not None and booking.notice_at is not None and cmd.as_of < booking.notice_at:
+        return (
+            f"this change was sent at {local(cmd.as_of)}, older than the last notice applied to the "
+            f"booking (sent at {local(booking.notice_at)})"
+        )
+    if cmd.unordered and booking.moved_at is not None and cmd.previous_start != booking.start:
+        return (
+            f"this change has no signed date and the booking was moved since ({local(booking.moved_at)}): "
+            "it may be undoing that later change"
+        )
+    return ""
+
+
 def move(session: Session, env: LedgerEnv, cmd: Move, actor: Actor, now: datetime) -> Result:
     name = label(cmd.source, cmd.external_id)
     booking = _find_for_move(session, cmd)
@@ -213,11 +240,18 @@ def move(session: Session, env: LedgerEnv, cmd: Move, actor: Actor, now: datetim
         return Result(
             Status.ALREADY, f"{name} already moved (booking {booking.id}): nothing changed", booking.id
         )
+    out_of_order = _out_of_order(env, booking, cmd)
+    if out_of_order:
+        reason = f"{name}: {out_of_order}: not applied (booking {booking.id})"
+        return Result(Status.REFUSED, reason, booking.id)
     before = {"start": booking.start.isoformat(), "end": booking.end.isoformat(), "staff": booking.staff}
     old = (booking.start, booking.end)
     conflict_records.serialize_days(session, env, old, (start, end))
     booking.start, booking.end, booking.staff, booking.menu, booking.updated_at = start, end, staff, menu, now
     booking.version += 1  # links mailed for the old time stop working
+    booking.moved_at = now
+    if cmd.as_of is not None and (booking.notice_at is None or cmd.as_of > booking.notice_at):
+        booking.notice_at = cmd.as_of
     session.add(booking)
     session.flush()
     audit.by(

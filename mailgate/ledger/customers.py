@@ -1,18 +1,20 @@
-"""Customers: signup by blank mail, registration, PIN login, settings. Each function runs inside the
-caller's transaction and writes its own audit events and outgoing mail there."""
+"""Customers: registration, PIN login, settings (a blank mail's signup is in signup.py). Each function
+runs inside the caller's transaction and writes its own audit events and outgoing mail there."""
 
 from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from mailgate import audit, db, normalize, tokens
+from mailgate import audit, normalize, tokens
 from mailgate.audit import Actor
+from mailgate.ledger import matching
 from mailgate.ledger.env import LedgerEnv
-from mailgate.ledger.pins import check_pin, hash_pin
+from mailgate.ledger.pins import hash_pin, pin_keys
+from mailgate.links import Link
 from mailgate.models import Customer, CustomerStatus, Token
 
 
@@ -20,54 +22,27 @@ def by_email(session: Session, email: str) -> Customer | None:
     return session.exec(select(Customer).where(Customer.email_key == email.lower())).first()
 
 
-def signup_mail(session: Session, env: LedgerEnv, email: str, actor: Actor, now: datetime) -> str:
-    """A blank mail from `email`: a registration link for a new or pending customer, a settings link for a
-    registered one. Returns the outcome for the message's reason."""
-    db.serialize(session, f"customer:email:{email.lower()}")  # two blank mails at once: one customer
-    customer = by_email(session, email)
-    if customer is None or customer.status == CustomerStatus.DELETED:
-        if customer is None:
-            customer = Customer(email=email, email_key=email.lower(), created_at=now)
-        else:  # a deleted customer starts again from scratch
-            customer.status = CustomerStatus.PENDING
-        session.add(customer)
-        session.flush()
-        audit.by(session, "customer_pending", actor, customer_id=customer.id)
-    assert customer.id is not None
-    if customer.status == CustomerStatus.ACTIVE:
-        purpose, template, hours = "settings", "settings_link", env.cfg.links.settings_hours
-    else:
-        purpose, template, hours = "register", "register_link", env.cfg.links.register_hours
-    token = tokens.issue(session, purpose, customer.id, now, hours=hours, message_id=actor.message_id)
-    audit.record(
-        session,
-        "link_issued",
-        actor.name,
-        customer_id=customer.id,
-        message_id=actor.message_id,
-        token_id=token.id,
-        purpose=purpose,
-    )
-    sent = env.mailer.enqueue(
-        session,
-        to=email,
-        template=template,
-        now=now,
-        actor=actor,
-        customer_id=customer.id,
-        customer=customer,
-        url=env.signer.url(purpose, token.id or 0),
-        hours=int(hours),
-    )
-    what = "registration link" if purpose == "register" else "settings link"
-    return f"{what} sent" if sent else f"{what} not sent: reply cap reached"
-
-
 @dataclass(frozen=True)
 class Details:
     name: str
     name_kana: str
     phone: str
+
+
+def find_for_operator(session: Session, text: str) -> list[Customer]:
+    """The customers an operator means by a mail address, a phone number (all who share it) or #ID."""
+    text = text.strip()
+    if text.startswith("#") and text[1:].isdigit():
+        found = session.get(Customer, int(text[1:]))
+        return [found] if found else []
+    if "@" in text:
+        by_address = by_email(session, text)
+        return [by_address] if by_address else []
+    try:
+        phone = normalize.phone(text)
+    except normalize.NormalizeError:
+        return []
+    return list(session.exec(select(Customer).where(Customer.phone == phone).order_by(col(Customer.id))))
 
 
 def read_details(form: dict[str, str]) -> tuple[Details | None, dict[str, str]]:
@@ -109,13 +84,13 @@ def register(
     assert customer is not None
     actor = f"link:register:{token.id}"
     customer.name, customer.name_kana, customer.phone = details.name, details.name_kana, details.phone
-    customer.pin_hash = hash_pin(pin)
+    customer.pin_hash = hash_pin(pin, pin_keys(env.signer.secrets))
     customer.status = CustomerStatus.ACTIVE
     customer.registered_at = now
     customer.pin_failures = 0
     session.add(customer)
     tokens.use(session, token, now)
-    login = personal_link(session, env, customer, now)
+    login = personal_link(session, customer, now)
     audit.record(
         session,
         "customer_registered",
@@ -124,6 +99,7 @@ def register(
         token_id=token.id,
         phone=normalize.mask_phone(customer.phone),
     )
+    tell_possible_duplicates(session, env, customer, Actor(actor, token_id=token.id), now)
     env.mailer.enqueue(
         session,
         to=customer.email,
@@ -131,87 +107,90 @@ def register(
         now=now,
         actor=Actor(actor, token_id=token.id),
         customer_id=customer.id,
+        capped=False,  # owed to whoever used the link: not limited like a reply to a stranger
         customer=customer,
         url=login,
     )
-    return Registered(customer, login)
+    return Registered(customer, env.signer.url(*login))
 
 
-def personal_link(session: Session, env: LedgerEnv, customer: Customer, now: datetime) -> str:
+def _live(customer_id: int | None, purpose: str | None = None):  # type: ignore[no-untyped-def]
+    stmt = select(Token).where(Token.customer_id == customer_id, col(Token.revoked_at).is_(None))
+    return stmt if purpose is None else stmt.where(Token.purpose == purpose)
+
+
+def revoke(
+    session: Session, customer_id: int | None, purpose: str | None, now: datetime, keep: int | None = None
+) -> None:
+    """The customer's live links of `purpose` (None: all) are revoked, but for `keep`."""
+    for old in session.exec(_live(customer_id, purpose)):
+        if old.id != keep:
+            old.revoked_at = now
+            session.add(old)
+
+
+def tell_possible_duplicates(
+    session: Session, env: LedgerEnv, customer: Customer, actor: Actor, now: datetime
+) -> None:
+    """The same name and phone under another address: not refused (a new phone, a new carrier), but
+    flagged on both timelines and mailed to the staff."""
+    others = matching.duplicates_of(session, customer)
+    if not others:
+        return
+    for other in others:
+        audit.by(session, "possible_duplicate", actor, customer_id=customer.id, other_customer=other.id)
+        audit.by(session, "possible_duplicate", actor, customer_id=other.id, other_customer=customer.id)
+    for to in env.cfg.shop.staff_alerts:
+        env.mailer.enqueue(
+            session,
+            to=to,
+            template="staff_duplicate",
+            now=now,
+            actor=actor,
+            capped=False,
+            thread=False,
+            customer=customer,
+            others=others,
+        )
+
+
+def personal_link(session: Session, customer: Customer, now: datetime) -> Link:
     """The customer's bookmark: one live login token at a time (older ones are revoked)."""
     assert customer.id is not None
-    for old in session.exec(
-        select(Token).where(
-            Token.customer_id == customer.id, Token.purpose == "login", col(Token.revoked_at).is_(None)
-        )
-    ):
-        old.revoked_at = now
-        session.add(old)
+    revoke(session, customer.id, "login", now)
     token = tokens.issue(session, "login", customer.id, now, hours=None)
-    return env.signer.url("login", token.id or 0)
+    return Link("login", token.id or 0)
 
 
-def open_settings(session: Session, env: LedgerEnv, customer: Customer, now: datetime) -> str:
-    """A settings link for a customer who just typed the right PIN (shown on their page, not mailed)."""
-    assert customer.id is not None
-    token = tokens.issue(session, "settings", customer.id, now, hours=env.cfg.links.settings_hours)
-    return env.signer.url("settings", token.id or 0)
+def has_bookmark(session: Session, customer: Customer) -> bool:
+    """A live personal link: none after one was revoked for too many wrong PINs."""
+    return session.exec(_live(customer.id, "login")).first() is not None
 
 
-def is_locked(customer: Customer, now: datetime) -> bool:
-    locked_until = tokens.aware(customer.locked_until)  # naive when read back from SQLite
-    return locked_until is not None and locked_until > now
-
-
-def try_pin(
-    session: Session, env: LedgerEnv, customer: Customer, token: Token, pin: str, now: datetime
-) -> bool:
-    """Check a PIN typed on the personal link page; lock the account after too many wrong ones."""
-    actor = f"link:login:{token.id}"
-    if is_locked(customer, now):
-        return False
-    if check_pin(pin, customer.pin_hash):
-        customer.pin_failures = 0
-        session.add(customer)
-        audit.record(session, "pin_ok", actor, customer_id=customer.id, token_id=token.id)
-        return True
-    customer.pin_failures += 1
-    audit.record(
-        session,
-        "pin_wrong",
-        actor,
-        customer_id=customer.id,
-        token_id=token.id,
-        failures=customer.pin_failures,
-    )
-    if customer.pin_failures >= env.cfg.links.pin_attempts:
-        customer.locked_until = now + timedelta(minutes=env.cfg.links.lock_minutes)
-        customer.pin_failures = 0
-        audit.record(
-            session,
-            "account_locked",
-            actor,
-            customer_id=customer.id,
-            token_id=token.id,
-            until=customer.locked_until.isoformat(),
-            minutes=env.cfg.links.lock_minutes,
-        )
-    session.add(customer)
-    return False
+def use_settings_link(session: Session, token: Token, now: datetime) -> None:
+    """A settings link is used, and the customer's other settings links go with it: one open at a time."""
+    tokens.use(session, token, now)
+    revoke(session, token.customer_id, "settings", now, keep=token.id)
 
 
 def update_details(
-    session: Session, customer: Customer, details: Details, actor: str, token_id: int | None
+    session: Session,
+    env: LedgerEnv,
+    customer: Customer,
+    details: Details,
+    actor: str,
+    token_id: int | None,
+    now: datetime,
 ) -> None:
     changed = {k: v for k, v in vars(details).items() if getattr(customer, k) != v}
     for k, v in changed.items():
         setattr(customer, k, v)
     session.add(customer)
-    if "phone" in changed:
-        changed["phone"] = normalize.mask_phone(changed["phone"])
     audit.record(
         session, "customer_updated", actor, customer_id=customer.id, token_id=token_id, fields=sorted(changed)
     )
+    if changed:
+        tell_possible_duplicates(session, env, customer, Actor(actor, token_id=token_id), now)
 
 
 def change_pin(
@@ -222,32 +201,41 @@ def change_pin(
     actor: str,
     token_id: int | None,
     now: datetime,
-) -> None:
-    """A new PIN from the settings link (which only the address's owner receives): it also lifts a
-    lock, and the customer is told by mail, so a change they did not make does not go unnoticed."""
-    customer.pin_hash = hash_pin(pin)
-    customer.pin_failures = 0
+) -> Link:
+    """A new PIN from the settings link (which only the address's owner receives): it lifts a lock,
+    revokes the other settings links and rotates the bookmark (a copy someone else holds stops
+    working); the customer gets the new bookmark by mail, so a change they did not make does not go
+    unnoticed."""
+    customer.pin_hash = hash_pin(pin, pin_keys(env.signer.secrets))
+    customer.pin_failures = customer.lockouts = 0
     customer.locked_until = None
     session.add(customer)
+    revoke(session, customer.id, "settings", now, keep=token_id)
     audit.record(session, "pin_changed", actor, customer_id=customer.id, token_id=token_id, at=now)
+    return new_bookmark(session, env, customer, actor, token_id, now, template="pin_changed")
+
+
+def new_bookmark(
+    session: Session,
+    env: LedgerEnv,
+    customer: Customer,
+    actor: str,
+    token_id: int | None,
+    now: datetime,
+    template: str = "bookmark",
+) -> Link:
+    """A new personal link for a customer who asked for it (settings): the old one stops working."""
+    link = personal_link(session, customer, now)
+    audit.record(session, "bookmark_rotated", actor, customer_id=customer.id, token_id=token_id)
     env.mailer.enqueue(
         session,
         to=customer.email,
-        template="pin_changed",
+        template=template,
         now=now,
         actor=Actor(actor, token_id=token_id),
         customer_id=customer.id,
-        capped=False,
+        capped=False,  # the customer asked for it through a link
         customer=customer,
+        url=link,
     )
-
-
-def delete(session: Session, customer: Customer, now: datetime, actor: str, token_id: int | None) -> None:
-    """Unsubscribe: personal data is erased; the row stays so the audit trail keeps its subject."""
-    customer.status = CustomerStatus.DELETED
-    customer.name = customer.name_kana = customer.phone = customer.pin_hash = ""
-    session.add(customer)
-    for t in session.exec(select(Token).where(Token.customer_id == customer.id, Token.revoked_at == None)):  # noqa: E711
-        t.revoked_at = now
-        session.add(t)
-    audit.record(session, "customer_deleted", actor, customer_id=customer.id, token_id=token_id)
+    return link

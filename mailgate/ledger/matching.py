@@ -1,4 +1,5 @@
-"""Finding the customer a notice is about: by phone, then email, then name and reading."""
+"""Finding the customer a notice is about: by phone (when the name agrees), then email, then name and
+reading."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from mailgate import audit, db
+from mailgate import audit, db, normalize
 from mailgate.audit import Actor
 from mailgate.models import Customer, CustomerStatus
+from mailgate.times import name_key
 
 
 @dataclass(frozen=True)
@@ -29,24 +31,60 @@ class Person:
         return getattr(self, key, default) or default
 
 
+def same_person(details: Person, customer: Customer) -> bool:
+    """Could be the same person: a name missing on either side, the same name written differently
+    (spaces, width), or the same reading (髙橋 and 高橋 are both タカハシ)."""
+    if not details.name or not customer.name or name_key(details.name) == name_key(customer.name):
+        return True
+    kana, theirs = details.name_kana, customer.name_kana
+    return bool(kana and theirs) and name_key(kana) == name_key(theirs)
+
+
 def find(session: Session, details: Person) -> Customer | None:
+    return match(session, details)[0]
+
+
+def match(session: Session, details: Person) -> tuple[Customer | None, list[Customer]]:
+    """(the customer, the other people with the same phone). Phone, then email, then name and reading;
+    a phone alone never makes two different names one customer (a home phone, a family phone)."""
     live = col(Customer.status) != CustomerStatus.DELETED
     phone, email = details.phone, details.email
     name, kana = details.name, details.name_kana
+    others: list[Customer] = []
     if phone:
-        found = session.exec(
-            select(Customer).where(Customer.phone == phone, live).order_by(Customer.id)
-        ).first()
-        if found:
-            return found
+        sharing = session.exec(select(Customer).where(Customer.phone == phone, live).order_by(Customer.id))
+        for found in sharing:
+            if same_person(details, found):
+                return found, []
+            others.append(found)
     if email:
         found = session.exec(select(Customer).where(Customer.email_key == email.lower(), live)).first()
         if found:
-            return found
+            return found, []
     if name and kana:
         stmt = select(Customer).where(Customer.name == name, Customer.name_kana == kana, live)
-        return session.exec(stmt.order_by(Customer.id)).first()
-    return None
+        return session.exec(stmt.order_by(Customer.id)).first(), others
+    return None, others
+
+
+def flag_shared_phone(session: Session, customer: Customer, others: list[Customer], actor: Actor) -> None:
+    """A new customer whose phone another person already has: kept apart, and flagged on both
+    timelines (`audit --customer` finds it from either side) for an operator to look at."""
+    phone = normalize.mask_phone(customer.phone)
+    for other in others:
+        for this, that in ((customer, other), (other, customer)):
+            audit.by(session, "phone_shared", actor, customer_id=this.id, other_customer=that.id, phone=phone)
+
+
+def duplicates_of(session: Session, customer: Customer) -> list[Customer]:
+    """Other live customers with this customer's phone and name (or reading): perhaps the same person
+    under a second address, perhaps not; an operator decides."""
+    if not customer.phone or not customer.name:
+        return []
+    me = Person(name=customer.name, name_kana=customer.name_kana)
+    live = col(Customer.status) != CustomerStatus.DELETED
+    stmt = select(Customer).where(Customer.phone == customer.phone, Customer.id != customer.id, live)
+    return [c for c in session.exec(stmt.order_by(Customer.id)) if c.name and same_person(me, c)]
 
 
 def lock(session: Session, details: Person) -> None:
@@ -66,7 +104,7 @@ def find_or_create(
     if not (details.phone or details.email or details.name):
         return None
     lock(session, details)
-    customer = find(session, details)
+    customer, others = match(session, details)
     if customer is None:
         email = details.email
         taken = email and session.exec(select(Customer).where(Customer.email_key == email.lower())).first()
@@ -82,6 +120,7 @@ def find_or_create(
         session.add(customer)
         session.flush()
         audit.by(session, "customer_created", actor, customer_id=customer.id)
+        flag_shared_phone(session, customer, others, actor)
         return customer
     changed: dict[str, str] = {}
     for key in ("name", "name_kana", "phone"):

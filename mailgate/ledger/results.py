@@ -20,6 +20,7 @@ class Status(StrEnum):
     TAKEN = "taken"  # the time or seat was free a moment ago and is not now (ちょうど埋まりました)
     CONFIRMED = "confirmed"  # a tentative booking confirmed by its link
     EXPIRED = "expired"  # too late: the tentative booking's hold ran out
+    SUPPRESSED = "suppressed"  # a reply a limit did not let go: an operator should see it
 
 
 @dataclass(frozen=True)

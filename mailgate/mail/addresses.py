@@ -314,6 +314,17 @@ def _normal_local(addr: str) -> str:
     return local.casefold()
 
 
+def mailbox_key(addr: str) -> str:
+    """The mailbox an address reaches, for counting mail to it: case, a +tag and a trailing dot of
+    the domain do not make another mailbox (Victim+a@X.example. is victim@x.example)."""
+    return f"{_normal_local(addr).split('+', 1)[0]}@{domain_of(addr)}"
+
+
+def is_address_literal(addr: str) -> bool:
+    """user@[192.0.2.1]: a host by its IP address, which no customer of a shop writes."""
+    return domain_of(addr).startswith("[")
+
+
 def same_address(a: str, b: str) -> bool:
     """Same mailbox: local part and domain both compared case-insensitively (carriers do so)."""
     if not a or not b:

@@ -26,6 +26,8 @@ _FOOTERS = (
     ),
 )
 _SPACE = re.compile(r"\s+")
+# A blank mail is short: what a 9 MB letter says after its first page does not make it blank or not.
+MAX_EXAMINED = 10_000
 
 
 def _is_emoji(ch: str) -> bool:
@@ -50,8 +52,10 @@ def _is_footer(line: str) -> bool:
 
 
 def meaningful_text(text: str) -> str:
-    """What the sender actually wrote: no quotes, signature, phone footers, emoji or extra spaces."""
+    """What the sender actually wrote: no quotes, signature, phone footers, emoji or extra spaces (of
+    the first MAX_EXAMINED characters)."""
     kept: list[str] = []
+    text = text[:MAX_EXAMINED]
     for raw_line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
         line = "".join(ch for ch in raw_line if not _is_emoji(ch))
         stripped = line.strip()

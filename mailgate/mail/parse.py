@@ -10,6 +10,7 @@ from __future__ import annotations
 import binascii
 import email
 import email.message
+import email.parser
 import email.policy
 import email.utils
 import quopri
@@ -23,9 +24,13 @@ from typing import TypeVar
 
 from mailgate.mail.addresses import extract_addresses
 from mailgate.mail.charsets import decode_bytes
+from mailgate.mail.depth import multipart_depth
 from mailgate.mail.headers import decode_header_value, raw_header_text
 
 T = TypeVar("T")
+
+# Real mail nests a few levels (a forward of a forward of a multipart/alternative notice is about 6).
+MAX_MULTIPART_DEPTH = 12
 
 _MSGID = re.compile(r"<([^<>]*)>")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]+)""", re.IGNORECASE)
@@ -314,14 +319,27 @@ def _return_path(msg: email.message.Message) -> str | None:
     return found[0][1] if found else ""
 
 
+def _message(raw: bytes) -> email.message.Message:
+    if multipart_depth(raw, MAX_MULTIPART_DEPTH) <= MAX_MULTIPART_DEPTH:
+        try:
+            return email.message_from_bytes(raw, policy=email.policy.compat32)
+        except Exception:
+            pass
+    # The parser recurses once per MIME level (~1000 levels deep is a RecursionError) and its cost is
+    # lines times depth. The headers (who to answer, the Message-ID) are still read; the body is not.
+    try:
+        msg = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(raw, headersonly=True)
+    except Exception:
+        return email.message.Message()
+    msg.set_payload("")
+    return msg
+
+
 def parse(raw: bytes) -> ParsedMail:
     """Parse raw RFC 5322 bytes. Never raises: unreadable parts come back as empty fields."""
     if isinstance(raw, str):
         raw = raw.encode("utf-8", "surrogateescape")
-    try:
-        msg = email.message_from_bytes(bytes(raw), policy=email.policy.compat32)
-    except Exception:
-        msg = email.message.Message()
+    msg = _message(bytes(raw))
 
     from_addr, from_name = _safe(lambda: _from(msg), ("", ""))
     text, html_only = _safe(lambda: body_text(msg), ("", False))

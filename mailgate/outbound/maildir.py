@@ -15,7 +15,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from mailgate.files import remove_older_than, write_durably
+from mailgate.files import private_dir, remove_older_than, write_durably
 
 _SUBDIRS = ("tmp", "new", "cur")
 # The Maildir convention: a file in tmp/ this old is what a killed delivery left behind.
@@ -40,7 +40,7 @@ def deliver(maildir: Path, message: bytes, name: str | None = None) -> Path:
     leaves one file.
     """
     for sub in _SUBDIRS:
-        (maildir / sub).mkdir(parents=True, exist_ok=True)
+        private_dir(maildir / sub)
     # The temporary file belongs to this attempt alone: one a killed attempt left in tmp/ never
     # stands in the way of the next.
     return write_durably(maildir / "new" / (name or _unique_name()), message, tmp_dir=maildir / "tmp")
@@ -59,6 +59,15 @@ def delivered(maildir: Path, name: str) -> Path | None:
     for found in glob.glob(glob.escape(str(cur / name)) + ":*"):
         return Path(found)
     return None
+
+
+def remove(maildir: Path, name: str) -> bool:
+    """The copy delivered under `name` gone (it named someone who was erased); False if none."""
+    found = delivered(maildir, name)
+    if found is None:
+        return False
+    found.unlink(missing_ok=True)
+    return True
 
 
 def clean_tmp(maildir: Path, max_age: timedelta = TMP_MAX_AGE) -> list[Path]:

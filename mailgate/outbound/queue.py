@@ -1,20 +1,25 @@
-"""Queue outgoing mail in the caller's transaction, capped per address so nobody can spray mail."""
+"""Queue outgoing mail in the caller's transaction; automatic replies are limited (caps.py) so nobody
+can make the shop spray mail."""
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+from typing import Any
 
 import jinja2
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session
 
 from mailgate import audit
 from mailgate.audit import Actor
 from mailgate.config import Config
-from mailgate.mail.addresses import domain_of
+from mailgate.links import Link
+from mailgate.mail.addresses import domain_of, mailbox_key
 from mailgate.mail.compose import thread_id, unanswerable
 from mailgate.models import Outbox
+from mailgate.outbound import caps
 from mailgate.templating import render_mail
 
 
@@ -38,39 +43,41 @@ class Mailer:
         thread: bool = True,
         **context: object,
     ) -> Outbox | None:
-        """Render and queue a mail; None (and an audit event) when the address hit its hourly cap or
-        no mail can go to it.
-        capped=False for the shop's own staff alerts: a busy morning must not silence them.
-        thread=False for mail that answers nobody (staff alerts): no In-Reply-To."""
+        """Render and queue a mail; None (and an audit event) when no mail can go to the address, or
+        a reply limit says no (outbound/caps.py).
+        capped=False for mail the shop owes: staff alerts, and what a customer asked for through a
+        link (a confirmation); it is neither limited nor counted.
+        thread=False for mail that answers nobody (staff alerts): no In-Reply-To.
+        A `Link` in the context is rendered as a placeholder, signed into a URL only when sent."""
         if why := unanswerable(to):
             kind = "reply_unanswerable"
             audit.by(session, kind, actor, customer_id=customer_id, template=template, why=why)
             return None
-        key = to.lower()
-        limit = self.cfg.mail.replies_per_hour
-        if capped and recent_count(session, key, now - timedelta(hours=1)) >= limit:
-            audit.by(
-                session,
-                "reply_suppressed",
-                actor,
-                customer_id=customer_id,
-                template=template,
-                why=f"more than {limit} mails to this address in an hour",
-            )
+        why = self.suppressed(session, to, now, actor) if capped else None
+        if why is not None:
+            audit.by(session, "reply_suppressed", actor, customer_id=customer_id, template=template, why=why)
             return None
+        links: dict[str, Any] = {}
+        for name, value in list(context.items()):
+            if isinstance(value, Link):
+                placeholder = f"[[link-{secrets.token_hex(8)}]]"  # no customer's text can guess it
+                links[placeholder] = [value.purpose, value.token_id]
+                context[name] = placeholder
         subject, body = render_mail(self.templates, template, shop=self.cfg.shop, **context)
         refs = thread_id(actor.reply_to) if thread else ""
         row = Outbox(
             to_addr=to,
-            to_key=key,
+            to_key=mailbox_key(to),
             template=template,
             subject=subject,
             body=body,
+            links=links or None,
             header_message_id=f"{uuid.uuid4().hex}@{domain_of(self.cfg.sender)}",
             in_reply_to=refs,
             references=refs,
             cause_message_id=actor.message_id,
             customer_id=customer_id,
+            capped=capped,
             created_at=now,
             next_attempt_at=now,
         )
@@ -87,11 +94,6 @@ class Mailer:
         )
         return row
 
-
-def recent_count(session: Session, to_key: str, since: datetime) -> int:
-    stmt = (
-        select(func.count())
-        .select_from(Outbox)
-        .where(Outbox.to_key == to_key, col(Outbox.created_at) > since)
-    )
-    return int(session.exec(stmt).one())
+    def suppressed(self, session: Session, to: str, now: datetime, actor: Actor) -> str | None:
+        """Why an automatic reply to `to`, caused by `actor`'s message, must not go; None: it may."""
+        return caps.suppressed(session, self.cfg, to, caps.client_of(session, actor.message_id), now)

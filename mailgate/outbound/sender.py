@@ -28,6 +28,7 @@ from sqlmodel import col
 from mailgate import db, leases
 from mailgate.config import Config
 from mailgate.faults import is_our_own
+from mailgate.links import Signer, link_secrets
 from mailgate.mail.compose import Outgoing, compose
 from mailgate.mail.dkim import DkimKey, load_key, sign
 from mailgate.models import Outbox, OutboxState, utcnow
@@ -62,13 +63,15 @@ class Sender:
     owner: str = field(default_factory=lambda: leases.owner_name("sender"))
     lease: timedelta = LEASE
     batch: int = BATCH
+    signer: Signer | None = None  # signs the links of a mail as it is sent
 
     @classmethod
     def build(cls, cfg: Config, engine: Engine) -> Sender:
         key_path = cfg.dkim_key_path
         dkim = load_key(key_path, cfg.dkim_domain, cfg.outbound.dkim_selector) if key_path else None
         rel = relay.parse_relay_url(cfg.outbound.relay, os.environ) if cfg.outbound.relay else None
-        return cls(cfg=cfg, engine=engine, dkim=dkim, relay=rel)
+        signer = Signer(link_secrets(cfg), cfg.base_url)
+        return cls(cfg=cfg, engine=engine, dkim=dkim, relay=rel, signer=signer)
 
     def start(self) -> None:
         """Once when the sender starts: clear what killed Maildir deliveries left in tmp/."""
@@ -76,10 +79,15 @@ class Sender:
             log.info("removed %s: left in tmp/ by an interrupted delivery", path.name)
 
     def render(self, row: Outbox, now: datetime) -> bytes:
+        body = row.body
+        for placeholder, (purpose, token_id) in (row.links or {}).items():
+            if self.signer is None:
+                raise ValueError("a mail with links, and no link secrets to sign them")
+            body = body.replace(placeholder, self.signer.url(purpose, token_id))
         out = Outgoing(
             to=row.to_addr,
             subject=row.subject,
-            body=row.body,
+            body=body,
             from_addr=self.cfg.sender,
             from_name=self.cfg.shop.name,
             in_reply_to=row.in_reply_to,

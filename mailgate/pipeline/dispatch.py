@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from mailgate import audit
 from mailgate.audit import Actor
 from mailgate.context import Context
 from mailgate.inbound.store import DERIVED_ID_SUFFIX
-from mailgate.ledger import bookings, customers, inquiries
+from mailgate.ledger import bookings, inquiries, signup
 from mailgate.ledger.matching import Person
 from mailgate.ledger.results import Result, Status
 from mailgate.models import Message, MessageState
@@ -51,10 +51,12 @@ def _applied(result: Result) -> Outcome:
 
 def _register(session: Session, ctx: Context, message: Message, intent: Intent, now: datetime) -> Outcome:
     actor = actor_of(message)
-    outcome = customers.signup_mail(session, ctx.ledger, intent.customer["email"], actor, now)
+    result = signup.signup_mail(session, ctx.ledger, intent.customer["email"], actor, now)
     for note in intent.notes:
         audit.by(session, "note", actor, note=note)
-    return Outcome(MessageState.APPLIED, outcome, "registered")
+    if result.status == Status.SUPPRESSED:  # `messages --state held` shows the mail nobody answered
+        return Outcome(MessageState.HELD, result.reason, "suppressed")
+    return Outcome(MessageState.APPLIED, result.reason, "registered")
 
 
 def _book(session: Session, ctx: Context, message: Message, intent: Intent, now: datetime) -> Outcome:
@@ -67,6 +69,7 @@ def _book(session: Session, ctx: Context, message: Message, intent: Intent, now:
         menu=f.get("menu"),
         customer=Person.of(intent.customer),
         external_id=f.get("external_id"),
+        as_of=_utc(intent.notice_at),
     )
     result = bookings.book(session, ctx.ledger, cmd, actor_of(message), now)
     if result.status in (Status.CREATED, Status.LINKED, Status.CONFLICT):
@@ -95,6 +98,8 @@ def _change(session: Session, ctx: Context, message: Message, intent: Intent, no
         menu=f.get("menu"),
         previous_start=_utc((f.get("previous") or {}).get("start")),
         customer=Person.of(intent.customer),
+        as_of=_utc(intent.notice_at),
+        unordered=intent.notice_at is None,
     )
     return _not_found(ctx, message, intent, bookings.move(session, ctx.ledger, cmd, actor_of(message), now))
 
@@ -143,8 +148,33 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
+def _applied_before(session: Session, message: Message, intent: Intent) -> Outcome | None:
+    """The same vendor notice already applied, by this message (a replay) or in another wrapper: a
+    notice applies once."""
+    if not intent.notice_key or intent.action not in ("book", "change", "cancel"):
+        return None
+    earlier: int | None = message.id if message.notice_key == intent.notice_key else None
+    if earlier is None:
+        stmt = select(Message.id).where(
+            Message.notice_key == intent.notice_key,
+            Message.state == MessageState.APPLIED,
+            Message.id != message.id,
+        )
+        earlier = session.exec(stmt.order_by(col(Message.id))).first()
+    if earlier is None:
+        return None
+    name = bookings.label(intent.source, intent.fields.get("external_id"))
+    by = "this message" if earlier == message.id else f"message {earlier} (the same notice)"
+    reason = f"{name} already applied by {by}: nothing changed"
+    return Outcome(MessageState.APPLIED, reason, "already")
+
+
 def apply(session: Session, ctx: Context, message: Message, intent: Intent, now: datetime) -> Outcome:
-    outcome = HANDLERS[intent.action](session, ctx, message, intent, now)
+    outcome = _applied_before(session, message, intent) or HANDLERS[intent.action](
+        session, ctx, message, intent, now
+    )
+    if outcome.state == MessageState.APPLIED and intent.notice_key:
+        message.notice_key = intent.notice_key
     previous = message.decision
     message.state = outcome.state
     message.reason = outcome.reason

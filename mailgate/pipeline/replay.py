@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from mailgate import audit, db, leases
 from mailgate.context import Context
+from mailgate.ledger.erasure import ERASED_RAW, PURGED_RAW
 from mailgate.models import Message, MessageState, utcnow
 from mailgate.pipeline import claim
 from mailgate.pipeline.decide import decide_stored
@@ -53,6 +54,12 @@ def _failed(exc: Exception) -> dict[str, str]:
     }
 
 
+def _left(msg: Message, then: dict[str, str], reason: str, tag: str) -> Replayed:
+    """Not replayed, and why."""
+    now = {"state": msg.state, "action": "-", "reason": reason, "tag": tag}
+    return Replayed(msg.id or 0, then, now, applied=False)
+
+
 def replay_one(
     ctx: Context, message_id: int, *, dry_run: bool, operator: str, now: datetime | None = None
 ) -> Replayed:
@@ -62,25 +69,15 @@ def replay_one(
         if msg is None:
             raise LookupError(f"no message {message_id}")
     then = _then(msg)
+    if msg.spool_path.startswith((PURGED_RAW, ERASED_RAW)):
+        return _left(msg, then, "its raw mail was purged or erased", "gone")
     if msg.state == MessageState.PROCESSING:
-        busy = {
-            "state": msg.state,
-            "action": "-",
-            "reason": f"{msg.claimed_by} is working on it: try again",
-            "tag": "busy",
-        }
-        return Replayed(message_id, then, busy, applied=False)
+        return _left(msg, then, f"{msg.claimed_by} is working on it: try again", "busy")
     if dry_run:
         return Replayed(message_id, then, _dry_run(ctx, msg, now), applied=False)
     owner = leases.owner_name(f"replay:{operator}")
     if not claim.take_one(ctx.engine, message_id, owner, from_state=msg.state):
-        busy = {
-            "state": msg.state,
-            "action": "-",
-            "reason": "taken by a worker meanwhile: try again",
-            "tag": "busy",
-        }
-        return Replayed(message_id, then, busy, applied=False)
+        return _left(msg, then, "taken by a worker meanwhile: try again", "busy")
     try:
         intent = decide_stored(ctx, msg)
         with db.transaction(ctx.engine) as s:

@@ -18,6 +18,10 @@ class Intent:
     fields: dict[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     trace: tuple[str, ...] = ()  # how the decision was reached: rule hits, signatures, fields read
+    # The vendor notice itself, whatever wrapper it came in: its key (the same notice forwarded again
+    # has the same key) and its Date when the vendor's signature covers it (ISO; None: unknown).
+    notice_key: str = ""
+    notice_at: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         """The `rules test --json` shape (corpus README): top-level fields plus the decision."""

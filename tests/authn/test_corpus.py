@@ -68,9 +68,14 @@ def test_attached_forward_verifies_the_inner_message(linesep: bytes) -> None:
     assert attached.mail.from_addr == "noreply@coubic.com"
     assert attached.mail.subject == "[STORES 予約] 予約が入りました"
     assert "87246923" in attached.mail.text
-    assert proof(attached, ["coubic.com"], []) == (
+    assert proof(attached, ["coubic.com"], TRUSTED) == (
         True,
         "DKIM signature of coubic.com verified (forwarded as an attachment by uketsuke@salon-mail.example)",
+    )
+    # Attached notices count only from trusted forwarders.
+    assert proof(attached, ["coubic.com"], []) == (
+        False,
+        "forwarded as an attachment by uketsuke@salon-mail.example, who is not in [authn] trusted_forwarders",
     )
 
 

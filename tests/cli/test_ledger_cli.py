@@ -104,7 +104,7 @@ def test_the_operators_morning(tmp_path: Path) -> None:
     [dry] = cli(cfg, "replay", str(held[0]["id"]), "--dry-run")
     assert dry["now"]["state"] == "held" and not dry["applied"]
     text = run(cfg, "replay", "--state", "applied", "--dry-run").stdout
-    assert "would be: applied (book) STORES 87246923 already is in the ledger" in text
+    assert "would be: applied (book) STORES 87246923 already applied by this message" in text
     assert len(cli(cfg, "bookings", "--all")) == 2
 
     audit = run(cfg, "audit", "--message", str(held[0]["id"] - 2))

@@ -108,7 +108,7 @@ def test_notices_in_the_mailbox_become_bookings_and_a_clash_alerts_staff(
     held = cli(cfg, "messages", "--state", "held")
     assert len(held) == 2 and all("not proven genuine" in m["reason"] for m in held)
     forwarded = cli(cfg, "messages")[0]
-    assert forwarded["via"] == "smtp" and "already is in the ledger" in forwarded["reason"]
+    assert forwarded["via"] == "smtp" and "STORES 87246923 already" in forwarded["reason"]
     # Every message was flagged on the server after it was stored; nothing was deleted.
     assert server_flags(dovecot) == [{STORED}] * 6
     [alert] = [p for p in outbox_files(served.outbox) if "要確認" in read_mail(p)[1]]

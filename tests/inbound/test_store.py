@@ -11,6 +11,7 @@ from mailgate.context import Context
 from mailgate.inbound import spool
 from mailgate.inbound.store import dedupe_key, store
 from mailgate.models import Message
+from tests.conftest import private
 
 RAW = (
     b"From: a@example.jp\r\nTo: signup@shop.example\r\nMessage-ID: <m1@example.jp>\r\n"
@@ -42,6 +43,16 @@ def test_a_stored_message_has_its_bytes_kept_and_a_row(db_ctx: Context) -> None:
     else:
         assert (db_ctx.cfg.spool_dir / msg.spool_path).read_bytes() == RAW
         assert not list((db_ctx.cfg.spool_dir / "tmp").iterdir())
+
+
+def test_spool_files_and_directories_are_owner_only_whatever_the_umask(
+    ctx: Context, open_umask: None
+) -> None:
+    store(ctx.engine, ctx.cfg.spool_dir, RAW, ["signup@shop.example"], mail_from=None, via="smtp")
+    [msg] = rows(ctx)
+    made = [ctx.cfg.spool_dir, ctx.cfg.spool_dir / "tmp", *(ctx.cfg.spool_dir / msg.spool_path).parents]
+    made = [p for p in made if ctx.cfg.spool_dir in (p, *p.parents)]
+    assert [str(p) for p in [*made, ctx.cfg.spool_dir / msg.spool_path] if not private(p)] == []
 
 
 def test_a_redelivery_with_new_received_lines_is_recognised(db_ctx: Context) -> None:

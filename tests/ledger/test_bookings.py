@@ -150,3 +150,38 @@ def test_a_conflict_stays_open_while_another_clash_remains(shop: Context) -> Non
     with db.transaction(shop.engine) as s:
         bookings.cancel(s, shop.ledger, bookings.Cancel("stores", "1"), DESK, utcnow())
     assert second in [c.booking_id for c in open_conflicts(shop)]
+
+
+def test_a_vendor_change_older_than_the_last_one_applied_is_refused(shop: Context) -> None:
+    book(
+        shop,
+        phone_booking(
+            source="stores", external_id="88", idempotency_key=None, as_of=at("2026-11-26T09:00:00+09:00")
+        ),
+    )
+
+    def move(start: str, sent: str | None, previous: str | None = None) -> bookings.Result:
+        cmd = bookings.Move(
+            "stores",
+            "88",
+            at(start),
+            as_of=at(sent) if sent else None,
+            unordered=sent is None,
+            previous_start=at(previous) if previous else None,
+        )
+        with db.transaction(shop.engine) as s:
+            return bookings.move(s, shop.ledger, cmd, DESK, utcnow())
+
+    assert move("2026-12-03T17:00:00+09:00", "2026-11-26T11:00:00+09:00").status == Status.MOVED
+    older = move("2026-12-03T13:00:00+09:00", "2026-11-26T10:00:00+09:00")
+    assert older.status == Status.REFUSED and "older than the last notice" in older.reason
+    # Without a signed time: refused unless it continues from where the booking is now.
+    undated = move("2026-12-03T13:00:00+09:00", None, previous="2026-12-03T10:00:00+09:00")
+    assert undated.status == Status.REFUSED and "no signed date" in undated.reason
+    assert (
+        move("2026-12-03T15:00:00+09:00", None, previous="2026-12-03T17:00:00+09:00").status == Status.MOVED
+    )
+    with Session(shop.engine) as s:
+        [row] = s.exec(select(Booking)).all()
+    assert row.start == at("2026-12-03T15:00:00+09:00")
+    assert row.notice_at == at("2026-11-26T11:00:00+09:00")

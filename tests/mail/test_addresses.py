@@ -11,7 +11,9 @@ from mailgate.mail.addresses import (
     extract_addresses,
     first_address,
     in_domains,
+    is_address_literal,
     local_part,
+    mailbox_key,
     quote_local_part,
     same_address,
 )
@@ -210,3 +212,22 @@ def test_same_address(a: str, b: str, expected: bool) -> None:
 def test_extract_addresses_never_raises_or_keeps_line_breaks(value: str) -> None:
     for name, address in extract_addresses(value):
         assert not {"\r", "\n"} & set(name + address)
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "victim@x.example",
+        "victim@x.example.",
+        "Victim+a@X.example",
+        "victim+b+c@x.example",
+        '"victim"@x.example',
+    ],
+)
+def test_the_mailbox_key_is_the_same_for_every_spelling_of_one_mailbox(spelling: str) -> None:
+    assert mailbox_key(spelling) == "victim@x.example"
+
+
+def test_an_address_literal_is_recognised() -> None:
+    assert is_address_literal("victim@[192.0.2.1]") and is_address_literal("v@[IPv6:2001:db8::1]")
+    assert not is_address_literal("taro..yamada.@docomo.ne.jp")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mailgate.mail.blank import is_blank, meaningful_text
+from mailgate.mail.blank import MAX_EXAMINED, is_blank, meaningful_text
 from mailgate.mail.parse import parse
 from tests.conftest import CORPUS
 
@@ -113,3 +113,10 @@ def test_question_is_not_blank() -> None:
 def test_short_words_with_signature_and_emoji_are_blank() -> None:
     text = "空メール\ue63e\r\n\r\n-- \r\n山田 太郎\r\nTEL 090-1234-5678\r\nhttps://example.jp/\r\n"
     assert is_blank(text)
+
+
+def test_only_the_first_page_of_a_long_letter_is_examined() -> None:
+    letter = "登録します\n" + "長い本文です。" * 200_000  # about 1.4 million characters
+    kept = meaningful_text(letter)
+    assert kept.startswith("登録します") and len(kept) <= MAX_EXAMINED
+    assert not is_blank(letter)

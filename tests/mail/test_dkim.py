@@ -25,6 +25,7 @@ from tests.dkim_check import verify
 KEYS = CORPUS / "keys"
 JST = timezone(timedelta(hours=9))
 
+
 @pytest.fixture(scope="module")
 def shop_key() -> DkimKey:
     return load_key(KEYS / "shop.example.mg.pem", "shop.example", "mg")

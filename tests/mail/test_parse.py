@@ -446,3 +446,54 @@ def test_html_to_text_unclosed_head_does_not_swallow_body() -> None:
 
 def test_html_to_text_survives_broken_markup() -> None:
     assert "text" in html_to_text("<div <<>> </p></div>text<!-- unclosed")
+
+
+def nested_mime(levels: int, kind: str) -> bytes:
+    """A mail whose body is `levels` MIME containers deep, the text at the bottom."""
+    inner = b"Content-Type: text/plain; charset=utf-8\r\n\r\nhello\r\n"
+    for i in range(levels):
+        if kind == "multipart":
+            inner = (
+                b'Content-Type: multipart/mixed; boundary="b%d"\r\n\r\n--b%d\r\n' % (i, i)
+                + inner
+                + b"\r\n--b%d--\r\n" % i
+            )
+        else:
+            inner = b"Content-Type: message/rfc822\r\n\r\nSubject: level %d\r\n" % i + inner
+    head = (
+        b"From: Taro <taro@example.jp>\r\nTo: signup@shop.example\r\nSubject: hi\r\n"
+        b"Message-ID: <deep@example.jp>\r\nDate: Thu, 26 Nov 2026 21:14:03 +0900\r\nMIME-Version: 1.0\r\n"
+    )
+    return head + inner
+
+
+@pytest.mark.parametrize("levels", [980, 3000])
+@pytest.mark.parametrize("kind", ["multipart", "rfc822"])
+def test_mime_nested_deeper_than_the_parser_can_go_keeps_its_headers(kind: str, levels: int) -> None:
+    mail = parse(nested_mime(levels, kind))
+    assert (mail.from_addr, mail.from_name, mail.subject) == ("taro@example.jp", "Taro", "hi")
+    assert mail.message_id == "deep@example.jp" and mail.to_addrs == ("signup@shop.example",)
+    assert mail.date == datetime(2026, 11, 26, 21, 14, 3, tzinfo=timezone(timedelta(hours=9)))
+
+
+def test_multipart_depth_counts_open_parts_not_siblings() -> None:
+    from mailgate.mail.depth import multipart_depth
+
+    assert multipart_depth(nested_mime(7, "multipart"), 100) == 7
+    assert multipart_depth(nested_mime(50, "multipart"), 20) == 21  # stops counting past the limit
+    siblings = b"".join(
+        b'--top\r\nContent-Type: multipart/alternative; boundary="s%d"\r\n\r\n--s%d\r\n\r\nx\r\n--s%d--\r\n'
+        % (i, i, i)
+        for i in range(40)
+    )
+    digest = b'Content-Type: multipart/digest; boundary="top"\r\n\r\n' + siblings + b"--top--\r\n"
+    assert multipart_depth(digest, 20) == 2
+    assert multipart_depth(b"From: a@b\r\n\r\n--not-a-boundary\r\n", 20) == 0
+
+
+def test_a_mail_nested_deeper_than_real_mail_is_read_for_its_headers_only() -> None:
+    from mailgate.mail.parse import MAX_MULTIPART_DEPTH
+
+    assert parse(nested_mime(MAX_MULTIPART_DEPTH, "multipart")).text == "hello\n"
+    too_deep = parse(nested_mime(MAX_MULTIPART_DEPTH + 1, "multipart"))
+    assert (too_deep.from_addr, too_deep.text) == ("taro@example.jp", "")

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from mailgate.outbound.maildir import TMP_MAX_AGE, clean_tmp, deliver, delivered
+from tests.conftest import private
 
 MESSAGE = b"From: a@shop.example\r\nTo: b@example.com\r\nSubject: x\r\n\r\nbody\r\n"
 
@@ -16,6 +17,13 @@ def test_deliver_creates_the_maildir_and_puts_the_message_in_new(tmp_path: Path)
     assert all((maildir / sub).is_dir() for sub in ("cur", "new", "tmp"))
     assert path.parent == maildir / "new"
     assert path.is_file()
+
+
+def test_the_maildir_and_its_mail_are_owner_only_whatever_the_umask(tmp_path: Path, open_umask: None) -> None:
+    maildir = tmp_path / "var" / "outbox"
+    path = deliver(maildir, MESSAGE)
+    made = [tmp_path / "var", maildir, *(maildir / sub for sub in ("cur", "new", "tmp")), path]
+    assert [str(p) for p in made if not private(p)] == []
 
 
 def test_stored_bytes_are_exactly_the_given_bytes_with_crlf(tmp_path: Path) -> None:

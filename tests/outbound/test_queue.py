@@ -15,7 +15,13 @@ def queue(ctx: Context, to: str, reply_to: str = "") -> Outbox | None:
     with db.transaction(ctx.engine) as s:
         actor = Actor("test", reply_to=reply_to)
         return ctx.mailer.enqueue(
-            s, to=to, template="pin_changed", now=utcnow(), actor=actor, customer=Customer(name="花子")
+            s,
+            to=to,
+            template="pin_changed",
+            now=utcnow(),
+            actor=actor,
+            customer=Customer(name="花子"),
+            url="https://shop.example/m/x",
         )
 
 

@@ -121,3 +121,10 @@ def test_rules_version_changes_when_a_rules_file_changes(tmp_path: Path) -> None
     v1 = engine.load(CFG, tmp_path).version
     (tmp_path / "a.toml").write_text('[[rule]]\nname = "a"\nrcpt = "{mail.signup}"\naction = "hold"\n')
     assert engine.load(CFG, tmp_path).version != v1
+
+
+def test_a_blank_mail_nested_a_thousand_mime_levels_deep_is_answered_not_held() -> None:
+    from tests.mail.test_parse import nested_mime
+
+    intent = decide(nested_mime(3000, "multipart"))
+    assert (intent.action, intent.customer) == ("register", {"email": "taro@example.jp"}), intent.reason

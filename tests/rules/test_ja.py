@@ -356,6 +356,10 @@ def test_zero_width_spaces_in_a_notice_name_are_dropped() -> None:
         (["田中太郎"], "田中太郎"),
         (["中村 一郎", "ichiro.n@example.com"], "中村一郎"),
         (["ﾔﾏﾀﾞ ﾀﾛｳ"], "ヤマダタロウ"),
+        (["山田 太郎", "初めての来店です。"], "山田太郎"),  # a note under the name
+        (["山田太郎", "※紹介"], "山田太郎"),
+        (["山田 太郎", "腰痛あり"], "山田太郎"),
+        (["さくら ももこ"], "さくらももこ"),  # a name in hiragana is a name
     ],
 )
 def test_name(lines: list[str], expected: str) -> None:
@@ -506,6 +510,10 @@ def test_text_joins_lines() -> None:
         ("今日の夜、空いてますか？", "booking_request"),
         ("午後から予約お願いしたいです", "booking_request"),
         ("駐車場はありますか？", "question"),
+        ("平日の午後に駐車場は空いていますか？", "question"),  # the parking is free, not a slot
+        ("来週の火曜日、車で伺っても停められますか？", "question"),
+        ("12月5日の14時に予約したいのですが、駐車場はありますか？", "booking_request"),
+        ("明日2人まとめて伺いたいです。15時は空いていますか", "booking_request"),
         ("料金を教えてください。予約は必要ですか？", "question"),
         ("日曜日は営業していますか？", "question"),
         ("営業時間を教えてください", "question"),

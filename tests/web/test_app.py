@@ -17,8 +17,8 @@ from starlette.testclient import TestClient
 
 from mailgate import config, db, tokens
 from mailgate.context import Context
-from mailgate.ledger import customers
-from mailgate.ledger.pins import check_pin
+from mailgate.ledger import customers, erasure
+from mailgate.ledger.pins import check_pin, pin_keys
 from mailgate.links import LinkError, Signer
 from mailgate.models import Customer, CustomerStatus, Event, Outbox, Token
 from mailgate.web import csrf
@@ -116,17 +116,6 @@ def get_token(ctx: Context, token_id: int) -> Token:
 def events(ctx: Context, kind: str) -> list[Event]:
     with db.transaction(ctx.engine) as s:
         return list(s.exec(select(Event).where(Event.kind == kind)))
-
-
-@pytest.fixture
-def web_ctx(tmp_path: Path, db_url: str) -> Context:
-    """The pages on SQLite and on PostgreSQL."""
-    return make_context(tmp_path / "shop", db_url)
-
-
-@pytest.fixture
-def client(web_ctx: Context) -> TestClient:
-    return TestClient(create_app(web_ctx), raise_server_exceptions=True)
 
 
 def post_form(client: TestClient, path: str, fields: dict[str, str], *, with_csrf: bool = True) -> object:
@@ -234,8 +223,8 @@ def test_register_stores_normalized_details_and_a_hashed_pin(client: TestClient,
     c = get_customer(web_ctx, customer_id)
     assert c.status == CustomerStatus.ACTIVE
     assert (c.name, c.name_kana, c.phone) == ("山田太郎", "ヤマダタロウ", "09012345678")
-    assert c.pin_hash.startswith("scrypt$") and "2580" not in c.pin_hash
-    assert check_pin("2580", c.pin_hash)
+    assert c.pin_hash.startswith("keyed$") and "2580" not in c.pin_hash
+    assert check_pin("2580", c.pin_hash, pin_keys(web_ctx.signer.secrets))
     assert get_token(web_ctx, token_id).used_at is not None
 
 
@@ -258,11 +247,10 @@ def test_confirmation_mail_is_queued_with_the_personal_link(client: TestClient, 
         mails = list(s.exec(select(Outbox).where(Outbox.customer_id == customer_id)))
     assert [m.template for m in mails] == ["registered"]
     assert mails[0].to_addr == "taro@docomo.ne.jp"
-    mailed = re.search(r"http://testserver/m/(\S+)", mails[0].body)
-    assert mailed, mails[0].body
-    # Same bookmark (token) in the mail and on the page.
-    verify = web_ctx.signer.verify
-    assert verify("login", mailed.group(1), None) == verify("login", shown.group(1), None)
+    # Same bookmark (token) in the mail (signed when it is sent) and on the page.
+    assert list((mails[0].links or {}).values()) == [
+        ["login", web_ctx.signer.verify("login", shown.group(1), None)]
+    ]
     assert "2580" not in mails[0].body
 
 
@@ -484,7 +472,7 @@ def test_personal_link_of_a_deleted_customer_is_410(client: TestClient, web_ctx:
     with db.transaction(web_ctx.engine) as s:
         c = s.get(Customer, customer_id)
         assert c is not None
-        customers.delete(s, c, datetime.now(UTC), "operator:test", None)
+        erasure.erase(s, c, datetime.now(UTC), "operator:test", None)
     assert client.get(path).status_code == 410
     assert client.post(path, data={"pin": "1234"}).status_code == 410
 
@@ -494,13 +482,20 @@ def test_replaced_personal_link_is_410(client: TestClient, web_ctx: Context) -> 
     with db.transaction(web_ctx.engine) as s:
         c = s.get(Customer, customer_id)
         assert c is not None
-        customers.personal_link(s, web_ctx, c, datetime.now(UTC))
+        customers.personal_link(s, c, datetime.now(UTC))
     r = client.get(path)
     assert r.status_code == 410
     assert "無効になりました" in r.text
 
 
 # --- settings ----------------------------------------------------------------------------------------
+
+
+def new_bookmark(html: str) -> str:
+    """The path of the new personal link a settings page shows after a new PIN."""
+    m = re.search(r'href="http://testserver(/m/[^"]+)"', html)
+    assert m, html
+    return m.group(1)
 
 
 def settings_path(client: TestClient, login_path: str, pin: str = "1234") -> str:
@@ -517,7 +512,7 @@ def test_settings_page_is_prefilled_and_get_uses_nothing(client: TestClient, web
     r = client.get(spath)
     assert r.status_code == 200
     assert 'value="佐藤花子"' in r.text and 'value="09087654321"' in r.text
-    assert r.text.count('name="op"') == 3
+    assert r.text.count('name="op"') == 4
     assert snapshot(web_ctx) == before
 
 
@@ -562,8 +557,9 @@ def test_settings_change_pin(client: TestClient, web_ctx: Context) -> None:
     r = post_form(client, spath, {"op": "pin", "pin": "５６７８", "pin2": "5678"})
     assert r.status_code == 200
     assert "暗証番号を変更しました" in r.text
-    assert login(client, path, "1234").status_code == 401
-    assert "マイページ" in login(client, path, "5678").text
+    bookmark = new_bookmark(r.text)  # the old one is revoked (tests/web/test_settings_links.py)
+    assert login(client, bookmark, "1234").status_code == 401
+    assert "マイページ" in login(client, bookmark, "5678").text
     with Session(web_ctx.engine) as s:
         [notice] = s.exec(select(Outbox).where(Outbox.template == "pin_changed")).all()
     assert "暗証番号を変更しました" in notice.subject and "5678" not in notice.body
@@ -578,9 +574,10 @@ def test_a_new_pin_from_the_settings_link_lifts_a_lock(client: TestClient, web_c
     with db.transaction(web_ctx.engine) as s:
         token = tokens.issue(s, "settings", customer_id, datetime.now(UTC), hours=24)
         spath = urlsplit(web_ctx.signer.url("settings", token.id or 0)).path
-    assert post_form(client, spath, {"op": "pin", "pin": "5678", "pin2": "5678"}).status_code == 200
+    done = post_form(client, spath, {"op": "pin", "pin": "5678", "pin2": "5678"})
+    assert done.status_code == 200
     assert get_customer(web_ctx, customer_id).locked_until is None
-    assert "マイページ" in login(client, path, "5678").text
+    assert "マイページ" in login(client, new_bookmark(done.text), "5678").text  # type: ignore[attr-defined]
 
 
 def test_settings_delete_erases_personal_data(client: TestClient, web_ctx: Context) -> None:

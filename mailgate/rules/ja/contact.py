@@ -22,6 +22,16 @@ _CONTACT_LABEL = re.compile(
 )
 _PARENS = re.compile(r"^[(（](.*)[)）]$")
 _TRAILING_PARENS = re.compile(r"^(.*?)[\s\u3000]*[(（]([^()（）]*)[)）][\s\u3000]*(?:様|さま|さん|殿)?$")
+# A customer block may carry a note under the name ("初めての来店です", "※初回", "備考: 紹介者 佐藤").
+# These never make a name: sentence punctuation, a leading mark, a label, words no name contains.
+_SENTENCE = re.compile(r"[。！？!?、，,]")
+_NOTE_MARK = re.compile(r"^[※＊*・･●■◆◇□○◎★☆▼▽【\[<＜〈《]")
+_LABELLED = re.compile(r"^[^:：]{1,16}[:：]")
+_NOTE_WORDS = re.compile(
+    r"来店|予約|希望|要望|備考|紹介|駐車|連絡|初回|初めて|はじめて|お願い|よろしく|宜しく|メモ|注意|持参|遅れ|遅刻"
+    r"|ください|下さい|施術|痛|こり|コリ|あり$|なし$"
+)
+_MAX_NAME = 20  # characters, spaces removed: longer is a sentence, not a name
 _KANA_CHARS = re.compile(r"^[\u3041-\u3096\u309d\u309e\u30a1-\u30fa\u30fc-\u30fe\uff66-\uff9f\s\u3000・･]+$")
 
 
@@ -91,6 +101,17 @@ def _name_of(text: str) -> str | None:
         return None
 
 
+def _is_note(text: str) -> bool:
+    folded = nfkc(text).strip()
+    return bool(
+        _SENTENCE.search(folded)
+        or _NOTE_MARK.match(folded)
+        or _LABELLED.match(folded)
+        or _NOTE_WORDS.search(folded)
+        or len(SPACES.sub("", folded)) > _MAX_NAME
+    )
+
+
 @dataclass
 class _Parts:
     names: list[str]
@@ -103,7 +124,10 @@ class _Parts:
 def _parts(lines: Sequence[str]) -> _Parts:
     parts = _Parts([], [], [], [], [])
     kanji_name = False
+    complete = False  # the name is whole: written with a space, in two parts, or contacts came after it
     for line in nonempty(lines):
+        if parts.names and (parts.emails or parts.phones or parts.readings or parts.bare_kana):
+            complete = True
         rest = line.replace("＠", "@")
         mail = _find_email(rest)
         if mail:
@@ -133,15 +157,19 @@ def _parts(lines: Sequence[str]) -> _Parts:
             reading = _kana_of(trailing.group(2))
             if reading:
                 parts.readings.append(reading)
+        if _is_note(_HONORIFIC.sub("", rest)):
+            continue
         name_part = _name_of(rest)
         if name_part is None:
             continue
         reading = _kana_of(rest)
         if reading and kanji_name:
             parts.bare_kana.append(reading)
-        else:
+        elif not complete:
             parts.names.append(name_part)
             kanji_name = kanji_name or reading is None
+            spaced = bool(SPACES.search(nfkc(_HONORIFIC.sub("", rest)).strip()))
+            complete = spaced or len(parts.names) >= 2
     return parts
 
 

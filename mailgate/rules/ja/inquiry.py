@@ -18,6 +18,17 @@ _INTENT = re.compile(
 )
 # Cancelling or asking about an existing booking is not a new request even with a day in it.
 _CANCEL = re.compile(r"キャンセル|取り消|取消|やめ")
+# A sentence about parking or getting there ("平日の午後、駐車場は空いていますか") asks about the place,
+# not for a slot, unless it says 予約 itself.
+_FACILITY = re.compile(r"駐車|駐輪|パーキング|車で|車を|停め|バイク|自転車|アクセス|道順|最寄")
+_BOOKING = re.compile(r"予約|施術を受け|受けたい")
+_SENTENCES = re.compile(r"(?<=[。！？!?\n])")
+
+
+def _about_the_booking(text: str) -> str:
+    """The text without its sentences about the place (parking, access) that do not ask to book."""
+    kept = [s for s in _SENTENCES.split(text) if not _FACILITY.search(s) or _BOOKING.search(s)]
+    return "".join(kept)
 
 
 def inquiry_kind(message: str) -> str:
@@ -25,6 +36,7 @@ def inquiry_kind(message: str) -> str:
     text = nfkc(message)
     if _CANCEL.search(text):
         return "question"
+    text = _about_the_booking(text)
     return "booking_request" if _WHEN.search(text) and _INTENT.search(text) else "question"
 
 

@@ -3,6 +3,7 @@ a fresh settings link; too many wrong ones lock the account for a while."""
 
 from __future__ import annotations
 
+import math
 import threading
 from datetime import UTC, datetime
 from typing import Any
@@ -14,7 +15,7 @@ from starlette.routing import Route
 
 from mailgate import db, normalize, tokens
 from mailgate.context import Context
-from mailgate.ledger import customers
+from mailgate.ledger import logins
 from mailgate.links import LinkError
 from mailgate.models import CustomerStatus
 from mailgate.web import lookup
@@ -41,24 +42,32 @@ class Login(LinkPage):
         super().__init__(ctx, pages)
         self.locks = locks
 
-    def locked_page(self, until: datetime | None) -> Page:
+    def locked_page(self, until: datetime | None, now: datetime) -> Page:
+        left = math.ceil((until - now).total_seconds() / 60) if until else self.ctx.cfg.links.lock_minutes
         return Page(
             423,
             "locked.html.j2",
-            minutes=self.ctx.cfg.links.lock_minutes,
+            minutes=left,
             until=until.astimezone(self.ctx.cfg.tz).strftime("%H:%M") if until else "",
         )
 
     def form(
-        self, request: Request, signed: str, status: int = 200, error: str = "", remaining: int | None = None
+        self,
+        request: Request,
+        signed: str,
+        status: int = 200,
+        error: str = "",
+        remaining: tuple[int, int] | None = None,
     ) -> Response:
+        """remaining: (wrong PINs left before the lock, how many minutes that lock lasts)."""
+        tries, minutes = remaining or (None, self.ctx.cfg.links.lock_minutes)
         return self.pages.render(
             request,
             "login.html.j2",
             status,
             error=error,
-            remaining=remaining,
-            minutes=self.ctx.cfg.links.lock_minutes,
+            remaining=tries,
+            minutes=minutes,
             **self.csrf_fields(signed),
         )
 
@@ -67,7 +76,7 @@ class Login(LinkPage):
         signed, view = await self.opened(request, now)
         lookup.active_only(view)
         if view.locked_until is not None and view.locked_until > now:
-            raise self.locked_page(view.locked_until)
+            raise self.locked_page(view.locked_until, now)
         return self.form(request, signed)
 
     async def submit(self, request: Request) -> Response:
@@ -76,9 +85,10 @@ class Login(LinkPage):
             pin = normalize.pin(form.get("pin", ""))
         except normalize.NormalizeError as e:
             return self.form(request, signed, 400, error=str(e))
-        outcome, data = await run_in_threadpool(self.attempt, signed, view.id, pin, datetime.now(UTC))
+        now = datetime.now(UTC)
+        outcome, data = await run_in_threadpool(self.attempt, signed, view.id, pin, now)
         if outcome == "locked":
-            raise self.locked_page(data)
+            raise self.locked_page(data, now)
         if outcome == "wrong":
             return self.form(request, signed, 401, error="暗証番号が違います。", remaining=data)
         me, settings_url = data
@@ -93,22 +103,24 @@ class Login(LinkPage):
         )
 
     def attempt(self, signed: str, customer_id: int, pin: str, now: datetime) -> tuple[str, Any]:
-        """("locked", until) | ("wrong", tries left) | ("ok", (the customer, a settings URL))."""
+        """("locked", until) | ("wrong", (tries left, minutes of the lock they lead to)) |
+        ("ok", (the customer, a settings URL))."""
         links = self.ctx.cfg.links
         with self.locks.of(customer_id), db.transaction(self.ctx.engine) as s:
             token = lookup.relookup(self.ctx, s, self.purpose, signed, now, customer_id)
             customer = lookup.locked_customer(s, customer_id)
             if customer.status != CustomerStatus.ACTIVE:
                 raise LinkError("revoked")
-            if customers.is_locked(customer, now):
+            if logins.is_locked(customer, now):
                 return "locked", tokens.aware(customer.locked_until)
-            if not customers.try_pin(s, self.ctx.ledger, customer, token, pin, now):
-                if customers.is_locked(customer, now):
+            if not logins.try_pin(s, self.ctx.ledger, customer, token, pin, now):
+                if logins.is_locked(customer, now):
                     return "locked", tokens.aware(customer.locked_until)
-                return "wrong", max(0, links.pin_attempts - customer.pin_failures)
+                minutes = logins.lock_length(self.ctx.ledger, customer.lockouts).total_seconds() // 60
+                return "wrong", (max(0, links.pin_attempts - customer.pin_failures), int(minutes))
             return "ok", (
                 CustomerView.of(customer),
-                customers.open_settings(s, self.ctx.ledger, customer, now),
+                logins.open_settings(s, self.ctx.ledger, customer, now),
             )
 
 

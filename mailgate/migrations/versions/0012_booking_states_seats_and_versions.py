@@ -6,14 +6,14 @@ expired), application (holds nothing), confirmed, cancelled, expired. Today's `b
 database, carries its price, when a tentative one expires, and a version that every change bumps
 (links mailed for an older version stop working).
 
-Revision 0007, after 0006.
+Revision 0012, after 0011.
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0012"
+down_revision = "0011"
 
 
 def upgrade() -> None:

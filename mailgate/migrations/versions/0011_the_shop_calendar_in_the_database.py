@@ -4,14 +4,14 @@ Staff, menus, opening hours, exceptional days, shifts and fixed slots move from 
 the database (`mailgate shop import` reads the [shop] section once; after that the database counts),
 with the seat claims whose unique key keeps two bookings off one seat, and the calendar's settings.
 
-Revision 0006, after 0005.
+Revision 0011, after 0010.
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0011"
+down_revision = "0010"
 
 
 def upgrade() -> None:

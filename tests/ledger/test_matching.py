@@ -1,0 +1,109 @@
+"""Whose booking is it: a shared phone (a home phone, a family phone) never merges two different
+people; the match is flagged for an operator and `audit --customer` finds it from either side. A
+second address registering the same name and phone is told to the operator, not refused."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlmodel import Session, col, select
+from typer.testing import CliRunner
+
+from mailgate import db, tokens
+from mailgate.audit import Actor
+from mailgate.cli import app
+from mailgate.context import Context
+from mailgate.ledger import bookings, customers
+from mailgate.ledger.matching import Person
+from mailgate.ledger.results import Status
+from mailgate.models import Booking, Customer, Event, Outbox
+
+NOW = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
+YAMADA = customers.Details(name="山田太郎", name_kana="ヤマダタロウ", phone="09012345678")
+
+
+def registered(ctx: Context, email: str, details: customers.Details = YAMADA) -> int:
+    with db.transaction(ctx.engine) as s:
+        c = Customer(email=email, email_key=email.lower(), created_at=NOW)
+        s.add(c)
+        s.flush()
+        assert c.id is not None
+        token = tokens.issue(s, "register", c.id, NOW, hours=72)
+        customers.register(s, ctx.ledger, token, details, "1234", NOW)
+        return c.id
+
+
+def airreserve(ctx: Context, person: Person, number: str = "AR-1") -> int | None:
+    cmd = bookings.Book(
+        source="airreserve",
+        start=datetime(2026, 12, 3, 1, 0, tzinfo=UTC),
+        staff="佐藤",
+        menu="整体 60分コース",
+        customer=person,
+        external_id=number,
+    )
+    with db.transaction(ctx.engine) as s:
+        result = bookings.book(s, ctx.ledger, cmd, Actor("message:1"), NOW)
+    assert result.status in (Status.CREATED, Status.CONFLICT)
+    with Session(ctx.engine) as s:
+        return s.exec(select(Booking.customer_id).where(Booking.external_id == number)).one()
+
+
+def events(ctx: Context, kind: str) -> list[Event]:
+    with Session(ctx.engine) as s:
+        return list(s.exec(select(Event).where(Event.kind == kind).order_by(col(Event.id))))
+
+
+def audit_of(ctx: Context, who: str) -> str:
+    done = CliRunner().invoke(app, ["--config", str(ctx.cfg.source), "audit", "--customer", who])
+    assert done.exit_code == 0, done.output
+    return done.output
+
+
+TANAKA = Person(name="田中太郎", name_kana="タナカタロウ", email="tanaka@example.jp", phone="09012345678")
+
+
+def test_a_shared_phone_does_not_attach_another_persons_booking(shop: Context) -> None:
+    yamada = registered(shop, "yamada@docomo.ne.jp")
+    tanaka = airreserve(shop, TANAKA)
+    assert tanaka is not None and tanaka != yamada
+    with Session(shop.engine) as s:
+        c = s.get(Customer, tanaka)
+        assert c is not None
+        assert (c.name, c.email, c.phone) == ("田中太郎", "tanaka@example.jp", "09012345678")
+        assert s.get(Customer, yamada).name == "山田太郎"  # type: ignore[union-attr]
+    # The next booking of the same person finds them again.
+    assert airreserve(shop, TANAKA, "AR-2") == tanaka
+
+
+def test_a_shared_phone_is_flagged_and_audit_finds_it_from_either_customer(shop: Context) -> None:
+    yamada = registered(shop, "yamada@docomo.ne.jp")
+    tanaka = airreserve(shop, TANAKA)
+    flagged = events(shop, "phone_shared")
+    assert {e.customer_id for e in flagged} == {yamada, tanaka}
+    assert "phone_shared" in audit_of(shop, "tanaka@example.jp")
+    assert "phone_shared" in audit_of(shop, "yamada@docomo.ne.jp")
+    both = audit_of(shop, "090-1234-5678")  # or by the phone both share
+    assert f"customer={yamada}" in both and f"customer={tanaka}" in both
+
+
+def test_the_same_person_written_differently_still_matches_by_phone(shop: Context) -> None:
+    yamada = registered(shop, "yamada@docomo.ne.jp")
+    spaced = Person(name="山田 太郎", name_kana="ヤマダ タロウ", phone="09012345678")
+    assert airreserve(shop, spaced) == yamada
+    other_kanji = Person(name="山田太朗", name_kana="ヤマダタロウ", phone="09012345678")  # the reading agrees
+    assert airreserve(shop, other_kanji, "AR-2") == yamada
+    assert airreserve(shop, Person(phone="09012345678"), "AR-3") == yamada  # a notice with no name
+    assert events(shop, "phone_shared") == []
+
+
+def test_a_second_address_with_the_same_name_and_phone_is_told_to_the_operator(shop: Context) -> None:
+    first = registered(shop, "yamada@docomo.ne.jp")
+    second = registered(shop, "taro.yamada@example.jp")  # not refused: it may be a new phone
+    with Session(shop.engine) as s:
+        assert s.get(Customer, second).status == "active"  # type: ignore[union-attr]
+        alerts = list(s.exec(select(Outbox).where(Outbox.template == "staff_duplicate")))
+    assert {e.customer_id for e in events(shop, "possible_duplicate")} == {first, second}
+    assert [a.to_addr for a in alerts] == ["staff@shop.example"]
+    assert f"#{first}" in alerts[0].body and f"#{second}" in alerts[0].body
+    assert "possible_duplicate" in audit_of(shop, "yamada@docomo.ne.jp")
