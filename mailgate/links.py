@@ -19,7 +19,7 @@ from mailgate.config import Config, ConfigError
 from mailgate.files import private_dir
 
 # purpose -> URL prefix; the web app routes by these.
-PREFIX = {"register": "r", "settings": "s", "login": "m"}
+PREFIX = {"register": "r", "settings": "s", "login": "m", "confirm": "k", "change": "h", "cancel": "x"}
 # Purposes whose link is a bookmark (used many times) rather than a one-time action.
 REUSABLE = frozenset({"login"})
 # Some feature phones and mail apps cut or break a link longer than this when they wrap the text.
@@ -37,7 +37,8 @@ class Link(NamedTuple):
 
 
 class LinkError(Exception):
-    """kind: 'tampered' | 'expired' | 'used' | 'revoked' | 'wrong_state'."""
+    """kind: 'tampered' | 'expired' | 'used' | 'revoked' | 'wrong_state' | 'changed' (a booking link
+    mailed before the booking changed)."""
 
     def __init__(self, kind: str) -> None:
         super().__init__(kind)

@@ -151,6 +151,9 @@ class Token(SQLModel, table=True):
     revoked_at: datetime | None = _ts()
     message_id: int | None = Field(default=None, foreign_key="message.id")
     pin_failures: int = 0  # wrong PINs typed through this (login) link: revoked at the cap
+    # A link about one booking (confirm, change, cancel) works for the version it was mailed for.
+    booking_id: int | None = Field(default=None, foreign_key="booking.id", index=True)
+    booking_version: int | None = None
 
 
 class Event(SQLModel, table=True):
@@ -188,6 +191,8 @@ class Outbox(SQLModel, table=True):
     header_message_id: str = Field(max_length=200)
     in_reply_to: str = Field(default="", max_length=998)
     references: str = Field(default="", sa_type=Text)  # space-separated, no brackets
+    reply_address: str = Field(default="", max_length=320)  # Reply-To: a booking dialog's own address
+    calendar: str = Field(default="", sa_type=Text)  # an iCalendar event, attached as booking.ics
     cause_message_id: int | None = Field(default=None, foreign_key="message.id", index=True)
     customer_id: int | None = Field(default=None, foreign_key="customer.id")
     capped: bool = False  # an automatic reply to an unknown or unverified sender: counts for the caps

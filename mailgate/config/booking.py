@@ -14,3 +14,6 @@ class BookingSection(Section):
     max_open: int = Field(5, ge=0)  # bookings not yet over
     max_per_day: int = Field(2, ge=0)  # on one day of the shop
     max_per_month: int = Field(8, ge=0)  # in one calendar month
+    # A vendor's change or cancel (STORES予約 ...) is mailed to the customer too, when mailgate has
+    # their address (the vendor mails them as well: off unless the shop wants both).
+    notify_vendor_changes: bool = False

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from mailgate import audit
 from mailgate.audit import Actor
-from mailgate.ledger import conflict_records, seats
+from mailgate.ledger import booking_mail, conflict_records, seats
 from mailgate.ledger.bookings import KEEP, _Keep
 from mailgate.ledger.env import LedgerEnv
 from mailgate.ledger.fit_rules import (
@@ -50,6 +50,7 @@ class FitBook:
     person: Person = field(default_factory=Person)  # a guest, or a caller: found or created
     policy: str = CUSTOMER
     idempotency_key: str | None = None
+    notify: bool = True  # mail the customer (and, for a customer's own booking, alert staff)
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class FitMove:
     menu: str | None = None  # None: keep
     policy: str = CUSTOMER
     version: int | None = None  # the version a link was mailed for: a later change makes it stale
+    notify: bool = True
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ class FitCancel:
     booking_id: int
     policy: str = CUSTOMER
     version: int | None = None
+    notify: bool = True
 
 
 def book(session: Session, env: LedgerEnv, cmd: FitBook, actor: Actor, now: datetime) -> Result:
@@ -119,7 +122,10 @@ def book(session: Session, env: LedgerEnv, cmd: FitBook, actor: Actor, now: date
         if done is None:
             raise
         return Result(Status.ALREADY, f"already booked as {done.id}", done.id, state=done.status)
-    return created(session, booking, actor, now)
+    result = created(session, booking, actor, now)
+    if cmd.notify:
+        booking_mail.notify(session, env, booking, "booked", actor, now, staff=cmd.policy == CUSTOMER)
+    return result
 
 
 def move(session: Session, env: LedgerEnv, cmd: FitMove, actor: Actor, now: datetime) -> Result:
@@ -175,6 +181,8 @@ def move(session: Session, env: LedgerEnv, cmd: FitMove, actor: Actor, now: date
         at=now,
     )
     conflict_records.recheck_others(session, env, booking, old, "moved", actor, now)
+    if cmd.notify:
+        booking_mail.notify(session, env, booking, "changed", actor, now, staff=cmd.policy == CUSTOMER)
     return Result(Status.MOVED, f"booking {booking.id} moved", booking.id, state=booking.status)
 
 
@@ -217,7 +225,7 @@ def cancel(session: Session, env: LedgerEnv, cmd: FitCancel, actor: Actor, now: 
     )
 
 
-def confirm(session: Session, booking_id: int, actor: Actor, now: datetime) -> Result:
+def confirm(session: Session, env: LedgerEnv, booking_id: int, actor: Actor, now: datetime) -> Result:
     """A tentative booking confirmed by its link, while it still holds its seat."""
     booking = _locked(session, booking_id)
     if booking is None:

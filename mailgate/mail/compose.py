@@ -47,6 +47,8 @@ class Outgoing:
     in_reply_to: str = ""  # Message-ID without angle brackets, "" if none
     references: tuple[str, ...] = ()  # without angle brackets
     message_id: str = ""  # without brackets; "" → generated as f"{uuid}@{domain of from_addr}"
+    reply_to: str = ""  # a reply address of its own (a booking dialog's book+K7Q2@...), "" for none
+    calendar: str = ""  # an iCalendar text, attached as a UTF-8 text/calendar part ("" for none)
 
 
 def _quote_local_part(local: str) -> str:
@@ -223,23 +225,51 @@ def compose(
         "Date: " + format_datetime(now),
         f"Message-ID: <{message_id}>",
     ]
+    if out.reply_to:
+        headers.append("Reply-To: " + _format_address(out.reply_to))
     in_reply_to = _clean_msgid(out.in_reply_to)
     if in_reply_to:
         headers.append(f"In-Reply-To: <{in_reply_to}>")
     references = [r for r in (_clean_msgid(r) for r in out.references) if r]
     if references:
         headers.append("References: " + f"{CRLF} ".join(f"<{r}>" for r in references))
-    headers += [
-        "MIME-Version: 1.0",
+    text_type = [
         f"Content-Type: text/plain; charset={charset}",
         "Content-Transfer-Encoding: " + ("7bit" if jis else "base64"),
+    ]
+    text = _jis_body(out.body) if jis else _utf8_body(out.body)
+    if out.calendar:
+        boundary = f"=_mailgate_{uuid.uuid4().hex}"
+        content = [f'Content-Type: multipart/mixed; boundary="{boundary}"']
+        calendar = _utf8_body(out.calendar)
+        body = (
+            f"--{boundary}{CRLF}".encode()
+            + (CRLF.join(text_type) + CRLF + CRLF).encode()
+            + text
+            + f"--{boundary}{CRLF}".encode()
+            + CRLF.join(
+                [
+                    "Content-Type: text/calendar; charset=UTF-8; method=PUBLISH",
+                    "Content-Transfer-Encoding: base64",
+                    'Content-Disposition: attachment; filename="booking.ics"',
+                ]
+            ).encode()
+            + (CRLF + CRLF).encode()
+            + calendar
+            + f"--{boundary}--{CRLF}".encode()
+        )
+    else:
+        content, body = text_type, text
+    headers += [
+        "MIME-Version: 1.0",
+        *content,
         # RFC 3834: mark as automatic so vacation responders do not answer. No Precedence:
         # carriers may drop mail marked bulk.
         "Auto-Submitted: auto-replied",
         "X-Auto-Response-Suppress: All",
     ]
     head = (CRLF.join(headers) + CRLF + CRLF).encode("utf-8")
-    message = head + (_jis_body(out.body) if jis else _utf8_body(out.body))
+    message = head + body
     too_long = [line for line in message.split(b"\r\n") if len(line) > MAX_LINE]
     if too_long:
         raise ValueError(f"line longer than {MAX_LINE} octets: {too_long[0][:60]!r}...")

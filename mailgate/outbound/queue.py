@@ -41,6 +41,8 @@ class Mailer:
         customer_id: int | None = None,
         capped: bool = True,
         thread: bool = True,
+        reply_address: str = "",
+        calendar: str = "",
         **context: object,
     ) -> Outbox | None:
         """Render and queue a mail; None (and an audit event) when no mail can go to the address, or
@@ -78,6 +80,8 @@ class Mailer:
             cause_message_id=actor.message_id,
             customer_id=customer_id,
             capped=capped,
+            reply_address=reply_address,
+            calendar=calendar,
             created_at=now,
             next_attempt_at=now,
         )

@@ -93,6 +93,8 @@ class Sender:
             in_reply_to=row.in_reply_to,
             references=tuple(row.references.split()),
             message_id=row.header_message_id,
+            reply_to=row.reply_address,
+            calendar=row.calendar,
         )
         mail = self.cfg.mail
         raw = compose(

@@ -16,10 +16,10 @@ from mailgate import audit
 from mailgate.audit import Actor
 from mailgate.context import Context
 from mailgate.inbound.store import DERIVED_ID_SUFFIX
-from mailgate.ledger import bookings, inquiries, signup
+from mailgate.ledger import booking_mail, bookings, inquiries, signup
 from mailgate.ledger.matching import Person
 from mailgate.ledger.results import Result, Status
-from mailgate.models import Message, MessageState
+from mailgate.models import Booking, Message, MessageState
 from mailgate.pipeline import deferred
 from mailgate.pipeline.outcome import Outcome
 from mailgate.rules.intent import Intent
@@ -101,7 +101,9 @@ def _change(session: Session, ctx: Context, message: Message, intent: Intent, no
         as_of=_utc(intent.notice_at),
         unordered=intent.notice_at is None,
     )
-    return _not_found(ctx, message, intent, bookings.move(session, ctx.ledger, cmd, actor_of(message), now))
+    result = bookings.move(session, ctx.ledger, cmd, actor_of(message), now)
+    _tell_customer(session, ctx, result, Status.MOVED, "changed", message, now)
+    return _not_found(ctx, message, intent, result)
 
 
 def _cancel(session: Session, ctx: Context, message: Message, intent: Intent, now: datetime) -> Outcome:
@@ -112,7 +114,20 @@ def _cancel(session: Session, ctx: Context, message: Message, intent: Intent, no
         start=_utc(f.get("start")),
         customer=Person.of(intent.customer),
     )
-    return _not_found(ctx, message, intent, bookings.cancel(session, ctx.ledger, cmd, actor_of(message), now))
+    result = bookings.cancel(session, ctx.ledger, cmd, actor_of(message), now)
+    _tell_customer(session, ctx, result, Status.CANCELLED, "cancelled", message, now)
+    return _not_found(ctx, message, intent, result)
+
+
+def _tell_customer(
+    session: Session, ctx: Context, result: Result, status: Status, what: str, message: Message, now: datetime
+) -> None:
+    """A vendor's change or cancel, mailed to the customer too when the shop wants that."""
+    if result.status != status or not ctx.cfg.booking.notify_vendor_changes or result.booking_id is None:
+        return
+    booking = session.get(Booking, result.booking_id)
+    if booking is not None:
+        booking_mail.notify(session, ctx.ledger, booking, what, actor_of(message), now, staff=False)
 
 
 def _inquiry(session: Session, ctx: Context, message: Message, intent: Intent, now: datetime) -> Outcome:

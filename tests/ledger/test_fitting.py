@@ -130,12 +130,12 @@ def test_a_tentative_booking_holds_its_seat_until_confirmed_or_expired(salon: Co
     held = book(salon, menu="体験")
     assert held.state == "tentative" and row(salon, held.booking_id).expires_at is not None
     with db.transaction(salon.engine) as s:
-        assert fitting.confirm(s, held.booking_id or 0, WEB, NOW).status == Status.CONFIRMED
+        assert fitting.confirm(s, salon.ledger, held.booking_id or 0, WEB, NOW).status == Status.CONFIRMED
     other = book(salon, THU.replace(hour=15), menu="体験", n=2, staff="佐藤")
     later = NOW + timedelta(minutes=31)
     with db.transaction(salon.engine) as s:
         assert fitting.expire_due(s, later) == [other.booking_id]
-        assert fitting.confirm(s, other.booking_id or 0, WEB, later).status == Status.EXPIRED
+        assert fitting.confirm(s, salon.ledger, other.booking_id or 0, WEB, later).status == Status.EXPIRED
     assert claims(salon, other.booking_id) == 0
     assert (
         book(salon, THU.replace(hour=15), menu="体験", n=3, staff="佐藤", now=later).status == Status.CREATED

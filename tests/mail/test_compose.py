@@ -281,3 +281,25 @@ def test_any_text_reparses_and_body_decodes_back(subject: str, body: str, carrie
     if expected.endswith("\n"):
         expected = expected[:-1]
     assert text == expected + "\n"
+
+
+def test_a_booking_mail_carries_its_calendar_beside_the_jis_text_and_a_reply_address() -> None:
+    from email import message_from_bytes
+    from email.policy import default
+
+    out = Outgoing(
+        to="taro@docomo.ne.jp",
+        subject="ご予約の確認",
+        body="12月3日 13:00 のご予約を承りました。",
+        from_addr="book@shop.example",
+        reply_to="book+K7Q2@shop.example",
+        calendar="BEGIN:VCALENDAR\r\nSUMMARY:整体\r\nEND:VCALENDAR\r\n",
+    )
+    raw = compose(out, carrier_domains=["docomo.ne.jp"], now=datetime(2026, 11, 23, 10, 0, tzinfo=JST))
+    msg = message_from_bytes(raw, policy=default)
+    assert msg["Reply-To"] == "book+K7Q2@shop.example"
+    text, calendar = msg.iter_parts()
+    assert text.get_content_charset() == "iso-2022-jp" and "13:00" in text.get_content()
+    assert calendar.get_content_type() == "text/calendar" and calendar.get_content_charset() == "utf-8"
+    assert "SUMMARY:整体" in calendar.get_content() and calendar.get_filename() == "booking.ics"
+    assert all(len(line) <= 998 for line in raw.split(b"\r\n"))

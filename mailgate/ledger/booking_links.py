@@ -1,0 +1,45 @@
+"""Links about one booking: confirm a tentative one (仮予約), change it, cancel it. Each is bound to the
+booking's version when it was mailed: after a change the old links stop working (the newer mail has
+the links that do), and a cancel link works once."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session
+
+from mailgate import tokens
+from mailgate.links import Link, LinkError, Signer
+from mailgate.models import Booking, Token
+
+PURPOSES = ("confirm", "change", "cancel")
+
+
+def issue(session: Session, booking: Booking, purpose: str, now: datetime) -> Link:
+    """A link for the booking as it is now; it works until the start (a confirm link: until the hold ends)."""
+    assert purpose in PURPOSES and booking.id is not None and booking.customer_id is not None
+    until = booking.expires_at if purpose == "confirm" else booking.start
+    token = Token(
+        purpose=purpose,
+        customer_id=booking.customer_id,
+        booking_id=booking.id,
+        booking_version=booking.version,
+        created_at=now,
+        expires_at=until,
+    )
+    session.add(token)
+    session.flush()
+    return Link(purpose, token.id or 0)
+
+
+def open_link(
+    session: Session, signer: Signer, purpose: str, signed: str, now: datetime, *, lock: bool = False
+) -> tuple[Token, Booking]:
+    """The live link's token and its booking, or LinkError ('changed' when the booking moved on)."""
+    token = tokens.lookup(session, signer, purpose, signed, now, lock=lock)
+    booking = session.get(Booking, token.booking_id) if token.booking_id is not None else None
+    if booking is None:
+        raise LinkError("tampered")
+    if booking.version != token.booking_version:
+        raise LinkError("changed")
+    return token, booking

@@ -1,0 +1,111 @@
+"""What a booking tells people when it is made, changed, confirmed or cancelled: the customer (with
+the booking in the shop's time, links for this version of it, and an .ics), and staff, who must block
+the time in the vendors' systems at once (grouped like every staff alert)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from mailgate.audit import Actor
+from mailgate.ledger import booking_links, staff_alerts
+from mailgate.ledger.env import LedgerEnv
+from mailgate.mail import ics
+from mailgate.mail.addresses import domain_of
+from mailgate.models import Booking, BookingStatus, Customer
+
+TEMPLATES = {
+    "booked": {
+        BookingStatus.CONFIRMED: "booking_confirmed",
+        BookingStatus.TENTATIVE: "booking_tentative",
+        BookingStatus.APPLICATION: "booking_application",
+    },
+    "confirmed": {BookingStatus.CONFIRMED: "booking_confirmed"},
+    "changed": {s: "booking_changed" for s in BookingStatus.LIVE},
+    "cancelled": {BookingStatus.CANCELLED: "booking_cancelled"},
+}
+WORDS = {"booked": "予約", "confirmed": "確定", "changed": "変更", "cancelled": "キャンセル"}
+
+
+def view(env: LedgerEnv, booking: Booking) -> dict[str, Any]:
+    """The booking as mails show it, in the shop's time."""
+    tz = env.cfg.tz
+    start, end = booking.start.astimezone(tz), booking.end.astimezone(tz)
+    return {
+        "id": booking.id,
+        "day": f"{start:%Y年%m月%d日}({'月火水木金土日'[start.weekday()]})",
+        "start": f"{start:%H:%M}",
+        "end": f"{end:%H:%M}",
+        "menu": booking.menu or "-",
+        "staff": booking.staff or "指名なし",
+        "price": booking.price,
+        "state": booking.status,
+        "expires": f"{booking.expires_at.astimezone(tz):%m/%d %H:%M}" if booking.expires_at else "",
+    }
+
+
+def calendar(env: LedgerEnv, booking: Booking, now: datetime) -> str:
+    return ics.event(
+        uid=f"booking-{booking.id}@{domain_of(env.cfg.sender)}",
+        start=booking.start,
+        end=booking.end,
+        summary=f"{env.cfg.shop.name} {booking.menu}".strip(),
+        tz=env.cfg.tz,
+        sequence=booking.version,
+        location=env.cfg.shop.name,
+        cancelled=booking.status == BookingStatus.CANCELLED,
+        stamp=now,
+    )
+
+
+def notify(
+    session: Session,
+    env: LedgerEnv,
+    booking: Booking,
+    what: str,
+    actor: Actor,
+    now: datetime,
+    *,
+    staff: bool = True,
+) -> None:
+    """Mail the customer (when mailgate has their address) and alert staff about this booking."""
+    template = TEMPLATES[what].get(booking.status)
+    customer = session.get(Customer, booking.customer_id) if booking.customer_id else None
+    shown = view(env, booking)
+    if template and customer is not None and customer.email:
+        links: dict[str, object] = {}
+        if booking.status in BookingStatus.LIVE:
+            if booking.status == BookingStatus.TENTATIVE:
+                links["confirm_url"] = booking_links.issue(session, booking, "confirm", now)
+            links["change_url"] = booking_links.issue(session, booking, "change", now)
+            links["cancel_url"] = booking_links.issue(session, booking, "cancel", now)
+        holds = booking.status in (*BookingStatus.HOLDING, BookingStatus.CANCELLED)
+        env.mailer.enqueue(
+            session,
+            to=customer.email,
+            template=template,
+            now=now,
+            actor=actor,
+            customer_id=customer.id,
+            capped=False,  # the shop owes this mail to a customer who acted
+            calendar=calendar(env, booking, now) if holds else "",
+            customer=customer,
+            booking=shown,
+            phone=env.cfg.shop.phone,
+            **links,
+        )
+    if staff:
+        staff_alerts.raise_alert(
+            session,
+            env,
+            "staff_booking",
+            actor,
+            now,
+            customer_id=booking.customer_id,
+            booking=shown,
+            what=WORDS[what],
+            source=booking.source,
+            customer=customer,
+        )
