@@ -41,9 +41,13 @@ link_mails_per_day = 3
 jis_kanji_substitutes = false
 
 [shop]
+# Staff, menus, hours, holidays and shifts below are read into the database when it is first used,
+# and again only by `mailgate shop import`: after that the database counts (`mailgate shifts`).
 name = "{name}"
 # Every time below (hours, shifts, bookings) is a wall-clock time here.
 timezone = "Asia/Tokyo"
+# Given to customers when it is too late to change or cancel by link or mail.
+# phone = "03-0000-0000"
 # Double bookings and bookings outside hours or shifts are mailed here (they are still recorded).
 # staff_alerts = ["owner@{domain}"]
 # The first alert goes at once; more within this many minutes wait and go together in one mail (0: each
@@ -57,15 +61,22 @@ staff = [
   {{ name = "田中", aliases = ["たなか", "Tanaka"] }},
 ]
 # Menus and how long they take: a notice without an end time gets the menu's minutes (else 60).
+# Each may also say: buffer (minutes kept free after it), price (yen), grid (minutes between the
+# starts offered, 15), confirm ("instant", "tentative": 仮予約 confirmed by its link, "application":
+# 仮申込), book_until / change_until / cancel_until ("0" until the start, "90m", "2h", "1d18:00" for
+# 前日18:00まで), ahead_days (how far ahead, 60), staff (who can do it; all when left out).
 menus = [
-  {{ name = "整体 60分コース", aliases = ["整体60分"], minutes = 60 }},
-  {{ name = "整体 90分コース", aliases = ["整体90分"], minutes = 90 }},
-  {{ name = "骨盤矯正", minutes = 45 }},
+  {{ name = "整体 60分コース", aliases = ["整体60分"], minutes = 60, buffer = 10, price = 6000 }},
+  {{ name = "整体 90分コース", aliases = ["整体90分"], minutes = 90, buffer = 10, price = 8500 }},
+  {{ name = "骨盤矯正", minutes = 45, price = 5000, cancel_until = "1d18:00" }},
 ]
+# Japanese public holidays (祝日): "as_usual" (the weekday's hours) or "holiday" (like holidays below).
+public_holidays = "as_usual"
 # Closed on these dates (年末年始, 臨時休業, 祝日), or open [shop.hours] holiday if it is set.
 holidays = [{year}-12-31, {next_year}-01-01, {next_year}-01-02, {next_year}-01-03]
-# Who works when: a CSV (date,staff,start,end; mon..sun rows are the usual week) or TOML file.
-# Edit it with `mailgate shifts set 佐藤 {year}-12-24 off`. Without one, staff work the shop's hours.
+# Who works when: a CSV (date,staff,start,end; mon..sun rows are the usual week) or TOML file, read
+# with the rest; later `mailgate shifts set 佐藤 {year}-12-24 off` or `shifts import FILE`. Without
+# one, staff work the shop's hours.
 # shifts = "shifts.csv"
 
 [shop.hours]
