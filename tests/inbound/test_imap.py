@@ -347,7 +347,7 @@ def test_serve_reads_the_mailbox_and_stops_on_sigterm(tmp_path: Path, dovecot: D
         assert "imap      booker@127.0.0.1/INBOX" in served.banner
         append(dovecot, mail(1))
         ctx = Context.build(config.load(cfg_path))
-        wait_for(lambda: [m.state in MessageState.FINAL for m in messages(ctx)] == [True])
+        wait_for(lambda: [m.state in MessageState.FINAL for m in messages(ctx)] == [True], timeout=90)
     finally:
         assert served.stop() == 0
     assert flags(dovecot) == [{STORED}]
