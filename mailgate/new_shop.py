@@ -25,6 +25,9 @@ notices = "notices@{domain}"
 max_size = 10485760
 # At most this many automatic replies per address and hour.
 replies_per_hour = 5
+# CPU seconds one message may take to be read (parsed, its signatures checked, the rules run), in
+# a child process; past it the message is `failed` with the reason and SMTP and the pages never wait.
+read_cpu_seconds = 30
 # Recipients here get ISO-2022-JP mail; the built-in list covers docomo, au, SoftBank, Y!mobile, ...
 # carrier_domains = ["docomo.ne.jp", "ezweb.ne.jp", "au.com", "softbank.ne.jp", "i.softbank.jp"]
 

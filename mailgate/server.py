@@ -16,6 +16,7 @@ from mailgate.context import Context
 from mailgate.inbound import imap, imap_session, spool
 from mailgate.inbound.smtp import Handler, make_smtp
 from mailgate.outbound.sender import Sender
+from mailgate.pipeline import isolated
 from mailgate.pipeline.worker import process_pending
 from mailgate.web.app import create_app
 
@@ -153,5 +154,6 @@ async def serve(ctx: Context, *, process: bool = True) -> None:
     if scheduler is not None:
         scheduler.shutdown(wait=False)
     await asyncio.gather(*tasks, return_exceptions=True)
+    isolated.stop_all()
     ctx.engine.dispose()
     print("mailgate stopped", file=sys.stderr, flush=True)

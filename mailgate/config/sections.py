@@ -41,6 +41,8 @@ class MailSection(Section):
     max_size: int = Field(10 * 1024 * 1024, gt=0)
     carrier_domains: list[str] = DEFAULT_CARRIERS
     replies_per_hour: int = Field(5, ge=0)
+    # CPU one message may take to be read (parse, signatures, rules); past it, it is `failed`.
+    read_cpu_seconds: int = Field(30, gt=0)
 
     @field_validator("domains")
     @classmethod
