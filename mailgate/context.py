@@ -49,11 +49,13 @@ class Context:
         )
 
     @classmethod
-    def build(cls, cfg: Config) -> Context:
-        """Raises schema.SchemaOutdated for a database `mailgate db upgrade` must upgrade first."""
+    def build(cls, cfg: Config, *, check_schema: bool = True) -> Context:
+        """Raises schema.SchemaOutdated for a database `mailgate db upgrade` must upgrade first.
+        check_schema=False: the caller checks (serve starts before the database answers)."""
         cfg.var_dir.mkdir(parents=True, exist_ok=True)
         engine = db.make_engine(cfg.db_url)
-        schema.ensure_current(engine)
+        if check_schema:
+            schema.ensure_current(engine)
         return cls(
             cfg=cfg,
             engine=engine,

@@ -39,13 +39,13 @@ def load_config(ctx: typer.Context, **overrides: str | None) -> Config:
         raise fail(f"configuration error:\n{e}") from None
 
 
-def build_context(cfg: Config) -> Any:
+def build_context(cfg: Config, *, check_schema: bool = True) -> Any:
     from mailgate.context import Context
     from mailgate.rules.engine import RulesError
     from mailgate.schema import SchemaError
 
     try:
-        built = Context.build(cfg)
+        built = Context.build(cfg, check_schema=check_schema)
     except SchemaError as e:
         raise fail(str(e)) from None
     except RulesError as e:
