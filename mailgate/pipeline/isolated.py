@@ -3,14 +3,16 @@
 A parser or pattern that goes quadratic on a hostile mail holds the GIL while it runs: in `serve`
 one blank mail of 48,000 dashes stopped SMTP and the link pages for 80 s. In a child it stops nothing
 else, and past `[mail] read_cpu_seconds` the kernel ends it (RLIMIT_CPU): the message fails with that
-reason and the next one gets a fresh child. A child is a plain `python -m mailgate.pipeline.isolated`
-(multiprocessing's spawn and forkserver would run the parent's `__main__` again), kept between
-messages, and exits when its parent does (its socket closes).
+reason and the next one gets a fresh child. A child is `python -P -m mailgate.pipeline.isolated` on
+the parent's mailgate (multiprocessing's spawn and forkserver would run the parent's `__main__`
+again, and `mailgate/__main__.py` is the CLI), kept between messages, and exits when its parent
+closes the socket.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import pickle
 import resource
 import signal
@@ -21,6 +23,7 @@ import threading
 import traceback
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from mailgate.authn import find_originals
@@ -64,7 +67,10 @@ def _limit_cpu(seconds: int) -> None:
 def _child(fd: int) -> None:
     conn = Connection(fd)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # SIGXCPU would dump a core
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent; the pipe closing ends us
+    # Ctrl-C and a service manager's SIGTERM are for the parent, which finishes the read under way
+    # and closes the socket: that ends us. Dying first would fail a good message.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     setup: Setup | None = None
     while True:
         try:
@@ -77,15 +83,30 @@ def _child(fd: int) -> None:
         raw, rcpt, mail_from, seconds = payload
         assert setup is not None
         _limit_cpu(seconds)
+        reply: tuple[str, Any]
         try:
-            conn.send(("intent", _read(setup, raw, rcpt, mail_from)))
+            reply = ("intent", _read(setup, raw, rcpt, mail_from))
         except Exception as e:
             error: Any = e
             try:
                 pickle.dumps(e)
             except Exception:
                 error = RuntimeError(f"{type(e).__name__}: {e}")
-            conn.send(("error", (error, traceback.format_exc())))
+            reply = ("error", (error, traceback.format_exc()))
+        try:
+            conn.send(reply)
+        except OSError:  # the parent is gone
+            return
+
+
+def _same_mailgate() -> dict[str, str]:
+    """The child imports the mailgate this process runs (`-P` keeps the working directory, which
+    may hold another checkout, off its path)."""
+    import mailgate
+
+    root = str(Path(mailgate.__file__).resolve().parent.parent)
+    path = os.environ.get("PYTHONPATH")
+    return {**os.environ, "PYTHONPATH": root + (os.pathsep + path if path else "")}
 
 
 class Reader:
@@ -102,7 +123,9 @@ class Reader:
             ours, theirs = socket.socketpair()
             with ours, theirs:
                 self.process = subprocess.Popen(
-                    [sys.executable, "-m", __name__, str(theirs.fileno())], pass_fds=[theirs.fileno()]
+                    [sys.executable, "-P", "-m", __name__, str(theirs.fileno())],
+                    pass_fds=[theirs.fileno()],
+                    env=_same_mailgate(),
                 )
                 self.conn, self.setup = Connection(ours.detach()), None
         return self.conn
