@@ -139,12 +139,21 @@ class Reader:
             self.process.wait()
         self.process = self.conn = self.setup = None
 
-    def read(self, setup: Setup, raw: bytes, rcpt: str, mail_from: str | None, seconds: int) -> Intent:
+    def _ask(self, setup: Setup, request: tuple[Any, ...]) -> Connection:
         conn = self._start()
         if self.setup is None or any(a is not b for a, b in zip(self.setup, setup, strict=True)):
             conn.send(("setup", setup))
             self.setup = setup  # kept: the objects' identities say when the context changed
-        conn.send(("read", (raw, rcpt, mail_from, seconds)))
+        conn.send(("read", request))
+        return conn
+
+    def read(self, setup: Setup, raw: bytes, rcpt: str, mail_from: str | None, seconds: int) -> Intent:
+        request = (raw, rcpt, mail_from, seconds)
+        try:
+            conn = self._ask(setup, request)
+        except OSError:  # the idle child was ended meanwhile: a fresh one
+            self.stop()
+            conn = self._ask(setup, request)
         wall = seconds * _WALL_FACTOR + _WALL_EXTRA
         if not conn.poll(wall):
             self.stop()

@@ -14,6 +14,7 @@ from mailgate.config import shipped_dir
 from mailgate.context import Context
 from mailgate.inbound.store import store
 from mailgate.models import Message
+from mailgate.pipeline import isolated
 from mailgate.pipeline.worker import process_pending
 from tests.conftest import write_config
 
@@ -58,3 +59,16 @@ def test_a_message_that_reads_too_long_fails_alone_and_the_next_is_read(tmp_path
         assert failed.state == "failed"
         assert "used more than 1 s of CPU" in failed.reason
         assert answered.state == "applied"
+
+
+def test_a_reader_ended_while_idle_is_replaced_and_the_message_read(ctx: Context) -> None:
+    first = put(ctx, "signup@shop.example", "", 1)
+    assert process_pending(ctx) == 1
+    for reader in isolated._idle:  # whatever ends idle children: an operator, the OOM killer
+        reader.process.kill()
+        reader.process.wait()
+    second = put(ctx, "signup@shop.example", "", 2)
+    assert process_pending(ctx) == 1
+    with Session(ctx.engine) as s:
+        states = [row.state for row in (s.get(Message, first), s.get(Message, second)) if row is not None]
+    assert states == ["applied", "applied"]
