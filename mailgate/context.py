@@ -50,19 +50,22 @@ class Context:
         )
 
     @classmethod
-    def build(cls, cfg: Config, *, read_only: bool = False) -> Context:
+    def build(cls, cfg: Config, *, read_only: bool = False, check_schema: bool = True) -> Context:
         """Raises schema.SchemaOutdated for a database `mailgate db upgrade` must upgrade first.
 
         read_only: for commands that only look; nothing is created on disk (no var/, no database, no
-        link secret), and a database that is not there is schema.NoDatabase."""
+        link secret), and a database that is not there is schema.NoDatabase.
+        check_schema=False: the caller checks and imports the shop (serve starts before the database
+        answers: a full disk or PostgreSQL away is waited out)."""
         check_relay(cfg)
         if read_only:
             engine = schema.open_existing(cfg.db_url)
         else:
             private_dir(cfg.var_dir)
             engine = db.make_engine(cfg.db_url)
-            schema.ensure_current(engine)
-            importing.ensure_imported(engine, cfg)
+            if check_schema:
+                schema.ensure_current(engine)
+                importing.ensure_imported(engine, cfg)
         return cls(
             cfg=cfg,
             engine=engine,

@@ -23,3 +23,11 @@ def is_our_own(exc: BaseException) -> bool:
     if isinstance(exc, OperationalError | InterfaceError | DisconnectionError | MemoryError):
         return True
     return isinstance(exc, OSError) and exc.errno in _OUR_OWN_ERRNOS
+
+
+def is_out_of_space(exc: BaseException) -> bool:
+    """A full disk or quota, as the file system, SQLite (SQLITE_FULL) or PostgreSQL (53100) says it."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = str(exc)
+    return "database or disk is full" in text or "No space left on device" in text

@@ -34,6 +34,9 @@ new_customers_total_hour = 100
 # A repeated blank mail gets the same still-valid link again: this many minutes apart, this often a day.
 link_resend_minutes = 10
 link_mails_per_day = 3
+# CPU seconds one message may take to be read (parsed, its signatures checked, the rules run), in
+# a child process; past it the message is `failed` with the reason and SMTP and the pages never wait.
+read_cpu_seconds = 30
 # Recipients here get ISO-2022-JP mail; the built-in list covers docomo, au, SoftBank, Y!mobile, ...
 # carrier_domains = ["docomo.ne.jp", "ezweb.ne.jp", "au.com", "softbank.ne.jp", "i.softbank.jp"]
 # ISO-2022-JP lacks 髙, 﨑 and other name kanji: a mail with one goes in UTF-8 so the name stays exact.
@@ -107,12 +110,28 @@ trusted_forwarders = []
 
 [smtp]
 listen = "127.0.0.1:2525"
+# What one client may do (the defaults are Postfix's where Postfix has one). Past a limit a client
+# is told to try again later (421, 450, 452): nothing is lost. A client is its IP address, or the
+# one a front MTA listed in front_mtas names (Postfix: smtp_send_xforward_command = yes).
+max_connections = 100                 # at once, all clients (Postfix default_process_limit)
+max_connections_per_client = 50       # smtpd_client_connection_count_limit
+max_messages_per_connection = 50
+max_messages_per_client_minute = 30
+max_recipients = 1000                 # RCPTs in one message (smtpd_recipient_limit)
+command_seconds = 300                 # silence before a connection is closed (smtpd_timeout)
+# front_mtas = ["192.0.2.25"]
 
 [web]
 listen = "127.0.0.1:8025"
 # The address customers' phones reach; keep it short: links are this plus about 50 characters and
 # must stay under 120 (`serve` warns when they would not).
 # base_url = "https://{domain}"
+# Run the pages behind a reverse proxy (nginx, README); these keep mailgate standing without one.
+max_connections = 100
+max_connections_per_client = 50
+request_seconds = 30                  # for a request's headers and body to arrive
+# The reverse proxies whose X-Forwarded-For names the client.
+# trusted_proxies = ["127.0.0.1"]
 
 [db]
 # Default: SQLite at var/mailgate.db. PostgreSQL: "postgresql+psycopg://user@host:5432/mailgate"

@@ -12,15 +12,20 @@ from collections.abc import Iterator
 import uvicorn
 from sqlmodel import Session
 
-from mailgate import db, links, schedule
+from mailgate import db, links, schedule, startup
 from mailgate.context import Context
+from mailgate.faults import is_our_own
 from mailgate.inbound import imap, imap_session, spool
 from mailgate.inbound.smtp import Handler, make_smtp
+from mailgate.inbound.smtp_connection import SmtpLimits
+from mailgate.limits import AcceptErrors, Gate, fit_connections
 from mailgate.outbound.sender import Sender
+from mailgate.pipeline import isolated
 from mailgate.pipeline.worker import process_pending
 from mailgate.rules import binding
 from mailgate.shop import importing
 from mailgate.web.app import create_app
+from mailgate.web.connections import PerClientRequests, limited_protocol, uvicorn_options
 
 log = logging.getLogger("mailgate.server")
 POLL_SECONDS = 5.0
@@ -40,8 +45,11 @@ async def _worker(ctx: Context, wake: asyncio.Event, stop: asyncio.Event, sent: 
         try:
             if await asyncio.to_thread(process_pending, ctx):
                 sent.set()
-        except Exception:  # the database went away: log, wait, try again
-            log.exception("worker pass failed")
+        except Exception as e:  # the database went away, the disk is full: log, wait, try again
+            if is_our_own(e):
+                log.error("worker pass failed: %s: %s", type(e).__name__, e)
+            else:
+                log.exception("worker pass failed")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(_first(wake, stop), POLL_SECONDS)
 
@@ -123,31 +131,28 @@ async def serve(ctx: Context, *, process: bool = True) -> None:
     sender = Sender.build(ctx.cfg, ctx.engine)
     for path in await asyncio.to_thread(spool.clean_tmp, ctx.cfg.spool_dir):
         log.info("removed %s: left in the spool by a writer that was killed", path.name)
+    loop.set_exception_handler(AcceptErrors())
+    smtp_cfg, web_cfg = ctx.cfg.raw.smtp, ctx.cfg.raw.web
+    budget = fit_connections(smtp_cfg.max_connections, web_cfg.max_connections)
     handler = Handler(ctx.cfg, ctx.engine, on_stored=wake.set)
+    limits = SmtpLimits.of(smtp_cfg, budget.smtp)
     host, port = ctx.cfg.smtp_listen
-    smtp = await loop.create_server(lambda: make_smtp(ctx.cfg, handler), host, port)
+    smtp = await loop.create_server(lambda: make_smtp(ctx.cfg, handler, limits), host, port)
     web_host, web_port = ctx.cfg.web_listen
+    web_gate = Gate(budget.web, web_cfg.max_connections_per_client, exempt=web_cfg.trusted_proxies)
     web = _WebServer(
         uvicorn.Config(
-            create_app(ctx),
+            PerClientRequests(create_app(ctx), web_cfg.max_connections_per_client),
             host=web_host,
             port=web_port,
             log_level="warning",
             lifespan="off",
             access_log=False,
+            http=limited_protocol(web_gate, web_cfg.request_seconds),
+            **uvicorn_options(web_cfg.trusted_proxies),
         )
     )
-    tasks = [asyncio.create_task(web.serve()), asyncio.create_task(_sender(sender, stop, sent))]
-    if ctx.cfg.imap is not None:
-
-        def imap_stored(_result: imap.PassResult) -> None:
-            loop.call_soon_threadsafe(wake.set)  # from the IMAP thread: wake the worker, as SMTP does
-
-        tasks.append(asyncio.create_task(imap.run(ctx.cfg, ctx.engine, stop, imap_stored)))
-    scheduler = None
-    if process:
-        tasks.append(asyncio.create_task(_worker(ctx, wake, stop, sent)))
-        scheduler = schedule.start(ctx)
+    tasks = [asyncio.create_task(web.serve())]
     while not web.started:
         if tasks[0].done():
             await tasks[0]  # raises the bind error
@@ -156,10 +161,27 @@ async def serve(ctx: Context, *, process: bool = True) -> None:
     warnings = [w for w in (links.length_warning(ctx.signer),) if w]
     for warning in warnings:
         log.warning("%s", warning)
-    print(_banner(ctx, process, warnings), flush=True)
-    for line in await asyncio.to_thread(_calendar_drift, ctx):
-        log.warning("%s (the database counts; `mailgate shop import` makes it the config's)", line)
-    print("ready", flush=True)
+    lines = [_banner(ctx, process, warnings), *startup.limit_lines(ctx, budget, handler)]
+    available = await startup.database_answers(ctx, handler)
+    if not available:
+        lines.append(f"  database  unavailable ({handler.unavailable}): mail is refused until it answers")
+    print("\n".join(lines), flush=True)
+    if available:
+        for line in await asyncio.to_thread(_calendar_drift, ctx):
+            log.warning("%s (the database counts; `mailgate shop import` makes it the config's)", line)
+    print("ready", flush=True)  # SMTP and the pages answer: a full disk or a database away is no cause to die
+    scheduler = None
+    if await startup.wait_for_database(ctx, handler, stop):
+        tasks.append(asyncio.create_task(_sender(sender, stop, sent)))
+        if ctx.cfg.imap is not None:
+
+            def imap_stored(_result: imap.PassResult) -> None:
+                loop.call_soon_threadsafe(wake.set)  # from the IMAP thread: wake the worker, as SMTP does
+
+            tasks.append(asyncio.create_task(imap.run(ctx.cfg, ctx.engine, stop, imap_stored)))
+        if process:
+            tasks.append(asyncio.create_task(_worker(ctx, wake, stop, sent)))
+            scheduler = schedule.start(ctx)
     await stop.wait()
     log.info("stopping")
     smtp.close()
@@ -168,5 +190,6 @@ async def serve(ctx: Context, *, process: bool = True) -> None:
     if scheduler is not None:
         scheduler.shutdown(wait=False)
     await asyncio.gather(*tasks, return_exceptions=True)
+    isolated.stop_all()
     ctx.engine.dispose()
     print("mailgate stopped", file=sys.stderr, flush=True)

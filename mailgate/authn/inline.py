@@ -34,7 +34,8 @@ _COLON = re.compile(
 _OUTLOOK_RULE = re.compile(r"^_{10,}$")  # Outlook's line above "From: / Sent: / To: / Subject:"
 _QUOTE = re.compile(r"^[ \t]*>[ \t]?")
 _LABEL = re.compile(r"^\s*([^\s:：]{1,20})\s*[:：]\s*(.*)$")
-_MAILTO = re.compile(r"\s*[<\[]mailto:[^>\]]*[>\]]", re.IGNORECASE)
+# Bounded, and without the spaces before it (a leading "\\s*" rescans a run of spaces from each one).
+_MAILTO = re.compile(r"[<\[]mailto:[^>\]]{0,1000}[>\]]", re.IGNORECASE)
 
 # Pseudo-header labels as clients write them, in English and Japanese.
 _FIELDS: dict[str, str] = {
@@ -53,7 +54,7 @@ _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct",
 _MDY = re.compile(r"\b([A-Za-z]{3})[a-z]*\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})\b")
 _DMY = re.compile(r"\b(\d{1,2})\s+([A-Za-z]{3})[a-z]*\.?,?\s+(\d{4})\b")
 _TIME = re.compile(
-    r"(午前|午後|[ap]\.?m\.?)?\s*(\d{1,2})\s*[:時]\s*(\d{1,2})(?:\s*[:分]\s*(\d{1,2})\s*秒?)?\s*分?\s*([ap]\.?m\.?\b)?",
+    r"(?:(午前|午後|[ap]\.?m\.?)\s*+)?(\d{1,2})\s*[:時]\s*(\d{1,2})(?:\s*[:分]\s*(\d{1,2})\s*秒?)?\s*分?\s*([ap]\.?m\.?\b)?",
     re.IGNORECASE,
 )
 _OFFSET = re.compile(r"(?:\b(?:GMT|UTC)\s*)?([+-])\s*(\d{1,2})(?::?(\d{2}))?\b")
@@ -230,8 +231,18 @@ def loose_date(value: str, default: ZoneInfo = TOKYO) -> datetime | None:
 # --- a ParsedMail for the pasted message ---------------------------------------------------------
 
 
+def _without_mailto(value: str) -> str:
+    """ "taro@example.jp <mailto:taro@example.jp>" -> "taro@example.jp", spaces before it too."""
+    kept: list[str] = []
+    pos = 0
+    for m in _MAILTO.finditer(value):
+        kept.append(value[pos : m.start()].rstrip())
+        pos = m.end()
+    return "".join(kept) + value[pos:]
+
+
 def _one_line(value: str) -> str:
-    value = _MAILTO.sub("", value)
+    value = _without_mailto(value)
     return " ".join("".join(ch if ch.isprintable() else " " for ch in value).split())
 
 

@@ -43,6 +43,7 @@ _BODY_HASH = re.compile(r"body hash mismatch.*", re.IGNORECASE | re.DOTALL)
 _TAG_D = re.compile(rb"(?:^|;)\s*d\s*=\s*([^;\s]*)", re.IGNORECASE)
 _TAG_S = re.compile(rb"(?:^|;)\s*s\s*=\s*([^;\s]*)", re.IGNORECASE)
 HEADER_NAME = re.compile(rb"^([\x21-\x39\x3b-\x7e]+)[ \t]*:", re.MULTILINE)
+_FIELD_END = re.compile(rb"\r?\n(?![ \t])")
 _HEAD_END = re.compile(rb"\n\r?\n")
 _BARE_CR = re.compile(rb"\r(?!\n)")
 _HASHES = {b"rsa-sha256": hashlib.sha256, b"rsa-sha1": hashlib.sha1, b"ed25519-sha256": hashlib.sha256}
@@ -165,8 +166,8 @@ def header_values(head: bytes, wanted: bytes) -> list[bytes]:
     values: list[bytes] = []
     for m in HEADER_NAME.finditer(head):
         if m.group(1).lower() == wanted:
-            end = re.search(rb"\r?\n(?![ \t])", head[m.end() :])
-            values.append(head[m.end() : m.end() + end.start()] if end else head[m.end() :])
+            end = _FIELD_END.search(head, m.end())  # from here, not on a copy of the rest: linear
+            values.append(head[m.end() : end.start()] if end else head[m.end() :])
     return values
 
 

@@ -44,14 +44,15 @@ def load_config(ctx: typer.Context, **overrides: str | None) -> Config:
         raise fail(f"configuration error:\n{e}") from None
 
 
-def build_context(cfg: Config, *, read_only: bool = False) -> Any:
-    """read_only: the command only looks; it creates nothing and says so when there is no database."""
+def build_context(cfg: Config, *, read_only: bool = False, check_schema: bool = True) -> Any:
+    """read_only: the command only looks; it creates nothing and says so when there is no database.
+    check_schema=False: the caller checks (serve starts before the database answers)."""
     from mailgate.context import Context
     from mailgate.rules.engine import RulesError
     from mailgate.schema import NoDatabase, SchemaError
 
     try:
-        built = Context.build(cfg, read_only=read_only)
+        built = Context.build(cfg, read_only=read_only, check_schema=check_schema)
     except NoDatabase as e:
         raise fail(str(e), 1) from None
     except SchemaError as e:

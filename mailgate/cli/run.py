@@ -28,13 +28,16 @@ def serve(
     worker: Annotated[bool, typer.Option(help="process stored mail (--no-worker: store only)")] = True,
 ) -> None:
     """Run SMTP, the link pages, the worker and the outbox sender."""
+    from mailgate.schema import SchemaError
     from mailgate.server import serve as run
 
     cfg = load_config(ctx, smtp=smtp, http=http, var=var)
     setup_logging()
-    c = build_context(cfg)
+    c = build_context(cfg, check_schema=False)  # serve checks it, and waits while it cannot
     try:
         asyncio.run(run(c, process=worker))
+    except SchemaError as e:
+        raise fail(str(e)) from None
     except OSError as e:
         raise fail(f"cannot start: {e}", 1) from None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import date
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -53,6 +54,8 @@ class MailSection(Section):
     # A repeated blank mail gets the same still-valid link again, this far apart, this often a day.
     link_resend_minutes: int = Field(10, ge=0)
     link_mails_per_day: int = Field(3, ge=1)
+    # CPU one message may take to be read (parse, signatures, rules); past it, it is `failed`.
+    read_cpu_seconds: int = Field(30, gt=0)
 
     @field_validator("domains")
     @classmethod
@@ -192,13 +195,32 @@ class NoticesSection(Section):
     bind: dict[str, NoticeBinding] = {}
 
 
+IpAddress = Annotated[str, AfterValidator(lambda v: str(ipaddress.ip_address(v)))]
+
+
 class SmtpSection(Section):
     listen: HostPort = "127.0.0.1:2525"
+    # Limits sized like Postfix's: default_process_limit, smtpd_client_connection_count_limit,
+    # smtpd_recipient_limit, smtpd_timeout. A client is the original one a front MTA names.
+    max_connections: int = Field(100, gt=0)
+    max_connections_per_client: int = Field(50, gt=0)
+    max_messages_per_connection: int = Field(50, gt=0)
+    max_messages_per_client_minute: int = Field(30, gt=0)
+    max_recipients: int = Field(1000, gt=0)
+    command_seconds: int = Field(300, gt=0)
+    # Front MTAs that may name the original client (XCLIENT, XFORWARD).
+    front_mtas: list[IpAddress] = []
 
 
 class WebSection(Section):
     listen: HostPort = "127.0.0.1:8025"
     base_url: str | None = None
+    max_connections: int = Field(100, gt=0)
+    max_connections_per_client: int = Field(50, gt=0)
+    # A request's headers and body must have arrived this long after it began.
+    request_seconds: int = Field(30, gt=0)
+    # Reverse proxies whose X-Forwarded-For names the original client.
+    trusted_proxies: list[IpAddress] = []
 
     @field_validator("base_url")
     @classmethod

@@ -4,15 +4,31 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
+import time
 from collections.abc import Callable
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from mailgate import db
 from mailgate.config import Config
+from mailgate.faults import is_our_own, is_out_of_space
+from mailgate.inbound.smtp_connection import Connection, SmtpLimits
 from mailgate.inbound.store import store
 
 log = logging.getLogger("mailgate.smtp")
+
+MAX_SENDER = 320  # characters of a MAIL FROM address: RFC 5321 allows 256, real mail stays far below
+NO_SPACE = "452 4.3.1 Insufficient system storage"
+
+
+def _bad_sender(address: str) -> str | None:
+    if len(address) > MAX_SENDER:
+        return f"501 5.1.7 Bad sender address: longer than {MAX_SENDER} characters"
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in address):
+        return "501 5.1.7 Bad sender address: control characters"
+    return None
 
 
 class Handler:
@@ -21,6 +37,60 @@ class Handler:
         self.engine = engine
         self.on_stored = on_stored
         self.accepted = {cfg.mail.signup.lower(), cfg.mail.notices.lower()}
+        self._said_short = 0.0
+        self.unavailable: str | None = None  # why the database cannot be used, while it cannot
+
+    def space_left(self) -> int | None:
+        """Bytes free where the spool is; None when the bytes go to the database (PostgreSQL)."""
+        if db.is_postgres(self.engine):
+            return None
+        where = self.cfg.spool_dir if self.cfg.spool_dir.exists() else self.cfg.var_dir
+        try:
+            return shutil.disk_usage(where).free
+        except OSError:
+            return None
+
+    def space_needed(self) -> int:
+        """As Postfix does: room for one and a half of the largest message, or mail is refused."""
+        return self.cfg.mail.max_size * 3 // 2
+
+    def _short_of_space(self) -> bool:
+        free = self.space_left()
+        if free is None or free >= self.space_needed():
+            return False
+        if time.monotonic() - self._said_short > 60:
+            self._said_short = time.monotonic()
+            log.error(
+                "refusing mail with 452: %s has %d bytes free, mail needs %d",
+                self.cfg.var_dir,
+                free,
+                self.space_needed(),
+            )
+        return True
+
+    async def handle_EHLO(
+        self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        if isinstance(server, Connection) and server.from_front_mta:
+            responses[-1:-1] = ["250-XCLIENT ADDR NAME PROTO HELO", "250-XFORWARD ADDR NAME PROTO HELO"]
+        return responses
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, mail_options: list[str]
+    ) -> str:
+        refused = _bad_sender(address)
+        if refused is None and isinstance(server, Connection):
+            refused = server.admit_message(envelope)
+        if refused is None and self._short_of_space():
+            refused = NO_SPACE
+        if refused is None and self.unavailable is not None:
+            refused = "451 4.3.0 Temporary local problem: the database is unavailable, try again later"
+        if refused is not None:
+            return refused
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 2.1.0 OK"
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
@@ -30,6 +100,10 @@ class Handler:
         local = address.rpartition("@")[0].lower()
         if address.lower() not in self.accepted and local not in ("postmaster", "abuse"):
             return "550 5.1.1 No such user here"
+        if any(address.lower() == r.lower() for r in envelope.rcpt_tos):
+            return "250 2.1.5 OK (duplicate recipient)"  # one mailbox, one message: never two rows
+        if isinstance(server, Connection) and len(envelope.rcpt_tos) >= server.limits.recipients:
+            return "452 4.5.3 Error: too many recipients"
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
 
@@ -46,30 +120,37 @@ class Handler:
                 envelope.rcpt_tos,
                 mail_from="" if envelope.mail_from in (None, "", "<>") else envelope.mail_from,
                 via="smtp",
-                client=client_of(session),
+                client=client_of(server, session, envelope),
             )
         except Exception as e:  # disk full, database locked, ...: the sender must retry
             log.error("could not store mail from %s: %s: %s", envelope.mail_from, type(e).__name__, e)
+            if is_our_own(e) and is_out_of_space(e):
+                return NO_SPACE
             return "451 4.3.0 Temporary local problem, please try again later"
         self.on_stored()
         ids = ",".join(map(str, stored.ids or stored.duplicates))
         return f"250 2.0.0 OK queued as {ids}"
 
 
-def client_of(session: Session) -> str | None:
-    """The connecting client's address: replies and new customers are limited per client."""
+def client_of(server: SMTP, session: Session, envelope: Envelope) -> str | None:
+    """The original client (the one a front MTA names, else the peer): replies and new customers are
+    limited per client."""
+    if isinstance(server, Connection):
+        return server.client_of(envelope) or None
     peer = session.peer
     if isinstance(peer, tuple) and peer:
         return str(peer[0])
     return str(peer) if peer else None
 
 
-def make_smtp(cfg: Config, handler: Handler) -> SMTP:
-    return SMTP(
+def make_smtp(cfg: Config, handler: Handler, limits: SmtpLimits) -> Connection:
+    return Connection(
         handler,
+        limits,
         data_size_limit=cfg.mail.max_size,
         enable_SMTPUTF8=True,
         decode_data=False,
         hostname=cfg.mail.domains[0],
         ident="mailgate",
+        timeout=cfg.raw.smtp.command_seconds,
     )

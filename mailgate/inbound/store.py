@@ -78,6 +78,12 @@ def dedupe_key(raw: bytes) -> tuple[str, str]:
     return hashlib.sha256(f"{msgid}\0{body_hash}".encode("utf-8", "surrogateescape")).hexdigest(), msgid
 
 
+def _text(value: str) -> str:
+    """A header's value as a text column takes it on every database: PostgreSQL refuses NUL, which
+    SQLite would keep, so both keep U+FFFD instead (the raw bytes keep the NUL)."""
+    return value.replace("\x00", "\ufffd")
+
+
 def store(
     engine: Engine,
     spool_dir: Path,
@@ -91,7 +97,10 @@ def store(
     """Durably store raw for each recipient. Raises OSError or a database error on our own failure.
     client: the SMTP client's address (None for IMAP and files)."""
     key, msgid = dedupe_key(raw)
-    rcpts = list(dict.fromkeys(rcpts)) or [""]
+    mailboxes: dict[str, str] = {}
+    for r in rcpts:
+        mailboxes.setdefault(r.lower(), r)  # one row per mailbox, spelled as first given
+    rcpts = list(mailboxes.values()) or [""]
     with Session(db.reading(engine)) as session:
         existing = {
             m.rcpt: m.id
@@ -104,7 +113,7 @@ def store(
     # bytes kept in PostgreSQL go in with the rows.
     rel = None if db.is_postgres(engine) else spool.write(spool_dir, raw)
     headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
-    from_addr = first_address(str(headers.get("From") or ""))
+    from_addr = _text(first_address(str(headers.get("From") or "")))
     subject = decode_header_value(headers.get("Subject"))
     rows = [
         Message(
@@ -115,7 +124,7 @@ def store(
             client=client[:64] if client else None,
             spool_path=rel or "",
             size=len(raw),
-            header_message_id=msgid[:998],
+            header_message_id=_text(msgid)[:998],
             from_addr=from_addr[:320],
             subject=subject,
         )

@@ -19,22 +19,26 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from email.header import Header
-from html.parser import HTMLParser
 from typing import TypeVar
 
 from mailgate.mail.addresses import extract_addresses
 from mailgate.mail.charsets import decode_bytes
 from mailgate.mail.depth import multipart_depth
 from mailgate.mail.headers import decode_header_value, raw_header_text
+from mailgate.mail.html import html_to_text
 
 T = TypeVar("T")
 
 # Real mail nests a few levels (a forward of a forward of a multipart/alternative notice is about 6).
 MAX_MULTIPART_DEPTH = 12
+# What the rules may examine of one mail: vendor notices and blank mails are a few kilobytes, and
+# every reader of these fields then works on a bounded text.
+MAX_TEXT = 100_000  # characters of the body text
+MAX_HTML = 1_000_000  # characters of an HTML body converted to text
+MAX_SUBJECT = 1_000
 
 _MSGID = re.compile(r"<([^<>]*)>")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]+)""", re.IGNORECASE)
-_BLANK_LINES = re.compile(r"\n{3,}")
 _ZONE_NAMES = re.compile(r"\b(JST|KST)\s*$", re.IGNORECASE)
 
 
@@ -97,84 +101,6 @@ def _date(value: str) -> datetime | None:
         return datetime.fromisoformat(value.replace("/", "-"))
     except ValueError:
         return None
-
-
-# --- HTML ----------------------------------------------------------------------------------------
-
-_SKIP_TAGS = frozenset({"script", "style", "head", "title", "noscript", "template"})
-_BLOCK_TAGS = frozenset(
-    {
-        "p", "div", "tr", "li", "ul", "ol", "table", "tbody", "thead", "tfoot", "h1", "h2", "h3", "h4",
-        "h5", "h6", "blockquote", "dl", "dt", "dd", "section", "article", "header", "footer", "pre",
-        "hr", "center", "form", "address", "main", "nav", "aside", "figure", "caption",
-    }
-)  # fmt: skip
-
-
-class _TextExtractor(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.skipping: list[str] = []
-        self.pre = 0
-
-    def _newline(self, hard: bool) -> None:
-        # Soft breaks (block edges) never stack; <br> always counts, so <div><br></div> is a blank line.
-        if hard or (self.parts and not self.parts[-1].endswith("\n")):
-            self.parts.append("\n")
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "body":
-            self.skipping = [t for t in self.skipping if t != "head"]  # unclosed <head>
-        if tag in _SKIP_TAGS:
-            self.skipping.append(tag)
-        elif tag == "br":
-            self._newline(hard=True)
-        elif tag in _BLOCK_TAGS:
-            self._newline(hard=False)
-            if tag == "pre":
-                self.pre += 1
-        elif tag in ("td", "th") and self.parts and not self.parts[-1].endswith(("\n", " ")):
-            self.parts.append(" ")
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.handle_starttag(tag, attrs)
-        if tag in _SKIP_TAGS:
-            self.handle_endtag(tag)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _SKIP_TAGS:
-            if tag in self.skipping:
-                while self.skipping and self.skipping.pop() != tag:
-                    pass
-            return
-        if tag in _BLOCK_TAGS:
-            self._newline(hard=False)
-            if tag == "p":
-                self.parts.append("\n")
-            if tag == "pre" and self.pre:
-                self.pre -= 1
-
-    def handle_data(self, data: str) -> None:
-        if self.skipping:
-            return
-        data = data.replace("\xa0", " ")
-        if not self.pre:
-            data = re.sub(r"[ \t\r\n\f]+", " ", data)
-        self.parts.append(data)
-
-
-def html_to_text(html: str) -> str:
-    """Readable text from HTML: no script/style/head, block tags become line breaks."""
-    parser = _TextExtractor()
-    try:
-        parser.feed(html)
-        parser.close()
-        text = "".join(parser.parts)
-    except Exception:
-        text = "".join(parser.parts) or re.sub(r"<[^>]*>", " ", html)
-    lines = [line.strip(" \t") for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
-    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
 
 
 # --- bodies --------------------------------------------------------------------------------------
@@ -259,7 +185,7 @@ def body_text(msg: email.message.Message) -> tuple[str, bool]:
                 return _decode_part(part, html=False), False
         for part in leaves:
             if part.get_content_type() == "text/html" and not _is_attachment(part):
-                return html_to_text(_decode_part(part, html=True)), True
+                return html_to_text(_decode_part(part, html=True)[:MAX_HTML]), True
         # A multipart without a usable boundary comes back as one string: better read than lost.
         if msg.get_content_maintype() == "multipart" and not msg.is_multipart():
             return _decode_part(msg, html=False), False
@@ -311,6 +237,10 @@ def _from(msg: email.message.Message) -> tuple[str, str]:
     return (found[0][1], found[0][0]) if found else ("", "")
 
 
+def _subject(msg: email.message.Message) -> str:
+    return " ".join(decode_header_value(_header(msg, "Subject")).split())[:MAX_SUBJECT]
+
+
 def _return_path(msg: email.message.Message) -> str | None:
     value = _header(msg, "Return-Path")
     if value is None:
@@ -348,9 +278,9 @@ def parse(raw: bytes) -> ParsedMail:
         from_addr=from_addr,
         from_name=from_name,
         to_addrs=_safe(lambda: _to_addrs(msg), ()),
-        subject=_safe(lambda: " ".join(decode_header_value(_header(msg, "Subject")).split()), ""),
+        subject=_safe(lambda: _subject(msg), ""),
         date=_safe(lambda: _date(decode_header_value(_header(msg, "Date"))), None),
-        text=text,
+        text=text[:MAX_TEXT],
         html_only=html_only,
         return_path=_safe(lambda: _return_path(msg), None),
         in_reply_to=_safe(lambda: next(iter(_ids(raw_header_text(_header(msg, "In-Reply-To")))), ""), ""),

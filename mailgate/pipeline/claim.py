@@ -9,6 +9,7 @@ gone) is no strike: the message goes back to `received` and is tried again a lit
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, or_
@@ -108,6 +109,27 @@ def reap(engine: Engine) -> list[int]:
             session.add(msg)
         session.commit()
     return set_aside
+
+
+# Claims this process could not hand back because the database refused the write (a full disk):
+# message id -> (owner, why). They are handed back, without a strike, before anything is reaped.
+_unreturned: dict[int, tuple[str, str]] = {}
+_unreturned_lock = threading.Lock()
+
+
+def keep_for_later(message_id: int, owner: str, why: str) -> None:
+    with _unreturned_lock:
+        _unreturned[message_id] = (owner, why)
+
+
+def return_kept(engine: Engine) -> None:
+    """Hand back what keep_for_later kept; raises while the database still refuses writes."""
+    with _unreturned_lock:
+        kept = dict(_unreturned)
+    for message_id, (owner, why) in kept.items():
+        retry_later(engine, message_id, owner, why)  # False: no longer ours, nothing to hand back
+        with _unreturned_lock:
+            _unreturned.pop(message_id, None)
 
 
 def retry_later(engine: Engine, message_id: int, owner: str, why: str) -> bool:

@@ -40,6 +40,7 @@ def process_pending(ctx: Context, *, owner: str | None = None) -> int:
     """Everything in `received`, including what applying releases (deferred notices) on the way, and
     what a dead worker left behind. Returns how many messages this call moved on."""
     owner = owner or leases.owner_name("worker")
+    claim.return_kept(ctx.engine)  # before reaping: what we still hold is no strike
     claim.reap(ctx.engine)
     done = 0
     with _kept_alive(ctx.engine, owner):
@@ -81,7 +82,16 @@ def work(ctx: Context, message_id: int, owner: str, now: datetime | None = None)
     except Exception as exc:
         reason = f"{type(exc).__name__}: {exc}"[:500]
         if is_our_own(exc):
-            return MessageState.RECEIVED if claim.retry_later(ctx.engine, message_id, owner, reason) else None
+            try:
+                returned = claim.retry_later(ctx.engine, message_id, owner, reason)
+            except Exception as again:
+                if not is_our_own(again):
+                    raise
+                # A full disk refuses this write too: the claim stays ours, to be handed back by
+                # the next pass instead of running out and counting as a worker that died.
+                claim.keep_for_later(message_id, owner, reason)
+                raise
+            return MessageState.RECEIVED if returned else None
         if not claim.fail(ctx.engine, message_id, owner, reason, traceback.format_exc()):
             return None
         log.error("msg=%s failed: %s", message_id, redact(reason))

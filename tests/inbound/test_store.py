@@ -137,3 +137,18 @@ def test_what_a_killed_writer_left_in_spool_tmp_is_cleaned_after_36_hours(tmp_pa
     os.utime(old, (stale, stale))
     assert spool.clean_tmp(tmp_path) == [old]
     assert not old.exists() and young.exists()
+
+
+def test_recipients_that_differ_only_in_case_are_one_row(ctx: Context) -> None:
+    rcpts = ["signup@shop.example", "SIGNUP@Shop.Example", "notices@shop.example", "Signup@shop.example"]
+    stored = store(ctx.engine, ctx.cfg.spool_dir, RAW, rcpts, mail_from=None, via="file")
+    assert len(stored.ids) == 2
+    assert [m.rcpt for m in rows(ctx)] == ["signup@shop.example", "notices@shop.example"]
+
+
+def test_nul_bytes_in_from_and_message_id_are_kept_as_u_fffd_on_both_databases(db_ctx: Context) -> None:
+    raw = b"From: a\x00b@example.jp\r\nMessage-ID: <x\x00y@example.jp>\r\nSubject: nul\r\n\r\n \r\n"
+    store(db_ctx.engine, db_ctx.cfg.spool_dir, raw, ["signup@shop.example"], mail_from=None, via="smtp")
+    [msg] = rows(db_ctx)
+    assert (msg.from_addr, msg.header_message_id) == ("a\ufffdb@example.jp", "x\ufffdy@example.jp")
+    assert spool.read(db_ctx.engine, db_ctx.cfg.spool_dir, msg.spool_path) == raw

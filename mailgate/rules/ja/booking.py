@@ -58,8 +58,9 @@ def duration(lines: list[str]) -> timedelta | None:
 
 # ------------------------------------------------------------------------------------ staff, menu
 
+# One dash per repetition and a possessive loop: "(...|-+)+" backtracks exponentially on a dash run.
 _NO_STAFF = re.compile(
-    r"(?:(?:指名|担当者?|スタッフ|指定|希望)?(?:なし|無し|ナシ|無)|フリー|おまかせ|お任せ|指定しない|[-ー―−‐–—]+)+"
+    r"(?:(?:指名|担当者?|スタッフ|指定|希望)?(?:なし|無し|ナシ|無)|フリー|おまかせ|お任せ|指定しない|[-ー―−‐–—])++"
 )
 
 

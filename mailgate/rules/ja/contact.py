@@ -10,18 +10,18 @@ from mailgate import normalize
 from mailgate.rules.ja.values import SPACES, FieldError, nfkc, nonempty, quote
 
 _LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.\-]+$")
-_DOMAIN_RAW = re.compile(r"[^\s<>()\[\],;:\"'、。，（）「」＜＞【】]+")
+# At most a domain's length: a line of a thousand "@" must not be scanned to its end from each one.
+_DOMAIN_RAW = re.compile(r"[^\s<>()\[\],;:\"'、。，（）「」＜＞【】]{1,255}")
 _DOMAIN = re.compile(r"[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+")
 _PHONE = re.compile(
     "[+(]?[0-9][0-9()\\s\\-\u2010-\u2015\u2212\u30fc\uff0d\uff70\u2043\ufe58\ufe63\u02d7\u207b\u208b"
     "\u2e3a\u2e3b\u301c\uff5e~]*[0-9]"
 )
-_HONORIFIC = re.compile(r"[\s\u3000]*(?:様|さま|さん|殿)$")
+_HONORIFICS = ("様", "さま", "さん", "殿")
 _CONTACT_LABEL = re.compile(
     r"^(?:TEL|Tel|tel|電話番号?|携帯(?:電話)?(?:番号)?|E-?[Mm]ail|[Mm]ail|メール(?:アドレス)?)\s*[:：]?\s*"
 )
 _PARENS = re.compile(r"^[(（](.*)[)）]$")
-_TRAILING_PARENS = re.compile(r"^(.*?)[\s\u3000]*[(（]([^()（）]*)[)）][\s\u3000]*(?:様|さま|さん|殿)?$")
 # A customer block may carry a note under the name ("初めての来店です", "※初回", "備考: 紹介者 佐藤").
 # These never make a name: sentence punctuation, a leading mark, a label, words no name contains.
 _SENTENCE = re.compile(r"[。！？!?、，,]")
@@ -75,9 +75,39 @@ def _find_phone(line: str) -> _Phone | None:
     return None
 
 
+# Honorifics and trailing readings are cut with string methods: the regular expressions they
+# replaced rescanned a run of spaces from every position in it.
+
+
+def _without_honorific(text: str) -> str:
+    """ "山田 太郎 様" -> "山田 太郎" (the spaces before the honorific go with it)."""
+    for honorific in _HONORIFICS:
+        if text.endswith(honorific):
+            return text.removesuffix(honorific).rstrip()
+    return text
+
+
+def _trailing_parens(text: str) -> tuple[str, str] | None:
+    """ "井戸 貴之（イド タカユキ）様" -> ("井戸 貴之", "イド タカユキ"): a name, then its last
+    parenthesised part (no parentheses inside), then at most spaces and an honorific."""
+    body = text
+    for honorific in _HONORIFICS:
+        if body.endswith(honorific):
+            body = body.removesuffix(honorific)
+            break
+    body = body.rstrip()
+    if not body or body[-1] not in ")）":
+        return None
+    opening = max(body.rfind("(", 0, len(body) - 1), body.rfind("（", 0, len(body) - 1))
+    inner = body[opening + 1 : -1]
+    if opening < 0 or ")" in inner or "）" in inner:
+        return None
+    return body[:opening].rstrip(), inner
+
+
 def _kana_of(text: str) -> str | None:
     """The reading in katakana, spaces and ・ removed; None when text is not kana."""
-    text = _HONORIFIC.sub("", text.strip())
+    text = _without_honorific(text.strip())
     if not text or not _KANA_CHARS.match(text):
         return None
     try:
@@ -87,7 +117,7 @@ def _kana_of(text: str) -> str | None:
 
 
 def _name_of(text: str) -> str | None:
-    text = SPACES.sub("", nfkc(_HONORIFIC.sub("", text.strip())))
+    text = SPACES.sub("", nfkc(_without_honorific(text.strip())))
     # "〒100-0001", an address, a lone "-" or a mangled email address is not part of a name.
     if not any(ch.isalpha() for ch in text) or any(ch.isdigit() or ch == "@" for ch in text):
         return None
@@ -151,13 +181,13 @@ def _parts(lines: Sequence[str]) -> _Parts:
             if reading:
                 parts.readings.append(reading)
             continue
-        trailing = _TRAILING_PARENS.match(rest)
-        if trailing and trailing.group(1).strip():
-            rest = trailing.group(1)
-            reading = _kana_of(trailing.group(2))
+        trailing = _trailing_parens(rest)
+        if trailing and trailing[0].strip():
+            rest = trailing[0]
+            reading = _kana_of(trailing[1])
             if reading:
                 parts.readings.append(reading)
-        if _is_note(_HONORIFIC.sub("", rest)):
+        if _is_note(_without_honorific(rest)):
             continue
         name_part = _name_of(rest)
         if name_part is None:
@@ -168,7 +198,7 @@ def _parts(lines: Sequence[str]) -> _Parts:
         elif not complete:
             parts.names.append(name_part)
             kanji_name = kanji_name or reading is None
-            spaced = bool(SPACES.search(nfkc(_HONORIFIC.sub("", rest)).strip()))
+            spaced = bool(SPACES.search(nfkc(_without_honorific(rest)).strip()))
             complete = spaced or len(parts.names) >= 2
     return parts
 

@@ -1,0 +1,208 @@
+"""Reading a stored message (parse, signatures, rules) happens in a child process with a CPU limit.
+
+A parser or pattern that goes quadratic on a hostile mail holds the GIL while it runs: in `serve`
+one blank mail of 48,000 dashes stopped SMTP and the link pages for 80 s. In a child it stops nothing
+else, and past `[mail] read_cpu_seconds` the kernel ends it (RLIMIT_CPU): the message fails with that
+reason and the next one gets a fresh child. A child is `python -P -m mailgate.pipeline.isolated` on
+the parent's mailgate (multiprocessing's spawn and forkserver would run the parent's `__main__`
+again, and `mailgate/__main__.py` is the CLI), kept between messages, and exits when its parent
+closes the socket.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import traceback
+from collections.abc import Iterator
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from mailgate.authn import find_originals
+from mailgate.config import Config
+from mailgate.context import Context
+from mailgate.mail.parse import parse
+from mailgate.rules.engine import RuleSet, decide
+from mailgate.rules.intent import Intent
+
+# Wall time a read may take beyond its CPU limit: DKIM keys come from DNS (seconds each), and on a
+# busy machine a child gets a fraction of a CPU.
+_WALL_FACTOR, _WALL_EXTRA = 4, 60
+
+
+class Unreadable(Exception):
+    """Reading this message was stopped: it took too long, or the reader died on it."""
+
+
+class ChildTraceback(Exception):
+    """The traceback of an error raised while reading, in the child."""
+
+
+Setup = tuple[RuleSet, Config, dict[str, str] | None]
+
+
+def _read(setup: Setup, raw: bytes, rcpt: str, mail_from: str | None) -> Intent:
+    rules, cfg, dns = setup
+    mail = parse(raw)
+    return decide(rules, mail, rcpt, mail_from, cfg, lambda: find_originals(raw, dns, mail))
+
+
+def _limit_cpu(seconds: int) -> None:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    soft = int(usage.ru_utime + usage.ru_stime) + seconds + 1
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    if hard != resource.RLIM_INFINITY:
+        soft = min(soft, hard)
+    resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+
+
+def _child(fd: int) -> None:
+    conn = Connection(fd)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # SIGXCPU would dump a core
+    # Ctrl-C and a service manager's SIGTERM are for the parent, which finishes the read under way
+    # and closes the socket: that ends us. Dying first would fail a good message.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    setup: Setup | None = None
+    while True:
+        try:
+            kind, payload = conn.recv()
+        except (EOFError, OSError):  # the parent is gone
+            return
+        if kind == "setup":
+            setup = payload
+            continue
+        raw, rcpt, mail_from, seconds = payload
+        assert setup is not None
+        _limit_cpu(seconds)
+        reply: tuple[str, Any]
+        try:
+            reply = ("intent", _read(setup, raw, rcpt, mail_from))
+        except Exception as e:
+            error: Any = e
+            try:
+                pickle.dumps(e)
+            except Exception:
+                error = RuntimeError(f"{type(e).__name__}: {e}")
+            reply = ("error", (error, traceback.format_exc()))
+        try:
+            conn.send(reply)
+        except OSError:  # the parent is gone
+            return
+
+
+def _same_mailgate() -> dict[str, str]:
+    """The child imports the mailgate this process runs (`-P` keeps the working directory, which
+    may hold another checkout, off its path)."""
+    import mailgate
+
+    root = str(Path(mailgate.__file__).resolve().parent.parent)
+    path = os.environ.get("PYTHONPATH")
+    return {**os.environ, "PYTHONPATH": root + (os.pathsep + path if path else "")}
+
+
+class Reader:
+    """One child process and the pipe to it; started on first use and again after it was ended."""
+
+    def __init__(self) -> None:
+        self.process: Any = None
+        self.conn: Connection | None = None
+        self.setup: Setup | None = None
+
+    def _start(self) -> Connection:
+        if self.conn is None or self.process is None or self.process.poll() is not None:
+            self.stop()
+            ours, theirs = socket.socketpair()
+            with ours, theirs:
+                self.process = subprocess.Popen(
+                    [sys.executable, "-P", "-m", __name__, str(theirs.fileno())],
+                    pass_fds=[theirs.fileno()],
+                    env=_same_mailgate(),
+                )
+                self.conn, self.setup = Connection(ours.detach()), None
+        return self.conn
+
+    def stop(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+        if self.process is not None:
+            self.process.wait()
+        self.process = self.conn = self.setup = None
+
+    def _ask(self, setup: Setup, request: tuple[Any, ...]) -> Connection:
+        conn = self._start()
+        if self.setup is None or any(a is not b for a, b in zip(self.setup, setup, strict=True)):
+            conn.send(("setup", setup))
+            self.setup = setup  # kept: the objects' identities say when the context changed
+        conn.send(("read", request))
+        return conn
+
+    def read(self, setup: Setup, raw: bytes, rcpt: str, mail_from: str | None, seconds: int) -> Intent:
+        request = (raw, rcpt, mail_from, seconds)
+        try:
+            conn = self._ask(setup, request)
+        except OSError:  # the idle child was ended meanwhile: a fresh one
+            self.stop()
+            conn = self._ask(setup, request)
+        wall = seconds * _WALL_FACTOR + _WALL_EXTRA
+        if not conn.poll(wall):
+            self.stop()
+            raise Unreadable(f"reading it took more than {wall} s; stopped")
+        try:
+            kind, value = conn.recv()
+        except (EOFError, OSError):  # it died
+            process = self.process
+            self.stop()
+            code = process.returncode if process is not None else None
+            if code == -signal.SIGXCPU:
+                raise Unreadable(f"reading it used more than {seconds} s of CPU; stopped") from None
+            raise Unreadable(f"the reader died reading it (exit code {code})") from None
+        if kind == "error":
+            error, text = value
+            raise error from ChildTraceback(text)
+        return value
+
+
+_idle: list[Reader] = []
+_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _reader() -> Iterator[Reader]:
+    """A reader of this process's pool: one per thread reading at the same time."""
+    with _lock:
+        reader = _idle.pop() if _idle else Reader()
+    try:
+        yield reader
+    finally:
+        with _lock:
+            _idle.append(reader)
+
+
+def read(ctx: Context, raw: bytes, rcpt: str, mail_from: str | None) -> Intent:
+    """The Intent for a stored message, worked out in a child process; raises Unreadable when that
+    takes more than `[mail] read_cpu_seconds` of CPU or kills the child."""
+    with _reader() as reader:
+        return reader.read((ctx.rules, ctx.cfg, ctx.dns), raw, rcpt, mail_from, ctx.cfg.mail.read_cpu_seconds)
+
+
+def stop_all() -> None:
+    """End the idle readers (serve does at shutdown; a reader also exits when its parent does)."""
+    with _lock:
+        readers, _idle[:] = list(_idle), []
+    for reader in readers:
+        reader.stop()
+
+
+if __name__ == "__main__":
+    _child(int(sys.argv[1]))
