@@ -110,7 +110,7 @@ def busy_between(
         stmt = stmt.where(col(Booking.id) != but)
     found = (
         Busy(staff, start, end + timedelta(minutes=buffers.get(menu, 0)))
-        for staff, start, end, menu in session.exec(stmt)
+        for staff, start, end, menu in session.connection().execute(stmt).all()  # rows, not the ORM's
     )
     return [b for b in found if b.end > lo]
 
