@@ -2,6 +2,7 @@
 
 from mailgate.cli import (  # noqa: F401  (register commands)
     db,
+    desk,
     inspect,
     ledger,
     poll,

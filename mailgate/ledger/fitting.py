@@ -217,6 +217,8 @@ def cancel(session: Session, env: LedgerEnv, cmd: FitCancel, actor: Actor, now: 
     conflict_records.recheck_others(
         session, env, booking, (booking.start, booking.end), "cancelled", actor, now
     )
+    if cmd.notify:
+        booking_mail.notify(session, env, booking, "cancelled", actor, now, staff=cmd.policy == CUSTOMER)
     return Result(
         Status.CANCELLED,
         f"booking {booking.id} cancelled; the seat is free",

@@ -55,19 +55,22 @@ def bookable_now(cal: Calendar, menu: Menu, start: datetime, now: datetime) -> b
 
 class _Timeline:
     """Busy intervals per person, sorted by start with the running maximum of their ends, so "is
-    anything of this person's in [start, end)?" is one bisection."""
+    anything of this person's in [start, end)?" is one bisection. In POSIX seconds: the bookings come
+    in UTC and the day in the shop's zone, and comparing aware datetimes of two zones looks up an
+    offset every time."""
 
     def __init__(self, busy: Iterable[Busy], roster: bool) -> None:
-        named: dict[str, list[tuple[datetime, datetime]]] = {}
-        self.unnamed: list[tuple[datetime, datetime]] = []
+        named: dict[str, list[tuple[float, float]]] = {}
+        self.unnamed: list[tuple[float, float]] = []
         for b in busy:
             who = b.staff if roster else SHOP  # one person: no staff named is that person too
+            span = (b.start.timestamp(), b.end.timestamp())
             if who is None:
-                self.unnamed.append((b.start, b.end))
+                self.unnamed.append(span)
             else:
-                named.setdefault(who, []).append((b.start, b.end))
-        self.starts: dict[str, list[datetime]] = {}
-        self.max_ends: dict[str, list[datetime]] = {}
+                named.setdefault(who, []).append(span)
+        self.starts: dict[str, list[float]] = {}
+        self.max_ends: dict[str, list[float]] = {}
         for who, spans in named.items():
             spans.sort()
             self.starts[who] = [s for s, _ in spans]
@@ -77,14 +80,14 @@ class _Timeline:
                 ends.append(latest)
             self.max_ends[who] = ends
 
-    def free(self, who: str, start: datetime, end: datetime) -> bool:
+    def free(self, who: str, start: float, end: float) -> bool:
         starts = self.starts.get(who)
         if not starts:
             return True
         before_end = bisect.bisect_left(starts, end)  # intervals starting before `end`
         return before_end == 0 or self.max_ends[who][before_end - 1] <= start
 
-    def unnamed_at(self, start: datetime, end: datetime) -> int:
+    def unnamed_at(self, start: float, end: float) -> int:
         return sum(1 for s, e in self.unnamed if s < end and start < e)
 
 
@@ -112,7 +115,7 @@ def offers(
         return []
     timeline = _Timeline(busy, roster=bool(cal.staff))
     breaks = [cal.bounds(day, b) for b in cal.breaks(day)]
-    shifts = {p: _shift_bounds(cal, p, day) for p in people}
+    shifts = {p: _seconds(_shift_bounds(cal, p, day)) for p in people}
     length, after = menu.duration, timedelta(minutes=menu.buffer)
     found: list[Offer] = []
     start = lo
@@ -121,10 +124,9 @@ def offers(
         if (not for_customer or bookable_now(cal, menu, start, now)) and not any(
             b_lo < end and start < b_hi for b_lo, b_hi in breaks
         ):
-            free = [
-                p for p in people if _fits(shifts[p], start, end) and timeline.free(p, start, end + after)
-            ]
-            if len(free) > timeline.unnamed_at(start, end + after):
+            at, until, freed = start.timestamp(), end.timestamp(), (end + after).timestamp()
+            free = [p for p in people if _fits(shifts[p], at, until) and timeline.free(p, at, freed)]
+            if len(free) > timeline.unnamed_at(at, freed):
                 chosen = staff if staff is not None else free[0]
                 if chosen in free:
                     found.append(Offer(start, end, None if chosen == SHOP else chosen, free=tuple(free)))
@@ -140,7 +142,11 @@ def _shift_bounds(cal: Calendar, person: str, day: date) -> tuple[datetime, date
     return cal.bounds(day, span) if span else None
 
 
-def _fits(bounds: tuple[datetime, datetime] | None, start: datetime, end: datetime) -> bool:
+def _seconds(bounds: tuple[datetime, datetime] | None) -> tuple[float, float] | None:
+    return (bounds[0].timestamp(), bounds[1].timestamp()) if bounds else None
+
+
+def _fits(bounds: tuple[float, float] | None, start: float, end: float) -> bool:
     return bounds is not None and bounds[0] <= start and end <= bounds[1]
 
 

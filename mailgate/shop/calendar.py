@@ -20,6 +20,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
+from functools import cached_property
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -171,12 +172,21 @@ class Calendar:
             return self.holiday_breaks
         return self.week_breaks[day.weekday()] if self.week is not None else ()
 
+    @cached_property
+    def _weekly(self) -> frozenset[str]:
+        """Who has a weekly pattern (availability asks for every person and start of a day)."""
+        return frozenset(n for (n, d) in self.shifts if isinstance(d, int))
+
+    @cached_property
+    def _canonical(self) -> frozenset[str]:
+        return frozenset(self.staff)
+
     def _has_week(self, name: str) -> bool:
-        return any(isinstance(d, int) for (n, d) in self.shifts if n == name)
+        return name in self._weekly
 
     def shift(self, staff: str, day: date) -> Span | None:
         """The hours a staff member (name or alias) works that day; None = day off."""
-        name = self.staff_named(staff) or staff
+        name = staff if staff in self._canonical else self.staff_named(staff) or staff
         if (name, day) in self.shifts:
             return self.shifts[(name, day)]
         opening = self.opening(day)

@@ -22,8 +22,16 @@ class LiveCalendar:
         self._calendar: Calendar | None = None
         self._version = -1
 
-    def current(self) -> Calendar:
-        with self._lock, Session(db.reading(self._engine)) as session:
+    def current(self, session: Session | None = None) -> Calendar:
+        """session: a caller's own, to read the version in the same transaction as what it reads next
+        (and without a connection of its own)."""
+        if session is not None:
+            return self._current(session)
+        with Session(db.reading(self._engine)) as own:
+            return self._current(own)
+
+    def _current(self, session: Session) -> Calendar:
+        with self._lock:
             version = calendar_db.version(session)  # one small query; the whole calendar only on change
             if self._calendar is None or version != self._version:
                 self._calendar, self._version = calendar_db.load(session, self._tz), version

@@ -1,0 +1,226 @@
+"""`mailgate book|change|cancel`: the shop's desk at the terminal, a caller on the phone. The same
+ledger commands as the pages and the mail (ledger/fitting.py) with the desk's policy: the menu, the
+staff member, a free time on the calendar and the seat the database guards — no customer deadlines
+or limits. A time taken meanwhile says so (ちょうど埋まりました) with the nearest free times, and exits 1."""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from sqlmodel import Session
+
+from mailgate.cli.common import JsonOpt, app, build_context, emit_json, fail, load_config
+from mailgate.config import Config
+
+if TYPE_CHECKING:
+    from mailgate.audit import Actor
+    from mailgate.context import Context
+    from mailgate.ledger.results import Result
+    from mailgate.models import Booking
+
+AtOpt = Annotated[str, typer.Option("--at", help='the start in the shop\'s time, e.g. "2026-12-05 14:00"')]
+NotifyOpt = Annotated[
+    bool, typer.Option("--notify", help="mail the customer (when mailgate has their address)")
+]
+OperatorOpt = Annotated[str, typer.Option(help="who is acting (recorded in the audit)")]
+ANYONE = ("anyone", "指名なし")  # --staff for a change: whoever is free
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What the operator asked for, to find the nearest free times when it was taken."""
+
+    menu: str = ""
+    at: datetime | None = None
+    staff: str | None = None  # None: anyone
+    but: int | None = None  # the booking being moved: its own time counts as free
+
+
+@app.command()
+def book(
+    ctx: typer.Context,
+    customer: Annotated[str, typer.Option(help="the customer: #ID (or ID), mail address or phone number")],
+    menu: Annotated[str, typer.Option(help="the menu's name or alias")],
+    at: AtOpt,
+    staff: Annotated[
+        str | None, typer.Option(help="a staff member's name or alias (default: anyone)")
+    ] = None,
+    notify: NotifyOpt = False,
+    operator: OperatorOpt = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Book a customer on a free time, as the desk (no customer deadlines or limits)."""
+    from mailgate.ledger import fitting
+    from mailgate.ledger.fit_rules import DESK
+
+    cfg, c = _open(ctx)
+    start, found = _when(at, cfg), c.calendar.menu_named(menu)
+    cmd = fitting.FitBook(
+        source="desk",
+        start=start,
+        menu=found.name if found else menu,
+        staff=staff,
+        customer_id=_customer(c, customer),
+        policy=DESK,
+        notify=notify,
+    )
+    asked = Asked(cmd.menu, start, staff)
+    _run(cfg, c, as_json, lambda s, now: fitting.book(s, c.ledger, cmd, _actor(operator), now), asked)
+
+
+@app.command()
+def change(
+    ctx: typer.Context,
+    booking_id: Annotated[int, typer.Argument(help="the booking's number (mailgate bookings)")],
+    at: AtOpt,
+    staff: Annotated[
+        str | None, typer.Option(help="another staff member, or `anyone` (default: the same one)")
+    ] = None,
+    notify: NotifyOpt = False,
+    operator: OperatorOpt = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Move a booking to another free time (and staff member), as the desk."""
+    from mailgate.ledger import fitting
+    from mailgate.ledger.bookings import KEEP, _Keep
+    from mailgate.ledger.fit_rules import DESK
+    from mailgate.models import Booking
+
+    cfg, c = _open(ctx)
+    moved_to: str | _Keep | None = KEEP if staff is None else None if staff in ANYONE else staff
+    cmd = fitting.FitMove(booking_id, _when(at, cfg), staff=moved_to, policy=DESK, notify=notify)
+    with Session(c.engine) as s:
+        booking = s.get(Booking, booking_id)
+    staff_asked = booking.staff if booking is not None and isinstance(moved_to, _Keep) else moved_to
+    asked = Asked(
+        booking.menu if booking else "",
+        cmd.start,
+        staff_asked if isinstance(staff_asked, str) else None,
+        booking_id,
+    )
+    _run(cfg, c, as_json, lambda s, now: fitting.move(s, c.ledger, cmd, _actor(operator), now), asked)
+
+
+@app.command()
+def cancel(
+    ctx: typer.Context,
+    booking_id: Annotated[int, typer.Argument(help="the booking's number (mailgate bookings)")],
+    notify: NotifyOpt = False,
+    operator: OperatorOpt = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Cancel a booking, as the desk: its seat is free at once."""
+    from mailgate.ledger import fitting
+    from mailgate.ledger.fit_rules import DESK
+
+    _, c = _open(ctx)
+    cmd = fitting.FitCancel(booking_id, policy=DESK, notify=notify)
+    _run(c.cfg, c, as_json, lambda s, now: fitting.cancel(s, c.ledger, cmd, _actor(operator), now), Asked())
+
+
+def _open(ctx: typer.Context) -> tuple[Config, Context]:
+    cfg = load_config(ctx)
+    return cfg, build_context(cfg)
+
+
+def _customer(c: Context, given: str) -> int:
+    """The one customer the operator means: #ID (or a short number), an address or a phone number."""
+    from mailgate.ledger.customers import find_for_operator
+
+    with Session(c.engine) as s:
+        who = find_for_operator(s, f"#{given}" if given.isdigit() and len(given) < 10 else given)
+    if not who:
+        raise fail(f"no customer with id, address or phone {given}", 1)
+    if len(who) > 1:
+        ids = ", ".join(f"#{x.id} {x.name}" for x in who)
+        raise fail(f"{len(who)} customers share {given}: {ids}; give one #ID", 1)
+    return who[0].id or 0
+
+
+def _run(
+    cfg: Config, c: Context, as_json: bool, command: Callable[[Session, datetime], Result], asked: Asked
+) -> None:
+    """The command in one transaction; what it did, or why not (exit 1) with the nearest free times
+    when the time was taken."""
+    from mailgate import db
+    from mailgate.ledger.results import Status
+    from mailgate.models import Booking, utcnow
+
+    now = utcnow()
+    with db.transaction(c.engine) as s:
+        result = command(s, now)
+    out: dict[str, Any] = {k: v for k, v in asdict(result).items() if k != "conflicts"}
+    with Session(c.engine) as s:
+        booking = s.get(Booking, result.booking_id) if result.booking_id else None
+        if booking is not None:
+            out["booking"] = _shown(booking, cfg)
+        if result.status == Status.TAKEN:
+            out["nearest"] = _nearest(s, c, asked, now)
+    ok = result.status in (Status.CREATED, Status.MOVED, Status.CANCELLED, Status.ALREADY)
+    if as_json:
+        emit_json(out)
+    else:
+        _say(out, result.status == Status.TAKEN, ok)
+    if not ok:
+        raise typer.Exit(1)
+
+
+def _nearest(s: Session, c: Context, asked: Asked, now: datetime) -> list[dict[str, Any]]:
+    from mailgate.ledger import free_times
+    from mailgate.ledger.fit_rules import DESK
+
+    cal = c.calendar
+    menu = cal.menu_named(asked.menu) if asked.menu else None
+    if menu is None or asked.at is None:
+        return []
+    staff = cal.staff_named(asked.staff) if asked.staff else None
+    found = free_times.nearest(s, cal, menu, asked.at, now=now, staff=staff, policy=DESK, but=asked.but)
+    return [{"start": f"{o.start.astimezone(cal.tz):%Y-%m-%d %H:%M}", "staff": o.staff} for o in found]
+
+
+def _shown(booking: Booking, cfg: Config) -> dict[str, Any]:
+    tz = cfg.tz
+    return {
+        "id": booking.id,
+        "start": f"{booking.start.astimezone(tz):%Y-%m-%d %H:%M}",
+        "end": f"{booking.end.astimezone(tz):%H:%M}",
+        "menu": booking.menu,
+        "staff": booking.staff,
+        "customer_id": booking.customer_id,
+        "status": booking.status,
+        "version": booking.version,
+    }
+
+
+def _say(out: dict[str, Any], taken: bool, ok: bool) -> None:
+    b = out.get("booking")
+    line = f"{out['status']}: {out['reason']}"
+    if b and ok:
+        line += (
+            f"\n  #{b['id']} {b['start']}-{b['end']} {b['menu']} {b['staff'] or '指名なし'} ({b['status']})"
+        )
+    if taken:
+        line = "ちょうど埋まりました: that time is not free.\n" + line
+        nearest = out.get("nearest") or []
+        line += "\nnearest free times:" if nearest else "\nno free time within three days"
+        line += "".join(f"\n  {o['start']} {o['staff'] or '指名なし'}" for o in nearest)
+    typer.echo(line, err=not ok)
+
+
+def _when(text: str, cfg: Config) -> datetime:
+    try:
+        naive = datetime.fromisoformat(text.strip().replace("/", "-"))
+    except ValueError:
+        raise fail(f'expected a time like "2026-12-05 14:00", got {text!r}') from None
+    return naive.replace(tzinfo=cfg.tz) if naive.tzinfo is None else naive
+
+
+def _actor(name: str) -> Actor:
+    from mailgate.audit import Actor
+
+    return Actor.operator(name or getpass.getuser())
