@@ -134,6 +134,12 @@ def test_a_request_gets_a_numbered_list_and_a_number_in_reply_books_that_time(sa
     assert booking.id == booked.id
     assert tag_of(confirmed) != key  # the confirmation has an address of its own
 
+    # Staff hear of it at once, to block the time in the vendors' systems (grouped per interval).
+    row, alert = answer(salon, "staff@shop.example")
+    assert (
+        row.template == "staff_alerts" and "12月03日(木) 13:00" in text_of(alert) and "mail" in text_of(alert)
+    )
+
 
 def test_in_reply_to_ties_a_reply_sent_to_the_plain_booking_address(salon: Context) -> None:
     mail_in(salon, "", subject="予約")

@@ -182,3 +182,31 @@ def test_any_text_reads_to_a_request_without_an_error(text: str) -> None:
     request = read(text, text[:50])
     assert request.day is None or request.day >= TODAY
     assert len(request.said) <= MAX_CHARS
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "12/5 " + "x" * 1_000_000,  # a 1 MB body
+        " " * 50_000 + "12/5",
+        "\u3000" * 50_000,
+        "1" * 50_000,
+        "12/" * 20_000,
+        "午後" * 30_000,
+        ("1 " * 25_000) + "番",
+        "\n".join(["> 1. 12/5(土) 10:00"] * 30_000),
+    ],
+    ids=["1MB", "spaces", "ideographic-spaces", "digits", "slashes", "parts", "numbers", "quotes"],
+)
+def test_hostile_bodies_read_only_their_first_bounded_words(body: str) -> None:
+    words = own_words(body, body[:100_000], "【x】")
+    assert len(words.text) <= MAX_CHARS and len(words.first) <= MAX_CHARS
+    request = read_request(words, TODAY, MENUS, STAFF)
+    assert len(request.said) <= MAX_CHARS
+    assert reply_number(words) in (None, *range(1, 10))
+    assert wants_cancel(words) is False
+
+
+def test_a_long_run_of_digits_is_no_number_and_no_day() -> None:
+    words = own_words("1" * 50_000, "", "【x】")
+    assert reply_number(words) is None and read_request(words, TODAY, MENUS, STAFF).day is None
