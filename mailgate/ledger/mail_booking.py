@@ -19,7 +19,7 @@ from mailgate.ledger import booking_links, booking_mail, fitting, reply_keys
 from mailgate.ledger.env import LedgerEnv
 from mailgate.ledger.free_times import Wanted, earliest
 from mailgate.ledger.results import Result, Status
-from mailgate.models import Booking, BookingStatus, Customer, ReplyKey
+from mailgate.models import Booking, BookingStatus, Customer, Outbox, ReplyKey
 from mailgate.shop.calendar import Menu
 from mailgate.times import fmt_day
 
@@ -101,16 +101,14 @@ def offer(session: Session, env: LedgerEnv, ask: Ask, actor: Actor, now: datetim
         offers=shown,
         ask=ask.record(),
     )
-    mail = env.mailer.enqueue(
+    mail = _answer(
         session,
-        to=customer.email,
-        template="book_list",
-        now=now,
-        actor=actor,
-        customer_id=customer.id,
-        capped=False,  # a registered customer's answer: the shop owes it
+        env,
+        customer,
+        "book_list",
+        actor,
+        now,
         reply_address=reply_keys.address(env.cfg, key.key),
-        customer=customer,
         menu=menu.name if menu else "",
         menu_by_default=menu is not None and ask.menu is None,
         other_menus=[m.name for m in cal.menus if menu is None or m.name != menu.name],
@@ -119,7 +117,6 @@ def offer(session: Session, env: LedgerEnv, ask: Ask, actor: Actor, now: datetim
         notes=notes,
         offered=ask.offer,
         hours=LIST_HOURS,
-        phone=env.cfg.shop.phone,
     )
     reply_keys.sent(key, mail)
     return Result(Status.CREATED, f"{len(times)} free times mailed (list {key.key})")
@@ -185,21 +182,35 @@ def cancel_links(
     items = [_cancellable(session, env, b, now) for b in bookings]
     customer = session.get(Customer, customer_id)
     assert customer is not None
-    env.mailer.enqueue(
-        session,
-        to=customer.email,
-        template="book_cancel",
-        now=now,
-        actor=actor,
-        customer_id=customer_id,
-        capped=False,
-        customer=customer,
-        items=items,
-        answered=about is not None,
-        phone=env.cfg.shop.phone,
-    )
+    _answer(session, env, customer, "book_cancel", actor, now, items=items, answered=about is not None)
     links = sum(1 for i in items if i["cancel_url"])
     return Result(Status.CREATED, f"cancel links mailed: {links} of {len(items)} bookings")
+
+
+def _answer(
+    session: Session,
+    env: LedgerEnv,
+    customer: Customer,
+    template: str,
+    actor: Actor,
+    now: datetime,
+    reply_address: str = "",
+    **context: object,
+) -> Outbox | None:
+    """A registered customer's answer: owed by the shop, so never capped."""
+    return env.mailer.enqueue(
+        session,
+        to=customer.email,
+        template=template,
+        now=now,
+        actor=actor,
+        customer_id=customer.id,
+        capped=False,
+        reply_address=reply_address,
+        customer=customer,
+        phone=env.cfg.shop.phone,
+        **context,
+    )
 
 
 def _cancellable(session: Session, env: LedgerEnv, booking: Booking, now: datetime) -> dict[str, Any]:
