@@ -318,3 +318,22 @@ class JobRun(SQLModel, table=True):
     node: str = Field(max_length=200)
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
     result: str = Field(default="", sa_type=Text)
+
+
+class ReplyKey(SQLModel, table=True):
+    """A booking mail's own reply address (book+KEY@) and Message-ID: what ties a customer's reply to
+    the mail it answers (a list of free times, or a booking's confirmation), never the From alone."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=16, unique=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    header_message_id: str = Field(default="", max_length=200, index=True)  # of the mail that carries it
+    menu: str = Field(default="", max_length=200)  # a list's menu
+    # A list's numbered times, [{"start": ISO, "staff": name or null}], and what was asked, for a fresh list.
+    offers: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
+    ask: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    booking_id: int | None = Field(default=None, foreign_key="booking.id")  # booked by it, or mailed about
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+    expires_at: datetime = Field(sa_type=UTCDateTime())
+    used_at: datetime | None = _ts()
+    used_by_message_id: int | None = Field(default=None, foreign_key="message.id")

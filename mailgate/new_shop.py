@@ -21,6 +21,9 @@ domains = ["{domain}"]
 signup = "signup@{domain}"
 # Staff forward vendor notices (STORES予約, SALON BOARD, ...) here.
 notices = "notices@{domain}"
+# Registered customers book here by mail alone (a day such as "12/5 午後 整体", or nothing); every
+# answer asks for its reply at an address of its own, book+KEY@{domain}, which is accepted too.
+book = "book@{domain}"
 # Larger messages are refused with 552.
 max_size = 10485760
 # Automatic replies to unknown senders (blank mails), an hour: per mailbox (Taro+a@x. counts as

@@ -94,7 +94,7 @@ def _banner(ctx: Context, process: bool, warnings: list[str]) -> str:
     lines = [
         f"mailgate serving {cfg.shop.name}",
         f"  config    {cfg.source or '(built-in defaults)'}",
-        f"  smtp      {smtp_host}:{smtp_port}  for {cfg.mail.signup}, {cfg.mail.notices}",
+        f"  smtp      {smtp_host}:{smtp_port}  for {cfg.mail.signup}, {cfg.mail.notices}, {cfg.mail.book}",
         f"  web       {cfg.base_url}  (listening on {cfg.web_listen[0]}:{cfg.web_listen[1]})",
         f"  database  {ctx.engine.url.render_as_string(hide_password=True)}",
         f"  spool     {cfg.spool_dir}",

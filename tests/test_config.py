@@ -85,6 +85,8 @@ def test_base_url_overrides_the_listen_address(tmp_path: Path) -> None:
         ),
         ('[shop]\nmenus = [{ name = "整体", minutes = 0 }]\n', "[shop] menus.0.minutes: expected"),
         ('[mail]\nmax_size = "big"\n', "[mail] max_size: expected"),
+        ('[mail]\nbook = "book+x@shop.example"\n', "[mail] book: expected an address without '+'"),
+        ('[mail]\nbook = "book@elsewhere.example"\n', "[mail] book: expected an address in one of"),
         ('[links]\nsecrets = ["short"]\n', "[links] secrets.0: expected"),
         ("[mail\n", "not valid TOML"),
     ],
@@ -188,3 +190,15 @@ def test_a_shared_database_needs_the_link_secret_in_the_configuration(
     assert not (tmp_path / "var" / "secret").exists()
     monkeypatch.setenv("MAILGATE_SECRET", SECRET)
     assert Context.build(config.load(path)).signer.secrets == [SECRET]
+
+
+def test_the_booking_address_is_book_at_the_first_domain_unless_set(tmp_path: Path) -> None:
+    path = tmp_path / "mailgate.toml"
+    mail = (
+        '[mail]\ndomains = ["Example-Seitai.jp", "b.example"]\n'
+        'signup = "s@b.example"\nnotices = "n@b.example"\n'
+    )
+    path.write_text(mail)
+    assert config.load(path).mail.book == "book@example-seitai.jp"
+    path.write_text(mail + 'book = "yoyaku@b.example"\n')
+    assert config.load(path).mail.book == "yoyaku@b.example"

@@ -87,7 +87,7 @@ def load(
         raise ConfigError(_format_errors(source, e)) from None
     base = Path.cwd() if path is None else path.parent
     var_dir = (base / raw.paths.var).resolve()
-    for addr_key in ("signup", "notices"):
+    for addr_key in ("signup", "notices", "book"):
         addr = getattr(raw.mail, addr_key)
         if domain_part(addr) in raw.mail.domains:
             continue

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -39,6 +39,9 @@ class MailSection(Section):
     domains: list[str] = ["shop.example"]
     signup: Email = "signup@shop.example"
     notices: Email = "notices@shop.example"
+    # Customers book here by mail alone; each answer's replies come back to book+KEY@ (its own address).
+    # Default: book@ the first of `domains`.
+    book: Email = "book@shop.example"
     max_size: int = Field(10 * 1024 * 1024, gt=0)
     carrier_domains: list[str] = DEFAULT_CARRIERS
     # Automatic replies to unknown or unverified senders (blank mails); mail owed to a customer who
@@ -63,6 +66,21 @@ class MailSection(Section):
         if not v:
             raise ValueError("at least one domain")
         return [d.lower() for d in v]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _book_in_first_domain(cls, data: Any) -> Any:
+        domains = data.get("domains") if isinstance(data, dict) else None
+        if isinstance(data, dict) and "book" not in data and isinstance(domains, list) and domains:
+            return {**data, "book": f"book@{str(domains[0]).lower()}"}
+        return data
+
+    @field_validator("book")
+    @classmethod
+    def _untagged(cls, v: str) -> str:
+        if "+" in v.rpartition("@")[0]:
+            raise ValueError("an address without '+' (book+KEY@ are its replies' addresses)")
+        return v
 
 
 def _hours_value(v: str) -> str:

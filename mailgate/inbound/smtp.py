@@ -97,8 +97,9 @@ class Handler:
     ) -> str:
         if not self.cfg.is_local(address):
             return "550 5.7.1 Relaying denied: not a domain of this server"
-        local = address.rpartition("@")[0].lower()
-        if address.lower() not in self.accepted and local not in ("postmaster", "abuse"):
+        local, _, domain = address.lower().rpartition("@")
+        book = f"{local.partition('+')[0]}@{domain}" == self.cfg.mail.book.lower()  # book@, book+K7Q2@
+        if address.lower() not in self.accepted and not book and local not in ("postmaster", "abuse"):
             return "550 5.1.1 No such user here"
         if any(address.lower() == r.lower() for r in envelope.rcpt_tos):
             return "250 2.1.5 OK (duplicate recipient)"  # one mailbox, one message: never two rows

@@ -10,7 +10,7 @@ from typing import Any
 from sqlmodel import Session
 
 from mailgate.audit import Actor
-from mailgate.ledger import booking_links, staff_alerts
+from mailgate.ledger import booking_links, reply_keys, staff_alerts
 from mailgate.ledger.env import LedgerEnv
 from mailgate.mail import ics
 from mailgate.mail.addresses import domain_of
@@ -82,7 +82,13 @@ def notify(
             links["change_url"] = booking_links.issue(session, booking, "change", now)
             links["cancel_url"] = booking_links.issue(session, booking, "cancel", now)
         holds = booking.status in (*BookingStatus.HOLDING, BookingStatus.CANCELLED)
-        env.mailer.enqueue(
+        # 「キャンセル」 in reply to this mail finds this booking (ledger/mail_booking.py).
+        key = (
+            reply_keys.new(session, customer.id or 0, now, booking.start, booking_id=booking.id)
+            if booking.status in BookingStatus.LIVE
+            else None
+        )
+        mail = env.mailer.enqueue(
             session,
             to=customer.email,
             template=template,
@@ -90,12 +96,16 @@ def notify(
             actor=actor,
             customer_id=customer.id,
             capped=False,  # the shop owes this mail to a customer who acted
+            reply_address=reply_keys.address(env.cfg, key.key) if key else "",
             calendar=calendar(env, booking, now) if holds else "",
             customer=customer,
             booking=shown,
             phone=env.cfg.shop.phone,
+            reply_cancel=key is not None,
             **links,
         )
+        if key is not None:
+            reply_keys.sent(key, mail)
     if staff:
         staff_alerts.raise_alert(
             session,

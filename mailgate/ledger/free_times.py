@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 
 from sqlmodel import Session
 
@@ -90,6 +91,41 @@ def nearest(
     found = on_days(session, cal, menu, days, now=now, staff=staff, policy=policy, but=but)
     later = [o for offered in found.values() for o in offered if o.start >= now]
     return sorted(later, key=lambda o: (abs(o.start - at), o.start))[:count]
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """What a customer asked for in a mail: from which day, which part of the day, whom."""
+
+    first_day: date | None = None  # None: today
+    after: time | None = None  # starts at or after (the shop's time)
+    before: time | None = None  # starts before
+    staff: str | None = None  # canonical name; None: anyone
+
+
+WEEK = 7
+
+
+def earliest(
+    session: Session, cal: Calendar, menu: Menu, wanted: Wanted, now: datetime, limit: int
+) -> list[Offer]:
+    """The earliest `limit` free times from the day wanted (or today), however many days ahead that
+    takes up to the menu's ahead_days: a week of bookings read at a time."""
+    today = cal.local(now).date()
+    day = max(wanted.first_day or today, today)
+    last = today + timedelta(days=menu.ahead_days)
+    found: list[Offer] = []
+    while day <= last and len(found) < limit:
+        days = [day + timedelta(days=i) for i in range(min(WEEK, (last - day).days + 1))]
+        for offered in on_days(session, cal, menu, days, now=now, staff=wanted.staff).values():
+            found += [o for o in offered if _in_window(cal, o.start, wanted)][: limit - len(found)]
+        day += timedelta(days=len(days))
+    return found
+
+
+def _in_window(cal: Calendar, start: datetime, wanted: Wanted) -> bool:
+    at = cal.local(start).time()
+    return (wanted.after is None or at >= wanted.after) and (wanted.before is None or at < wanted.before)
 
 
 def window(cal: Calendar, menu: Menu, day: date) -> tuple[datetime, datetime] | None:

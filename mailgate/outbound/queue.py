@@ -60,11 +60,7 @@ class Mailer:
             audit.by(session, "reply_suppressed", actor, customer_id=customer_id, template=template, why=why)
             return None
         links: dict[str, Any] = {}
-        for name, value in list(context.items()):
-            if isinstance(value, Link):
-                placeholder = f"[[link-{secrets.token_hex(8)}]]"  # no customer's text can guess it
-                links[placeholder] = [value.purpose, value.token_id]
-                context[name] = placeholder
+        context = {name: _placeholders(value, links) for name, value in context.items()}
         subject, body = render_mail(self.templates, template, shop=self.cfg.shop, **context)
         refs = thread_id(actor.reply_to) if thread else ""
         row = Outbox(
@@ -101,3 +97,17 @@ class Mailer:
     def suppressed(self, session: Session, to: str, now: datetime, actor: Actor) -> str | None:
         """Why an automatic reply to `to`, caused by `actor`'s message, must not go; None: it may."""
         return caps.suppressed(session, self.cfg, to, caps.client_of(session, actor.message_id), now)
+
+
+def _placeholders(value: object, links: dict[str, Any]) -> object:
+    """A Link (also in a list or dict: one per booking of a list) as a placeholder no customer's text
+    can guess; `links` gets what each stands for."""
+    if isinstance(value, Link):
+        placeholder = f"[[link-{secrets.token_hex(8)}]]"
+        links[placeholder] = [value.purpose, value.token_id]
+        return placeholder
+    if isinstance(value, list):
+        return [_placeholders(v, links) for v in value]
+    if isinstance(value, dict):
+        return {k: _placeholders(v, links) for k, v in value.items()}
+    return value

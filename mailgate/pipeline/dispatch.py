@@ -20,7 +20,7 @@ from mailgate.ledger import booking_mail, bookings, inquiries, signup
 from mailgate.ledger.matching import Person
 from mailgate.ledger.results import Result, Status
 from mailgate.models import Booking, Message, MessageState
-from mailgate.pipeline import deferred
+from mailgate.pipeline import book_by_mail, deferred
 from mailgate.pipeline.outcome import Outcome
 from mailgate.rules.intent import Intent
 
@@ -152,6 +152,18 @@ def _hold(session: Session, ctx: Context, message: Message, intent: Intent, now:
     return Outcome(MessageState.HELD, intent.reason, "held")
 
 
+def _by_mail(handler: book_by_mail.Handler) -> Handler:
+    """A booking by mail is a registered customer's: anyone else gets the registration link first."""
+
+    def run(session: Session, ctx: Context, message: Message, intent: Intent, now: datetime) -> Outcome:
+        customer = book_by_mail.registered(session, intent)
+        if customer is None:
+            return _register(session, ctx, message, intent, now)
+        return handler(session, ctx, intent, customer, actor_of(message), now)
+
+    return run
+
+
 HANDLERS: dict[str, Handler] = {
     "register": _register,
     "book": _book,
@@ -160,6 +172,9 @@ HANDLERS: dict[str, Handler] = {
     "inquiry": _inquiry,
     "ignore": _ignore,
     "hold": _hold,
+    "book_request": _by_mail(book_by_mail.request),
+    "book_reply": _by_mail(book_by_mail.reply),
+    "cancel_request": _by_mail(book_by_mail.cancel),
 }
 
 

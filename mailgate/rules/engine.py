@@ -15,6 +15,7 @@ from mailgate.mail.blank import is_blank, meaningful_text
 from mailgate.mail.compose import unanswerable
 from mailgate.mail.loops import auto_reply_reason
 from mailgate.mail.parse import ParsedMail
+from mailgate.rules import book_mail
 from mailgate.rules.intent import Intent
 from mailgate.rules.loading import Rule, RulesError, RuleSet, load
 from mailgate.rules.notices import notice_intent
@@ -61,7 +62,7 @@ def decide(
             return Intent("hold", "no sender address to answer", rule=rule.id)
         if rule.replies and (why := unanswerable(mail.from_addr)):
             return Intent("hold", f"no sender address to answer: {why}", rule=rule.id)
-        return _intent_for(rule, mail)
+        return _intent_for(rule, mail, rcpt, cfg)
     if auto:
         return Intent("ignore", f"{auto}; no rule takes it")
     return Intent(
@@ -69,7 +70,9 @@ def decide(
     )
 
 
-def _intent_for(rule: Rule, mail: ParsedMail) -> Intent:
+def _intent_for(rule: Rule, mail: ParsedMail, rcpt: str, cfg: Config) -> Intent:
+    if rule.action == "book_mail":
+        return book_mail.intent(rule.id, mail, rcpt, cfg)
     if rule.action == "register":
         notes: Sequence[str] = ()
         if not is_blank(mail.text):

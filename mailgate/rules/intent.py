@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-ACTIONS = ("register", "book", "change", "cancel", "inquiry", "ignore", "hold")
+# What a rules file may name. `book_mail` (the booking address) becomes book_request, book_reply or
+# cancel_request by what the customer wrote (rules/book_mail.py).
+ACTIONS = ("register", "book", "change", "cancel", "inquiry", "ignore", "hold", "book_mail")
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,8 @@ class RulesError(Exception):
 
 
 _RULE_KEYS = {
-    "name", "rcpt", "from", "subject", "action", "replies", "fields", "section", "reason", "hold_when_found",
+    "name", "rcpt", "rcpt_tags", "from", "subject", "action", "replies", "fields", "section", "reason",
+    "hold_when_found",
 }  # fmt: skip
 # What `hold_when_found` may name: a field that, read from a mail an ignore rule takes, means it may be
 # a notice after all (a vendor's new wording) and an operator should look.
@@ -42,6 +43,7 @@ class Rule:
     action: str
     source: str | None
     rcpt: tuple[str, ...] = ()
+    rcpt_tags: bool = False  # book+KEY@ reaches a rule for book@ too (a reply to one mail's own address)
     senders: tuple[str, ...] = ()  # addresses, or "*@domain"
     subject: tuple[re.Pattern[str], ...] = ()
     replies: bool = False
@@ -62,7 +64,9 @@ class Rule:
 
     def matches(self, mail: ParsedMail, rcpt: str) -> bool:
         if self.rcpt and not any(same_address(rcpt, r) for r in self.rcpt):
-            return False
+            untagged = f"{rcpt.rpartition('@')[0].partition('+')[0]}@{rcpt.rpartition('@')[2]}"
+            if not (self.rcpt_tags and any(same_address(untagged, r) for r in self.rcpt)):
+                return False
         if self.senders and not any(sender_matches(mail.from_addr, s) for s in self.senders):
             return False
         if not self.subject:
@@ -182,8 +186,9 @@ def _read_file(path: Path, cfg: Config, errors: list[str]) -> list[Rule]:
         except AttributeError as e:
             err("rcpt", f"unknown placeholder: {e}")
             rcpt = ()
-        if not isinstance(raw.get("replies", False), bool):
-            err("replies", "replies must be true or false")
+        for flag in ("replies", "rcpt_tags"):
+            if not isinstance(raw.get(flag, False), bool):
+                err(flag, f"{flag} must be true or false")
         if not isinstance(raw.get("reason", ""), str):
             err("reason", "reason must be a string")
         found = _str_list(raw.get("hold_when_found", []))
@@ -213,6 +218,7 @@ def _read_file(path: Path, cfg: Config, errors: list[str]) -> list[Rule]:
                     action=str(action),
                     source=source,
                     rcpt=rcpt,
+                    rcpt_tags=bool(raw.get("rcpt_tags", False)),
                     senders=tuple(lists["from"]),
                     subject=tuple(patterns),
                     replies=bool(raw.get("replies", False)),
