@@ -135,6 +135,9 @@ async def serve(ctx: Context, *, process: bool = True) -> None:
             log_level="warning",
             lifespan="off",
             access_log=False,
+            # The peer is the client (guest holds count per client): mailgate has no setting of
+            # trusted proxies, so X-Forwarded-For is read from none, not uvicorn's 127.0.0.1.
+            proxy_headers=False,
         )
     )
     tasks = [asyncio.create_task(web.serve()), asyncio.create_task(_sender(sender, stop, sent))]

@@ -59,9 +59,10 @@ def form_key(form: dict[str, str], scope: str) -> str | None:
 
 
 def client_of(request: Request) -> str:
-    """The address a guest's hold counts against: the connecting client (an IPv6 client by its /64,
-    which one host can rotate through). Behind a proxy this is the proxy: the trusted proxy's
-    X-Forwarded-For is not read yet."""
+    """The address a guest's hold counts against: the connecting peer (an IPv6 client by its /64,
+    which one host can rotate through). X-Forwarded-For is never read (`serve` runs uvicorn without
+    proxy headers): behind a reverse proxy every guest is the proxy, and the shop raises or turns off
+    [booking] guest_holds_per_client."""
     host = request.client.host if request.client else ""
     try:
         address = ipaddress.ip_address(host)

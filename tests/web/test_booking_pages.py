@@ -1,0 +1,216 @@
+"""The booking pages after the PIN (/b/<signed>/...): マイページ with the customer's bookings from every
+source, booking step by step, change and cancel, refusals in Japanese; on SQLite and PostgreSQL.
+Every page a test opens is checked to be under 10 KB (Walker)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from starlette.testclient import TestClient
+
+from mailgate import db
+from mailgate.audit import Actor
+from mailgate.context import Context
+from mailgate.ledger import bookings as ledger_bookings
+from mailgate.ledger.matching import Person
+from tests.web.booking_shop import (
+    NOW,
+    PHONE,
+    THU,
+    Clock,
+    Walker,
+    bookings,
+    links,
+    mail_text,
+    outbox,
+)
+from tests.web.test_app import active_customer
+
+EMAIL = "hanako@ezweb.ne.jp"
+SEITAI = "整体(60分 6,000円)"
+
+
+def logged_in(ctx: Context, client: TestClient) -> Walker:
+    """A registered customer on マイページ, after the right PIN on the personal link."""
+    _, login = active_customer(ctx, EMAIL)
+    w = Walker(client)
+    w.get(login)
+    w.submit(pin="1234")
+    assert "<h1>マイページ</h1>" in w.page
+    return w
+
+
+def vendor_booking(ctx: Context, hours: float = 0) -> int:
+    """A STORES予約 notice's booking for the customer (matched by address)."""
+    cmd = ledger_bookings.Book(
+        source="stores",
+        start=THU + timedelta(hours=hours),
+        staff="田中",
+        menu="整体",
+        customer=Person(email=EMAIL),
+        external_id="R-1",
+    )
+    with db.transaction(ctx.engine) as s:
+        result = ledger_bookings.book(s, ctx.ledger, cmd, Actor("test"), NOW)
+    assert result.booking_id is not None
+    return result.booking_id
+
+
+def test_a_customer_books_after_the_pin_and_mypage_lists_it(
+    shop_ctx: Context, shop_client: TestClient
+) -> None:
+    w = logged_in(shop_ctx, shop_client)
+    assert "ご予約はありません" in w.page
+    w.click("新しく予約する")
+    assert "メニューを選んでください" in w.page
+    w.click(SEITAI)
+    assert "担当を選んでください" in w.page and "指名なし(どなたでも)" in w.page
+    w.click("佐藤")
+    assert "12/1(火) ×" in w.page  # closed on Tuesdays: no link
+    w.click("12/3(木)")
+    w.click("13:00")
+    assert "<h1>ご予約内容の確認</h1>" in w.page and "合計 6,000円" in w.page
+    w.submit()
+    assert "<h1>ご予約を承りました</h1>" in w.page
+
+    [booking] = bookings(shop_ctx)
+    assert (booking.status, booking.source, booking.staff, booking.menu, booking.price) == (
+        "confirmed",
+        "web",
+        "佐藤",
+        "整体",
+        6000,
+    )
+    assert booking.start == THU
+    [mail] = [m for m in outbox(shop_ctx, EMAIL) if "予約" in m.subject]
+    body = mail_text(shop_ctx, mail)
+    assert "2026年12月03日(木) 13:00〜14:00" in body and "/h/" in body and "/x/" in body
+
+    w.click("マイページへ戻る")
+    assert "2026年12月03日(木) 13:00〜14:00" in w.page and "佐藤" in w.page
+    assert {"変更", "キャンセル"} <= set(links(w.page))
+
+
+def test_mypage_lists_bookings_from_vendor_notices_too(shop_ctx: Context, shop_client: TestClient) -> None:
+    vendor_booking(shop_ctx)
+    w = logged_in(shop_ctx, shop_client)
+    assert "2026年12月03日(木) 13:00〜14:00" in w.page and "田中" in w.page
+    w.click("キャンセル")
+    w.submit()
+    assert "<h1>キャンセルしました</h1>" in w.page
+    assert [b.status for b in bookings(shop_ctx)] == ["cancelled"]
+    w.click("マイページへ戻る")
+    assert "ご予約はありません" in w.page
+
+
+def test_anyone_books_whoever_is_free(shop_ctx: Context, shop_client: TestClient) -> None:
+    vendor_booking(shop_ctx)  # 田中 is busy at 13:00
+    w = logged_in(shop_ctx, shop_client)
+    w.click("新しく予約する")
+    w.choose(SEITAI, "指名なし(どなたでも)", "12/3(木)", "13:00")
+    assert "指名なし" in w.page
+    w.submit()
+    assert [(b.staff, b.status) for b in bookings(shop_ctx)] == [("田中", "confirmed"), ("佐藤", "confirmed")]
+
+
+def test_a_time_taken_meanwhile_gets_a_polite_page_and_fresh_times(
+    shop_ctx: Context, shop_client: TestClient
+) -> None:
+    w = logged_in(shop_ctx, shop_client)
+    w.click("新しく予約する")
+    w.choose(SEITAI, "田中", "12/3(木)", "13:00")
+    vendor_booking(shop_ctx, hours=0.5)  # someone else takes 田中 at 13:30 meanwhile
+    w.submit(status=409)
+    assert "ちょうど埋まりました" in w.page and "時間を選んでください" in w.page
+    times = set(links(w.page))
+    assert "13:00" not in times and "12:00" in times and "15:00" in times
+    assert [b.source for b in bookings(shop_ctx)] == ["stores"]
+
+
+def test_a_double_submitted_confirmation_books_once(shop_ctx: Context, shop_client: TestClient) -> None:
+    w = logged_in(shop_ctx, shop_client)
+    w.click("新しく予約する")
+    w.choose(SEITAI, "佐藤", "12/3(木)", "13:00")
+    form_page = w.page
+    w.submit()
+    w.page = form_page
+    w.submit()
+    assert "<h1>ご予約を承りました</h1>" in w.page
+    assert len(bookings(shop_ctx)) == 1
+
+
+def test_change_from_mypage_moves_the_booking(shop_ctx: Context, shop_client: TestClient) -> None:
+    vendor_booking(shop_ctx)
+    w = logged_in(shop_ctx, shop_client)
+    w.click("変更")
+    assert "変更前のご予約" in w.page
+    w.click("田中")
+    w.click("12/3(木)")
+    w.click("16:00")
+    assert "<h1>変更内容の確認</h1>" in w.page
+    w.submit()
+    assert "<h1>ご予約を変更しました</h1>" in w.page
+    [moved] = bookings(shop_ctx)
+    assert (moved.start, moved.version) == (THU + timedelta(hours=3), 2)
+
+
+def test_late_change_and_cancel_are_refused_with_the_shop_phone(
+    shop_ctx: Context, shop_client: TestClient, clock: Clock
+) -> None:
+    booking_id = vendor_booking(shop_ctx)
+    clock.now = THU - timedelta(hours=1)  # past 前日18:00 (change) and 2 hours before (cancel)
+    w = logged_in(shop_ctx, shop_client)
+    base = links(w.page)["新しく予約する"].removesuffix("/new")
+    assert "変更" not in links(w.page) and "キャンセル" not in links(w.page)
+    assert PHONE in w.page and "前日18:00まで" in w.page
+    w.get(f"{base}/change/{booking_id}", status=403)
+    assert PHONE in w.page and "期限を過ぎています" in w.page
+    w.get(f"{base}/cancel/{booking_id}", status=403)
+    assert PHONE in w.page
+    assert [b.status for b in bookings(shop_ctx)] == ["confirmed"]
+
+
+def test_the_booking_pages_link_runs_out_after_session_minutes(
+    shop_ctx: Context, shop_client: TestClient, clock: Clock
+) -> None:
+    w = logged_in(shop_ctx, shop_client)
+    book = links(w.page)["新しく予約する"]
+    clock.now = NOW + timedelta(minutes=61)
+    w.get(book, status=410)
+    assert "暗証番号を入力してください" in w.page
+
+
+def test_too_many_bookings_a_day_are_refused_in_words(shop_ctx: Context, shop_client: TestClient) -> None:
+    w = logged_in(shop_ctx, shop_client)
+    for time, status in (("10:00", 200), ("12:00", 200), ("15:00", 429)):
+        w.click("新しく予約する")
+        w.choose(SEITAI, "佐藤", "12/3(木)", time)
+        w.submit(status=status)
+        if status == 200:
+            w.click("マイページへ戻る")
+    assert "ご予約の上限に達しています" in w.page and "1日2件まで" in w.page and PHONE in w.page
+    assert len(bookings(shop_ctx)) == 2
+
+
+def test_booking_pages_take_get_and_post_only(shop_ctx: Context, shop_client: TestClient) -> None:
+    w = logged_in(shop_ctx, shop_client)
+    book = links(w.page)["新しく予約する"]
+    r = shop_client.put(book)
+    assert r.status_code == 405 and set(r.headers["allow"].replace(" ", "").split(",")) == {
+        "GET",
+        "HEAD",
+        "POST",
+    }
+    home = book.rsplit("/", 1)[0]
+    r = shop_client.post(home)
+    assert r.status_code == 405 and "POST" not in r.headers["allow"] and "GET" in r.headers["allow"]
+
+
+def test_a_posted_booking_without_a_csrf_token_books_nothing(
+    shop_ctx: Context, shop_client: TestClient
+) -> None:
+    w = logged_in(shop_ctx, shop_client)
+    w.click("新しく予約する")
+    w.choose(SEITAI, "佐藤", "12/3(木)", "13:00")
+    w.submit(status=403, csrf="")
+    assert bookings(shop_ctx) == []
