@@ -46,7 +46,7 @@ class Link(NamedTuple):
 
 class LinkError(Exception):
     """kind: 'tampered' | 'expired' | 'used' | 'revoked' | 'wrong_state' | 'changed' (a booking link
-    mailed before the booking changed)."""
+    mailed before the booking changed) | 'ended' (its booking was cancelled or expired since)."""
 
     def __init__(self, kind: str) -> None:
         super().__init__(kind)

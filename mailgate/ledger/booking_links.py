@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from mailgate import tokens
 from mailgate.links import Link, LinkError, Signer
-from mailgate.models import Booking, Token
+from mailgate.models import Booking, BookingStatus, Token
 
 PURPOSES = ("confirm", "change", "cancel")
 
@@ -35,11 +35,13 @@ def issue(session: Session, booking: Booking, purpose: str, now: datetime) -> Li
 def open_link(
     session: Session, signer: Signer, purpose: str, signed: str, now: datetime, *, lock: bool = False
 ) -> tuple[Token, Booking]:
-    """The live link's token and its booking, or LinkError ('changed' when the booking moved on)."""
+    """The live link's token and its booking, or LinkError: 'changed' when the booking moved on,
+    'ended' when it was cancelled or its hold ran out since."""
     token = tokens.lookup(session, signer, purpose, signed, now, lock=lock)
     booking = session.get(Booking, token.booking_id) if token.booking_id is not None else None
     if booking is None:
         raise LinkError("tampered")
     if booking.version != token.booking_version:
-        raise LinkError("changed")
+        ended = booking.status in (BookingStatus.CANCELLED, BookingStatus.EXPIRED)
+        raise LinkError("ended" if ended else "changed")
     return token, booking

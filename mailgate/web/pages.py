@@ -34,6 +34,7 @@ LINK_STATUS = {
     "revoked": 410,
     "wrong_state": 409,
     "changed": 410,
+    "ended": 410,
 }
 # kind -> (title, line) of the page shown for a link that cannot be used.
 _LINK_ERRORS = {
@@ -48,6 +49,10 @@ _LINK_ERRORS = {
     "changed": (
         "このリンクは使えません",
         "ご予約が変更されたため、このリンクは使えなくなりました。最新のメールのリンクをお使いください。",
+    ),
+    "ended": (
+        "このご予約は取り消されています",
+        "このご予約はキャンセル済みか、確定の期限が過ぎて取り消されています。",
     ),
 }
 _REOPEN = "お客様専用ページ(ブックマーク)を開き直して、暗証番号を入力してください。"

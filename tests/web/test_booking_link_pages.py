@@ -84,6 +84,8 @@ def test_the_cancel_link_asks_then_cancels_once(shop_ctx: Context, shop_client: 
     w.page = form
     w.submit(status=410)  # the same form again: the link is used, nothing more happens
     assert "<h1>" in w.page and len(bookings(shop_ctx)) == 1
+    w.get(links["h"], status=410)  # the change link of a cancelled booking
+    assert "このご予約はキャンセル済みか" in w.page
 
 
 def test_the_confirm_link_confirms_a_tentative_booking(shop_ctx: Context, shop_client: TestClient) -> None:
