@@ -14,6 +14,7 @@ from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 from sqlmodel import Session, col, select
 from starlette.testclient import TestClient
 
@@ -62,6 +63,8 @@ sun = "10:00-18:00"
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=JST)
 THU = datetime(2026, 12, 3, 13, 0, tzinfo=JST)
 MAX_PAGE = 10 * 1024
+# For what a page does rather than what the database does: SQLite is enough (the suite stays fast).
+sqlite_only = pytest.mark.parametrize("dialect", ["sqlite"])
 
 
 @dataclass

@@ -22,6 +22,7 @@ from tests.web.booking_shop import (
     link_in,
     mail_text,
     outbox,
+    sqlite_only,
 )
 
 EMAIL = "jiro@example.jp"
@@ -101,6 +102,7 @@ def test_the_confirm_link_confirms_a_tentative_booking(shop_ctx: Context, shop_c
     assert set(confirmation) == {"h", "x"}  # the confirmation mail: change and cancel
 
 
+@sqlite_only
 def test_a_late_cancel_link_gives_the_shop_phone(
     shop_ctx: Context, shop_client: TestClient, clock: Clock
 ) -> None:
@@ -114,6 +116,7 @@ def test_a_late_cancel_link_gives_the_shop_phone(
     assert [b.status for b in bookings(shop_ctx)] == ["confirmed"]
 
 
+@sqlite_only
 def test_booking_links_take_get_and_post_only(shop_ctx: Context, shop_client: TestClient) -> None:
     links = booked(shop_ctx)
     for path in links.values():

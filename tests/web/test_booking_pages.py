@@ -23,6 +23,7 @@ from tests.web.booking_shop import (
     links,
     mail_text,
     outbox,
+    sqlite_only,
 )
 from tests.web.test_app import active_customer
 
@@ -170,6 +171,7 @@ def test_late_change_and_cancel_are_refused_with_the_shop_phone(
     assert [b.status for b in bookings(shop_ctx)] == ["confirmed"]
 
 
+@sqlite_only
 def test_the_booking_pages_link_runs_out_after_session_minutes(
     shop_ctx: Context, shop_client: TestClient, clock: Clock
 ) -> None:
@@ -192,6 +194,7 @@ def test_too_many_bookings_a_day_are_refused_in_words(shop_ctx: Context, shop_cl
     assert len(bookings(shop_ctx)) == 2
 
 
+@sqlite_only
 def test_booking_pages_take_get_and_post_only(shop_ctx: Context, shop_client: TestClient) -> None:
     w = logged_in(shop_ctx, shop_client)
     book = links(w.page)["新しく予約する"]
@@ -206,6 +209,7 @@ def test_booking_pages_take_get_and_post_only(shop_ctx: Context, shop_client: Te
     assert r.status_code == 405 and "POST" not in r.headers["allow"] and "GET" in r.headers["allow"]
 
 
+@sqlite_only
 def test_a_posted_booking_without_a_csrf_token_books_nothing(
     shop_ctx: Context, shop_client: TestClient
 ) -> None:

@@ -23,6 +23,7 @@ from tests.web.booking_shop import (
     links,
     mail_text,
     outbox,
+    sqlite_only,
 )
 
 GUEST = {"name": "鈴木 一郎", "name_kana": "すずき いちろう", "phone": "090-1111-2222"}
@@ -107,6 +108,7 @@ def test_holds_are_limited_per_client_and_in_all(
     assert len(bookings(ctx)) == 2
 
 
+@sqlite_only
 def test_the_guest_form_asks_again_for_what_is_missing(shop_ctx: Context, shop_client: TestClient) -> None:
     w = Walker(shop_client)
     w.get("/book")
@@ -130,7 +132,8 @@ def test_guests_can_be_turned_off(tmp_path: Path) -> None:
     w.get("/book", status=404)
 
 
-@pytest.mark.parametrize("path", ["/k/garbage", "/h/Zm9v.bar.baz", "/x/"])
-def test_a_broken_booking_link_gets_a_page_not_an_error(shop_client: TestClient, path: str) -> None:
-    r = shop_client.get(path)
-    assert r.status_code in (404, 410) and "<h1>" in r.text
+@sqlite_only
+def test_a_broken_booking_link_gets_a_page_not_an_error(shop_client: TestClient) -> None:
+    for path in ("/k/garbage", "/h/Zm9v.bar.baz", "/x/"):
+        r = shop_client.get(path)
+        assert r.status_code == 404 and "<h1>" in r.text, path
