@@ -78,10 +78,10 @@ class Clock:
 
 
 def booking_context(
-    directory: Path, db_url: str, base_url: str = "http://testserver", extra: str = ""
+    directory: Path, db_url: str, base_url: str = "http://testserver", extra: str = "", shop: str = SHOP
 ) -> Context:
     web = f'\n[web]\nbase_url = "{base_url}"\n'
-    path = write_config(directory, web + extra, db_url=db_url, shop=SHOP)
+    path = write_config(directory, web + extra, db_url=db_url, shop=shop)
     return Context.build(config.load(path))
 
 

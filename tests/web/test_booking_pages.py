@@ -5,20 +5,26 @@ Every page a test opens is checked to be under 10 KB (Walker)."""
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 from starlette.testclient import TestClient
 
 from mailgate import db
 from mailgate.audit import Actor
 from mailgate.context import Context
+from mailgate.ledger import booking_views
 from mailgate.ledger import bookings as ledger_bookings
 from mailgate.ledger.matching import Person
+from mailgate.web import choosing
+from mailgate.web.app import create_app
 from tests.web.booking_shop import (
     NOW,
     PHONE,
+    SHOP,
     THU,
     Clock,
     Walker,
+    booking_context,
     bookings,
     links,
     mail_text,
@@ -41,15 +47,15 @@ def logged_in(ctx: Context, client: TestClient) -> Walker:
     return w
 
 
-def vendor_booking(ctx: Context, hours: float = 0) -> int:
+def vendor_booking(ctx: Context, hours: float = 0, days: int = 0, external_id: str = "R-1") -> int:
     """A STORES予約 notice's booking for the customer (matched by address)."""
     cmd = ledger_bookings.Book(
         source="stores",
-        start=THU + timedelta(hours=hours),
+        start=THU + timedelta(days=days, hours=hours),
         staff="田中",
         menu="整体",
         customer=Person(email=EMAIL),
-        external_id="R-1",
+        external_id=external_id,
     )
     with db.transaction(ctx.engine) as s:
         result = ledger_bookings.book(s, ctx.ledger, cmd, Actor("test"), NOW)
@@ -218,3 +224,38 @@ def test_a_posted_booking_without_a_csrf_token_books_nothing(
     w.choose(SEITAI, "佐藤", "12/3(木)", "13:00")
     w.submit(status=403, csrf="")
     assert bookings(shop_ctx) == []
+
+
+@sqlite_only
+def test_a_posted_day_too_far_or_too_late_is_refused_in_words(
+    shop_ctx: Context, shop_client: TestClient
+) -> None:
+    """The lists never offer such a day; a page left open too long (or a hand-made form) posts one."""
+    w = logged_in(shop_ctx, shop_client)
+    w.click("新しく予約する")
+    w.choose(SEITAI, "佐藤", "12/3(木)", "13:00")
+    form = w.page
+    w.submit(status=400, day=f"{NOW + timedelta(days=40):%Y%m%d}")
+    assert "ご予約は30日先まで承っています" in w.page
+    w.page = form
+    w.submit(status=403, day=f"{NOW:%Y%m%d}", time="1500")  # today: 前日18:00まで
+    assert "ご予約の受付は前日18:00までです" in w.page and PHONE in w.page
+    assert bookings(shop_ctx) == []
+
+
+@sqlite_only
+def test_the_longest_pages_stay_under_10_kb(tmp_path: Path, db_url: str) -> None:
+    """マイページ with as many bookings as it lists, and a change page with as many times as it lists."""
+    shop = SHOP.replace("grid = 30\nprice = 6000", "grid = 5\nprice = 6000").replace(
+        'thu = "10:00-20:00"', 'thu = "06:00-23:30"'
+    )
+    ctx = booking_context(tmp_path / "long", db_url, shop=shop)
+    client = TestClient(create_app(ctx, Clock()))
+    for i in range(booking_views.MAX_LISTED + 2):
+        vendor_booking(ctx, days=7 + i, external_id=f"R-{i}")
+    w = logged_in(ctx, client)  # Walker checks every page's size
+    assert w.page.count("<dt>日時</dt>") == booking_views.MAX_LISTED
+    w.click("変更")
+    w.click("佐藤")
+    w.click("12/3(木)")
+    assert w.page.count("<li>") == choosing.MAX_TIMES and "これより後の時間" in w.page

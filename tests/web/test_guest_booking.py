@@ -80,6 +80,18 @@ def test_an_unconfirmed_hold_expires_and_frees_its_seat(
     assert [b.status for b in bookings(shop_ctx)] == ["expired", "tentative"]
 
 
+def test_a_double_submitted_guest_form_holds_once(shop_ctx: Context, shop_client: TestClient) -> None:
+    w = Walker(shop_client)
+    w.get("/book")
+    w.choose(SEITAI, "佐藤", "12/3(木)", "13:00")
+    form = w.page
+    w.submit(**GUEST, email="ichiro@example.jp")
+    w.page = form
+    w.submit(**GUEST, email="ichiro@example.jp")
+    assert "<h1>仮予約を受け付けました</h1>" in w.page
+    assert len(bookings(shop_ctx)) == 1 and len(outbox(shop_ctx, "ichiro@example.jp")) == 1
+
+
 def test_one_open_hold_per_mailbox_whatever_the_case_or_tag(
     shop_ctx: Context, shop_client: TestClient
 ) -> None:
