@@ -47,6 +47,14 @@ def logged_in(ctx: Context, client: TestClient) -> Walker:
     return w
 
 
+def confirming(ctx: Context, client: TestClient, staff: str = "佐藤", time: str = "13:00") -> Walker:
+    """A customer on the confirmation page of 整体 on Thursday 12/3."""
+    w = logged_in(ctx, client)
+    w.click("新しく予約する")
+    w.choose(SEITAI, staff, "12/3(木)", time)
+    return w
+
+
 def vendor_booking(ctx: Context, hours: float = 0, days: int = 0, external_id: str = "R-1") -> int:
     """A STORES予約 notice's booking for the customer (matched by address)."""
     cmd = ledger_bookings.Book(
@@ -112,9 +120,7 @@ def test_mypage_lists_bookings_from_vendor_notices_too(shop_ctx: Context, shop_c
 
 def test_anyone_books_whoever_is_free(shop_ctx: Context, shop_client: TestClient) -> None:
     vendor_booking(shop_ctx)  # 田中 is busy at 13:00
-    w = logged_in(shop_ctx, shop_client)
-    w.click("新しく予約する")
-    w.choose(SEITAI, "指名なし(どなたでも)", "12/3(木)", "13:00")
+    w = confirming(shop_ctx, shop_client, "指名なし(どなたでも)")
     assert "指名なし" in w.page
     w.submit()
     assert [(b.staff, b.status) for b in bookings(shop_ctx)] == [("田中", "confirmed"), ("佐藤", "confirmed")]
@@ -123,9 +129,7 @@ def test_anyone_books_whoever_is_free(shop_ctx: Context, shop_client: TestClient
 def test_a_time_taken_meanwhile_gets_a_polite_page_and_fresh_times(
     shop_ctx: Context, shop_client: TestClient
 ) -> None:
-    w = logged_in(shop_ctx, shop_client)
-    w.click("新しく予約する")
-    w.choose(SEITAI, "田中", "12/3(木)", "13:00")
+    w = confirming(shop_ctx, shop_client, "田中")
     vendor_booking(shop_ctx, hours=0.5)  # someone else takes 田中 at 13:30 meanwhile
     w.submit(status=409)
     assert "ちょうど埋まりました" in w.page and "時間を選んでください" in w.page
@@ -135,9 +139,7 @@ def test_a_time_taken_meanwhile_gets_a_polite_page_and_fresh_times(
 
 
 def test_a_double_submitted_confirmation_books_once(shop_ctx: Context, shop_client: TestClient) -> None:
-    w = logged_in(shop_ctx, shop_client)
-    w.click("新しく予約する")
-    w.choose(SEITAI, "佐藤", "12/3(木)", "13:00")
+    w = confirming(shop_ctx, shop_client)
     form_page = w.page
     w.submit()
     w.page = form_page
@@ -219,9 +221,7 @@ def test_booking_pages_take_get_and_post_only(shop_ctx: Context, shop_client: Te
 def test_a_posted_booking_without_a_csrf_token_books_nothing(
     shop_ctx: Context, shop_client: TestClient
 ) -> None:
-    w = logged_in(shop_ctx, shop_client)
-    w.click("新しく予約する")
-    w.choose(SEITAI, "佐藤", "12/3(木)", "13:00")
+    w = confirming(shop_ctx, shop_client)
     w.submit(status=403, csrf="")
     assert bookings(shop_ctx) == []
 
@@ -231,9 +231,7 @@ def test_a_posted_day_too_far_or_too_late_is_refused_in_words(
     shop_ctx: Context, shop_client: TestClient
 ) -> None:
     """The lists never offer such a day; a page left open too long (or a hand-made form) posts one."""
-    w = logged_in(shop_ctx, shop_client)
-    w.click("新しく予約する")
-    w.choose(SEITAI, "佐藤", "12/3(木)", "13:00")
+    w = confirming(shop_ctx, shop_client)
     form = w.page
     w.submit(status=400, day=f"{NOW + timedelta(days=40):%Y%m%d}")
     assert "ご予約は30日先まで承っています" in w.page
