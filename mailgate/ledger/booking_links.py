@@ -45,3 +45,12 @@ def open_link(
         ended = booking.status in (BookingStatus.CANCELLED, BookingStatus.EXPIRED)
         raise LinkError("ended" if ended else "changed")
     return token, booking
+
+
+def used_by(session: Session, signer: Signer, purpose: str, signed: str) -> Booking | None:
+    """The booking of a link already used (a double tap, or opened again after it acted): the page
+    then shows what the booking is now. None for a link that was never ours."""
+    token = session.get(Token, signer.verify(purpose, signed, max_age_seconds=None))
+    if token is None or token.purpose != purpose or token.used_at is None or token.booking_id is None:
+        return None
+    return session.get(Booking, token.booking_id)

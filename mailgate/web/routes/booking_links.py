@@ -20,20 +20,55 @@ from mailgate.context import Context
 from mailgate.ledger import booking_links, booking_views, fitting
 from mailgate.ledger.booking_views import BookingView
 from mailgate.ledger.results import Result, Status
+from mailgate.links import LinkError
 from mailgate.models import Booking, BookingStatus
 from mailgate.web import acting, forms
 from mailgate.web.acting import Outcome
 from mailgate.web.flow import Flow, version_of
-from mailgate.web.pages import Pages, message
+from mailgate.web.pages import Handler, Pages, message
 from mailgate.web.routes.link_page import LinkPage
 
 Command = Callable[[Session, Booking, Actor], Result]
+
+
+# purpose -> (the state a used link left its booking in, the page's title and line).
+_DONE = {
+    "confirm": (BookingStatus.CONFIRMED, "ご予約は確定しています", "このご予約は確定しています。"),
+    "cancel": (BookingStatus.CANCELLED, "キャンセル済みです", "このご予約はキャンセルされています。"),
+}
 
 
 class BookingLink(LinkPage):
     def __init__(self, ctx: Context, pages: Pages) -> None:
         super().__init__(ctx, pages)
         self.flow = Flow(ctx, pages)
+
+    def routes(self) -> list[Route]:
+        return [self.route(self.prefix, self._used(self.show), self._used(self.submit))]
+
+    def _used(self, handler: Handler) -> Handler:
+        """A used link (a double tap on the button, or opened again) shows what it did, when it did."""
+
+        async def either(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except LinkError as e:
+                if e.kind != "used" or self.purpose not in _DONE:
+                    raise
+                booking = await run_in_threadpool(self._used_by, request.path_params["signed"])
+                state, title, line = _DONE[self.purpose]
+                if booking is None or booking.state != state:
+                    raise
+                return self.pages.render(
+                    request, "booking_done.html.j2", title=title, lines=[line], booking=booking.shown, home=""
+                )
+
+        return either
+
+    def _used_by(self, signed: str) -> BookingView | None:
+        with db.transaction(self.ctx.engine) as s:
+            booking = booking_links.used_by(s, self.ctx.signer, self.purpose, signed)
+            return booking_views.view_of(self.ctx.ledger, booking) if booking else None
 
     def _view(self, signed: str, now: datetime) -> BookingView:
         with db.transaction(self.ctx.engine) as s:
