@@ -135,3 +135,20 @@ def open_days(
         (day, offers(cal, menu, day, busy, now=now, staff=staff, taken_seats=taken, for_customer=True))
         for day in days
     ]
+
+
+def free_staff(
+    session: Session,
+    env: LedgerEnv,
+    menu: Menu,
+    day: date,
+    people: list[str],
+    now: datetime,
+    *,
+    but: int | None = None,
+) -> set[str]:
+    """Who of `people` has a free time for `menu` on the shop's `day`, read with one query."""
+    cal = env.calendar
+    lo = datetime.combine(day, time.min, cal.tz)
+    busy = fit_rules.busy_on(session, cal, lo, lo + timedelta(days=1), but=but)
+    return {p for p in people if offers(cal, menu, day, busy, now=now, staff=p, for_customer=True)}

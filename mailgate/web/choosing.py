@@ -1,5 +1,5 @@
 """Choosing a time step by step with GET only: each step is a short list of links (no script, no
-cookies, one press on a feature phone): the menu, the staff member or anyone, the day, a free time.
+cookies, one press on a feature phone): the menu, the day, the staff member or anyone, a free time.
 What is chosen rides in the query (menu, staff, day, time, from); the confirmation page's form posts
 the same fields, read by the same `read`. The booking pages, the guest page and the change pages
 share it; the free times come from the ledger (booking_views), the pages never query tables."""
@@ -43,10 +43,10 @@ class Choice:
     def step(self) -> str:
         if self.menu is None:
             return "menu"
-        if not self.staff_chosen:
-            return "staff"
         if self.day is None:
             return "day"
+        if not self.staff_chosen:
+            return "staff"
         return "time" if not self.time else "confirm"
 
     def start(self, cal: Calendar) -> datetime | None:
@@ -65,8 +65,8 @@ def read(cal: Calendar, fields: Mapping[str, str], menu: Menu | None = None) -> 
     if menu is None:
         return Choice()
     staff, chosen = None, False
-    people = [p for p in capable(cal, menu) if p]
-    if menu.kind == "slots" or len(people) <= 1:
+    people = choosable(cal, menu)
+    if not people:
         chosen = True  # nobody to choose between: the slot's staff, or the one person
     elif fields.get("staff") == ANYONE:
         chosen = True
@@ -83,6 +83,12 @@ def read(cal: Calendar, fields: Mapping[str, str], menu: Menu | None = None) -> 
         first=_day(fields.get("from", "")),
         after=fields.get("after", "") if _TIME.match(fields.get("after", "")) else "",
     )
+
+
+def choosable(cal: Calendar, menu: Menu) -> list[str]:
+    """The staff a customer chooses between for `menu`: none for fixed slots or a single person."""
+    people = [p for p in capable(cal, menu) if p]
+    return [] if menu.kind == "slots" or len(people) <= 1 else people
 
 
 def _day(text: str) -> date | None:
@@ -195,12 +201,7 @@ class Chooser:
         if step == "menu":
             out["items"] = [(menu_label(m), href(base, cal, Choice(menu=m))) for m in cal.menus]
         elif step == "staff":
-            assert choice.menu is not None
-            people = [p for p in capable(cal, choice.menu) if p]
-            anyone = replace(choice, staff=None, staff_chosen=True)
-            out["items"] = [("指名なし(どなたでも)", href(base, cal, anyone))] + [
-                (p, href(base, cal, replace(choice, staff=p, staff_chosen=True))) for p in people
-            ]
+            out["items"] = self._staff(base, choice, now, but)
         elif step == "day":
             out.update(self._days(base, choice, now, but))
         else:
@@ -245,11 +246,25 @@ class Chooser:
             "later": href(base, cal, choice, **{"from": f"{later:%Y%m%d}"}) if later <= last else "",
         }
 
+    def _staff(self, base: str, choice: Choice, now: datetime, but: int | None) -> list[tuple[str, str]]:
+        """Anyone, then each person who can do the menu: × (no link) for whoever has no free time."""
+        cal, menu, day = self.calendar, choice.menu, choice.day
+        assert menu is not None and day is not None
+        with db.transaction(self.ctx.engine) as s:
+            free = booking_views.free_staff(s, self.ctx.ledger, menu, day, choosable(cal, menu), now, but=but)
+        anyone = replace(choice, staff=None, staff_chosen=True)
+        return [("指名なし(どなたでも)", href(base, cal, anyone))] + [
+            (p, href(base, cal, replace(choice, staff=p, staff_chosen=True))) if p in free else (f"{p} ×", "")
+            for p in choosable(cal, menu)
+        ]
+
     def _back(self, base: str, choice: Choice) -> str:
         """The step before this one."""
         cal = self.calendar
         if choice.time:
             return href(base, cal, replace(choice, time=""))
+        if choice.staff_chosen and choice.menu is not None and choosable(cal, choice.menu):
+            return href(base, cal, replace(choice, staff=None, staff_chosen=False))
         if choice.day is not None:
-            return href(base, cal, replace(choice, day=None))
+            return href(base, cal, replace(choice, day=None, staff=None, staff_chosen=False))
         return ""

@@ -164,9 +164,9 @@ class Walker:
         return self._seen(self.client.post(urljoin(self.url, html.unescape(m.group(1))), data=data), status)
 
     def choose(self, menu: str, staff: str | None, day: str, time: str) -> str:
-        """From a page with the menus: menu, staff (None: the menu has no choice), day, time."""
+        """From a page with the menus: menu, day, staff (None: the menu has no choice), time."""
         self.click(menu)
+        self.click(day)
         if staff is not None:
             self.click(staff)
-        self.click(day)
         return self.click(time)

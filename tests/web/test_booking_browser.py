@@ -143,8 +143,8 @@ def test_a_customer_books_changes_by_link_and_cancels_in_chromium(
     assert pg.locator("h1").inner_text() == "マイページ"
     go(pg, "新しく予約する")
     go(pg, "整体(60分 6,000円)")
-    go(pg, "指名なし(どなたでも)")
     go(pg, day)
+    go(pg, "指名なし(どなたでも)")
     first_time(pg)
     assert "合計 6,000円" in pg.content()
     press(pg, "予約する")
@@ -156,8 +156,8 @@ def test_a_customer_books_changes_by_link_and_cancels_in_chromium(
     [mail] = wait_for(lambda: [m for m in mails_to(served, EMAIL) if "/h/" in m])
     pg.goto(link(mail, "h"))
     fits(pg)
-    go(pg, "佐藤")
     go(pg, day)
+    go(pg, "佐藤")
     pg.locator("ul.pick a").last.click()  # the last time of the day
     pg.wait_for_load_state()
     press(pg, "この内容に変更する")
@@ -190,8 +190,8 @@ def test_a_guest_hold_expires_and_its_seat_is_offered_again_in_chromium(
         pg.goto(served.base_url + "/")
         go(pg, "ご予約(会員登録なし)")
         go(pg, "整体(60分 6,000円)")
-        go(pg, "佐藤")
         go(pg, day)
+        go(pg, "佐藤")
         return first_time(pg)
 
     held = choose()

@@ -52,9 +52,9 @@ def test_the_change_link_moves_the_booking_and_the_old_links_stop_working(
     old = booked(shop_ctx)
     w = Walker(shop_client)
     w.get(old["h"])
-    assert "変更前のご予約" in w.page and "担当を選んでください" in w.page
-    w.click("佐藤")
+    assert "変更前のご予約" in w.page and "日にちを選んでください" in w.page
     w.click("12/3(木)")
+    w.click("佐藤")
     w.click("16:00")
     assert [b.start for b in bookings(shop_ctx)] == [THU]  # GET only shows
     w.submit()

@@ -8,9 +8,11 @@ from datetime import timedelta
 from pathlib import Path
 
 from starlette.testclient import TestClient
+from typer.testing import CliRunner
 
 from mailgate import db
 from mailgate.audit import Actor
+from mailgate.cli import app
 from mailgate.context import Context
 from mailgate.ledger import booking_views
 from mailgate.ledger import bookings as ledger_bookings
@@ -79,10 +81,11 @@ def test_a_customer_books_after_the_pin_and_mypage_lists_it(
     w.click("新しく予約する")
     assert "メニューを選んでください" in w.page
     w.click(SEITAI)
+    assert "日にちを選んでください" in w.page
+    assert "12/1(火) ×" in w.page and "12/1(火)" not in links(w.page)  # closed on Tuesdays
+    w.click("12/3(木)")
     assert "担当を選んでください" in w.page and "指名なし(どなたでも)" in w.page
     w.click("佐藤")
-    assert "12/1(火) ×" in w.page  # closed on Tuesdays: no link
-    w.click("12/3(木)")
     w.click("13:00")
     assert "<h1>ご予約内容の確認</h1>" in w.page and "合計 6,000円" in w.page
     w.submit()
@@ -126,6 +129,22 @@ def test_anyone_books_whoever_is_free(shop_ctx: Context, shop_client: TestClient
     assert [(b.staff, b.status) for b in bookings(shop_ctx)] == [("田中", "confirmed"), ("佐藤", "confirmed")]
 
 
+def test_whoever_has_no_free_time_that_day_cannot_be_chosen(
+    shop_ctx: Context, shop_client: TestClient
+) -> None:
+    done = CliRunner().invoke(
+        app, ["--config", str(shop_ctx.cfg.source), "shifts", "set", "田中", "2026-12-03", "off"]
+    )
+    assert done.exit_code == 0, done.output
+    w = logged_in(shop_ctx, shop_client)
+    w.click("新しく予約する")
+    w.click(SEITAI)
+    w.click("12/3(木)")
+    assert "田中 ×" in w.page and "田中" not in links(w.page) and "佐藤" in links(w.page)
+    w.click("一つ前に戻る")
+    assert "日にちを選んでください" in w.page
+
+
 def test_a_time_taken_meanwhile_gets_a_polite_page_and_fresh_times(
     shop_ctx: Context, shop_client: TestClient
 ) -> None:
@@ -153,8 +172,8 @@ def test_change_from_mypage_moves_the_booking(shop_ctx: Context, shop_client: Te
     w = logged_in(shop_ctx, shop_client)
     w.click("変更")
     assert "変更前のご予約" in w.page
-    w.click("田中")
     w.click("12/3(木)")
+    w.click("田中")
     w.click("16:00")
     assert "<h1>変更内容の確認</h1>" in w.page
     w.submit()
@@ -254,6 +273,6 @@ def test_the_longest_pages_stay_under_10_kb(tmp_path: Path, db_url: str) -> None
     w = logged_in(ctx, client)  # Walker checks every page's size
     assert w.page.count("<dt>日時</dt>") == booking_views.MAX_LISTED
     w.click("変更")
-    w.click("佐藤")
     w.click("12/3(木)")
+    w.click("佐藤")
     assert w.page.count("<li>") == choosing.MAX_TIMES and "これより後の時間" in w.page
