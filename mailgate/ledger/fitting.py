@@ -211,6 +211,7 @@ def cancel(session: Session, env: LedgerEnv, cmd: FitCancel, actor: Actor, now: 
         return r.result
     seats.release(session, booking.id or 0)
     booking.status, booking.version, booking.updated_at = BookingStatus.CANCELLED, booking.version + 1, now
+    booking.client = None  # a guest's address is kept only while it counts against the guest limits
     session.add(booking)
     audit.by(
         session, "booking_cancelled", actor, customer_id=booking.customer_id, booking_id=booking.id, at=now
@@ -248,6 +249,7 @@ def confirm(
             Status.EXPIRED, f"booking {booking.id} is {booking.status}", booking.id, state=booking.status
         )
     booking.status, booking.expires_at, booking.updated_at = BookingStatus.CONFIRMED, None, now
+    booking.client = None
     session.add(booking)
     audit.by(
         session, "booking_confirmed", actor, customer_id=booking.customer_id, booking_id=booking.id, at=now
@@ -268,6 +270,7 @@ def expire_due(session: Session, now: datetime) -> list[int]:
     for booking in session.exec(stmt):
         seats.release(session, booking.id or 0)
         booking.status, booking.version, booking.updated_at = BookingStatus.EXPIRED, booking.version + 1, now
+        booking.client = None
         session.add(booking)
         audit.by(
             session,
