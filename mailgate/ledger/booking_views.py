@@ -71,7 +71,8 @@ def view_of(env: LedgerEnv, booking: Booking) -> BookingView:
 
 
 def bookings_of(session: Session, env: LedgerEnv, customer_id: int, now: datetime) -> list[BookingView]:
-    """The customer's bookings not yet over, whatever made them (a page, a mail, a vendor, the desk)."""
+    """The customer's bookings not yet over, whatever made them (a page, a mail, a vendor, the desk):
+    the first MAX_LISTED, and one more when there are more (the page says so)."""
     stmt = (
         select(Booking)
         .where(
@@ -80,7 +81,7 @@ def bookings_of(session: Session, env: LedgerEnv, customer_id: int, now: datetim
             col(Booking.end) > now,
         )
         .order_by(col(Booking.start), col(Booking.id))
-        .limit(MAX_LISTED)
+        .limit(MAX_LISTED + 1)
     )
     return [view_of(env, b) for b in session.exec(stmt)]
 

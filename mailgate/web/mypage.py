@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from mailgate import deadlines, normalize
 from mailgate.config import Config
-from mailgate.ledger.booking_views import BookingView
+from mailgate.ledger.booking_views import MAX_LISTED, BookingView
 from mailgate.web.lookup import CustomerView
 from mailgate.web.pages import Pages
 
@@ -38,7 +38,8 @@ def render(
         settings_url=settings_url,
         settings_hours=str(int(hours)) if float(hours).is_integer() else f"{hours:g}",
         book_url=f"{base}/new",
-        bookings=[_item(cfg, b, base, now) for b in bookings],
+        bookings=[_item(cfg, b, base, now) for b in bookings[:MAX_LISTED]],
+        more=len(bookings) > MAX_LISTED,
         session_minutes=cfg.booking.session_minutes,
     )
 

@@ -272,6 +272,7 @@ def test_the_longest_pages_stay_under_10_kb(tmp_path: Path, db_url: str) -> None
         vendor_booking(ctx, days=7 + i, external_id=f"R-{i}")
     w = logged_in(ctx, client)  # Walker checks every page's size
     assert w.page.count("<dt>日時</dt>") == booking_views.MAX_LISTED
+    assert "ほかにもご予約があります" in w.page
     w.click("変更")
     w.click("12/3(木)")
     w.click("佐藤")
