@@ -17,7 +17,7 @@ from mailgate.context import Context
 from mailgate.ledger import booking_views
 from mailgate.ledger import bookings as ledger_bookings
 from mailgate.ledger.matching import Person
-from mailgate.web import choosing
+from mailgate.web import choosing, csrf
 from mailgate.web.app import create_app
 from tests.web.booking_shop import (
     NOW,
@@ -277,3 +277,21 @@ def test_the_longest_pages_stay_under_10_kb(tmp_path: Path, db_url: str) -> None
     w.click("12/3(木)")
     w.click("佐藤")
     assert w.page.count("<li>") == choosing.MAX_TIMES and "これより後の時間" in w.page
+
+
+@sqlite_only
+def test_a_customer_cannot_open_or_cancel_someone_elses_booking(
+    shop_ctx: Context, shop_client: TestClient
+) -> None:
+    theirs = vendor_booking(shop_ctx)
+    _, login = active_customer(shop_ctx, "other@docomo.ne.jp")
+    w = Walker(shop_client)
+    w.get(login)
+    w.submit(pin="1234")
+    base = links(w.page)["新しく予約する"].removesuffix("/new")
+    w.get(f"{base}/cancel/{theirs}", status=404)
+    w.get(f"{base}/change/{theirs}?day=20261203&staff=any&time=1600", status=404)
+    token = csrf.make(shop_ctx.signer.secrets, "session", base.removeprefix("/b/"))
+    r = shop_client.post(f"{base}/cancel/{theirs}", data={"version": "1", "csrf": token})
+    assert r.status_code == 404
+    assert [b.status for b in bookings(shop_ctx)] == ["confirmed"]
