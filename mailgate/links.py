@@ -19,9 +19,17 @@ from mailgate.config import Config, ConfigError
 from mailgate.files import private_dir
 
 # purpose -> URL prefix; the web app routes by these.
-PREFIX = {"register": "r", "settings": "s", "login": "m", "confirm": "k", "change": "h", "cancel": "x"}
-# Purposes whose link is a bookmark (used many times) rather than a one-time action.
-REUSABLE = frozenset({"login"})
+PREFIX = {
+    "register": "r",
+    "settings": "s",
+    "login": "m",
+    "confirm": "k",
+    "change": "h",
+    "cancel": "x",
+    "session": "b",  # the booking pages after the right PIN: short-lived, never mailed
+}
+# Purposes whose link is used many times (a bookmark, the booking pages) rather than once.
+REUSABLE = frozenset({"login", "session"})
 # Some feature phones and mail apps cut or break a link longer than this when they wrap the text.
 MAX_LINK = 120
 # Links grow with the token id: measure the one a busy shop reaches after years (ten million links).
@@ -38,7 +46,7 @@ class Link(NamedTuple):
 
 class LinkError(Exception):
     """kind: 'tampered' | 'expired' | 'used' | 'revoked' | 'wrong_state' | 'changed' (a booking link
-    mailed before the booking changed)."""
+    mailed before the booking changed) | 'ended' (its booking was cancelled or expired since)."""
 
     def __init__(self, kind: str) -> None:
         super().__init__(kind)

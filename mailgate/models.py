@@ -250,6 +250,8 @@ class Booking(SQLModel, table=True):
     version: int = 1  # +1 on every change: links mailed for an older version stop working
     price: int = 0
     note: str = Field(default="", sa_type=Text)
+    # A guest's hold (仮予約 on the public page): the web client it came from, for the guest limits.
+    client: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
     message_id: int | None = Field(default=None, foreign_key="message.id")  # the notice that made it

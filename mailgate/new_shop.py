@@ -52,7 +52,7 @@ jis_kanji_substitutes = false
 name = "{name}"
 # Every time below (hours, shifts, bookings) is a wall-clock time here.
 timezone = "Asia/Tokyo"
-# Given to customers when it is too late to change or cancel by link or mail.
+# Given to customers when it is too late to change or cancel by link, page or mail (お電話で).
 # phone = "03-0000-0000"
 # Double bookings and bookings outside hours or shifts are mailed here (they are still recorded).
 # staff_alerts = ["owner@{domain}"]
@@ -176,6 +176,28 @@ pin_failures_per_link = 15
 # after = "flag"                            # or "move", with move_to = "mailgate"
 # flag = "$MailgateStored"                  # Microsoft 365 keeps no keywords: "\\\\Flagged"
 # idle_seconds = 300
+
+[booking]
+# A tentative booking (仮予約: a guest's, or a menu's with confirm = "tentative") holds its seat this
+# many minutes for the confirm link mailed at once; then the seat is free again.
+tentative_minutes = 30
+# Per customer, checked as the booking is made (0: no limit): bookings not yet over, on one day, in
+# one month.
+max_open = 5
+max_per_day = 2
+max_per_month = 8
+# The booking pages after the PIN on the personal link stay open this long (no cookies: the pages
+# carry a signed link of their own).
+session_minutes = 60
+# Guests (not registered) may book on the public page (/book): a tentative hold confirmed by mail.
+guests = true
+# Open guest holds per mailbox (Taro+a@x counts as taro@x), per web client (the connecting address:
+# behind a reverse proxy every guest is the proxy, so raise it or set 0) and in all; 0: no limit.
+guest_holds_per_email = 1
+guest_holds_per_client = 3
+guest_holds_total = 20
+# Also mail the customer a vendor's change or cancel (the vendor mails them too).
+notify_vendor_changes = false
 
 [retention]
 # Raw mail older than this many days is purged (and the text of sent mail), never a held or failed

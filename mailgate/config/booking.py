@@ -17,3 +17,14 @@ class BookingSection(Section):
     # A vendor's change or cancel (STORES予約 ...) is mailed to the customer too, when mailgate has
     # their address (the vendor mails them as well: off unless the shop wants both).
     notify_vendor_changes: bool = False
+    # The booking pages stay open this long after the right PIN on the personal link (no cookies:
+    # feature phones lose them; the pages carry a signed link of their own).
+    session_minutes: int = Field(60, gt=0, le=24 * 60)
+    # Guests (not registered) book a tentative hold confirmed by mail within tentative_minutes.
+    # Open holds are limited per email (mailbox), per web client and in all, so made-up addresses
+    # cannot hold a shop's seats; 0: no limit.
+    guest_holds_per_email: int = Field(1, ge=0)
+    guest_holds_per_client: int = Field(3, ge=0)
+    guest_holds_total: int = Field(20, ge=0)
+    # Whether the public page takes guests at all.
+    guests: bool = True

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from mailgate import tokens
 from mailgate.links import Link, LinkError, Signer
-from mailgate.models import Booking, Token
+from mailgate.models import Booking, BookingStatus, Token
 
 PURPOSES = ("confirm", "change", "cancel")
 
@@ -35,11 +35,22 @@ def issue(session: Session, booking: Booking, purpose: str, now: datetime) -> Li
 def open_link(
     session: Session, signer: Signer, purpose: str, signed: str, now: datetime, *, lock: bool = False
 ) -> tuple[Token, Booking]:
-    """The live link's token and its booking, or LinkError ('changed' when the booking moved on)."""
+    """The live link's token and its booking, or LinkError: 'changed' when the booking moved on,
+    'ended' when it was cancelled or its hold ran out since."""
     token = tokens.lookup(session, signer, purpose, signed, now, lock=lock)
     booking = session.get(Booking, token.booking_id) if token.booking_id is not None else None
     if booking is None:
         raise LinkError("tampered")
     if booking.version != token.booking_version:
-        raise LinkError("changed")
+        ended = booking.status in (BookingStatus.CANCELLED, BookingStatus.EXPIRED)
+        raise LinkError("ended" if ended else "changed")
     return token, booking
+
+
+def used_by(session: Session, signer: Signer, purpose: str, signed: str) -> Booking | None:
+    """The booking of a link already used (a double tap, or opened again after it acted): the page
+    then shows what the booking is now. None for a link that was never ours."""
+    token = session.get(Token, signer.verify(purpose, signed, max_age_seconds=None))
+    if token is None or token.purpose != purpose or token.used_at is None or token.booking_id is None:
+        return None
+    return session.get(Booking, token.booking_id)

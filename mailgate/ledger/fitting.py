@@ -51,6 +51,7 @@ class FitBook:
     policy: str = CUSTOMER
     idempotency_key: str | None = None
     notify: bool = True  # mail the customer (and, for a customer's own booking, alert staff)
+    client: str | None = None  # a guest's web client: the booking is a tentative hold (guest_holds.py)
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ class FitCancel:
 
 def book(session: Session, env: LedgerEnv, cmd: FitBook, actor: Actor, now: datetime) -> Result:
     cal = env.calendar
-    if cmd.idempotency_key and (done := _by_key(session, cmd.idempotency_key)) is not None:
+    if cmd.idempotency_key and (done := by_key(session, cmd.idempotency_key)) is not None:
         return Result(Status.ALREADY, f"already booked as {done.id}", done.id, state=done.status)
     try:
         menu = menu_of(cal, cmd.menu)
@@ -86,7 +87,7 @@ def book(session: Session, env: LedgerEnv, cmd: FitBook, actor: Actor, now: date
             check_limits(session, env, customer_id, cmd.start, now)
         expire_due(session, now)  # a hold that ran out gives its seat back before anyone looks
         offer = find_offer(session, cal, menu, cmd.start, staff, now, cmd.policy)
-        state = state_for(menu, cmd.policy)
+        state = BookingStatus.TENTATIVE if cmd.client else state_for(menu, cmd.policy)
         booking = Booking(
             source=cmd.source,
             idempotency_key=cmd.idempotency_key,
@@ -99,6 +100,7 @@ def book(session: Session, env: LedgerEnv, cmd: FitBook, actor: Actor, now: date
             menu_id=menu.id,
             slot_id=offer.slot_id,
             price=menu.price,
+            client=cmd.client,
             status=state,
             expires_at=now + timedelta(minutes=env.cfg.booking.tentative_minutes)
             if state == BookingStatus.TENTATIVE
@@ -118,7 +120,7 @@ def book(session: Session, env: LedgerEnv, cmd: FitBook, actor: Actor, now: date
     except Refused as r:
         return r.result
     except IntegrityError:  # the same form submitted twice at once: the other one booked
-        done = _by_key(session, cmd.idempotency_key or "")
+        done = by_key(session, cmd.idempotency_key or "")
         if done is None:
             raise
         return Result(Status.ALREADY, f"already booked as {done.id}", done.id, state=done.status)
@@ -209,6 +211,7 @@ def cancel(session: Session, env: LedgerEnv, cmd: FitCancel, actor: Actor, now: 
         return r.result
     seats.release(session, booking.id or 0)
     booking.status, booking.version, booking.updated_at = BookingStatus.CANCELLED, booking.version + 1, now
+    booking.client = None  # a guest's address is kept only while it counts against the guest limits
     session.add(booking)
     audit.by(
         session, "booking_cancelled", actor, customer_id=booking.customer_id, booking_id=booking.id, at=now
@@ -227,8 +230,11 @@ def cancel(session: Session, env: LedgerEnv, cmd: FitCancel, actor: Actor, now: 
     )
 
 
-def confirm(session: Session, env: LedgerEnv, booking_id: int, actor: Actor, now: datetime) -> Result:
-    """A tentative booking confirmed by its link, while it still holds its seat."""
+def confirm(
+    session: Session, env: LedgerEnv, booking_id: int, actor: Actor, now: datetime, *, notify: bool = True
+) -> Result:
+    """A tentative booking confirmed by its link, while it still holds its seat; the customer gets the
+    confirmation (with the change and cancel links of the booking as it is now)."""
     booking = _locked(session, booking_id)
     if booking is None:
         return Result(Status.NOT_FOUND, f"no booking {booking_id}")
@@ -243,10 +249,13 @@ def confirm(session: Session, env: LedgerEnv, booking_id: int, actor: Actor, now
             Status.EXPIRED, f"booking {booking.id} is {booking.status}", booking.id, state=booking.status
         )
     booking.status, booking.expires_at, booking.updated_at = BookingStatus.CONFIRMED, None, now
+    booking.client = None
     session.add(booking)
     audit.by(
         session, "booking_confirmed", actor, customer_id=booking.customer_id, booking_id=booking.id, at=now
     )
+    if notify:
+        booking_mail.notify(session, env, booking, "confirmed", actor, now, staff=False)
     return Result(Status.CONFIRMED, f"booking {booking.id} confirmed", booking.id, state=booking.status)
 
 
@@ -261,6 +270,7 @@ def expire_due(session: Session, now: datetime) -> list[int]:
     for booking in session.exec(stmt):
         seats.release(session, booking.id or 0)
         booking.status, booking.version, booking.updated_at = BookingStatus.EXPIRED, booking.version + 1, now
+        booking.client = None
         session.add(booking)
         audit.by(
             session,
@@ -278,7 +288,7 @@ def _locked(session: Session, booking_id: int) -> Booking | None:
     return session.exec(select(Booking).where(Booking.id == booking_id).with_for_update()).first()
 
 
-def _by_key(session: Session, key: str) -> Booking | None:
+def by_key(session: Session, key: str) -> Booking | None:
     return session.exec(select(Booking).where(Booking.idempotency_key == key)).first()
 
 

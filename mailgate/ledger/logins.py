@@ -106,3 +106,11 @@ def open_settings(session: Session, env: LedgerEnv, customer: Customer, now: dat
     assert customer.id is not None
     token = tokens.issue(session, "settings", customer.id, now, hours=env.cfg.links.settings_hours)
     return env.signer.url(*Link("settings", token.id or 0))
+
+
+def open_session(session: Session, env: LedgerEnv, customer: Customer, now: datetime) -> Link:
+    """The booking pages' link for a customer who just typed the right PIN: it lasts
+    [booking] session_minutes, and the pages carry it from step to step (no cookies)."""
+    assert customer.id is not None
+    token = tokens.issue(session, "session", customer.id, now, hours=env.cfg.booking.session_minutes / 60)
+    return Link("session", token.id or 0)

@@ -12,8 +12,8 @@ from starlette.types import ASGIApp
 
 from mailgate.context import Context
 from mailgate.web.headers import SecurityHeaders
-from mailgate.web.pages import Pages
-from mailgate.web.routes import basics, login, register, settings
+from mailgate.web.pages import Clock, Pages
+from mailgate.web.routes import basics, booking, booking_links, guest, login, register, settings
 
 
 class _App(Starlette):
@@ -22,13 +22,17 @@ class _App(Starlette):
         return SecurityHeaders(super().build_middleware_stack())
 
 
-def create_app(ctx: Context) -> Starlette:
-    pages = Pages.of(ctx)
+def create_app(ctx: Context, clock: Clock | None = None) -> Starlette:
+    """clock: the time the pages act at (tests set it; the real time otherwise)."""
+    pages = Pages.of(ctx, clock)
     routes = [
         *basics.routes(ctx, pages),
         *register.routes(ctx, pages),
         *login.routes(ctx, pages, login.PinLocks()),
         *settings.routes(ctx, pages),
+        *booking.routes(ctx, pages),
+        *booking_links.routes(ctx, pages),
+        *guest.routes(ctx, pages),
     ]
     return _App(
         routes=routes,

@@ -9,12 +9,14 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import jinja2
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
 
 from mailgate.config import ShopSection
 from mailgate.context import Context
@@ -23,8 +25,17 @@ from mailgate.links import PREFIX, LinkError
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Request], Awaitable[Response]]
+Clock = Callable[[], datetime]
 
-LINK_STATUS = {"tampered": 404, "expired": 410, "used": 410, "revoked": 410, "wrong_state": 409}
+LINK_STATUS = {
+    "tampered": 404,
+    "expired": 410,
+    "used": 410,
+    "revoked": 410,
+    "wrong_state": 409,
+    "changed": 410,
+    "ended": 410,
+}
 # kind -> (title, line) of the page shown for a link that cannot be used.
 _LINK_ERRORS = {
     "tampered": (
@@ -35,7 +46,17 @@ _LINK_ERRORS = {
     "used": ("このリンクは使用済みです", "このリンクはすでに使われています(1回限り有効です)。"),
     "revoked": ("このリンクは無効です", "このリンクは無効になりました。"),
     "wrong_state": ("このリンクは使えません", "このリンクは現在ご利用いただけません。"),
+    "changed": (
+        "このリンクは使えません",
+        "ご予約が変更されたため、このリンクは使えなくなりました。最新のメールのリンクをお使いください。",
+    ),
+    "ended": (
+        "このご予約は取り消されています",
+        "このご予約はキャンセル済みか、確定の期限が過ぎて取り消されています。",
+    ),
 }
+_REOPEN = "お客様専用ページ(ブックマーク)を開き直して、暗証番号を入力してください。"
+_BOOKING_PREFIXES = frozenset(PREFIX[p] for p in ("confirm", "change", "cancel"))
 _OTHER_LINK_ERROR = ("このリンクは使えません", "このリンクは使えません。")
 # When even the template cannot be rendered.
 _BARE_500 = (
@@ -52,6 +73,10 @@ class Page(Exception):
         self.status = status
         self.template = template
         self.context = context
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 def message(status: int, title: str, *lines: str, **context: Any) -> Page:
@@ -71,14 +96,21 @@ class Pages:
     """Renders templates with what every page shows (the shop, the signup address), and turns errors
     into pages."""
 
-    def __init__(self, env: jinja2.Environment, shop: ShopSection, signup: str) -> None:
+    def __init__(
+        self, env: jinja2.Environment, shop: ShopSection, signup: str, clock: Clock | None = None
+    ) -> None:
         self.env = env
         self.shop = shop
         self.signup = signup
+        self.clock = clock or _utc_now
 
     @classmethod
-    def of(cls, ctx: Context) -> Pages:
-        return cls(ctx.web_env, ctx.cfg.shop, ctx.cfg.mail.signup)
+    def of(cls, ctx: Context, clock: Clock | None = None) -> Pages:
+        return cls(ctx.web_env, ctx.cfg.shop, ctx.cfg.mail.signup, clock)
+
+    def now(self) -> datetime:
+        """The time the pages act at: the real time, or a test's clock."""
+        return self.clock()
 
     def render(self, request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         html = self.env.get_template(template).render(
@@ -91,7 +123,14 @@ class Pages:
 
     def link_error(self, request: Request, kind: str) -> Response:
         title, line = _LINK_ERRORS.get(kind, _OTHER_LINK_ERROR)
-        return self.show(request, message(LINK_STATUS.get(kind, 404), title, line, resend=True))
+        status = LINK_STATUS.get(kind, 404)
+        prefix = request.url.path.split("/")[1]
+        if prefix == PREFIX["session"]:  # the booking pages: the bookmark opens new ones
+            return self.show(request, message(status, title, line, _REOPEN))
+        if prefix in _BOOKING_PREFIXES:  # a blank mail brings no booking link: the newest mail has them
+            phone = [f"お電話でも承ります: {self.shop.phone}"] if self.shop.phone else []
+            return self.show(request, message(status, title, line, *phone))
+        return self.show(request, message(status, title, line, resend=True))
 
     def server_error(self, request: Request) -> Response:
         try:
@@ -100,6 +139,16 @@ class Pages:
         except Exception:
             log.exception("could not render the error page")
             return HTMLResponse(_BARE_500, 500)
+
+    def route(self, path: str, show: Handler, submit: Handler) -> Route:
+        """GET shows (mail scanners open links), POST acts. One route for both, so that a 405 names
+        both in its Allow header (two routes would each answer for their own method only)."""
+        shows, submits = self.page(show), self.page(submit)
+
+        async def either(request: Request) -> Response:
+            return await (submits if request.method == "POST" else shows)(request)
+
+        return Route(path, either, methods=["GET", "POST"])
 
     def page(self, fn: Handler) -> Handler:
         """A route handler whose LinkError, Page and unexpected errors become pages."""

@@ -1,4 +1,5 @@
-"""The pages that need no link: the front page, the stylesheet, the health check, the favicon."""
+"""The pages that need no link: the front page, the stylesheet, the health check, the favicon. (The
+guests' booking page, /book, needs no link either: routes/guest.py.)"""
 
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ from mailgate.web.pages import Pages
 
 
 class Basics:
-    def __init__(self, pages: Pages, stylesheet: str) -> None:
+    def __init__(self, pages: Pages, stylesheet: str, guests: bool) -> None:
         self.pages = pages
         self.stylesheet = stylesheet
+        self.guests = guests
 
     async def index(self, request: Request) -> Response:
-        return self.pages.render(request, "index.html.j2")
+        return self.pages.render(request, "index.html.j2", guests=self.guests)
 
     async def style(self, request: Request) -> Response:
         return Response(self.stylesheet, media_type="text/css; charset=utf-8")
@@ -31,7 +33,7 @@ class Basics:
 
 def routes(ctx: Context, pages: Pages) -> list[Route]:
     stylesheet = (ctx.cfg.templates_dir / "web" / "style.css").read_text(encoding="utf-8")
-    basics = Basics(pages, stylesheet)
+    basics = Basics(pages, stylesheet, ctx.cfg.booking.guests)
     return [
         Route("/", pages.page(basics.index), methods=["GET"]),
         Route("/style.css", basics.style, methods=["GET"]),

@@ -4,7 +4,7 @@ a posted form checked (size, link, customer, CSRF) before anything reads it, GET
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -15,7 +15,7 @@ from mailgate.context import Context
 from mailgate.links import PREFIX
 from mailgate.web import forms, lookup
 from mailgate.web.lookup import CustomerView
-from mailgate.web.pages import Pages
+from mailgate.web.pages import Handler, Pages
 
 
 class LinkPage:
@@ -33,21 +33,20 @@ class LinkPage:
     async def submit(self, request: Request) -> Response:
         raise NotImplementedError
 
+    @property
+    def prefix(self) -> str:
+        return f"/{PREFIX[self.purpose]}/{{signed}}"
+
     def routes(self) -> list[Route]:
-        # GET only shows (mail scanners open links), POST acts. One route for both, so that a 405
-        # names both in its Allow header (two routes would each answer for their own method only).
-        path = f"/{PREFIX[self.purpose]}/{{signed}}"
-        show, submit = self.pages.page(self.show), self.pages.page(self.submit)
+        return [self.route(self.prefix, self.show, self.submit)]
 
-        async def either(request: Request) -> Response:
-            return await (submit if request.method == "POST" else show)(request)
-
-        return [Route(path, either, methods=["GET", "POST"])]
+    def route(self, path: str, show: Handler, submit: Handler) -> Route:
+        return self.pages.route(path, show, submit)
 
     async def opened(self, request: Request, now: datetime | None = None) -> tuple[str, CustomerView]:
         """The signed part of the link and its customer, or LinkError."""
         signed = request.path_params["signed"]
-        now = now or datetime.now(UTC)
+        now = now or self.pages.now()
         return signed, await run_in_threadpool(lookup.load, self.ctx, self.purpose, signed, now)
 
     async def posted(

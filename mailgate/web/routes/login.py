@@ -1,11 +1,12 @@
-"""The personal (bookmark) page, /m/: GET asks for the PIN; the right PIN shows the customer's page with
-a fresh settings link; too many wrong ones lock the account for a while."""
+"""The personal (bookmark) page, /m/: GET asks for the PIN; the right PIN shows マイページ (the customer's
+bookings, the way to book) with a fresh settings link and the booking pages' own short-lived link;
+too many wrong ones lock the account for a while."""
 
 from __future__ import annotations
 
 import math
 import threading
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -15,10 +16,10 @@ from starlette.routing import Route
 
 from mailgate import db, normalize, tokens
 from mailgate.context import Context
-from mailgate.ledger import logins
-from mailgate.links import LinkError
+from mailgate.ledger import booking_views, logins
+from mailgate.links import PREFIX, LinkError
 from mailgate.models import CustomerStatus
-from mailgate.web import lookup
+from mailgate.web import lookup, mypage
 from mailgate.web.lookup import CustomerView
 from mailgate.web.pages import Page, Pages
 from mailgate.web.routes.link_page import LinkPage
@@ -72,7 +73,7 @@ class Login(LinkPage):
         )
 
     async def show(self, request: Request) -> Response:
-        now = datetime.now(UTC)
+        now = self.pages.now()
         signed, view = await self.opened(request, now)
         lookup.active_only(view)
         if view.locked_until is not None and view.locked_until > now:
@@ -85,26 +86,19 @@ class Login(LinkPage):
             pin = normalize.pin(form.get("pin", ""))
         except normalize.NormalizeError as e:
             return self.form(request, signed, 400, error=str(e))
-        now = datetime.now(UTC)
+        now = self.pages.now()
         outcome, data = await run_in_threadpool(self.attempt, signed, view.id, pin, now)
         if outcome == "locked":
             raise self.locked_page(data, now)
         if outcome == "wrong":
             return self.form(request, signed, 401, error="暗証番号が違います。", remaining=data)
-        me, settings_url = data
-        return self.pages.render(
-            request,
-            "mypage.html.j2",
-            name=me.name,
-            name_kana=me.name_kana,
-            phone=normalize.mask_phone(me.phone),
-            settings_url=settings_url,
-            settings_hours=_hours(self.ctx.cfg.links.settings_hours),
-        )
+        me, settings_url, session, bookings = data
+        base = f"/{PREFIX['session']}/{self.ctx.signer.sign(*session)}"
+        return mypage.render(self.pages, request, self.ctx.cfg, me, bookings, base, now, settings_url)
 
     def attempt(self, signed: str, customer_id: int, pin: str, now: datetime) -> tuple[str, Any]:
         """("locked", until) | ("wrong", (tries left, minutes of the lock they lead to)) |
-        ("ok", (the customer, a settings URL))."""
+        ("ok", (the customer, a settings URL, the booking pages' link, the customer's bookings))."""
         links = self.ctx.cfg.links
         with self.locks.of(customer_id), db.transaction(self.ctx.engine) as s:
             token = lookup.relookup(self.ctx, s, self.purpose, signed, now, customer_id)
@@ -121,11 +115,9 @@ class Login(LinkPage):
             return "ok", (
                 CustomerView.of(customer),
                 logins.open_settings(s, self.ctx.ledger, customer, now),
+                logins.open_session(s, self.ctx.ledger, customer, now),
+                booking_views.bookings_of(s, self.ctx.ledger, customer_id, now),
             )
-
-
-def _hours(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 def routes(ctx: Context, pages: Pages, locks: PinLocks) -> list[Route]:

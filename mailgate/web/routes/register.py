@@ -3,7 +3,7 @@ posting it makes the customer active and shows the personal (bookmark) link, als
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -73,7 +73,7 @@ class Register(LinkPage):
         errors = {**errors, **pin_errors}
         if details is None or pin is None:
             return self.form(request, signed, view, 400, forms.typed_details(form), errors)
-        url = await run_in_threadpool(self.commit, signed, view.id, details, pin, datetime.now(UTC))
+        url = await run_in_threadpool(self.commit, signed, view.id, details, pin, self.pages.now())
         if url is None:
             raise already_registered()
         return self.pages.render(request, "registered.html.j2", url=url, name=details.name)

@@ -3,7 +3,7 @@ details or the PIN, or to unsubscribe."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -77,7 +77,7 @@ class Settings(LinkPage):
                 return self.form(request, signed, view, 400, op, errors=errors)
         else:
             return self.form(request, signed, view, 400, "", errors={"op": "操作を選んでください。"})
-        done = await run_in_threadpool(self.commit, signed, view.id, op, details, pin, datetime.now(UTC))
+        done = await run_in_threadpool(self.commit, signed, view.id, op, details, pin, self.pages.now())
         if isinstance(done, Erased):  # the page says the data was deleted: so it must be, files too
             await run_in_threadpool(erasure.finish, self.ctx, done)
         url = done if isinstance(done, str) else None
