@@ -11,6 +11,7 @@ import hashlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -111,13 +112,32 @@ def serialize(session: Session, *keys: str) -> None:
         session.exec(text("SELECT pg_advisory_xact_lock(:k)").bindparams(k=number))  # type: ignore[call-overload]
 
 
+# The transaction this thread (or task) has open, so a read made meanwhile (the calendar's version)
+# goes through it. A second connection would be taken from the pool while holding one: in a burst
+# (forty booking pages, each holding a connection and waiting for the write lock) it would wait for
+# itself until the pool's timeout.
+_OPEN: ContextVar[Session | None] = ContextVar("mailgate_open_transaction", default=None)
+
+
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Session]:
     """One unit of work: committed on success, rolled back on any exception."""
     with Session(engine, expire_on_commit=False) as session:
+        token = _OPEN.set(session)
         try:
             yield session
             session.commit()
         except BaseException:
             session.rollback()
             raise
+        finally:
+            _OPEN.reset(token)
+
+
+def open_transaction(engine: Engine) -> Session | None:
+    """The transaction this thread or task has open on `engine`'s database (through `transaction`)."""
+    session = _OPEN.get()
+    if session is None:
+        return None
+    bind = session.get_bind()
+    return session if isinstance(bind, Engine) and bind.pool is engine.pool else None

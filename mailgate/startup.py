@@ -40,6 +40,7 @@ async def database_answers(ctx: Context, handler: Handler) -> bool:
 def _ready(ctx: Context) -> None:
     schema.ensure_current(ctx.engine)
     importing.ensure_imported(ctx.engine, ctx.cfg)
+    ctx.calendars.current()  # read here, off the event loop: the pages' handlers use it as read
 
 
 async def wait_for_database(ctx: Context, handler: Handler, stop: asyncio.Event) -> bool:

@@ -170,7 +170,9 @@ def start_serve(
     mailgate: tuple[str, ...] = (sys.executable, "-m", "mailgate"),
     **popen: object,
 ) -> Served:
-    """`mailgate serve` on free loopback ports; `mailgate` is the command (default: the one under test)."""
+    """`mailgate serve` on free loopback ports; `mailgate` is the command (default: the one under test).
+    Its log is a pipe the test reads, unless `stderr=` names a file (a test that makes much log:
+    nobody reading a full pipe would stop the server)."""
     starts_a_server("mailgate serve")
     smtp_port, http_port = free_port(), free_port()
     var = config_path.parent / "var"
@@ -187,7 +189,7 @@ def start_serve(
             *args,
         ],
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=popen.pop("stderr", subprocess.PIPE),
         text=True,
         env={**os.environ, **(env or {})},
         **popen,  # type: ignore[arg-type]

@@ -3,6 +3,7 @@ set at 8:30 with `mailgate shifts set`, on any node, counts for the next notice 
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from zoneinfo import ZoneInfo
 
@@ -24,15 +25,35 @@ class LiveCalendar:
 
     def current(self, session: Session | None = None) -> Calendar:
         """session: a caller's own, to read the version in the same transaction as what it reads next
-        (and without a connection of its own)."""
+        (and without a connection of its own); by default the transaction this thread has open. On
+        the event loop (a page's handler) the calendar last read is used: a query there would stop
+        SMTP and every page while it waits for a connection. Every command re-reads it in its own
+        transaction, and a node reads it as it starts."""
+        session = session or db.open_transaction(self._engine)
         if session is not None:
             return self._current(session)
+        if self._calendar is not None and _on_event_loop():
+            return self._calendar
         with Session(db.reading(self._engine)) as own:
             return self._current(own)
 
     def _current(self, session: Session) -> Calendar:
+        # No lock is held while the database is asked: a thread waiting for it would hold up one
+        # that holds the write lock and wants the calendar.
+        version = calendar_db.version(session)  # one small query; the whole calendar only on change
         with self._lock:
-            version = calendar_db.version(session)  # one small query; the whole calendar only on change
-            if self._calendar is None or version != self._version:
-                self._calendar, self._version = calendar_db.load(session, self._tz), version
-            return self._calendar
+            if self._calendar is not None and version == self._version:
+                return self._calendar
+        loaded = calendar_db.load(session, self._tz)
+        with self._lock:
+            if version >= self._version:
+                self._calendar, self._version = loaded, version
+        return loaded
+
+
+def _on_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
