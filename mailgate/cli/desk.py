@@ -28,7 +28,7 @@ NotifyOpt = Annotated[
     bool, typer.Option("--notify", help="mail the customer (when mailgate has their address)")
 ]
 OperatorOpt = Annotated[str, typer.Option(help="who is acting (recorded in the audit)")]
-ANYONE = ("anyone", "指名なし")  # --staff for a change: whoever is free
+ANYONE = ("anyone", "指名なし")  # --staff: whoever is free
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ def book(
     menu: Annotated[str, typer.Option(help="the menu's name or alias")],
     at: AtOpt,
     staff: Annotated[
-        str | None, typer.Option(help="a staff member's name or alias (default: anyone)")
+        str | None, typer.Option(help="a staff member's name or alias, or `anyone` (the default)")
     ] = None,
     notify: NotifyOpt = False,
     operator: OperatorOpt = "",
@@ -64,12 +64,12 @@ def book(
         source="desk",
         start=start,
         menu=found.name if found else menu,
-        staff=staff,
+        staff=None if staff in ANYONE else staff,
         customer_id=_customer(c, customer),
         policy=DESK,
         notify=notify,
     )
-    asked = Asked(cmd.menu, start, staff)
+    asked = Asked(cmd.menu, start, cmd.staff)
     _run(c, as_json, lambda s, now: fitting.book(s, c.ledger, cmd, _actor(operator), now), asked)
 
 
