@@ -109,15 +109,13 @@ def busy_between(
 ) -> list[Busy]:
     """Bookings holding a seat whose time or buffer after it overlaps [lo, hi); only the columns
     availability needs (rows, not ORM objects: a busy day of twenty people is hundreds of them)."""
-    buffers = {m.name: m.buffer for m in cal.menus}
-    reach = timedelta(minutes=max(buffers.values(), default=0))
+    buffers = {m.name: timedelta(minutes=m.buffer) for m in cal.menus}
+    none = timedelta(0)
+    reach = max(buffers.values(), default=none)
     rows = session.connection().execute(
         _BUSY, {"first": lo - reach - LONGEST, "hi": hi, "reached": lo - reach, "but": but or 0}
     )
-    found = (
-        Busy(staff, start, end + timedelta(minutes=buffers.get(menu, 0)))
-        for staff, start, end, menu in rows.all()
-    )
+    found = [Busy(staff, start, end + buffers.get(menu, none)) for staff, start, end, menu in rows.all()]
     return [b for b in found if b.end > lo]
 
 
