@@ -28,7 +28,7 @@ NotifyOpt = Annotated[
     bool, typer.Option("--notify", help="mail the customer (when mailgate has their address)")
 ]
 OperatorOpt = Annotated[str, typer.Option(help="who is acting (recorded in the audit)")]
-ANYONE = ("anyone", "指名なし")  # --staff for a change: whoever is free
+ANYONE = ("anyone", "指名なし")  # --staff: whoever is free
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ def book(
     menu: Annotated[str, typer.Option(help="the menu's name or alias")],
     at: AtOpt,
     staff: Annotated[
-        str | None, typer.Option(help="a staff member's name or alias (default: anyone)")
+        str | None, typer.Option(help="a staff member's name or alias, or `anyone` (the default)")
     ] = None,
     notify: NotifyOpt = False,
     operator: OperatorOpt = "",
@@ -58,19 +58,19 @@ def book(
     from mailgate.ledger import fitting
     from mailgate.ledger.fit_rules import DESK
 
-    cfg, c = _open(ctx)
-    start, found = _when(at, cfg), c.calendar.menu_named(menu)
+    c = _open(ctx)
+    start, found = _when(at, c.cfg), c.calendar.menu_named(menu)
     cmd = fitting.FitBook(
         source="desk",
         start=start,
         menu=found.name if found else menu,
-        staff=staff,
+        staff=None if staff in ANYONE else staff,
         customer_id=_customer(c, customer),
         policy=DESK,
         notify=notify,
     )
-    asked = Asked(cmd.menu, start, staff)
-    _run(cfg, c, as_json, lambda s, now: fitting.book(s, c.ledger, cmd, _actor(operator), now), asked)
+    asked = Asked(cmd.menu, start, cmd.staff)
+    _run(c, as_json, lambda s, now: fitting.book(s, c.ledger, cmd, _actor(operator), now), asked)
 
 
 @app.command()
@@ -91,9 +91,9 @@ def change(
     from mailgate.ledger.fit_rules import DESK
     from mailgate.models import Booking
 
-    cfg, c = _open(ctx)
+    c = _open(ctx)
     moved_to: str | _Keep | None = KEEP if staff is None else None if staff in ANYONE else staff
-    cmd = fitting.FitMove(booking_id, _when(at, cfg), staff=moved_to, policy=DESK, notify=notify)
+    cmd = fitting.FitMove(booking_id, _when(at, c.cfg), staff=moved_to, policy=DESK, notify=notify)
     with Session(c.engine) as s:
         booking = s.get(Booking, booking_id)
     staff_asked = booking.staff if booking is not None and isinstance(moved_to, _Keep) else moved_to
@@ -103,7 +103,7 @@ def change(
         staff_asked if isinstance(staff_asked, str) else None,
         booking_id,
     )
-    _run(cfg, c, as_json, lambda s, now: fitting.move(s, c.ledger, cmd, _actor(operator), now), asked)
+    _run(c, as_json, lambda s, now: fitting.move(s, c.ledger, cmd, _actor(operator), now), asked)
 
 
 @app.command()
@@ -118,14 +118,14 @@ def cancel(
     from mailgate.ledger import fitting
     from mailgate.ledger.fit_rules import DESK
 
-    _, c = _open(ctx)
+    c = _open(ctx)
     cmd = fitting.FitCancel(booking_id, policy=DESK, notify=notify)
-    _run(c.cfg, c, as_json, lambda s, now: fitting.cancel(s, c.ledger, cmd, _actor(operator), now), Asked())
+    _run(c, as_json, lambda s, now: fitting.cancel(s, c.ledger, cmd, _actor(operator), now), Asked())
 
 
-def _open(ctx: typer.Context) -> tuple[Config, Context]:
-    cfg = load_config(ctx)
-    return cfg, build_context(cfg)
+def _open(ctx: typer.Context) -> Context:
+    context: Context = build_context(load_config(ctx))
+    return context
 
 
 def _customer(c: Context, given: str) -> int:
@@ -142,9 +142,7 @@ def _customer(c: Context, given: str) -> int:
     return who[0].id or 0
 
 
-def _run(
-    cfg: Config, c: Context, as_json: bool, command: Callable[[Session, datetime], Result], asked: Asked
-) -> None:
+def _run(c: Context, as_json: bool, command: Callable[[Session, datetime], Result], asked: Asked) -> None:
     """The command in one transaction; what it did, or why not (exit 1) with the nearest free times
     when the time was taken."""
     from mailgate import db
@@ -158,7 +156,7 @@ def _run(
     with Session(c.engine) as s:
         booking = s.get(Booking, result.booking_id) if result.booking_id else None
         if booking is not None:
-            out["booking"] = _shown(booking, cfg)
+            out["booking"] = _shown(booking, c.cfg)
         if result.status == Status.TAKEN:
             out["nearest"] = _nearest(s, c, asked, now)
     ok = result.status in (Status.CREATED, Status.MOVED, Status.CANCELLED, Status.ALREADY)

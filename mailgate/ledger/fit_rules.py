@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
 
 from mailgate import audit, db, deadlines
@@ -92,26 +92,30 @@ def busy_on(
 LONGEST = timedelta(days=1)
 
 
+# Built once: a page or a mail asks for free times again and again, and building the statement costs
+# as much as running it on a day's rows.
+_BUSY = select(Booking.staff, Booking.start, Booking.end, Booking.menu).where(
+    col(Booking.start) >= bindparam("first"),
+    col(Booking.start) < bindparam("hi"),
+    col(Booking.end) > bindparam("reached"),
+    col(Booking.status).in_(BookingStatus.HOLDING),
+    col(Booking.slot_id).is_(None),
+    col(Booking.id) != bindparam("but"),
+)
+
+
 def busy_between(
     session: Session, cal: Calendar, lo: datetime, hi: datetime, *, but: int | None = None
 ) -> list[Busy]:
     """Bookings holding a seat whose time or buffer after it overlaps [lo, hi); only the columns
-    availability needs (no ORM objects: a busy day of twenty people is hundreds of rows)."""
-    buffers = {m.name: m.buffer for m in cal.menus}
-    reach = timedelta(minutes=max(buffers.values(), default=0))
-    stmt = select(Booking.staff, Booking.start, Booking.end, Booking.menu).where(
-        col(Booking.start) >= lo - reach - LONGEST,
-        col(Booking.start) < hi,
-        col(Booking.end) > lo - reach,
-        col(Booking.status).in_(BookingStatus.HOLDING),
-        col(Booking.slot_id).is_(None),
+    availability needs (rows, not ORM objects: a busy day of twenty people is hundreds of them)."""
+    buffers = {m.name: timedelta(minutes=m.buffer) for m in cal.menus}
+    none = timedelta(0)
+    reach = max(buffers.values(), default=none)
+    rows = session.connection().execute(
+        _BUSY, {"first": lo - reach - LONGEST, "hi": hi, "reached": lo - reach, "but": but or 0}
     )
-    if but is not None:
-        stmt = stmt.where(col(Booking.id) != but)
-    found = (
-        Busy(staff, start, end + timedelta(minutes=buffers.get(menu, 0)))
-        for staff, start, end, menu in session.connection().execute(stmt).all()  # rows, not the ORM's
-    )
+    found = [Busy(staff, start, end + buffers.get(menu, none)) for staff, start, end, menu in rows.all()]
     return [b for b in found if b.end > lo]
 
 

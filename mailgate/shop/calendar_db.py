@@ -17,9 +17,12 @@ PUBLIC_HOLIDAYS = "public_holidays"  # "holiday": Japanese public holidays are h
 HOLIDAY_ROW = 7
 
 
+_VERSION = select(ShopSetting.value).where(ShopSetting.key == VERSION)  # asked before every page's times
+
+
 def version(session: Session) -> int:
-    row = session.get(ShopSetting, VERSION)
-    return int(row.value) if row is not None and row.value is not None else 0
+    value = session.exec(_VERSION).first()
+    return int(value) if value is not None else 0
 
 
 def setting(session: Session, key: str, default: object = None) -> object:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import importlib
 import sys
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 from types import ModuleType
@@ -60,6 +60,7 @@ def test_the_small_shop_is_ten_bookings_a_day_for_5_staff_over_25_days_never_ove
         booked = list(s.exec(select(Booking).order_by(Booking.start)).scalars())  # type: ignore[call-overload]
         claims = s.scalar(select(func.count()).select_from(SeatClaim))
     assert len(cal.staff) == 5 and len(booked) == 5 * 25 * 10
+    assert [(str(a), str(b)) for a, b in cal.breaks(date(2026, 12, 2))] == [("13:00:00", "14:00:00")]
     assert Counter(b.staff for b in booked) == dict.fromkeys(cal.staff, 250)
     days = Counter((b.staff, cal.local(b.start).date()) for b in booked)
     assert set(days.values()) == {10} and len(days) == 5 * 25
