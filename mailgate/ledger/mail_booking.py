@@ -192,7 +192,11 @@ def cancel_links(
         bookings = list(session.exec(stmt))
     items = [_cancellable(session, env, b, now) for b in bookings]
     answered = about is not None
-    _answer(session, env, customer, "book_cancel", actor, now, key is None, items=items, answered=answered)
+    # Its replies come back to the booking address, not to the sender (the signup address).
+    book = env.cfg.mail.book
+    _answer(
+        session, env, customer, "book_cancel", actor, now, key is None, book, items=items, answered=answered
+    )
     links = sum(1 for i in items if i["cancel_url"])
     return Result(Status.CREATED, f"cancel links mailed: {links} of {len(items)} bookings")
 

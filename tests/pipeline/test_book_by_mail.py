@@ -249,6 +249,7 @@ def test_kyanseru_in_reply_to_a_confirmation_mails_its_one_tap_cancel_link(salon
     row, said = answer(salon)
     body = text_of(said)
     assert row.template == "book_cancel" and message.decision is not None
+    assert said["Reply-To"] == "book@shop.example"
     assert message.decision["intent"]["action"] == "cancel_request"
     assert "12月04日" in body and "12月03日" not in body
     [signed] = re.findall(r"/x/(\S+)", body)
