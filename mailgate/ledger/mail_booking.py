@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from mailgate import deadlines
+from mailgate import audit, deadlines
 from mailgate.audit import Actor
 from mailgate.ledger import booking_links, booking_mail, fitting, reply_keys
 from mailgate.ledger.env import LedgerEnv
@@ -40,6 +40,9 @@ class Ask:
     staff: str | None = None
     notes: tuple[Note, ...] = ()
     offer: bool = True  # False: only the notes (a limit is reached)
+    # An answer to a reply tied to its mail is owed to the customer; any other answer is capped like
+    # every automatic reply, since anyone can write a registered customer's From.
+    owed: bool = False
 
     def record(self) -> dict[str, Any]:
         def iso(value: date | time | None) -> str | None:
@@ -64,6 +67,7 @@ class Ask:
             before=time.fromisoformat(data["before"]) if data.get("before") else None,
             staff=data.get("staff"),
             notes=notes,
+            owed=True,
         )
 
 
@@ -79,6 +83,8 @@ def offer(session: Session, env: LedgerEnv, ask: Ask, actor: Actor, now: datetim
     cal = env.calendar
     customer = session.get(Customer, ask.customer_id)
     assert customer is not None
+    if not ask.owed and (why := env.mailer.suppressed(session, customer.email, now, actor)):
+        return _suppressed(session, actor, customer, why)
     menu = next((m for m in cal.menus if m.name == ask.menu), cal.menus[0] if cal.menus else None)
     notes = list(ask.notes)
     times = []
@@ -108,6 +114,7 @@ def offer(session: Session, env: LedgerEnv, ask: Ask, actor: Actor, now: datetim
         "book_list",
         actor,
         now,
+        capped=not ask.owed,
         reply_address=reply_keys.address(env.cfg, key.key),
         menu=menu.name if menu else "",
         menu_by_default=menu is not None and ask.menu is None,
@@ -152,7 +159,7 @@ def choose(session: Session, env: LedgerEnv, choice: Choice, actor: Actor, now: 
         session.add(key)
         return result
     if result.code == "limit":
-        ask = Ask(key.customer_id, notes=(("limit", ""),), offer=False)
+        ask = Ask(key.customer_id, notes=(("limit", ""),), offer=False, owed=True)
         return _again(session, env, ask, actor, now, result.reason, result)
     note = ("taken", "") if result.status == Status.TAKEN else (result.code or "refused", "")
     return _again(session, env, Ask.again(key, note), actor, now, result.reason, result)
@@ -164,6 +171,10 @@ def cancel_links(
     """キャンセル in reply: the one-tap cancel link of the booking the mail answered was about (the
     link's page asks to confirm, then cancels), or of each upcoming booking when it answered none."""
     key = session.get(ReplyKey, key_id) if key_id is not None else None
+    customer = session.get(Customer, customer_id)
+    assert customer is not None
+    if key is None and (why := env.mailer.suppressed(session, customer.email, now, actor)):
+        return _suppressed(session, actor, customer, why)
     about = session.get(Booking, key.booking_id) if key is not None and key.booking_id else None
     if about is not None:
         bookings = [about]
@@ -180,9 +191,12 @@ def cancel_links(
         )
         bookings = list(session.exec(stmt))
     items = [_cancellable(session, env, b, now) for b in bookings]
-    customer = session.get(Customer, customer_id)
-    assert customer is not None
-    _answer(session, env, customer, "book_cancel", actor, now, items=items, answered=about is not None)
+    answered = about is not None
+    # Its replies come back to the booking address, not to the sender (the signup address).
+    book = env.cfg.mail.book
+    _answer(
+        session, env, customer, "book_cancel", actor, now, key is None, book, items=items, answered=answered
+    )
     links = sum(1 for i in items if i["cancel_url"])
     return Result(Status.CREATED, f"cancel links mailed: {links} of {len(items)} bookings")
 
@@ -194,10 +208,10 @@ def _answer(
     template: str,
     actor: Actor,
     now: datetime,
+    capped: bool,
     reply_address: str = "",
     **context: object,
 ) -> Outbox | None:
-    """A registered customer's answer: owed by the shop, so never capped."""
     return env.mailer.enqueue(
         session,
         to=customer.email,
@@ -205,7 +219,7 @@ def _answer(
         now=now,
         actor=actor,
         customer_id=customer.id,
-        capped=False,
+        capped=capped,
         reply_address=reply_address,
         customer=customer,
         phone=env.cfg.shop.phone,
@@ -236,9 +250,15 @@ def _again(
     result: Result | None = None,
 ) -> Result:
     """A fresh list (or only the explanation), and the result that says why there was one."""
-    offer(session, env, ask, actor, now)
+    if (done := offer(session, env, ask, actor, now)).status == Status.SUPPRESSED:
+        return done
     status = result.status if result is not None else Status.REFUSED
     return Result(status, f"{why}: a fresh list mailed", code=result.code if result else "list")
+
+
+def _suppressed(session: Session, actor: Actor, customer: Customer, why: str) -> Result:
+    audit.by(session, "reply_suppressed", actor, customer_id=customer.id, why=why)
+    return Result(Status.SUPPRESSED, f"reply suppressed: {why}")
 
 
 def _line(env: LedgerEnv, start: datetime) -> str:

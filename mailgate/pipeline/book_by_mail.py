@@ -80,4 +80,6 @@ def _tied(session: Session, intent: Intent, customer: Customer) -> ReplyKey | No
 
 
 def _outcome(result: Result, tag: str) -> Outcome:
+    if result.status == Status.SUPPRESSED:  # `messages --state held` shows the mail nobody answered
+        return Outcome(MessageState.HELD, result.reason, "suppressed")
     return Outcome(MessageState.APPLIED, result.reason, tag)

@@ -52,6 +52,7 @@ def mail_in(
     in_reply_to: str = "",
     subject: str = "",
     now: datetime = NOW,
+    state: str = "applied",
 ) -> Message:
     """A mail to the booking address, stored and processed at `now`."""
     global _sent
@@ -64,7 +65,7 @@ def mail_in(
         "Content-Transfer-Encoding: 8bit\r\n\r\n"
     ).encode() + text.encode()
     [mid] = store(ctx.engine, ctx.cfg.spool_dir, raw, [to], mail_from=sender, via="smtp").ids
-    assert process(ctx, mid, now) == "applied"
+    assert process(ctx, mid, now) == state
     with Session(ctx.engine) as s:
         message = s.get(Message, mid)
         assert message is not None
@@ -99,7 +100,7 @@ def bookings(ctx: Context) -> list[Booking]:
 def test_a_request_gets_a_numbered_list_and_a_number_in_reply_books_that_time(salon: Context) -> None:
     mail_in(salon, "１２／３　午後　整体でお願いします\r\n\r\n-- \r\ndocomo携帯から送信")
     row, listed = answer(salon)
-    assert row.template == "book_list" and not row.capped  # the shop owes a registered customer its answer
+    assert row.template == "book_list" and row.capped  # anyone can write Hanako's From: a limited reply
     assert listed.get_content_charset() == "iso-2022-jp"  # a carrier address
     body = text_of(listed)
     lines = re.findall(r"^(\d)\. (.+)$", body, re.M)
@@ -121,6 +122,7 @@ def test_a_request_gets_a_numbered_list_and_a_number_in_reply_books_that_time(sa
     assert reply.decision["outcome"]["tag"] == "created"
 
     row, confirmed = answer(salon)
+    assert not row.capped  # the reply was tied to its list: the shop owes the confirmation
     assert row.template == "booking_confirmed" and row.in_reply_to == f"m{_sent}@phone.example"
     text, ics = confirmed.iter_parts()
     assert "2026年12月03日(木) 13:00〜14:00" in text.get_content()
@@ -247,6 +249,7 @@ def test_kyanseru_in_reply_to_a_confirmation_mails_its_one_tap_cancel_link(salon
     row, said = answer(salon)
     body = text_of(said)
     assert row.template == "book_cancel" and message.decision is not None
+    assert said["Reply-To"] == "book@shop.example"
     assert message.decision["intent"]["action"] == "cancel_request"
     assert "12月04日" in body and "12月03日" not in body
     [signed] = re.findall(r"/x/(\S+)", body)
@@ -265,3 +268,17 @@ def customer(ctx: Context, addr: str) -> int:
         found = s.exec(select(Customer).where(Customer.email_key == addr)).one()
         assert found.id is not None
         return found.id
+
+
+def test_requests_in_a_flood_are_held_but_a_tied_reply_is_still_answered(salon: Context) -> None:
+    # Anyone can write a registered customer's From: answers to untied mail count against the
+    # hourly reply limit per mailbox ([mail] replies_per_hour, 5), like a blank mail's.
+    for _ in range(5):
+        mail_in(salon, "12/3 午後")
+    key = tag_of(answer(salon)[1])
+    held = mail_in(salon, "12/3 午後", state="held")
+    assert held.reason is not None and held.reason.startswith("reply suppressed")
+    untied = mail_in(salon, "キャンセル", state="held")
+    assert untied.reason is not None and untied.reason.startswith("reply suppressed")
+    mail_in(salon, "1", to=f"book+{key}@shop.example")
+    assert len(bookings(salon)) == 1 and answer(salon)[0].template == "booking_confirmed"

@@ -171,6 +171,7 @@ def test_a_number_in_reply_is_one_digit_not_a_day_or_a_time(first: str, number: 
         ("予約を取り消したい", True),
         ("取消", True),
         ("12/5 午後", False),
+        ("12/5 キャンセル待ちできますか", False),
     ],
 )
 def test_kyanseru_in_any_width(text: str, cancel: bool) -> None:

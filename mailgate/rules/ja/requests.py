@@ -24,7 +24,8 @@ MAX_LINES = 6
 
 _SPACES = re.compile(r"[\s\u3000]+")
 _NUMBER = re.compile(r"(?:no\.?|#|番号)? ?([1-9]) ?(?:番目?)?(?![0-9/:月日時]|[.\-][0-9])", re.IGNORECASE)
-_CANCEL = re.compile(r"キャンセル|取り?消し?|cancel", re.IGNORECASE)
+# キャンセル待ち asks for a waitlist, not to cancel: a request.
+_CANCEL = re.compile(r"キャンセル(?!待ち|まち)|取り?消し?|cancel", re.IGNORECASE)
 
 # A date's weekday as people add it: 12/5(土), 12月5日（土曜）. Read as part of the date.
 _DOW = r"(?: ?\( ?[月火水木金土日] ?(?:曜日?)? ?\))?"
