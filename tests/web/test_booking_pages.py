@@ -231,6 +231,12 @@ def test_booking_pages_take_get_and_post_only(shop_ctx: Context, shop_client: Te
         "HEAD",
         "POST",
     }
+    r = shop_client.delete("/book")
+    assert r.status_code == 405 and set(r.headers["allow"].replace(" ", "").split(",")) == {
+        "GET",
+        "HEAD",
+        "POST",
+    }
     home = book.rsplit("/", 1)[0]
     r = shop_client.post(home)
     assert r.status_code == 405 and "POST" not in r.headers["allow"] and "GET" in r.headers["allow"]
