@@ -20,12 +20,13 @@ from mailgate.context import Context
 from mailgate.ledger import booking_views
 from mailgate.shop.availability import Offer, capable
 from mailgate.shop.calendar import Calendar, Menu
+from mailgate.times import parse_date
 
 DAYS_SHOWN = 14  # one step of the day list: two weeks
 MAX_TIMES = 48  # one step of a day's times (a shop open round the clock on a 5-minute grid: pages)
 ANYONE = "any"
 WEEKDAYS = "月火水木金土日"
-_DAY = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_DAY = re.compile(r"^[0-9]{8}$")
 _TIME = re.compile(r"^(\d{1,2})(\d{2})$")
 
 
@@ -92,13 +93,8 @@ def choosable(cal: Calendar, menu: Menu) -> list[str]:
 
 
 def _day(text: str) -> date | None:
-    m = _DAY.match(text)
-    if not m:
-        return None
-    try:
-        return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-    except ValueError:
-        return None
+    """A day in a query (20261203), or None."""
+    return parse_date(f"{text[:4]}-{text[4:6]}-{text[6:]}") if _DAY.match(text) else None
 
 
 def fields_of(cal: Calendar, choice: Choice) -> dict[str, str]:

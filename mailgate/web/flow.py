@@ -186,20 +186,34 @@ class Flow:
             )
         return menu
 
-    def cancel_page(
-        self, request: Request, booking: BookingView, csrf: dict[str, str], home: str = ""
+    def ask(
+        self,
+        request: Request,
+        booking: BookingView,
+        question: tuple[str, str, str],
+        csrf: dict[str, str],
+        fields: dict[str, str] | None = None,
+        home: str = "",
     ) -> Response:
+        """The booking and one button that posts the action; question: (title, line, button)."""
+        title, line, button = question
         return self.pages.render(
             request,
             "booking_link.html.j2",
-            title="キャンセルの確認",
+            title=title,
             booking=booking.shown,
-            lines=["このご予約をキャンセルしますか。"],
-            button="キャンセルする",
-            fields={"version": str(booking.version)},
+            lines=[line],
+            button=button,
+            fields=fields or {},
             home=home,
             **csrf,
         )
+
+    def cancel_page(
+        self, request: Request, booking: BookingView, csrf: dict[str, str], home: str = ""
+    ) -> Response:
+        question = ("キャンセルの確認", "このご予約をキャンセルしますか。", "キャンセルする")
+        return self.ask(request, booking, question, csrf, {"version": str(booking.version)}, home)
 
 
 def version_of(form: dict[str, str]) -> int:

@@ -151,6 +151,8 @@ def test_a_customer_books_changes_by_link_and_cancels_in_chromium(
     assert pg.locator("h1").inner_text() == "ご予約を承りました"
     [booked] = [b for b in bookings(ctx) if b.source == "web" and b.customer_id == customer_id]
     assert booked.status == "confirmed"
+    go(pg, "マイページへ戻る")
+    assert f"{booked.start.astimezone(ctx.cfg.tz):%H:%M}〜" in pg.locator("dl").first.inner_text()
 
     # The confirmation mail's change link: a new time; its old cancel link is refused after.
     [mail] = wait_for(lambda: [m for m in mails_to(served, EMAIL) if "/h/" in m])
@@ -172,7 +174,8 @@ def test_a_customer_books_changes_by_link_and_cancels_in_chromium(
     pg.goto(served.base_url + login)
     pg.get_by_label("暗証番号").fill("1234")
     press(pg, "開く")
-    assert "佐藤" in pg.content()
+    shown = pg.locator("dl").first.inner_text()
+    assert f"{moved.start.astimezone(ctx.cfg.tz):%H:%M}〜" in shown and "佐藤" in shown
     go(pg, "キャンセル")
     press(pg, "キャンセルする")
     assert pg.locator("h1").inner_text() == "キャンセルしました"

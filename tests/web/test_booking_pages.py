@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from sqlmodel import select
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -17,6 +18,8 @@ from mailgate.context import Context
 from mailgate.ledger import booking_views
 from mailgate.ledger import bookings as ledger_bookings
 from mailgate.ledger.matching import Person
+from mailgate.shop import shift_store
+from mailgate.shop_tables import FixedSlot, MenuItem
 from mailgate.web import choosing, csrf
 from mailgate.web.app import create_app
 from tests.web.booking_shop import (
@@ -231,6 +234,12 @@ def test_booking_pages_take_get_and_post_only(shop_ctx: Context, shop_client: Te
         "HEAD",
         "POST",
     }
+    r = shop_client.delete("/book")
+    assert r.status_code == 405 and set(r.headers["allow"].replace(" ", "").split(",")) == {
+        "GET",
+        "HEAD",
+        "POST",
+    }
     home = book.rsplit("/", 1)[0]
     r = shop_client.post(home)
     assert r.status_code == 405 and "POST" not in r.headers["allow"] and "GET" in r.headers["allow"]
@@ -295,3 +304,28 @@ def test_a_customer_cannot_open_or_cancel_someone_elses_booking(
     r = shop_client.post(f"{base}/cancel/{theirs}", data={"version": "1", "csrf": token})
     assert r.status_code == 404
     assert [b.status for b in bookings(shop_ctx)] == ["confirmed"]
+
+
+def test_a_fixed_slot_is_booked_by_its_seats_without_choosing_staff(tmp_path: Path, db_url: str) -> None:
+    yoga = '[[shop.menus]]\nname = "ヨガ"\nminutes = 60\nprice = 1500\nkind = "slots"\n'
+    ctx = booking_context(tmp_path / "yoga", db_url, shop=SHOP.replace("[shop.hours]", yoga + "[shop.hours]"))
+    with db.transaction(ctx.engine) as s:
+        menu = s.exec(select(MenuItem).where(MenuItem.name == "ヨガ")).one()
+        assert menu.id is not None
+        ten = THU - timedelta(hours=3)
+        slot = FixedSlot(menu_id=menu.id, start=ten, end=ten + timedelta(hours=1), seats=2)
+        s.add(slot)
+        shift_store.bump(s)
+    client = TestClient(create_app(ctx, Clock()))
+    w = logged_in(ctx, client)
+    w.click("新しく予約する")
+    w.choose("ヨガ(60分 1,500円)", None, "12/3(木)", "10:00 残り2席")
+    w.submit()
+    assert "<h1>ご予約を承りました</h1>" in w.page
+    [booked] = bookings(ctx)
+    assert (booked.menu, booked.slot_id, booked.start) == ("ヨガ", slot.id, ten)
+    w.click("マイページへ戻る")
+    w.click("新しく予約する")
+    w.click("ヨガ(60分 1,500円)")
+    w.click("12/3(木)")
+    assert "10:00 残り1席" in links(w.page)

@@ -106,17 +106,8 @@ class ConfirmLink(BookingLink):
             raise message(200, "確定済みです", "このご予約はすでに確定しています。")
         if booking.state != BookingStatus.TENTATIVE:
             raise message(410, "確定できません", "このご予約はキャンセル済みか、取り消されています。")
-        return self.pages.render(
-            request,
-            "booking_link.html.j2",
-            title="ご予約の確定",
-            booking=booking.shown,
-            lines=["この内容でよろしければ、予約を確定してください。"],
-            button="予約を確定する",
-            fields={},
-            home="",
-            **self.csrf_fields(signed),
-        )
+        question = ("ご予約の確定", "この内容でよろしければ、予約を確定してください。", "予約を確定する")
+        return self.flow.ask(request, booking, question, self.csrf_fields(signed))
 
     async def submit(self, request: Request) -> Response:
         now = self.pages.now()
