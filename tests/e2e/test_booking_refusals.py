@@ -20,7 +20,7 @@ from mailgate.context import Context
 from mailgate.ledger import booking_links
 from mailgate.models import Booking, Customer, utcnow
 from tests.conftest import Served, start_serve, wait_for, write_config
-from tests.e2e.test_last_seat import mails_to, text_of
+from tests.e2e.helpers import mails_to, text_of
 
 pytestmark = pytest.mark.e2e  # starts a real server
 
@@ -96,5 +96,5 @@ def test_a_request_by_mail_over_the_limit_of_open_bookings_is_told_so_without_a_
     mail.set_content("来週 整体")
     with smtplib.SMTP("127.0.0.1", served.smtp_port, timeout=30) as s:
         s.send_message(mail, HANAKO, ["book@shop.example"])
-    answer = text_of(wait_for(lambda: mails_to(served, HANAKO), timeout=60)[0])
+    answer = text_of(wait_for(lambda: mails_to(served.outbox, HANAKO), timeout=60)[0])
     assert "上限に達しているため" in answer and not re.search(r"^1\. ", answer, re.M), answer
