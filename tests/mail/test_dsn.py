@@ -68,8 +68,8 @@ def test_a_policy_refusal_counts_as_soft_it_may_be_about_the_sender() -> None:
         b"",
         b"\x00\xff garbage \xfe",
         b"From: someone@example.jp\r\nSubject: hello\r\n\r\nSee you at 10.\r\n",
-        b"Content-Type: multipart/report; boundary=x\r\n\r\n--x\r\nContent-Type: message/delivery-status\r\n\r\n"
-        b"Action: failed\r\n--x--\r\n",
+        b"Content-Type: multipart/report; boundary=x\r\n\r\n--x\r\n"
+        b"Content-Type: message/delivery-status\r\n\r\nAction: failed\r\n--x--\r\n",
     ],
     ids=["empty", "binary", "a plain mail", "a report naming nobody"],
 )
