@@ -14,7 +14,7 @@ from mailgate import audit
 from mailgate.audit import Actor
 from mailgate.ledger.env import LedgerEnv
 from mailgate.ledger.results import Result, Status
-from mailgate.models import Customer, CustomerStatus, Outbox
+from mailgate.models import Customer, CustomerStatus, Event, Outbox
 from mailgate.outbound import return_path
 
 MAX_REASON = 400
@@ -61,6 +61,8 @@ def record(session: Session, env: LedgerEnv, bounce: Bounce, actor: Actor, now: 
         return _ignored(f"outbox {outbox_id}: a delay warning, the remote server still tries")
     if not bounce.kind:
         return _ignored(f"outbox {outbox_id}: the report says neither a permanent nor a temporary failure")
+    if actor.message_id is not None and _counted(session, actor.message_id):
+        return Result(Status.ALREADY, f"outbox {outbox_id}: this report was applied before")
     row.last_error = f"bounced: {bounce.reason()}"[:MAX_REASON]
     session.add(row)
     customer = session.get(Customer, row.customer_id) if row.customer_id else None
@@ -83,6 +85,12 @@ def record(session: Session, env: LedgerEnv, bounce: Bounce, actor: Actor, now: 
         why = f"{customer.soft_bounces} soft bounces in {env.cfg.mail.soft_bounce_days} days, the last: {why}"
     mark(session, customer, why[:MAX_REASON], actor, now)
     return Result(Status.RECORDED, f"customer {customer.id} unreachable: {why}")
+
+
+def _counted(session: Session, message_id: int) -> bool:
+    """The report was applied before (a replay): a soft bounce counts once."""
+    kinds = col(Event.kind).in_(["bounce_hard", "bounce_soft"])
+    return session.exec(select(Event.id).where(Event.message_id == message_id, kinds)).first() is not None
 
 
 def _soft_limit_reached(env: LedgerEnv, customer: Customer, now: datetime) -> bool:

@@ -23,8 +23,10 @@ from mailgate.inbound.store import store
 from mailgate.links import Link
 from mailgate.models import Customer, CustomerStatus, Message, Outbox, OutboxState
 from mailgate.outbound import return_path
+from mailgate.pipeline.erasure import erase_customer
 from mailgate.pipeline.worker import process
 from tests.conftest import write_config
+from tests.privacy import where_found
 
 T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 SAMPLES = Path(__file__).parents[1] / "mail" / "bounces"
@@ -221,3 +223,24 @@ def test_customers_unreachable_lists_them_with_reason_and_date(ctx: Context) -> 
     assert row["unreachable_reason"].startswith("hard bounce 5.1.1 (docomo)")
     with Session(ctx.engine) as s:
         assert len(s.exec(select(Customer).where(col(Customer.unreachable_since).is_not(None))).all()) == 1
+
+
+def test_erasing_the_customer_takes_their_bounce_reports_along(ctx: Context) -> None:
+    taro = customer(ctx)
+    sent = automatic_mail(ctx, taro)
+    report(ctx, "docomo-unknown-user.eml", bounce_rcpt(ctx, sent.id or 0))
+    assert where_found(ctx, [TARO])  # the report quotes the address
+    erase_customer(ctx, taro, "operator:test")
+    assert where_found(ctx, [TARO, "山田太郎"]) == {}
+
+
+def test_a_replayed_soft_bounce_counts_once(ctx: Context) -> None:
+    taro = customer(ctx)
+    sent = automatic_mail(ctx, taro)
+    msg = report(ctx, "rfc3464-mailbox-full.eml", bounce_rcpt(ctx, sent.id or 0))
+    done = CliRunner().invoke(app, ["--config", str(ctx.cfg.source), "replay", str(msg.id)])
+    assert done.exit_code == 0, done.output
+    with Session(ctx.engine) as s:
+        again = s.get(Message, msg.id)
+        assert again is not None and again.reason.endswith("this report was applied before")
+    assert get_customer(ctx, taro).soft_bounces == 1
