@@ -40,4 +40,3 @@ def outbox_id_of(tag: str, secrets: Sequence[str]) -> int | None:
 def address(cfg: Config, secrets: Sequence[str], outbox_id: int) -> str:
     """MAIL FROM (and Return-Path) for the mail of one outbox row."""
     return f"{cfg.mail.bounce}+{token(secrets, outbox_id)}@{cfg.bounce_domain}"
-
