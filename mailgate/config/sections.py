@@ -81,6 +81,13 @@ class MailSection(Section):
             return {**data, "book": f"book@{str(domains[0]).lower()}"}
         return data
 
+    @model_validator(mode="after")
+    def _bounce_is_its_own(self) -> MailSection:
+        taken = {a.rpartition("@")[0].lower() for a in (self.signup, self.notices, self.book)}
+        if self.bounce in taken:
+            raise ValueError(f"bounce: {self.bounce!r} is the local part of another address of the shop")
+        return self
+
     @field_validator("book")
     @classmethod
     def _untagged(cls, v: str) -> str:

@@ -122,8 +122,7 @@ def _from_delivery_status(part: email.message.Message) -> Report | None:
             continue
         status = _cut(block.get("Status"), 20)
         diagnostic = _value(_cut(block.get("Diagnostic-Code")))[:MAX_DIAGNOSTIC]
-        if _ENHANCED.fullmatch(status) is None:
-            status = _status_in(diagnostic)
+        status = _status_in(status) or _status_in(diagnostic)  # "5.1.1 (user unknown)" is seen too
         kind = DELAY if action == "delayed" else _classify(status, diagnostic)
         return Report(kind, status, recipient, diagnostic, "rfc3464")
     return None

@@ -83,3 +83,8 @@ def test_smtp_takes_mail_for_the_bounce_address_only(tmp_path: Path, rcpt: str, 
     envelope = Envelope()
     answer = asyncio.run(handler.handle_RCPT(None, Session(asyncio.new_event_loop()), envelope, rcpt, []))  # type: ignore[arg-type]
     assert answer == reply
+
+
+def test_the_bounce_local_part_cannot_be_another_address_of_the_shop(tmp_path: Path) -> None:
+    with pytest.raises(config.ConfigError, match="bounce: 'signup' is the local part of another address"):
+        load(tmp_path, mail='bounce = "signup"')
