@@ -24,6 +24,7 @@ from mailgate.links import Link
 from mailgate.models import Customer, CustomerStatus, Message, Outbox, OutboxState
 from mailgate.outbound import return_path
 from mailgate.pipeline.erasure import erase_customer
+from mailgate.pipeline.retention import purge
 from mailgate.pipeline.worker import process
 from tests.conftest import write_config
 from tests.privacy import where_found
@@ -244,3 +245,16 @@ def test_a_replayed_soft_bounce_counts_once(ctx: Context) -> None:
         again = s.get(Message, msg.id)
         assert again is not None and again.reason.endswith("this report was applied before")
     assert get_customer(ctx, taro).soft_bounces == 1
+
+
+def test_suppressed_mail_is_purged_like_sent_mail(ctx: Context) -> None:
+    taro = customer(ctx)
+    sent = automatic_mail(ctx, taro)
+    report(ctx, "docomo-unknown-user.eml", bounce_rcpt(ctx, sent.id or 0))
+    kept = automatic_mail(ctx, taro, at=T0 + timedelta(days=1))
+    days = ctx.cfg.retention.raw_days
+    assert kept.id not in purge(ctx, T0 + timedelta(days=days)).outbox  # a day short
+    assert kept.id in purge(ctx, T0 + timedelta(days=days + 2)).outbox
+    with Session(ctx.engine) as s:
+        row = s.get(Outbox, kept.id)
+        assert row is not None and (row.state, row.to_addr, row.body) == (OutboxState.SUPPRESSED, "", "")
