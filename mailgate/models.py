@@ -137,6 +137,12 @@ class Customer(SQLModel, table=True):
     memo: str = Field(default="", sa_type=Text)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
     registered_at: datetime | None = _ts()
+    # A hard bounce (or [mail] soft_bounces soft ones in soft_bounce_days) of mail to `email`: no
+    # automatic mail goes to it until the customer writes in again or registers again.
+    unreachable_since: datetime | None = _ts(index=True)
+    unreachable_reason: str = Field(default="", max_length=400)
+    soft_bounces: int = 0  # in the window that began at soft_bounces_since
+    soft_bounces_since: datetime | None = _ts()
 
 
 class Token(SQLModel, table=True):
@@ -174,6 +180,7 @@ class OutboxState:
     SENDING = "sending"  # claimed by a sender (claimed_by) until lease_until
     SENT = "sent"
     FAILED = "failed"
+    SUPPRESSED = "suppressed"  # never sent: automatic mail to an address that bounced (last_error says)
 
 
 class Outbox(SQLModel, table=True):

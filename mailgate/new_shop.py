@@ -40,6 +40,14 @@ link_mails_per_day = 3
 # CPU seconds one message may take to be read (parsed, its signatures checked, the rules run), in
 # a child process; past it the message is `failed` with the reason and SMTP and the pages never wait.
 read_cpu_seconds = 30
+# Every mail goes out with its own return path, bounce+<signed token>@{domain}: a delivery report
+# (also docomo's, au's and SoftBank's plain-text ones) finds the mail it is about. A hard bounce
+# (user unknown) marks the customer unreachable (`mailgate customers --unreachable`) and no
+# automatic mail goes to them until they write in or register again; soft ones (mailbox full) do
+# so after soft_bounces of them within soft_bounce_days.
+bounce = "bounce"
+soft_bounces = 3
+soft_bounce_days = 14
 # Recipients here get ISO-2022-JP mail; the built-in list covers docomo, au, SoftBank, Y!mobile, ...
 # carrier_domains = ["docomo.ne.jp", "ezweb.ne.jp", "au.com", "softbank.ne.jp", "i.softbank.jp"]
 # ISO-2022-JP lacks 髙, 﨑 and other name kanji: a mail with one goes in UTF-8 so the name stays exact.

@@ -117,7 +117,7 @@ def audit(
 @app.command()
 def outbox(
     ctx: typer.Context,
-    state: Annotated[str | None, typer.Option(help="queued|sending|sent|failed")] = None,
+    state: Annotated[str | None, typer.Option(help="queued|sending|sent|failed|suppressed")] = None,
     limit: Annotated[int, typer.Option(help="newest N")] = 50,
     as_json: JsonOpt = False,
 ) -> None:

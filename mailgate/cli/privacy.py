@@ -7,10 +7,45 @@ from typing import Annotated
 
 import typer
 
-from mailgate.cli.common import app, build_context, fail, fmt_dt, load_config
+from mailgate.cli.common import JsonOpt, app, build_context, emit_json, fail, fmt_dt, load_config
 
-customers_app = typer.Typer(no_args_is_help=True, help="Customers' personal data.")
+customers_app = typer.Typer(
+    invoke_without_command=True, help="Customers: who mail cannot reach; erasing one."
+)
 app.add_typer(customers_app, name="customers")
+
+
+@customers_app.callback()
+def customers_list(
+    ctx: typer.Context,
+    unreachable: Annotated[
+        bool, typer.Option("--unreachable", help="customers whose address bounced: since when, and why")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """`customers --unreachable`: the customers no automatic mail goes to, with the reason and date."""
+    if ctx.invoked_subcommand:
+        return
+    if not unreachable:
+        typer.echo(ctx.get_help())
+        raise typer.Exit(0)
+    from sqlmodel import Session
+
+    from mailgate.ledger.bounces import unreachable as failing
+
+    cfg = load_config(ctx)
+    c = build_context(cfg, read_only=True)
+    with Session(c.engine) as s:
+        rows = failing(s)
+    if as_json:
+        keys = {"id", "email", "name", "status", "unreachable_since", "unreachable_reason", "soft_bounces"}
+        emit_json([r.model_dump(include=keys) for r in rows])
+        return
+    for r in rows:
+        since = fmt_dt(r.unreachable_since, cfg)
+        typer.echo(f"#{r.id:<5} {since}  {r.email}  {r.name or '-'}  {r.unreachable_reason}")
+    if not rows:
+        typer.echo("no unreachable customers")
 
 
 @customers_app.command("erase")

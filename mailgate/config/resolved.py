@@ -118,6 +118,22 @@ class Config:
         return self.raw.outbound.sender or self.raw.mail.signup
 
     @property
+    def bounce_domain(self) -> str:
+        """Where delivery reports come back: the sender's domain when its mail comes here (SPF and
+        DMARC align), else the first of [mail] domains."""
+        domain = domain_part(self.sender)
+        return domain if domain in self.raw.mail.domains else self.raw.mail.domains[0]
+
+    def is_bounce_address(self, addr: str) -> bool:
+        """bounce@ or bounce+TOKEN@ the bounce domain ([mail] bounce is the local part)."""
+        local, at, domain = addr.lower().rpartition("@")
+        return (
+            bool(at)
+            and domain.rstrip(".") == self.bounce_domain
+            and local.partition("+")[0] == self.raw.mail.bounce
+        )
+
+    @property
     def dkim_key_path(self) -> Path | None:
         key = self.raw.outbound.dkim_key
         return self.resolve(key) if key else None

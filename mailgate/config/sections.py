@@ -59,6 +59,12 @@ class MailSection(Section):
     link_mails_per_day: int = Field(3, ge=1)
     # CPU one message may take to be read (parse, signatures, rules); past it, it is `failed`.
     read_cpu_seconds: int = Field(30, gt=0)
+    # Local part of the return path: each mail goes out with MAIL FROM bounce+<signed token>@ the
+    # sender's domain, so a delivery report names the mail it is about.
+    bounce: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=40)] = "bounce"
+    # Temporary failures (mailbox full) to one address that count as a hard bounce, within this window.
+    soft_bounces: int = Field(3, ge=1)
+    soft_bounce_days: int = Field(14, ge=1)
 
     @field_validator("domains")
     @classmethod
@@ -74,6 +80,13 @@ class MailSection(Section):
         if isinstance(data, dict) and "book" not in data and isinstance(domains, list) and domains:
             return {**data, "book": f"book@{str(domains[0]).lower()}"}
         return data
+
+    @model_validator(mode="after")
+    def _bounce_is_its_own(self) -> MailSection:
+        taken = {a.rpartition("@")[0].lower() for a in (self.signup, self.notices, self.book)}
+        if self.bounce in taken:
+            raise ValueError(f"bounce: {self.bounce!r} is the local part of another address of the shop")
+        return self
 
     @field_validator("book")
     @classmethod

@@ -99,7 +99,12 @@ class Handler:
             return "550 5.7.1 Relaying denied: not a domain of this server"
         local, _, domain = address.lower().rpartition("@")
         book = f"{local.partition('+')[0]}@{domain}" == self.cfg.mail.book.lower()  # book@, book+K7Q2@
-        if address.lower() not in self.accepted and not book and local not in ("postmaster", "abuse"):
+        bounce = self.cfg.is_bounce_address(address)  # bounce+TOKEN@: delivery reports of our mail
+        if (
+            address.lower() not in self.accepted
+            and not (book or bounce)
+            and local not in ("postmaster", "abuse")
+        ):
             return "550 5.1.1 No such user here"
         if any(address.lower() == r.lower() for r in envelope.rcpt_tos):
             return "250 2.1.5 OK (duplicate recipient)"  # one mailbox, one message: never two rows

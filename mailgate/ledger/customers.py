@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from mailgate import audit, normalize, tokens
 from mailgate.audit import Actor
-from mailgate.ledger import matching
+from mailgate.ledger import bounces, matching
 from mailgate.ledger.env import LedgerEnv
 from mailgate.ledger.pins import hash_pin, pin_keys
 from mailgate.links import Link
@@ -89,6 +89,7 @@ def register(
     customer.registered_at = now
     customer.pin_failures = 0
     session.add(customer)
+    bounces.clear(session, customer, "registered again", Actor(actor, token_id=token.id))
     tokens.use(session, token, now)
     login = personal_link(session, customer, now)
     audit.record(

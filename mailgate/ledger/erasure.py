@@ -153,6 +153,7 @@ def erase(session: Session, customer: Customer, now: datetime, actor: str, token
     customer.email, customer.email_key, customer.memo = "", None, ""
     customer.name = customer.name_kana = customer.phone = customer.pin_hash = ""
     customer.locked_until = None
+    customer.unreachable_since, customer.unreachable_reason = None, ""
     session.add(customer)
     revoke(session, customer.id, None, now)
     audit.record(

@@ -18,8 +18,8 @@ from mailgate.config import Config
 from mailgate.links import Link
 from mailgate.mail.addresses import domain_of, mailbox_key
 from mailgate.mail.compose import thread_id, unanswerable
-from mailgate.models import Outbox
-from mailgate.outbound import caps
+from mailgate.models import Outbox, OutboxState
+from mailgate.outbound import caps, unreachable
 from mailgate.templating import render_mail
 
 
@@ -59,6 +59,7 @@ class Mailer:
         if why is not None:
             audit.by(session, "reply_suppressed", actor, customer_id=customer_id, template=template, why=why)
             return None
+        failing = unreachable.suppressed(session, to, customer_id, actor)
         links: dict[str, Any] = {}
         context = {name: _placeholders(value, links) for name, value in context.items()}
         subject, body = render_mail(self.templates, template, shop=self.cfg.shop, **context)
@@ -81,11 +82,13 @@ class Mailer:
             created_at=now,
             next_attempt_at=now,
         )
+        if failing:  # kept, never sent: the operator sees what the customer did not get, and why
+            row.state, row.last_error = OutboxState.SUPPRESSED, failing
         session.add(row)
         session.flush()
         audit.by(
             session,
-            "mail_queued",
+            "mail_suppressed" if failing else "mail_queued",
             actor,
             customer_id=customer_id,
             outbox_id=row.id,

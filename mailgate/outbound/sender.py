@@ -33,7 +33,7 @@ from mailgate.mail.compose import Outgoing, compose
 from mailgate.mail.dkim import DkimKey, load_key, sign
 from mailgate.models import Outbox, OutboxState, utcnow
 from mailgate.normalize import redact
-from mailgate.outbound import maildir, relay
+from mailgate.outbound import maildir, relay, return_path
 
 # The wait after attempt n is BACKOFF[n-1]; a transient failure of attempt len(BACKOFF) + 1 (about
 # 2.9 days after the first) is final.
@@ -136,11 +136,20 @@ class Sender:
             outcome = await self._deliver(row, raw)
         return await asyncio.to_thread(self.record, row, outcome)
 
+    def return_path(self, row: Outbox) -> str:
+        """bounce+<token>@: a delivery report about this mail names its row (outbound/return_path.py)."""
+        assert row.id is not None
+        if self.signer is None:
+            return self.cfg.sender
+        return return_path.address(self.cfg, self.signer.secrets, row.id)
+
     async def _deliver(self, row: Outbox, raw: bytes) -> Outcome:
         try:
             if self.relay is None:
-                return Outcome(OutboxState.SENT, await asyncio.to_thread(self._to_maildir, row, raw))
-            reply = await relay.send(self.relay, raw, self.cfg.sender, row.to_addr)
+                # As a delivering MTA writes it: the Maildir copy shows where its bounce would go.
+                copy = f"Return-Path: <{self.return_path(row)}>\r\n".encode() + raw
+                return Outcome(OutboxState.SENT, await asyncio.to_thread(self._to_maildir, row, copy))
+            reply = await relay.send(self.relay, raw, self.return_path(row), row.to_addr)
         except relay.PermanentError as e:
             return Outcome(OutboxState.FAILED, str(e))
         except relay.TransientError as e:

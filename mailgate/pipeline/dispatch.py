@@ -16,7 +16,7 @@ from mailgate import audit
 from mailgate.audit import Actor
 from mailgate.context import Context
 from mailgate.inbound.store import DERIVED_ID_SUFFIX
-from mailgate.ledger import booking_mail, bookings, inquiries, signup
+from mailgate.ledger import booking_mail, bookings, bounces, inquiries, signup
 from mailgate.ledger.matching import Person
 from mailgate.ledger.results import Result, Status
 from mailgate.models import Booking, Message, MessageState
@@ -152,6 +152,13 @@ def _hold(session: Session, ctx: Context, message: Message, intent: Intent, now:
     return Outcome(MessageState.HELD, intent.reason, "held")
 
 
+def _bounce(session: Session, ctx: Context, message: Message, intent: Intent, now: datetime) -> Outcome:
+    result = bounces.record(session, ctx.ledger, bounces.Bounce.of(intent.fields), actor_of(message), now)
+    if result.code == "ignored":
+        return Outcome(MessageState.IGNORED, result.reason, "ignored")
+    return _applied(result)
+
+
 def _by_mail(handler: book_by_mail.Handler) -> Handler:
     """A booking by mail is a registered customer's: anyone else gets the registration link first."""
 
@@ -175,7 +182,10 @@ HANDLERS: dict[str, Handler] = {
     "book_request": _by_mail(book_by_mail.request),
     "book_reply": _by_mail(book_by_mail.reply),
     "cancel_request": _by_mail(book_by_mail.cancel),
+    "bounce": _bounce,
 }
+# A customer's own mail: their address works again, whatever bounced before.
+WRITES_IN = ("register", "book_request", "book_reply", "cancel_request")
 
 
 def _applied_before(session: Session, message: Message, intent: Intent) -> Outcome | None:
@@ -200,6 +210,8 @@ def _applied_before(session: Session, message: Message, intent: Intent) -> Outco
 
 
 def apply(session: Session, ctx: Context, message: Message, intent: Intent, now: datetime) -> Outcome:
+    if intent.action in WRITES_IN:
+        bounces.wrote_in(session, intent.customer.get("email", ""), actor_of(message))
     outcome = _applied_before(session, message, intent) or HANDLERS[intent.action](
         session, ctx, message, intent, now
     )

@@ -15,7 +15,7 @@ from mailgate.mail.blank import is_blank, meaningful_text
 from mailgate.mail.compose import unanswerable
 from mailgate.mail.loops import auto_reply_reason
 from mailgate.mail.parse import ParsedMail
-from mailgate.rules import book_mail
+from mailgate.rules import book_mail, bounce_mail
 from mailgate.rules.intent import Intent
 from mailgate.rules.loading import Rule, RulesError, RuleSet, load
 from mailgate.rules.notices import notice_intent
@@ -41,6 +41,8 @@ def decide(
 ) -> Intent:
     """The Intent for one mail to one recipient. Reads and changes nothing itself: signatures are
     checked by `originals` (called only when a notice rule needs them)."""
+    if cfg.is_bounce_address(rcpt):  # our own return path: read before any rule, whatever the rules say
+        return bounce_mail.intent(mail, rcpt)
     auto = auto_reply_reason(mail, envelope_from, ours={domain_of(cfg.sender), *cfg.mail.domains})
     own = cfg.is_local(mail.from_addr) and mail.from_addr != ""
     found: list[Original] | None = None
