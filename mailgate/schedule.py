@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -30,6 +32,16 @@ def start(ctx: Context) -> AsyncIOScheduler:
         id="expire_tentative",
         coalesce=True,
         max_instances=1,
+    )
+    # Each minute, and at once on start (catching up what came due while it was down): reminders.
+    scheduler.add_job(
+        jobs.send_reminders,
+        IntervalTrigger(minutes=1),
+        args=[ctx],
+        id="send_reminders",
+        coalesce=True,
+        max_instances=1,
+        next_run_time=datetime.now(ctx.cfg.tz),
     )
     # Each minute: alerts held back for their interval go out when the next interval starts.
     scheduler.add_job(
