@@ -37,9 +37,7 @@ class Queued:
 
 def offsets_for(env: LedgerEnv, booking: Booking) -> tuple[str, ...]:
     """The booking's menu's reminder offsets, else the shop's."""
-    menu = next(
-        (m for m in env.calendar.menus if m.id == booking.menu_id or m.name == booking.menu), None
-    )
+    menu = next((m for m in env.calendar.menus if m.id == booking.menu_id or m.name == booking.menu), None)
     if menu is not None and menu.reminders is not None:
         return menu.reminders
     return tuple(env.cfg.booking.reminders)
@@ -57,9 +55,7 @@ def planned(session: Session, env: LedgerEnv, now: datetime) -> list[Planned]:
         col(Booking.start) > now,
         col(Booking.start) <= horizon,
     )
-    return [
-        Planned(b.id or 0, b.version, b.start, offsets_for(env, b)) for b in session.exec(stmt).all()
-    ]
+    return [Planned(b.id or 0, b.version, b.start, offsets_for(env, b)) for b in session.exec(stmt).all()]
 
 
 def queue_due(session: Session, env: LedgerEnv, now: datetime) -> Queued:
