@@ -94,15 +94,16 @@ def expire_tentative(ctx: Context, now: datetime | None = None) -> list[int]:
     return expired
 
 
-def send_reminders(ctx: Context, now: datetime | None = None) -> list[int]:
+def send_reminders(ctx: Context, now: datetime | None = None, *, at_start: bool = False) -> list[int]:
     """Reminder mails due this minute, or missed within [booking] reminder_catch_up: the outbox ids.
-    Once per booking version however many runs (ledger/reminders.py), so a restart may run it again."""
+    Each is once per booking version however many runs (ledger/reminders.py), so a node's first run
+    after it starts always looks (its own period), catching up what came due while it was down."""
     now = now or utcnow()
     if not ctx.cfg.booking.reminders and not any(m.reminders for m in ctx.ledger.calendar.menus):
         return []
     done: list[reminders.Queued] = []
-    minute = now.replace(second=0, microsecond=0).isoformat()
-    once(ctx.engine, "send_reminders", minute, lambda s: done.append(reminders.queue_due(s, ctx.ledger, now)))
+    period = f"start {now.isoformat()}" if at_start else now.replace(second=0, microsecond=0).isoformat()
+    once(ctx.engine, "send_reminders", period, lambda s: done.append(reminders.queue_due(s, ctx.ledger, now)))
     if done and (done[0].sent or done[0].skipped):
         log.info("reminders: %s", done[0])
     return done[0].sent if done else []

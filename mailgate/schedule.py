@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -33,16 +31,11 @@ def start(ctx: Context) -> AsyncIOScheduler:
         coalesce=True,
         max_instances=1,
     )
-    # Each minute, and at once on start (catching up what came due while it was down): reminders.
+    # Reminders each minute, and once at start (catching up what came due while it was down).
     scheduler.add_job(
-        jobs.send_reminders,
-        IntervalTrigger(minutes=1),
-        args=[ctx],
-        id="send_reminders",
-        coalesce=True,
-        max_instances=1,
-        next_run_time=datetime.now(ctx.cfg.tz),
+        jobs.send_reminders, IntervalTrigger(minutes=1), args=[ctx], id="send_reminders", coalesce=True
     )
+    scheduler.add_job(jobs.send_reminders, args=[ctx], kwargs={"at_start": True}, id="reminders_at_start")
     # Each minute: alerts held back for their interval go out when the next interval starts.
     scheduler.add_job(
         jobs.staff_alerts,

@@ -37,7 +37,9 @@ class Queued:
 
 def offsets_for(env: LedgerEnv, booking: Booking) -> tuple[str, ...]:
     """The booking's menu's reminder offsets, else the shop's."""
-    menu = next((m for m in env.calendar.menus if m.id == booking.menu_id or m.name == booking.menu), None)
+    menu = next(
+        (m for m in env.calendar.menus if m.name == booking.menu or (m.id and m.id == booking.menu_id)), None
+    )
     if menu is not None and menu.reminders is not None:
         return menu.reminders
     return tuple(env.cfg.booking.reminders)
