@@ -83,7 +83,9 @@ def queue_due(session: Session, env: LedgerEnv, now: datetime) -> Queued:
 
 def _record(session: Session, env: LedgerEnv, d: Due, now: datetime) -> int | None:
     """One reminder, under the booking's lock (a change waits, or has already bumped the version)."""
-    booking = session.exec(select(Booking).where(Booking.id == d.booking_id).with_for_update()).first()
+    locked = select(Booking).where(Booking.id == d.booking_id).with_for_update()
+    # populate_existing: read as it is now, not as `planned` loaded it before the lock
+    booking = session.exec(locked.execution_options(populate_existing=True)).first()
     if booking is None or booking.status != BookingStatus.CONFIRMED or booking.version != d.version:
         return None  # changed since it was read: the next run sees it as it is now
     row = Reminder(

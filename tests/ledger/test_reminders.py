@@ -10,6 +10,7 @@ from email.policy import default
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from sqlmodel import Session, col, select
 
 from mailgate import config, db, jobs
@@ -20,7 +21,7 @@ from mailgate.ledger.fit_rules import DESK
 from mailgate.ledger.results import Status
 from mailgate.models import Booking, Customer, Outbox, OutboxState, Reminder, ReminderState
 from mailgate.outbound.sender import Sender
-from tests.conftest import write_config
+from tests.conftest import wait_for, write_config
 from tests.ledger.conftest import AUTHN
 from tests.ledger.test_booking_mail import MINE, link_in
 from tests.ledger.test_fitting import JST, NOW, SHOP, THU
@@ -37,12 +38,21 @@ name = "カット"
 minutes = 30
 reminders = []
 """
+WAITING = text(
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+)
 REMIND = AUTHN + '\n[booking]\nreminders = ["1d18:00", "2h"]\nreminder_catch_up = "6h"\n'
 
 
 @pytest.fixture
 def salon(tmp_path: Path, db_url: str) -> Context:
     return shop_at(tmp_path, db_url)
+
+
+def waiting(ctx: Context) -> int:
+    """Connections waiting for a lock (its own connection: the statistics are read once per transaction)."""
+    with ctx.engine.connect() as conn:
+        return int(conn.execute(WAITING).scalar_one())
 
 
 def shop_at(tmp_path: Path, db_url: str) -> Context:
@@ -214,3 +224,24 @@ def test_a_menus_own_offsets_replace_the_shops_and_only_confirmed_bookings_are_r
     assert remind(salon, THU.replace(hour=13)) == []  # the shop's "2h" is not the spa's
     assert len(remind(salon, THU.replace(hour=13, minute=30))) == 1
     assert [r.kind for r in recorded(salon)] == ["remind:90m"]
+
+
+def test_a_job_that_read_the_booking_before_a_move_committed_does_not_remind_of_the_old_time(
+    tmp_path: Path, pg_db_url: str
+) -> None:
+    # PostgreSQL only: on SQLite the move's transaction holds the write lock and the job waits at BEGIN.
+    salon = shop_at(tmp_path, pg_db_url)
+    booking_id = book(salon)
+    move = fitting.FitMove(booking_id, THU.replace(hour=17), policy=DESK, notify=False)
+    queued: list[list[int]] = []
+    job = threading.Thread(target=lambda: queued.append(remind(salon, EVE)))
+    with db.transaction(salon.engine) as mover:
+        assert fitting.move(mover, salon.ledger, move, DESK_ACTOR, EVE).status == Status.MOVED
+        job.start()  # reads the booking at 13:00 (the move is not committed), then waits for its lock
+        wait_for(lambda: waiting(salon))
+    job.join()
+    assert queued == [[]]
+    assert len(remind(salon, EVE)) == 1
+    [row] = rows(salon)
+    assert "17:00〜18:00" in body_of(salon, row)
+    assert [r.version for r in recorded(salon)] == [2]
