@@ -84,8 +84,8 @@ def head() -> str:
 
 
 def current(engine: Engine) -> str:
-    """The database's revision, or EMPTY, or UNSTAMPED."""
-    with engine.connect() as conn:
+    """The database's revision, or EMPTY, or UNSTAMPED (a read: on SQLite it waits for no writer)."""
+    with db.reading(engine).connect() as conn:
         return _current(conn)
 
 

@@ -23,9 +23,10 @@ _DATE = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})$")
 
 
 def parse_date(text: str) -> date | None:
-    """2026-12-03, or 2026/12/3 as spreadsheets write it; None if it is not a date."""
+    """2026-12-03, or 2026/12/3 as spreadsheets write it; None if it is not a date, or not one of the
+    years 2000-2199 (days around a date are reckoned with: near year 1 or 9999 that overflows)."""
     m = _DATE.match(unicodedata.normalize("NFKC", text).strip())
-    if not m:
+    if not m or not 2000 <= int(m.group(1)) <= 2199:
         return None
     try:
         return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))

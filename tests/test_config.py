@@ -21,6 +21,19 @@ def test_defaults_serve_a_demo_shop_on_loopback(tmp_path: Path, monkeypatch: pyt
     assert cfg.outbound.relay is None
 
 
+def test_the_mailgate_toml_init_wrote_here_is_read_without_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MAILGATE_CONFIG", raising=False)
+    done = CliRunner().invoke(app, ["init", "--name", "ここの整体院"])
+    assert done.exit_code == 0 and "Start it: mailgate serve" in done.stdout
+    assert config.load().shop.name == "ここの整体院"
+    elsewhere = write_config(tmp_path / "other")
+    monkeypatch.setenv("MAILGATE_CONFIG", str(elsewhere))
+    assert config.load().source == elsewhere  # a named file wins over the one here
+
+
 def test_corpus_config_keys_mean_what_the_corpus_says() -> None:
     cfg = config.load(CORPUS / "mailgate.toml")
     assert cfg.mail.signup == "signup@shop.example"

@@ -26,7 +26,10 @@ app = typer.Typer(
 ConfigOpt = Annotated[
     Path | None,
     typer.Option(
-        "--config", "-c", envvar="MAILGATE_CONFIG", help="mailgate.toml (default: built-in demo shop)"
+        "--config",
+        "-c",
+        envvar="MAILGATE_CONFIG",
+        help="mailgate.toml (default: ./mailgate.toml, else the built-in demo shop)",
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]

@@ -215,6 +215,8 @@ def _when(text: str, cfg: Config) -> datetime:
         naive = datetime.fromisoformat(text.strip().replace("/", "-"))
     except ValueError:
         raise fail(f'expected a time like "2026-12-05 14:00", got {text!r}') from None
+    if not 2000 <= naive.year <= 2199:  # days around it are reckoned (the nearest free times)
+        raise fail(f"{text!r} is not a year mailgate books in (2000-2199)")
     return naive.replace(tzinfo=cfg.tz) if naive.tzinfo is None else naive
 
 

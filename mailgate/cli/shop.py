@@ -60,6 +60,10 @@ def init(
     typer.echo("Publish these DNS records so carriers accept the shop's replies:")
     for rname, rtype, value in result.records:
         typer.echo(f"  {rname}.  {rtype}  {value}")
+    where = "" if directory.resolve() == Path.cwd() else f"cd {directory} && "
+    typer.echo(
+        f"\nStart it: {where}mailgate serve   (elsewhere: --config {result.config} or MAILGATE_CONFIG)"
+    )
 
 
 shop_app = typer.Typer(help="The shop's calendar in the database: import it from mailgate.toml.")

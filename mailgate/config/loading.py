@@ -56,6 +56,9 @@ def _pattern_hint(key: str) -> str:
     return hints.get(key, "an email address such as signup@shop.example")
 
 
+HERE = "mailgate.toml"
+
+
 def load(
     path: Path | None = None,
     *,
@@ -63,9 +66,12 @@ def load(
     smtp: str | None = None,
     http: str | None = None,
 ) -> Config:
-    """Read the file (or the defaults), apply command-line overrides, validate, resolve paths."""
+    """Read the file (given, else MAILGATE_CONFIG, else ./mailgate.toml, else the built-in demo shop),
+    apply command-line overrides, validate, resolve paths."""
     if path is None and os.environ.get("MAILGATE_CONFIG"):
         path = Path(os.environ["MAILGATE_CONFIG"])
+    if path is None and Path(HERE).is_file():  # `mailgate init` then `mailgate serve`, in one directory
+        path = Path(HERE)
     data: dict = {}
     source = "defaults"
     if path is not None:

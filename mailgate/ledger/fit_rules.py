@@ -5,6 +5,7 @@ the bookings already there; and last the seat itself, which the database guards 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
@@ -52,15 +53,25 @@ def check_horizon(cal: Calendar, menu: Menu, start: datetime, now: datetime) -> 
         raise refuse("late", "that time has passed")
 
 
-def check_limits(session: Session, env: LedgerEnv, customer_id: int, start: datetime, now: datetime) -> None:
-    """Per customer, in the booking's own transaction (the customer's lock is held: matching.lock)."""
-    rules = env.cfg.booking
-    cal = env.calendar
-    live = (
+def _live(customer_id: int) -> Any:
+    return (
         select(func.count())
         .select_from(Booking)
         .where(Booking.customer_id == customer_id, col(Booking.status).in_(BookingStatus.LIVE))
     )
+
+
+def open_limit_reached(session: Session, env: LedgerEnv, customer_id: int, now: datetime) -> bool:
+    """The customer holds as many bookings not yet over as the shop allows: offering times is pointless."""
+    limit = env.cfg.booking.max_open
+    return bool(limit) and int(session.exec(_live(customer_id).where(col(Booking.end) > now)).one()) >= limit
+
+
+def check_limits(session: Session, env: LedgerEnv, customer_id: int, start: datetime, now: datetime) -> None:
+    """Per customer, in the booking's own transaction (the customer's lock is held: matching.lock)."""
+    rules = env.cfg.booking
+    cal = env.calendar
+    live = _live(customer_id)
     day = cal.local(start).date()
     day_lo = datetime.combine(day, datetime.min.time(), cal.tz)
     month_lo = day_lo.replace(day=1)

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from mailgate import audit, deadlines
 from mailgate.audit import Actor
-from mailgate.ledger import booking_links, booking_mail, fitting, reply_keys
+from mailgate.ledger import booking_links, booking_mail, fit_rules, fitting, reply_keys
 from mailgate.ledger.env import LedgerEnv
 from mailgate.ledger.free_times import Wanted, earliest
 from mailgate.ledger.results import Result, Status
@@ -88,7 +88,10 @@ def offer(session: Session, env: LedgerEnv, ask: Ask, actor: Actor, now: datetim
     menu = next((m for m in cal.menus if m.name == ask.menu), cal.menus[0] if cal.menus else None)
     notes = list(ask.notes)
     times = []
-    if menu is not None and ask.offer:
+    offered = ask.offer and not fit_rules.open_limit_reached(session, env, customer.id or 0, now)
+    if ask.offer and not offered:
+        notes.append(("limit", ""))
+    if menu is not None and offered:
         today = cal.local(now).date()
         if ask.day and ask.day > today + timedelta(days=menu.ahead_days):
             notes.append(("too_far", str(menu.ahead_days)))
@@ -122,7 +125,7 @@ def offer(session: Session, env: LedgerEnv, ask: Ask, actor: Actor, now: datetim
         staff=ask.staff or "",
         times=[_line(env, o.start) for o in times],
         notes=notes,
-        offered=ask.offer,
+        offered=offered,
         hours=LIST_HOURS,
     )
     reply_keys.sent(key, mail)

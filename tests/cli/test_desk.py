@@ -166,4 +166,7 @@ def test_unknown_or_ambiguous_customers_menus_staff_and_bookings_are_refused(sho
     assert refused(shop, "cancel", "999")["status"] == "not_found"
     code, said = run(shop, "book", "--customer", me, "--menu", "整体", "--at", "木曜の1時")
     assert code == 2 and "expected a time like" in said
+    for far in ("9999-12-31 10:00", "0001-01-01 10:00"):
+        code, said = run(shop, "book", "--customer", me, "--menu", "整体", "--at", far)
+        assert code == 2 and "not a year mailgate books in" in said
     assert cli(shop, "bookings", "--all") == []

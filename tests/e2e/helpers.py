@@ -5,8 +5,8 @@ from __future__ import annotations
 import email
 import json
 import re
-from email.message import Message
-from email.policy import compat32
+from email.message import EmailMessage, Message
+from email.policy import compat32, default
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,22 @@ from mailgate.mail.headers import decode_header_value
 def outbox_files(outbox: Path) -> list[Path]:
     new = outbox / "new"
     return sorted(new.iterdir(), key=lambda p: p.stat().st_mtime_ns) if new.is_dir() else []
+
+
+def mails_to(outbox: Path, to: str) -> list[EmailMessage]:
+    """The mails in the outbox Maildir to `to`, oldest first (modern email API)."""
+    found = []
+    for path in outbox_files(outbox):
+        mail = email.message_from_bytes(path.read_bytes(), policy=default)
+        if to in str(mail["To"]):
+            found.append(mail)
+    return found  # type: ignore[return-value]
+
+
+def text_of(mail: EmailMessage) -> str:
+    """The text of a mail (its first part when it has an .ics beside it), with LF line ends."""
+    part = next(mail.iter_parts()) if mail.is_multipart() else mail
+    return str(part.get_content()).replace("\r\n", "\n")  # type: ignore[attr-defined]
 
 
 def read_mail(path: Path) -> tuple[Message, str, str]:
