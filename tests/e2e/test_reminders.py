@@ -3,10 +3,8 @@ for a moved booking's new time. Times are relative to now: nothing depends on th
 
 from __future__ import annotations
 
-import email
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
-from email.policy import default
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -16,7 +14,7 @@ from sqlmodel import Session, col, select
 from mailgate import config, db
 from mailgate.models import Customer, JobRun, Outbox, OutboxState
 from tests.conftest import start_serve, wait_for, write_config
-from tests.e2e.helpers import cli, outbox_files
+from tests.e2e.helpers import cli, mails_to, text_of
 
 JST = ZoneInfo("Asia/Tokyo")
 MINE = "hanako@docomo.ne.jp"
@@ -31,18 +29,10 @@ reminders = ["2h"]
 
 
 def reminder_mails(outbox: Path) -> list[EmailMessage]:
-    found = []
-    for path in outbox_files(outbox):
-        mail = email.message_from_bytes(path.read_bytes(), policy=default)
-        if "ご予約のお知らせ" in str(mail["Subject"]):
-            found.append(mail)
-    return found  # type: ignore[return-value]
-
-
-def text_of(mail: EmailMessage) -> str:
-    part = next(iter(mail.iter_parts()))
-    assert part.get_content_charset() == "iso-2022-jp"  # a carrier's address
-    return part.get_content()  # type: ignore[attr-defined,no-any-return]
+    """The reminders in the outbox Maildir, oldest first, each checked to be ISO-2022-JP (a carrier's)."""
+    found = [m for m in mails_to(outbox, MINE) if "ご予約のお知らせ" in str(m["Subject"])]
+    assert all(next(m.iter_parts()).get_content_charset() == "iso-2022-jp" for m in found)
+    return found
 
 
 def starts_run(cfg: Path) -> int:
@@ -86,9 +76,7 @@ def test_a_reminder_is_sent_once_across_a_restart_and_again_for_the_moved_time(t
     cli(cfg, "change", str(booked["booking_id"]), "--at", at(later))
     served = start_serve(cfg)
     try:
-        _, moved = wait_for(
-            lambda: m if len(m := reminder_mails(served.outbox)) == 2 else None, timeout=30
-        )
+        _, moved = wait_for(lambda: m if len(m := reminder_mails(served.outbox)) == 2 else None, timeout=30)
     finally:
         served.stop()
     assert f"{later.astimezone(JST):%H:%M}〜" in text_of(moved)

@@ -22,6 +22,7 @@ from mailgate.ledger.results import Status
 from mailgate.models import Booking, Customer, Outbox, OutboxState, Reminder, ReminderState
 from mailgate.outbound.sender import Sender
 from tests.conftest import wait_for, write_config
+from tests.e2e.helpers import text_of
 from tests.ledger.conftest import AUTHN
 from tests.ledger.test_booking_mail import MINE, link_in
 from tests.ledger.test_fitting import JST, NOW, SHOP, THU
@@ -96,8 +97,7 @@ def rendered(ctx: Context, row: Outbox) -> email.message.EmailMessage:
 
 
 def body_of(ctx: Context, row: Outbox) -> str:
-    text = next(rendered(ctx, row).iter_parts())
-    return text.get_content()  # type: ignore[attr-defined,no-any-return]
+    return text_of(rendered(ctx, row))
 
 
 def test_the_day_before_reminder_goes_once_in_local_time_with_links_for_this_version(salon: Context) -> None:
