@@ -210,7 +210,7 @@ def test_a_cancelled_booking_is_never_reminded_and_its_queued_reminder_is_withdr
     assert remind(salon, THU - timedelta(hours=2)) == []
 
 
-def test_a_menus_own_offsets_replace_the_shops_and_only_confirmed_bookings_are_reminded(
+def test_a_menus_own_offsets_replace_the_shops_and_a_tentative_booking_is_reminded_once_confirmed(
     salon: Context,
 ) -> None:
     book(salon, THU.replace(hour=15), "ヘッドスパ")  # 90 minutes before only
@@ -224,6 +224,11 @@ def test_a_menus_own_offsets_replace_the_shops_and_only_confirmed_bookings_are_r
     assert remind(salon, THU.replace(hour=13)) == []  # the shop's "2h" is not the spa's
     assert len(remind(salon, THU.replace(hour=13, minute=30))) == 1
     assert [r.kind for r in recorded(salon)] == ["remind:90m"]
+    two_before = THU.replace(hour=14)
+    with db.transaction(salon.engine) as s:
+        confirmed = fitting.confirm(s, salon.ledger, tentative, DESK_ACTOR, two_before, notify=False)
+    assert confirmed.status == Status.CONFIRMED
+    assert len(remind(salon, two_before)) == 1  # once confirmed, its "2h" goes
 
 
 def test_a_job_that_read_the_booking_before_a_move_committed_does_not_remind_of_the_old_time(
