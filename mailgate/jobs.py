@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from mailgate import db, leases
 from mailgate.context import Context
-from mailgate.ledger import fitting, inquiries
+from mailgate.ledger import fitting, inquiries, reminders
 from mailgate.ledger import staff_alerts as alerts
 from mailgate.models import utcnow
 from mailgate.pipeline import deferred, retention
@@ -92,6 +92,21 @@ def expire_tentative(ctx: Context, now: datetime | None = None) -> list[int]:
     for booking_id in expired:
         log.info("booking=%s expired: not confirmed in time, its seat is free again", booking_id)
     return expired
+
+
+def send_reminders(ctx: Context, now: datetime | None = None, *, at_start: bool = False) -> list[int]:
+    """Reminder mails due this minute, or missed within [booking] reminder_catch_up: the outbox ids.
+    Each is once per booking version however many runs (ledger/reminders.py), so a node's first run
+    after it starts always looks (its own period), catching up what came due while it was down."""
+    now = now or utcnow()
+    if not ctx.cfg.booking.reminders and not any(m.reminders for m in ctx.ledger.calendar.menus):
+        return []
+    done: list[reminders.Queued] = []
+    period = f"start {now.isoformat()}" if at_start else now.replace(second=0, microsecond=0).isoformat()
+    once(ctx.engine, "send_reminders", period, lambda s: done.append(reminders.queue_due(s, ctx.ledger, now)))
+    if done and (done[0].sent or done[0].skipped):
+        log.info("reminders: %s", done[0])
+    return done[0].sent if done else []
 
 
 def purge_raw(ctx: Context, now: datetime | None = None) -> int:

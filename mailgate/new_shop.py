@@ -78,11 +78,12 @@ staff = [
 # Each may also say: buffer (minutes kept free after it), price (yen), grid (minutes between the
 # starts offered, 15), confirm ("instant", "tentative": 仮予約 confirmed by its link, "application":
 # 仮申込), book_until / change_until / cancel_until ("0" until the start, "90m", "2h", "1d18:00" for
-# 前日18:00まで), ahead_days (how far ahead, 60), staff (who can do it; all when left out).
+# 前日18:00まで), ahead_days (how far ahead, 60), staff (who can do it; all when left out),
+# reminders (offsets in the same words: ["1d18:00", "2h"]; [] for none; left out: [booking] reminders).
 menus = [
   {{ name = "整体 60分コース", aliases = ["整体60分"], minutes = 60, buffer = 10, price = 6000 }},
   {{ name = "整体 90分コース", aliases = ["整体90分"], minutes = 90, buffer = 10, price = 8500 }},
-  {{ name = "骨盤矯正", minutes = 45, price = 5000, cancel_until = "1d18:00" }},
+  {{ name = "骨盤矯正", minutes = 45, price = 5000, cancel_until = "1d18:00", reminders = ["2h"] }},
 ]
 # Japanese public holidays (祝日): "as_usual" (the weekday's hours) or "holiday" (like holidays below).
 public_holidays = "as_usual"
@@ -206,6 +207,14 @@ guest_holds_per_client = 3
 guest_holds_total = 20
 # Also mail the customer a vendor's change or cancel (the vendor mails them too).
 notify_vendor_changes = false
+# Reminder mails before confirmed bookings made through mailgate (not vendors' bookings: the vendor
+# reminds those), at offsets in the deadline words: "1d18:00" the day before at 18:00, "2h" two hours
+# before; a menu's own `reminders` replace these. Each goes once per booking (a moved booking is
+# reminded of its new time). [] (the default): none.
+reminders = ["1d18:00"]
+# A reminder whose moment passed while mailgate was down still goes this long after it ("90m", "6h",
+# "1d"); older ones are skipped.
+reminder_catch_up = "6h"
 
 [retention]
 # Raw mail older than this many days is purged (and the text of sent mail), never a held or failed

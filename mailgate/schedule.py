@@ -31,6 +31,11 @@ def start(ctx: Context) -> AsyncIOScheduler:
         coalesce=True,
         max_instances=1,
     )
+    # Reminders each minute, and once at start (catching up what came due while it was down).
+    scheduler.add_job(
+        jobs.send_reminders, IntervalTrigger(minutes=1), args=[ctx], id="send_reminders", coalesce=True
+    )
+    scheduler.add_job(jobs.send_reminders, args=[ctx], kwargs={"at_start": True}, id="reminders_at_start")
     # Each minute: alerts held back for their interval go out when the next interval starts.
     scheduler.add_job(
         jobs.staff_alerts,

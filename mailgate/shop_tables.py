@@ -45,6 +45,8 @@ class MenuItem(SQLModel, table=True):
     change_until: str = Field(default="0", max_length=20)
     cancel_until: str = Field(default="0", max_length=20)
     staff: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # [] = all
+    # Reminder offsets in the deadline rules' words ("1d18:00", "2h"); None: [booking] reminders.
+    reminders: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     position: int = 0
     active: bool = True
 

@@ -215,3 +215,25 @@ def test_the_booking_address_is_book_at_the_first_domain_unless_set(tmp_path: Pa
     assert config.load(path).mail.book == "book@example-seitai.jp"
     path.write_text(mail + 'book = "yoyaku@b.example"\n')
     assert config.load(path).mail.book == "yoyaku@b.example"
+
+
+@pytest.mark.parametrize(
+    ("extra", "shop", "where"),
+    [
+        ('[booking]\nreminders = ["the day before"]\n', "", "reminders"),
+        ('[booking]\nreminder_catch_up = "1d18:00"\n', "", "reminder_catch_up"),
+        ("", '[[shop.menus]]\nname = "整体"\nreminders = ["2x"]\n', "reminders"),
+    ],
+)
+def test_a_reminder_offset_or_catch_up_that_is_no_rule_is_reported(
+    tmp_path: Path, extra: str, shop: str, where: str
+) -> None:
+    with pytest.raises(ConfigError, match=where):
+        config.load(write_config(tmp_path, extra, shop=shop))
+
+
+def test_reminder_offsets_per_menu_and_for_the_shop(tmp_path: Path) -> None:
+    extra = '[booking]\nreminders = ["1d18:00", "2h"]\nreminder_catch_up = "90m"\n'
+    cfg = config.load(write_config(tmp_path, extra, shop='[[shop.menus]]\nname = "整体"\nreminders = []\n'))
+    assert cfg.booking.reminders == ["1d18:00", "2h"] and cfg.booking.reminder_catch_up == "90m"
+    assert cfg.shop.menus[0].reminders == []

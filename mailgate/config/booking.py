@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+import re
+from typing import Annotated
 
-from mailgate.config.sections import Section
+from pydantic import AfterValidator, Field
+
+from mailgate.config.sections import Deadline, Section
+
+
+def _span(v: str) -> str:
+    if not re.fullmatch(r"\d{1,4}[mhd]", v.strip()):
+        raise ValueError('a length of time: "90m", "6h" or "1d"')
+    return v.strip()
 
 
 class BookingSection(Section):
@@ -28,3 +37,9 @@ class BookingSection(Section):
     guest_holds_total: int = Field(20, ge=0)
     # Whether the public page takes guests at all.
     guests: bool = True
+    # Reminder mails before a confirmed booking, in the deadline rules' words ("1d18:00": the day
+    # before at 18:00, "2h": 2 hours before), for menus without reminders of their own; [] = none.
+    reminders: list[Deadline] = Field(default_factory=list)
+    # A reminder whose moment passed while mailgate was down is still sent this long after it;
+    # older ones are recorded as skipped.
+    reminder_catch_up: Annotated[str, AfterValidator(_span)] = "6h"

@@ -138,6 +138,7 @@ class MenuEntry(Section):
     change_until: Deadline = "0"
     cancel_until: Deadline = "0"
     staff: list[str] = []  # who can do it (names from [shop] staff); [] = everyone
+    reminders: list[Deadline] | None = None  # reminder offsets, like book_until; None: [booking]'s
 
 
 class ShopHours(Section):

@@ -14,7 +14,7 @@ from mailgate.ledger import booking_links, reply_keys, staff_alerts
 from mailgate.ledger.env import LedgerEnv
 from mailgate.mail import ics
 from mailgate.mail.addresses import domain_of
-from mailgate.models import Booking, BookingStatus, Customer
+from mailgate.models import Booking, BookingStatus, Customer, Outbox
 
 TEMPLATES = {
     "booked": {
@@ -25,6 +25,7 @@ TEMPLATES = {
     "confirmed": {BookingStatus.CONFIRMED: "booking_confirmed"},
     "changed": {s: "booking_changed" for s in BookingStatus.LIVE},
     "cancelled": {BookingStatus.CANCELLED: "booking_cancelled"},
+    "reminder": {BookingStatus.CONFIRMED: "booking_reminder"},  # ledger/reminders.py, never to staff
 }
 WORDS = {"booked": "予約", "confirmed": "確定", "changed": "変更", "cancelled": "キャンセル"}
 
@@ -69,11 +70,13 @@ def notify(
     now: datetime,
     *,
     staff: bool = True,
-) -> None:
-    """Mail the customer (when mailgate has their address) and alert staff about this booking."""
+) -> Outbox | None:
+    """Mail the customer (when mailgate has their address) and alert staff about this booking; the
+    customer's mail, None when none could go."""
     template = TEMPLATES[what].get(booking.status)
     customer = session.get(Customer, booking.customer_id) if booking.customer_id else None
     shown = view(env, booking)
+    mail = None
     if template and customer is not None and customer.email:
         links: dict[str, object] = {}
         if booking.status in BookingStatus.LIVE:
@@ -119,3 +122,4 @@ def notify(
             source=booking.source,
             customer=customer,
         )
+    return mail

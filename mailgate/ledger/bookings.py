@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from mailgate import audit
 from mailgate.audit import Actor
-from mailgate.ledger import conflict_records, matching, seats
+from mailgate.ledger import conflict_records, matching, reminders, seats
 from mailgate.ledger.env import LedgerEnv
 from mailgate.ledger.matching import Person
 from mailgate.ledger.results import Result, Status
@@ -250,6 +250,7 @@ def move(session: Session, env: LedgerEnv, cmd: Move, actor: Actor, now: datetim
     booking.start, booking.end, booking.staff, booking.menu, booking.updated_at = start, end, staff, menu, now
     booking.version += 1  # links mailed for the old time stop working
     booking.moved_at = now
+    reminders.withdraw(session, booking, "the booking was moved", now)
     if cmd.as_of is not None and (booking.notice_at is None or cmd.as_of > booking.notice_at):
         booking.notice_at = cmd.as_of
     session.add(booking)
@@ -301,6 +302,7 @@ def cancel(session: Session, env: LedgerEnv, cmd: Cancel, actor: Actor, now: dat
     booking.status, booking.updated_at = BookingStatus.CANCELLED, now
     booking.version += 1
     session.add(booking)
+    reminders.withdraw(session, booking, "the booking was cancelled", now)
     seats.release(session, booking.id or 0)
     audit.by(
         session,

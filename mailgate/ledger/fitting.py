@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from mailgate import audit
 from mailgate.audit import Actor
-from mailgate.ledger import booking_mail, conflict_records, seats
+from mailgate.ledger import booking_mail, conflict_records, reminders, seats
 from mailgate.ledger.bookings import KEEP, _Keep
 from mailgate.ledger.env import LedgerEnv
 from mailgate.ledger.fit_rules import (
@@ -172,6 +172,7 @@ def move(session: Session, env: LedgerEnv, cmd: FitMove, actor: Actor, now: date
         if booking is not None:
             session.refresh(booking)
         return r.result
+    reminders.withdraw(session, booking, "the booking was moved", now)
     audit.by(
         session,
         "booking_moved",
@@ -213,6 +214,7 @@ def cancel(session: Session, env: LedgerEnv, cmd: FitCancel, actor: Actor, now: 
     booking.status, booking.version, booking.updated_at = BookingStatus.CANCELLED, booking.version + 1, now
     booking.client = None  # a guest's address is kept only while it counts against the guest limits
     session.add(booking)
+    reminders.withdraw(session, booking, "the booking was cancelled", now)
     audit.by(
         session, "booking_cancelled", actor, customer_id=booking.customer_id, booking_id=booking.id, at=now
     )

@@ -54,6 +54,7 @@ class Menu:
     change_until: str = "0"
     cancel_until: str = "0"
     staff: tuple[str, ...] = ()  # who can do it; () = everyone
+    reminders: tuple[str, ...] | None = None  # offset rules; None: the shop's [booking] reminders
 
     @property
     def duration(self) -> timedelta:

@@ -61,6 +61,7 @@ def load(session: Session, tz: ZoneInfo) -> Calendar:
             change_until=m.change_until,
             cancel_until=m.cancel_until,
             staff=tuple(m.staff),
+            reminders=tuple(m.reminders) if m.reminders is not None else None,
         )
         for m in session.exec(
             select(MenuItem).where(MenuItem.active).order_by(col(MenuItem.position), col(MenuItem.id))

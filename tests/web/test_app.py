@@ -672,6 +672,7 @@ def test_database_failure_is_a_japanese_500_page_without_traceback(web_ctx: Cont
     _, _, signed = pending_customer(web_ctx)
     with web_ctx.engine.begin() as conn:
         conn.execute(text("DROP TABLE event"))
+        conn.execute(text("DROP TABLE reminder"))  # it refers to outbox
         conn.execute(text("DROP TABLE outbox"))
         conn.execute(text("DROP TABLE token"))
     client = TestClient(create_app(web_ctx), raise_server_exceptions=True)
