@@ -88,7 +88,12 @@ def expire_tentative(ctx: Context, now: datetime | None = None) -> list[int]:
     now = now or utcnow()
     expired: list[int] = []
     minute = now.replace(second=0, microsecond=0).isoformat()
-    once(ctx.engine, "expire_tentative", minute, lambda s: expired.extend(fitting.expire_due(s, now)))
+    once(
+        ctx.engine,
+        "expire_tentative",
+        minute,
+        lambda s: expired.extend(fitting.expire_due(s, now, ctx.ledger)),
+    )
     for booking_id in expired:
         log.info("booking=%s expired: not confirmed in time, its seat is free again", booking_id)
     return expired

@@ -339,3 +339,32 @@ class ReplyKey(SQLModel, table=True):
     expires_at: datetime = Field(sa_type=UTCDateTime())
     used_at: datetime | None = _ts()
     used_by_message_id: int | None = Field(default=None, foreign_key="message.id")
+
+
+class WaitState:
+    WAITING = "waiting"
+    OFFERED = "offered"  # a freed seat is held for them (the entry's booking) until offer_until
+    CLAIMED = "claimed"
+    SKIPPED = "skipped"  # booked another time meanwhile, or over their limits, when a seat freed
+    EXPIRED = "expired"  # the offer ran out, or the time passed while waiting
+    LEFT = "left"  # they cancelled the held seat
+    OPEN = (WAITING, OFFERED)
+
+
+class WaitEntry(SQLModel, table=True):
+    """A customer waiting for a full time (キャンセル待ち), first come first offered."""
+
+    __tablename__ = "waitlist"
+
+    id: int | None = Field(default=None, primary_key=True)  # the order of the line
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    menu: str = Field(max_length=200)
+    start: datetime = Field(sa_type=UTCDateTime(), index=True)
+    staff: str | None = Field(default=None, max_length=100)  # None: anyone
+    state: str = Field(default=WaitState.WAITING, max_length=16, index=True)
+    # "customer:start" while waiting or offered, NULL after: one open entry per customer and time.
+    open_key: str | None = Field(default=None, max_length=80, unique=True)
+    booking_id: int | None = Field(default=None, foreign_key="booking.id", index=True)  # the held seat
+    offer_until: datetime | None = _ts()
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())

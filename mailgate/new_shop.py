@@ -198,6 +198,10 @@ guest_holds_per_client = 3
 guest_holds_total = 20
 # Also mail the customer a vendor's change or cancel (the vendor mails them too).
 notify_vendor_changes = false
+# A full time has a waitlist (キャンセル待ち: on its page, or 「待つ」 in reply to 「ちょうど埋まりました」).
+# A seat that frees is held this many minutes for the first one waiting, with a claim link by mail;
+# unclaimed, it passes to the next one.
+waitlist_offer_minutes = 30
 
 [retention]
 # Raw mail older than this many days is purged (and the text of sent mail), never a held or failed

@@ -28,3 +28,6 @@ class BookingSection(Section):
     guest_holds_total: int = Field(20, ge=0)
     # Whether the public page takes guests at all.
     guests: bool = True
+    # A seat freed for the first customer on a full time's waitlist (キャンセル待ち) is held this long
+    # for the claim link mailed to them; then it passes to the next one waiting.
+    waitlist_offer_minutes: int = Field(30, gt=0, le=7 * 24 * 60)

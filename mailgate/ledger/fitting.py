@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from mailgate import audit
 from mailgate.audit import Actor
-from mailgate.ledger import booking_mail, conflict_records, seats
+from mailgate.ledger import booking_mail, conflict_records, seats, waitlist
 from mailgate.ledger.bookings import KEEP, _Keep
 from mailgate.ledger.env import LedgerEnv
 from mailgate.ledger.fit_rules import (
@@ -85,7 +85,7 @@ def book(session: Session, env: LedgerEnv, cmd: FitBook, actor: Actor, now: date
             check_deadline(cal, menu.book_until, cmd.start, now, "book")
             check_horizon(cal, menu, cmd.start, now)
             check_limits(session, env, customer_id, cmd.start, now)
-        expire_due(session, now)  # a hold that ran out gives its seat back before anyone looks
+        expire_due(session, now, env)  # a hold that ran out gives its seat back before anyone looks
         offer = find_offer(session, cal, menu, cmd.start, staff, now, cmd.policy)
         state = BookingStatus.TENTATIVE if cmd.client else state_for(menu, cmd.policy)
         booking = Booking(
@@ -151,7 +151,7 @@ def move(session: Session, env: LedgerEnv, cmd: FitMove, actor: Actor, now: date
         old = (booking.start, booking.end)
         new_end = cmd.start + menu.duration + timedelta(minutes=menu.buffer)
         conflict_records.serialize_days(session, env, old, (cmd.start, new_end))  # both days, one order
-        expire_due(session, now)
+        expire_due(session, now, env)
         offer = find_offer(session, cal, menu, cmd.start, staff, now, cmd.policy, but=booking.id)
         before = {"start": booking.start.isoformat(), "staff": booking.staff, "menu": booking.menu}
         session.flush()
@@ -183,6 +183,7 @@ def move(session: Session, env: LedgerEnv, cmd: FitMove, actor: Actor, now: date
         at=now,
     )
     conflict_records.recheck_others(session, env, booking, old, "moved", actor, now)
+    waitlist.seat_freed(session, env, booking, now, at=old[0])
     if cmd.notify:
         booking_mail.notify(session, env, booking, "changed", actor, now, staff=cmd.policy == CUSTOMER)
     return Result(Status.MOVED, f"booking {booking.id} moved", booking.id, state=booking.status)
@@ -220,6 +221,7 @@ def cancel(session: Session, env: LedgerEnv, cmd: FitCancel, actor: Actor, now: 
     conflict_records.recheck_others(
         session, env, booking, (booking.start, booking.end), "cancelled", actor, now
     )
+    waitlist.seat_freed(session, env, booking, now)
     if cmd.notify:
         booking_mail.notify(session, env, booking, "cancelled", actor, now, staff=cmd.policy == CUSTOMER)
     return Result(
@@ -259,15 +261,16 @@ def confirm(
     return Result(Status.CONFIRMED, f"booking {booking.id} confirmed", booking.id, state=booking.status)
 
 
-def expire_due(session: Session, now: datetime) -> list[int]:
-    """Tentative bookings whose hold ran out: expired, their seats free again, in one transaction."""
+def expire_due(session: Session, now: datetime, env: LedgerEnv | None = None) -> list[int]:
+    """Tentative bookings whose hold ran out: expired, their seats free again, in one transaction;
+    with `env`, offered to those waiting for them (ledger/waitlist.py), once all are expired."""
     stmt = (
         select(Booking)
         .where(Booking.status == BookingStatus.TENTATIVE, col(Booking.expires_at) <= now)
         .with_for_update()
     )
-    expired = []
-    for booking in session.exec(stmt):
+    expired: list[Booking] = []
+    for booking in session.exec(stmt).all():
         seats.release(session, booking.id or 0)
         booking.status, booking.version, booking.updated_at = BookingStatus.EXPIRED, booking.version + 1, now
         booking.client = None
@@ -280,8 +283,10 @@ def expire_due(session: Session, now: datetime) -> list[int]:
             booking_id=booking.id,
             at=now,
         )
-        expired.append(booking.id or 0)
-    return expired
+        expired.append(booking)
+    for booking in expired if env is not None else ():
+        waitlist.seat_freed(session, env, booking, now)
+    return [b.id or 0 for b in expired]
 
 
 def _locked(session: Session, booking_id: int) -> Booking | None:
