@@ -175,6 +175,7 @@ HANDLERS: dict[str, Handler] = {
     "book_request": _by_mail(book_by_mail.request),
     "book_reply": _by_mail(book_by_mail.reply),
     "cancel_request": _by_mail(book_by_mail.cancel),
+    "wait_request": _by_mail(book_by_mail.wait),
 }
 
 

@@ -5,6 +5,7 @@ of their own ([booking] session_minutes), issued with the PIN like the settings 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -17,16 +18,21 @@ from starlette.routing import Route
 from mailgate import db
 from mailgate.audit import Actor
 from mailgate.context import Context
-from mailgate.ledger import booking_views, fitting
+from mailgate.ledger import booking_views, fitting, waitlist
 from mailgate.ledger.booking_views import BookingView
 from mailgate.ledger.results import Result, Status
 from mailgate.shop.availability import Offer
-from mailgate.web import acting, lookup, mypage
+from mailgate.web import acting, choosing, lookup, mypage, refusals
 from mailgate.web.acting import Outcome
 from mailgate.web.choosing import Choice
 from mailgate.web.flow import Flow, version_of
 from mailgate.web.pages import Pages, message
 from mailgate.web.routes.link_page import LinkPage
+
+_WAITING = (
+    "空きが出たら、お席をお取りしてメールでお知らせします。メールのリンクから期限までに確定してください。"
+)
+_FREE = "この時間は、いま空いています。お手数ですが、もう一度お選びください。"
 
 
 class BookingPages(LinkPage):
@@ -43,6 +49,7 @@ class BookingPages(LinkPage):
             self.route(f"{p}/new", self.new, self.book),
             self.route(f"{p}/change/{{booking:int}}", self.change, self.move),
             self.route(f"{p}/cancel/{{booking:int}}", self.cancel_page, self.cancel),
+            self.route(f"{p}/wait", self.wait_page, self.wait),
         ]
 
     @staticmethod
@@ -124,9 +131,57 @@ class BookingPages(LinkPage):
 
         outcome = await run_in_threadpool(acting.act, self.ctx, command)
         if outcome.result.status == Status.TAKEN:
+            wait = choosing.href(f"{self.base(signed)}/wait", self.ctx.calendar, choice)
             choice, taken = self.flow.taken(choice)
-            return await self._choose(request, signed, choice, now, **taken)
+            return await self._choose(request, signed, choice, now, wait=wait, **taken)
         return self.flow.finished(request, outcome, "book", choice.menu, self.base(signed))
+
+    # --- the waitlist of a full time (ledger/waitlist.py) --------------------------------------------
+
+    async def wait_page(self, request: Request) -> Response:
+        signed, _ = await self._open(request, self.pages.now())
+        choice = self.flow.read(request.query_params)
+        if choice.step != "confirm" or choice.start(self.ctx.calendar) is None:
+            raise message(
+                400, "キャンセル待ちの時間が正しくありません", "お手数ですが、最初からお選びください。"
+            )
+        return self.pages.render(
+            request,
+            "wait.html.j2",
+            picked={
+                **choosing.summary(self.ctx.calendar, choice),
+                "time": choice.time[:2] + ":" + choice.time[2:],
+            },
+            minutes=self.ctx.cfg.booking.waitlist_offer_minutes,
+            action=f"{self.base(signed)}/wait",
+            fields=choosing.fields_of(self.ctx.calendar, choice),
+            home=self.base(signed),
+            **self.csrf_fields(signed),
+        )
+
+    async def wait(self, request: Request) -> Response:
+        signed, view, form = await self.posted(request, lookup.active_only)
+        choice, now = self.flow.read(form), self.pages.now()
+        start = choice.start(self.ctx.calendar)
+        if choice.step != "confirm" or start is None or choice.menu is None:
+            raise message(
+                400, "キャンセル待ちの時間が正しくありません", "お手数ですが、最初からお選びください。"
+            )
+        cmd = waitlist.Join(view.id, choice.menu.name, start, choice.staff)
+
+        def command(s: Session) -> Result:
+            return waitlist.join(s, self.ctx.ledger, cmd, self._actor(s, signed, view.id, now), now)
+
+        with_db = await run_in_threadpool(self._in_transaction, command)
+        if with_db.status in (Status.CREATED, Status.ALREADY):
+            return self.pages.show(request, message(200, "キャンセル待ちを承りました", _WAITING))
+        if with_db.code == "free":
+            return self.pages.show(request, message(409, "この時間は空いています", _FREE))
+        raise refusals.refusal(self.ctx.cfg, with_db, "book", choice.menu)
+
+    def _in_transaction(self, command: Callable[[Session], Result]) -> Result:
+        with db.transaction(self.ctx.engine) as s:
+            return command(s)
 
     # --- change -----------------------------------------------------------------------------------
 
