@@ -239,3 +239,22 @@ def test_a_vendors_cancel_frees_the_seat_for_the_waitlist_too(salon: Context) ->
     assert (entry(salon, a).state, held(salon, a).staff) == ("offered", "佐藤")
     with Session(salon.engine) as s:
         assert s.exec(select(Token).where(Token.purpose == "claim")).first() is not None
+
+
+def test_staff_see_a_days_waitlist_with_states_and_offered_until(salon: Context) -> None:
+    from tests.e2e.helpers import cli
+
+    first, _ = full(salon)
+    a, b = customer(salon, 1), customer(salon, 2)
+    join(salon, a)
+    join(salon, b)
+    cancel(salon, first)
+    assert salon.cfg.source is not None
+    rows = cli(salon.cfg.source, "waitlist", "--date", f"{THU:%Y-%m-%d}")
+    shown = [(r["start_local"], r["customer"], r["state"], r["offered_until_local"]) for r in rows]
+    until = (NOW + OFFER).strftime("%Y-%m-%d %H:%M")
+    assert shown == [
+        ("2026-12-03 13:00", "待1", "offered", until),
+        ("2026-12-03 13:00", "待2", "waiting", None),
+    ]
+    assert cli(salon.cfg.source, "waitlist", "--date", "2026-12-04") == []
