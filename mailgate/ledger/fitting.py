@@ -23,6 +23,8 @@ from mailgate.ledger.env import LedgerEnv
 from mailgate.ledger.fit_rules import (
     CUSTOMER,
     Refused,
+    add_holding,
+    booking_at,
     check_deadline,
     check_horizon,
     check_limits,
@@ -88,35 +90,21 @@ def book(session: Session, env: LedgerEnv, cmd: FitBook, actor: Actor, now: date
         expire_due(session, now, env)  # a hold that ran out gives its seat back before anyone looks
         offer = find_offer(session, cal, menu, cmd.start, staff, now, cmd.policy)
         state = BookingStatus.TENTATIVE if cmd.client else state_for(menu, cmd.policy)
-        booking = Booking(
+        expires = now + timedelta(minutes=env.cfg.booking.tentative_minutes)
+        booking = booking_at(
+            cal,
+            menu,
+            offer,
+            now,
             source=cmd.source,
             idempotency_key=cmd.idempotency_key,
             customer_id=customer_id,
-            start=offer.start,
-            end=offer.end,
-            staff=offer.staff,
-            staff_id=cal.staff_ids.get(offer.staff) if offer.staff else None,
-            menu=menu.name,
-            menu_id=menu.id,
-            slot_id=offer.slot_id,
-            price=menu.price,
             client=cmd.client,
             status=state,
-            expires_at=now + timedelta(minutes=env.cfg.booking.tentative_minutes)
-            if state == BookingStatus.TENTATIVE
-            else None,
-            created_at=now,
-            updated_at=now,
+            expires_at=expires if state == BookingStatus.TENTATIVE else None,
             message_id=actor.message_id,
         )
-        session.flush()
-        with session.begin_nested():  # the booking and its seat, or neither
-            session.add(booking)
-            session.flush()
-            if state in BookingStatus.HOLDING and not hold(
-                session, cal, booking, menu, offer, staff is not None
-            ):
-                raise refuse("taken", "the seat was taken a moment ago (ちょうど埋まりました)")
+        add_holding(session, cal, booking, menu, offer, staff is not None)
     except Refused as r:
         return r.result
     except IntegrityError:  # the same form submitted twice at once: the other one booked

@@ -23,12 +23,13 @@ from mailgate.ledger.env import LedgerEnv
 from mailgate.ledger.fit_rules import (
     CUSTOMER,
     Refused,
+    add_holding,
+    booking_at,
     check_deadline,
     check_horizon,
     check_limits,
     created,
     find_offer,
-    hold,
     menu_of,
     refuse,
 )
@@ -184,30 +185,18 @@ def _hold(session: Session, env: LedgerEnv, entry: WaitEntry, now: datetime) -> 
     check_horizon(cal, menu, entry.start, now)
     check_limits(session, env, entry.customer_id, entry.start, now)
     offer = find_offer(session, cal, menu, entry.start, entry.staff, now, CUSTOMER)
-    minutes = timedelta(minutes=env.cfg.booking.waitlist_offer_minutes)
-    booking = Booking(
+    booking = booking_at(
+        cal,
+        menu,
+        offer,
+        now,
         source=SOURCE,
         idempotency_key=f"waitlist:{entry.id}",
         customer_id=entry.customer_id,
-        start=offer.start,
-        end=offer.end,
-        staff=offer.staff,
-        staff_id=cal.staff_ids.get(offer.staff) if offer.staff else None,
-        menu=menu.name,
-        menu_id=menu.id,
-        slot_id=offer.slot_id,
-        price=menu.price,
         status=BookingStatus.TENTATIVE,
-        expires_at=now + minutes,
-        created_at=now,
-        updated_at=now,
+        expires_at=now + timedelta(minutes=env.cfg.booking.waitlist_offer_minutes),
     )
-    session.flush()
-    with session.begin_nested():  # the booking and its seat, or neither
-        session.add(booking)
-        session.flush()
-        if not hold(session, cal, booking, menu, offer, entry.staff is not None):
-            raise refuse("taken", "the seat was taken a moment ago")
+    add_holding(session, cal, booking, menu, offer, entry.staff is not None)
     created(session, booking, audit.SYSTEM, now)
     return booking
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import email
 import re
 import smtplib
-from datetime import datetime, timedelta
+from datetime import timedelta
 from email.message import EmailMessage
 from email.policy import default
 from pathlib import Path
@@ -25,33 +25,18 @@ from mailgate.outbound.sender import Sender
 from mailgate.shop_tables import MenuItem
 from tests.conftest import Served, start_serve, wait_for, write_config
 from tests.e2e.helpers import cli, outbox_files, parse_mail
-from tests.e2e.test_last_seat import text_of
+from tests.e2e.test_last_seat import SHOP as LAST_SEAT_SHOP
+from tests.e2e.test_last_seat import START, text_of
 from tests.ledger.conftest import AUTHN
-from tests.ledger.test_fitting import JST
 from tests.web.booking_shop import Walker
 from tests.web.test_app import active_customer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("dialect", ["sqlite"])]
 
-# A Thursday far ahead, the only bookable hour of the week, one seat: nothing depends on today.
-START = datetime(2031, 12, 4, 10, 0, tzinfo=JST)
-SHOP = """staff_alerts = ["staff@shop.example"]
-staff = [{ name = "佐藤" }]
-[[shop.menus]]
-name = "整体"
-minutes = 60
-grid = 60
-book_until = "0"
-ahead_days = 3650
-[shop.hours]
-mon = "closed"
-tue = "closed"
-wed = "closed"
-thu = "10:00-11:00"
-fri = "closed"
-sat = "closed"
-sun = "closed"
-"""
+# test_last_seat's shop with one seat: a Thursday far ahead, the only bookable hour of the week
+# (nothing depends on today).
+SHOP = LAST_SEAT_SHOP.replace('staff = [{ name = "佐藤" }, { name = "田中" }]', 'staff = [{ name = "佐藤" }]')
+assert SHOP != LAST_SEAT_SHOP
 PAGE, MAIL, DESK = "hanako@example.jp", "jiro@example.jp", "caller@example.jp"
 TAKEN = "ちょうど埋まりました"
 

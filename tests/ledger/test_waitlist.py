@@ -54,6 +54,22 @@ def full(ctx: Context, start: datetime = THU) -> list[int]:
     return [i or 0 for i in ids]
 
 
+def waiting(ctx: Context) -> tuple[int, int, int]:
+    """A full time, and two customers waiting for it: (a booking at that time, the first, the second)."""
+    first, _ = full(ctx)
+    a, b = customer(ctx, 1), customer(ctx, 2)
+    join(ctx, a)
+    join(ctx, b)
+    return first, a, b
+
+
+def waiting_then_cancelled(ctx: Context) -> tuple[int, int]:
+    """Two customers waiting, then a seat freed: (the first, offered it; the second, still waiting)."""
+    first, a, b = waiting(ctx)
+    cancel(ctx, first)
+    return a, b
+
+
 def join(ctx: Context, customer_id: int, start: datetime = THU, now: datetime = NOW) -> Result:
     with db.transaction(ctx.engine) as s:
         return waitlist.join(s, ctx.ledger, waitlist.Join(customer_id, "整体", start), WEB, now)
@@ -110,11 +126,7 @@ def test_a_customer_joins_a_full_times_waitlist_once_and_never_a_free_times(salo
 
 
 def test_a_cancel_holds_the_seat_for_the_first_waiting_with_a_claim_link_by_mail(salon: Context) -> None:
-    first, _ = full(salon)
-    a, b = customer(salon, 1), customer(salon, 2)
-    join(salon, a)
-    join(salon, b)
-    cancel(salon, first)
+    a, b = waiting_then_cancelled(salon)
     offered = entry(salon, a)
     assert (offered.state, offered.offer_until) == ("offered", NOW + OFFER)
     hold = held(salon, a)
@@ -127,10 +139,7 @@ def test_a_cancel_holds_the_seat_for_the_first_waiting_with_a_claim_link_by_mail
 
 
 def test_the_claim_confirms_the_held_seat(salon: Context) -> None:
-    first, _ = full(salon)
-    a = customer(salon, 1)
-    join(salon, a)
-    cancel(salon, first)
+    a, _ = waiting_then_cancelled(salon)
     done = claim(salon, held(salon, a).id or 0, NOW + OFFER - timedelta(minutes=1))
     assert (done.status, done.state) == (Status.CONFIRMED, "confirmed")
     assert entry(salon, a).state == "claimed"
@@ -141,10 +150,7 @@ def test_the_claim_confirms_the_held_seat(salon: Context) -> None:
 
 
 def test_who_booked_another_time_meanwhile_is_skipped(salon: Context) -> None:
-    first, _ = full(salon)
-    a, b = customer(salon, 1), customer(salon, 2)
-    join(salon, a)
-    join(salon, b)
+    first, a, b = waiting(salon)
     other = fitting.FitBook(source="web", start=THU + timedelta(hours=3), menu="整体", customer_id=a)
     with db.transaction(salon.engine) as s:
         assert fitting.book(s, salon.ledger, other, WEB, NOW + timedelta(minutes=1)).status == Status.CREATED
@@ -154,11 +160,7 @@ def test_who_booked_another_time_meanwhile_is_skipped(salon: Context) -> None:
 
 
 def test_an_offer_not_claimed_in_time_expires_and_passes_to_the_next(salon: Context) -> None:
-    first, _ = full(salon)
-    a, b = customer(salon, 1), customer(salon, 2)
-    join(salon, a)
-    join(salon, b)
-    cancel(salon, first)
+    a, b = waiting_then_cancelled(salon)
     hold_a = held(salon, a)
     late = NOW + OFFER + timedelta(minutes=1)
     refused = claim(salon, hold_a.id or 0, late)  # before the job ran: refused all the same
@@ -182,11 +184,7 @@ def test_two_seats_freeing_at_once_go_to_the_first_two_waiting(salon: Context) -
 
 
 def test_a_claim_racing_the_expire_job_either_confirms_or_passes_the_seat_on(salon: Context) -> None:
-    first, _ = full(salon)
-    a, b = customer(salon, 1), customer(salon, 2)
-    join(salon, a)
-    join(salon, b)
-    cancel(salon, first)
+    a, b = waiting_then_cancelled(salon)
     hold_a = held(salon, a).id or 0
     barrier = threading.Barrier(2, timeout=30)
     results: dict[str, object] = {}
@@ -244,11 +242,7 @@ def test_a_vendors_cancel_frees_the_seat_for_the_waitlist_too(salon: Context) ->
 def test_staff_see_a_days_waitlist_with_states_and_offered_until(salon: Context) -> None:
     from tests.e2e.helpers import cli
 
-    first, _ = full(salon)
-    a, b = customer(salon, 1), customer(salon, 2)
-    join(salon, a)
-    join(salon, b)
-    cancel(salon, first)
+    waiting_then_cancelled(salon)
     assert salon.cfg.source is not None
     rows = cli(salon.cfg.source, "waitlist", "--date", f"{THU:%Y-%m-%d}")
     shown = [(r["start_local"], r["customer"], r["state"], r["offered_until_local"]) for r in rows]
