@@ -34,7 +34,7 @@ from mailgate.ledger.fit_rules import (
     refuse,
 )
 from mailgate.ledger.results import Result, Status
-from mailgate.models import Booking, BookingStatus, Customer, WaitEntry, WaitState
+from mailgate.models import Booking, BookingStatus, Customer, CustomerStatus, WaitEntry, WaitState
 
 SOURCE = "waitlist"  # the held seat's booking source
 # What became of an offer when its held booking ended.
@@ -147,6 +147,10 @@ def hand_over(session: Session, env: LedgerEnv, at: datetime, now: datetime) -> 
 
 
 def _offer(session: Session, env: LedgerEnv, entry: WaitEntry, now: datetime) -> bool:
+    customer = session.get(Customer, entry.customer_id)
+    if customer is None or customer.status != CustomerStatus.ACTIVE:  # 退会 or erased since
+        _close(session, entry, WaitState.LEFT, now, why="no longer a customer")
+        return False
     if _booked_since(session, entry, now):
         _close(session, entry, WaitState.SKIPPED, now, why="booked another time meanwhile")
         return False

@@ -3,7 +3,7 @@ POST, and the seat freed later is claimed by the /w/ link of the offer mail."""
 
 from __future__ import annotations
 
-from sqlmodel import select
+from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
 from mailgate import db
@@ -12,8 +12,8 @@ from mailgate.context import Context
 from mailgate.ledger import bookings as ledger_bookings
 from mailgate.ledger.matching import Person
 from mailgate.models import WaitEntry
-from tests.web.booking_shop import NOW, THU, bookings, link_in, mail_text, outbox, sqlite_only
-from tests.web.test_booking_pages import EMAIL, confirming
+from tests.web.booking_shop import NOW, THU, bookings, link_in, links, mail_text, outbox, sqlite_only
+from tests.web.test_booking_pages import EMAIL, SEITAI, confirming, logged_in
 
 pytestmark = sqlite_only
 
@@ -54,3 +54,22 @@ def test_a_full_time_is_waited_for_by_one_post_and_its_freed_seat_claimed_by_the
     assert [(b.start, b.staff, b.status) for b in mine] == [(THU, "田中", "confirmed")]
     w.get(link_in(mail_text(shop_ctx, offer), "w"))  # used: says what it did
     assert "確定しています" in w.page
+
+
+def test_the_days_times_show_a_full_time_whose_link_joins_its_waitlist(
+    shop_ctx: Context, shop_client: TestClient
+) -> None:
+    with db.transaction(shop_ctx.engine) as s:
+        ledger_bookings.book(s, shop_ctx.ledger, someone_else_takes_tanaka(), Actor("test"), NOW)
+    w = logged_in(shop_ctx, shop_client)
+    w.click("新しく予約する")
+    w.choose(SEITAI, "田中", "12/3(木)", "11:00")  # a free time: the confirmation page
+    w.click("時間を選び直す")
+    times = links(w.page)
+    assert "11:00" in times and "13:00" not in times and "13:00 満席(キャンセル待ち)" in times
+    w.click("13:00 満席(キャンセル待ち)")
+    w.submit()
+    assert "キャンセル待ちを承りました" in w.page
+    with Session(shop_ctx.engine) as s:
+        [entry] = s.exec(select(WaitEntry)).all()
+    assert (entry.start, entry.staff, entry.state) == (THU, "田中", "waiting")

@@ -107,7 +107,10 @@ class BookingPages(LinkPage):
                 request, choice, offer, action=base, base=base, csrf=csrf, home=home
             )
 
-        return await self.flow.choose(request, base, choice, now, confirm=confirm, home=home, **kw)
+        wait_page = f"{self.base(signed)}/wait"
+        return await self.flow.choose(
+            request, base, choice, now, confirm=confirm, home=home, wait_page=wait_page, **kw
+        )
 
     async def book(self, request: Request) -> Response:
         signed, view, form = await self.posted(request, lookup.active_only)
