@@ -252,3 +252,16 @@ def test_staff_see_a_days_waitlist_with_states_and_offered_until(salon: Context)
         ("2026-12-03 13:00", "待2", "waiting", None),
     ]
     assert cli(salon.cfg.source, "waitlist", "--date", "2026-12-04") == []
+
+
+def test_waiting_by_mail_needs_the_answer_that_said_the_time_was_taken(salon: Context) -> None:
+    from mailgate.ledger import mail_waitlist
+
+    a = customer(salon, 1)
+    with db.transaction(salon.engine) as s:
+        untied = mail_waitlist.wait(s, salon.ledger, a, None, WEB, NOW)
+    assert untied.status == Status.CREATED and "free times mailed" in untied.reason
+    with Session(salon.engine) as s:
+        assert s.exec(select(WaitEntry)).all() == []
+        [answer] = s.exec(select(Outbox).where(Outbox.customer_id == a)).all()
+    assert answer.template == "book_list" and "「ちょうど埋まりました」とお知らせしたメール" in answer.body
