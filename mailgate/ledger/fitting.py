@@ -87,7 +87,7 @@ def book(session: Session, env: LedgerEnv, cmd: FitBook, actor: Actor, now: date
             check_deadline(cal, menu.book_until, cmd.start, now, "book")
             check_horizon(cal, menu, cmd.start, now)
             check_limits(session, env, customer_id, cmd.start, now)
-        expire_due(session, now, env)  # a hold that ran out gives its seat back before anyone looks
+        expire_due(session, now)  # a hold that ran out gives its seat back before anyone looks
         offer = find_offer(session, cal, menu, cmd.start, staff, now, cmd.policy)
         state = BookingStatus.TENTATIVE if cmd.client else state_for(menu, cmd.policy)
         expires = now + timedelta(minutes=env.cfg.booking.tentative_minutes)
@@ -139,7 +139,7 @@ def move(session: Session, env: LedgerEnv, cmd: FitMove, actor: Actor, now: date
         old = (booking.start, booking.end)
         new_end = cmd.start + menu.duration + timedelta(minutes=menu.buffer)
         conflict_records.serialize_days(session, env, old, (cmd.start, new_end))  # both days, one order
-        expire_due(session, now, env)
+        expire_due(session, now)
         offer = find_offer(session, cal, menu, cmd.start, staff, now, cmd.policy, but=booking.id)
         before = {"start": booking.start.isoformat(), "staff": booking.staff, "menu": booking.menu}
         session.flush()
@@ -251,7 +251,9 @@ def confirm(
 
 def expire_due(session: Session, now: datetime, env: LedgerEnv | None = None) -> list[int]:
     """Tentative bookings whose hold ran out: expired, their seats free again, in one transaction;
-    with `env`, offered to those waiting for them (ledger/waitlist.py), once all are expired."""
+    with `env` (the expire job, which holds their days first: waitlist.hold_days), offered to those
+    waiting (ledger/waitlist.py), once all are expired. A command that expires them on its way offers
+    nothing: the job's sweep hands those seats over within the minute."""
     stmt = (
         select(Booking)
         .where(Booking.status == BookingStatus.TENTATIVE, col(Booking.expires_at) <= now)

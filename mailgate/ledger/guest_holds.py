@@ -38,7 +38,7 @@ def book(session: Session, env: LedgerEnv, cmd: GuestBook, actor: Actor, now: da
     if cmd.idempotency_key and (done := fitting.by_key(session, cmd.idempotency_key)) is not None:
         return Result(Status.ALREADY, f"already booked as {done.id}", done.id, state=done.status)
     db.serialize(session, _LOCK)
-    fitting.expire_due(session, now, env)  # holds that ran out count no more (their seats offered on)
+    fitting.expire_due(session, now)  # holds that ran out count no more
     over = over_limit(session, env.cfg.booking, cmd.person.email, cmd.client)
     if over is not None:
         return over

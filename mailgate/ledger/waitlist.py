@@ -11,14 +11,14 @@ that is already gone; someone who booked another time meanwhile, or is over thei
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from mailgate import audit
 from mailgate.audit import Actor
-from mailgate.ledger import booking_links, booking_mail
+from mailgate.ledger import booking_links, booking_mail, conflict_records
 from mailgate.ledger.env import LedgerEnv
 from mailgate.ledger.fit_rules import (
     CUSTOMER,
@@ -130,13 +130,39 @@ def seat_freed(
     ).first()
     if entry is not None and booking.status in _ENDED:
         _close(session, entry, _ENDED[booking.status], now)
-    return hand_over(session, env, at or booking.start, now)
+    return hand_over(session, env, env.calendar.local(at or booking.start).date(), now)
 
 
-def hand_over(session: Session, env: LedgerEnv, at: datetime, now: datetime) -> list[int]:
-    """Offer what is free on the shop day of `at` to those waiting for a time that day, in order."""
+def hold_days(session: Session, env: LedgerEnv, now: datetime) -> None:
+    """The expire job's first step: every shop day it may touch (the holds that ran out, the times
+    waited for), taken in one sorted go before any booking, the order commands take them in."""
+    due = select(Booking.start, Booking.end).where(
+        Booking.status == BookingStatus.TENTATIVE, col(Booking.expires_at) <= now
+    )
+    waited = select(WaitEntry.start).where(WaitEntry.state == WaitState.WAITING, col(WaitEntry.start) > now)
+    minute = timedelta(minutes=1)
+    spans = [*session.exec(due), *((start, start + minute) for start in session.exec(waited))]
+    conflict_records.serialize_days(session, env, *spans)
+
+
+def sweep(session: Session, env: LedgerEnv, now: datetime) -> list[int]:
+    """Each minute (the expire job): offers whose booking ended by another way (expired by a command on
+    its way, cancelled, confirmed) are settled, and every day someone waits for is handed over again,
+    so a seat freed without a word (a hold expired on the way, a shift added) still reaches them."""
+    offered = select(WaitEntry, Booking).join(Booking, col(Booking.id) == WaitEntry.booking_id)
+    for entry, booking in session.exec(offered.where(WaitEntry.state == WaitState.OFFERED)).all():
+        ended = WaitState.CLAIMED if booking.status == BookingStatus.CONFIRMED else _ENDED.get(booking.status)
+        if ended is not None:
+            _close(session, entry, ended, now)
+    starts = select(WaitEntry.start).where(WaitEntry.state == WaitState.WAITING, col(WaitEntry.start) > now)
+    days = sorted({env.calendar.local(start).date() for start in session.exec(starts)})
+    return [entry for day in days for entry in hand_over(session, env, day, now)]
+
+
+def hand_over(session: Session, env: LedgerEnv, day: date, now: datetime) -> list[int]:
+    """Offer what is free on the shop's `day` to those waiting for a time that day, in order."""
     cal = env.calendar
-    lo = datetime.combine(cal.local(at).date(), time.min, cal.tz)
+    lo = datetime.combine(day, time.min, cal.tz)
     waiting = select(WaitEntry).where(
         WaitEntry.state == WaitState.WAITING,
         col(WaitEntry.start) >= lo,

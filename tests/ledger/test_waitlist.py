@@ -265,3 +265,25 @@ def test_waiting_by_mail_needs_the_answer_that_said_the_time_was_taken(salon: Co
         assert s.exec(select(WaitEntry)).all() == []
         [answer] = s.exec(select(Outbox).where(Outbox.customer_id == a)).all()
     assert answer.template == "book_list" and "「ちょうど埋まりました」とお知らせしたメール" in answer.body
+
+
+def test_a_hold_expired_on_the_way_by_another_booking_reaches_the_waitlist_with_the_next_job(
+    salon: Context,
+) -> None:
+    assert book(salon, THU, n=1).status == Status.CREATED
+    hold = book(salon, THU, n=2, client="192.0.2.1")  # a guest's 仮予約, held for tentative_minutes
+    assert hold.state == "tentative"
+    a = customer(salon, 1)
+    join(salon, a)
+    later = NOW + timedelta(minutes=31)
+    assert book(salon, THU + timedelta(hours=3), n=3, now=later).status == Status.CREATED
+    assert (row_state(salon, hold.booking_id), entry(salon, a).state) == ("expired", "waiting")
+    assert jobs.expire_tentative(salon, later + timedelta(minutes=1)) == []  # nothing left to expire
+    assert (entry(salon, a).state, held(salon, a).status) == ("offered", "tentative")
+
+
+def row_state(ctx: Context, booking_id: int | None) -> str:
+    with Session(ctx.engine) as s:
+        found = s.get(Booking, booking_id)
+        assert found is not None
+        return found.status
