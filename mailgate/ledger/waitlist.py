@@ -154,6 +154,9 @@ def sweep(session: Session, env: LedgerEnv, now: datetime) -> list[int]:
         ended = WaitState.CLAIMED if booking.status == BookingStatus.CONFIRMED else _ENDED.get(booking.status)
         if ended is not None:
             _close(session, entry, ended, now)
+    past = select(WaitEntry).where(WaitEntry.state == WaitState.WAITING, col(WaitEntry.start) <= now)
+    for entry in session.exec(past).all():
+        _close(session, entry, WaitState.EXPIRED, now, why="the time passed")
     starts = select(WaitEntry.start).where(WaitEntry.state == WaitState.WAITING, col(WaitEntry.start) > now)
     days = sorted({env.calendar.local(start).date() for start in session.exec(starts)})
     return [entry for day in days for entry in hand_over(session, env, day, now)]

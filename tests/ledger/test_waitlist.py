@@ -287,3 +287,9 @@ def row_state(ctx: Context, booking_id: int | None) -> str:
         found = s.get(Booking, booking_id)
         assert found is not None
         return found.status
+
+
+def test_a_wait_for_a_time_that_passed_ends_with_the_next_job(salon: Context) -> None:
+    a = waiting(salon)[1]
+    assert jobs.expire_tentative(salon, THU + timedelta(minutes=1)) == []
+    assert entry(salon, a).state == "expired" and offers_mailed(salon, a) == []
