@@ -110,6 +110,34 @@ def join(session: Session, env: LedgerEnv, cmd: Join, actor: Actor, now: datetim
     return Result(Status.CREATED, f"waiting as number {place} (entry {entry.id})", state=WaitState.WAITING)
 
 
+def leave(session: Session, customer_id: int, entry_id: int, actor: Actor, now: datetime) -> Result:
+    """The customer no longer waits (マイページ); an offered seat is claimed or cancelled by its links."""
+    entry = session.exec(
+        select(WaitEntry)
+        .where(WaitEntry.id == entry_id, WaitEntry.customer_id == customer_id)
+        .with_for_update()
+    ).first()
+    if entry is None:
+        return Result(Status.NOT_FOUND, f"no waitlist entry {entry_id} of this customer")
+    if entry.state != WaitState.WAITING:
+        return Result(Status.ALREADY, f"entry {entry_id} is {entry.state}", state=entry.state)
+    _close(session, entry, WaitState.LEFT, now, why=f"left by {actor.name}")
+    return Result(Status.CANCELLED, f"entry {entry_id} left the waitlist", state=WaitState.LEFT)
+
+
+def waits_of(session: Session, env: LedgerEnv, customer_id: int, now: datetime) -> list[dict[str, object]]:
+    """The times the customer waits for, soonest first, as マイページ shows them."""
+    stmt = select(WaitEntry).where(
+        WaitEntry.customer_id == customer_id,
+        WaitEntry.state == WaitState.WAITING,
+        col(WaitEntry.start) > now,
+    )
+    return [
+        {"id": e.id, "when": _when(env, e.start), "menu": e.menu, "staff": e.staff or "指名なし"}
+        for e in session.exec(stmt.order_by(col(WaitEntry.start)))
+    ]
+
+
 def position(session: Session, entry: WaitEntry) -> int:
     """Where the entry stands among those still waiting for its time (1: offered first)."""
     ahead = select(WaitEntry.id).where(

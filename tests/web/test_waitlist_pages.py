@@ -73,3 +73,21 @@ def test_the_days_times_show_a_full_time_whose_link_joins_its_waitlist(
     with Session(shop_ctx.engine) as s:
         [entry] = s.exec(select(WaitEntry)).all()
     assert (entry.start, entry.staff, entry.state) == (THU, "田中", "waiting")
+
+
+def test_mypage_lists_the_times_waited_for_and_one_can_stop_waiting(
+    shop_ctx: Context, shop_client: TestClient
+) -> None:
+    w = confirming(shop_ctx, shop_client, "田中")
+    with db.transaction(shop_ctx.engine) as s:
+        ledger_bookings.book(s, shop_ctx.ledger, someone_else_takes_tanaka(), Actor("test"), NOW)
+    w.submit(status=409)
+    w.click("この時間のキャンセル待ちをする")
+    w.submit()
+    w.get(w.url.rsplit("/wait", 1)[0])  # マイページ: /b/<signed>
+    assert "キャンセル待ち" in w.page and "12月03日" in w.page
+    w.click("やめる")
+    w.submit()
+    assert "キャンセル待ちをやめました" in w.page
+    with Session(shop_ctx.engine) as s:
+        assert [e.state for e in s.exec(select(WaitEntry))] == ["left"]

@@ -50,6 +50,7 @@ class BookingPages(LinkPage):
             self.route(f"{p}/change/{{booking:int}}", self.change, self.move),
             self.route(f"{p}/cancel/{{booking:int}}", self.cancel_page, self.cancel),
             self.route(f"{p}/wait", self.wait_page, self.wait),
+            self.route(f"{p}/wait/{{entry:int}}/leave", self.leave_page, self.leave),
         ]
 
     @staticmethod
@@ -87,7 +88,11 @@ class BookingPages(LinkPage):
         now = self.pages.now()
         signed, view = await self._open(request, now)
         bookings = await run_in_threadpool(self._read, view.id, None, now)
-        return mypage.render(self.pages, request, self.ctx.cfg, view, bookings, self.base(signed), now)
+        waits = await run_in_threadpool(
+            self._in_transaction, lambda s: waitlist.waits_of(s, self.ctx.ledger, view.id, now)
+        )
+        base = self.base(signed)
+        return mypage.render(self.pages, request, self.ctx.cfg, view, bookings, base, now, waits=waits)
 
     # --- a new booking ----------------------------------------------------------------------------
 
@@ -182,7 +187,34 @@ class BookingPages(LinkPage):
             return self.pages.show(request, message(409, "この時間は空いています", _FREE))
         raise refusals.refusal(self.ctx.cfg, with_db, "book", choice.menu)
 
-    def _in_transaction(self, command: Callable[[Session], Result]) -> Result:
+    async def leave_page(self, request: Request) -> Response:
+        signed, _ = await self._open(request, self.pages.now())
+        return self.pages.render(
+            request,
+            "wait.html.j2",
+            picked={},
+            leaving=True,
+            action=f"{self.base(signed)}/wait/{request.path_params['entry']}/leave",
+            fields={},
+            home=self.base(signed),
+            **self.csrf_fields(signed),
+        )
+
+    async def leave(self, request: Request) -> Response:
+        signed, view, _ = await self.posted(request, lookup.active_only)
+        now, entry = self.pages.now(), request.path_params["entry"]
+
+        def command(s: Session) -> Result:
+            return waitlist.leave(s, view.id, entry, self._actor(s, signed, view.id, now), now)
+
+        done = await run_in_threadpool(self._in_transaction, command)
+        if done.status == Status.NOT_FOUND:
+            raise message(404, "キャンセル待ちが見つかりません", "キャンセル待ちが見つかりません。")
+        return self.pages.show(
+            request, message(200, "キャンセル待ちをやめました", "キャンセル待ちを取り消しました。")
+        )
+
+    def _in_transaction(self, command: Callable[[Session], Any]) -> Any:
         with db.transaction(self.ctx.engine) as s:
             return command(s)
 
