@@ -1,12 +1,13 @@
-"""The waitlist of a full time (キャンセル待ち). A registered customer joins it from the page that says
-the time is full, or by replying 「待つ」 to the mail that says so. When a seat frees (a cancel, a hold
-that ran out, a booking moved away, a vendor's cancel or change), the same transaction offers it to
-the first one waiting who can still have it: the seat is held for them as a tentative booking for
-[booking] waitlist_offer_minutes, with a claim link by mail; unclaimed, the hold expires with the
-expire job and the seat passes to the next one. The offer is a booking through the customer's own
-rules (fit_rules: deadlines, limits, a free time, the seat the database guards), so nobody is offered a seat
-that is already gone; someone who booked another time meanwhile, or is over their limits, is skipped.
-"""
+"""The waitlist of a full time (キャンセル待ち). A registered customer joins it from the booking pages
+(a full time, or 「ちょうど埋まりました」) or by replying 「待つ」 to the mail that says so. When a seat
+frees (a cancel, a booking moved away, a vendor's cancel or change, an offer or hold the expire job
+ends), the same transaction offers it to the first one waiting who can still have it: the seat is held
+for them as a tentative booking for [booking] waitlist_offer_minutes, with a claim link by mail;
+unclaimed, the job expires the hold and the seat passes to the next one. The job also hands every
+waited-for day over again each minute (sweep), for seats freed without a word. An offer is made by the
+customer's own rules (fit_rules: deadline, limits, a free time, the seat the database guards), so
+nobody is offered a seat that is already gone; who booked another time meanwhile, or is over their
+limits, is skipped."""
 
 from __future__ import annotations
 

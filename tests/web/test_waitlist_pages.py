@@ -12,7 +12,7 @@ from mailgate.context import Context
 from mailgate.ledger import bookings as ledger_bookings
 from mailgate.ledger.matching import Person
 from mailgate.models import WaitEntry
-from tests.web.booking_shop import NOW, THU, bookings, link_in, links, mail_text, outbox, sqlite_only
+from tests.web.booking_shop import NOW, THU, Walker, bookings, link_in, links, mail_text, outbox, sqlite_only
 from tests.web.test_booking_pages import EMAIL, SEITAI, confirming, logged_in
 
 pytestmark = sqlite_only
@@ -29,18 +29,24 @@ def someone_else_takes_tanaka() -> ledger_bookings.Book:
     )
 
 
-def test_a_full_time_is_waited_for_by_one_post_and_its_freed_seat_claimed_by_the_link(
-    shop_ctx: Context, shop_client: TestClient
-) -> None:
-    w = confirming(shop_ctx, shop_client, "田中")
-    with db.transaction(shop_ctx.engine) as s:
-        ledger_bookings.book(s, shop_ctx.ledger, someone_else_takes_tanaka(), Actor("test"), NOW)
+def joined(ctx: Context, client: TestClient) -> Walker:
+    """A customer on the confirmation page when the time is taken, who joins its waitlist."""
+    w = confirming(ctx, client, "田中")
+    with db.transaction(ctx.engine) as s:
+        ledger_bookings.book(s, ctx.ledger, someone_else_takes_tanaka(), Actor("test"), NOW)
     w.submit(status=409)
     assert "ちょうど埋まりました" in w.page
     w.click("この時間のキャンセル待ちをする")
     assert "キャンセル待ちに登録する" in w.page and "田中" in w.page
     w.submit()
     assert "キャンセル待ちを承りました" in w.page
+    return w
+
+
+def test_a_full_time_is_waited_for_by_one_post_and_its_freed_seat_claimed_by_the_link(
+    shop_ctx: Context, shop_client: TestClient
+) -> None:
+    w = joined(shop_ctx, shop_client)
     with db.transaction(shop_ctx.engine) as s:
         [entry] = s.exec(select(WaitEntry)).all()
         assert (entry.start, entry.staff, entry.state) == (THU, "田中", "waiting")
@@ -78,12 +84,7 @@ def test_the_days_times_show_a_full_time_whose_link_joins_its_waitlist(
 def test_mypage_lists_the_times_waited_for_and_one_can_stop_waiting(
     shop_ctx: Context, shop_client: TestClient
 ) -> None:
-    w = confirming(shop_ctx, shop_client, "田中")
-    with db.transaction(shop_ctx.engine) as s:
-        ledger_bookings.book(s, shop_ctx.ledger, someone_else_takes_tanaka(), Actor("test"), NOW)
-    w.submit(status=409)
-    w.click("この時間のキャンセル待ちをする")
-    w.submit()
+    w = joined(shop_ctx, shop_client)
     w.get(w.url.rsplit("/wait", 1)[0])  # マイページ: /b/<signed>
     assert "キャンセル待ち" in w.page and "12月03日" in w.page
     w.click("やめる")
