@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from mailgate import db, leases
 from mailgate.context import Context
-from mailgate.ledger import fitting, inquiries, reminders
+from mailgate.ledger import fitting, inquiries, reminders, waitlist
 from mailgate.ledger import staff_alerts as alerts
 from mailgate.models import utcnow
 from mailgate.pipeline import deferred, retention
@@ -84,13 +84,24 @@ def staff_alerts(ctx: Context, now: datetime | None = None) -> int:
 
 
 def expire_tentative(ctx: Context, now: datetime | None = None) -> list[int]:
-    """Tentative bookings (仮予約) whose hold ran out: expired, their seats free, once per minute."""
+    """Tentative bookings (仮予約, waitlist offers) whose hold ran out: expired, their seats free and
+    offered to those waiting (ledger/waitlist.py), once per minute, in one transaction."""
     now = now or utcnow()
     expired: list[int] = []
+    offered: list[int] = []
     minute = now.replace(second=0, microsecond=0).isoformat()
-    once(ctx.engine, "expire_tentative", minute, lambda s: expired.extend(fitting.expire_due(s, now)))
+
+    def work(s: Session) -> str:
+        waitlist.hold_days(s, ctx.ledger, now)
+        expired.extend(fitting.expire_due(s, now, ctx.ledger))
+        offered.extend(waitlist.sweep(s, ctx.ledger, now))
+        return f"{len(expired)} expired, {len(offered)} offered"
+
+    once(ctx.engine, "expire_tentative", minute, work)
     for booking_id in expired:
         log.info("booking=%s expired: not confirmed in time, its seat is free again", booking_id)
+    for entry_id in offered:
+        log.info("waitlist=%s offered a freed seat", entry_id)
     return expired
 
 

@@ -26,6 +26,7 @@ PREFIX = {
     "confirm": "k",
     "change": "h",
     "cancel": "x",
+    "claim": "w",  # a seat freed for the first one on a waitlist (ledger/waitlist.py)
     "session": "b",  # the booking pages after the right PIN: short-lived, never mailed
 }
 # Purposes whose link is used many times (a bookmark, the booking pages) rather than once.

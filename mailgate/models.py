@@ -347,26 +347,3 @@ class ReplyKey(SQLModel, table=True):
     expires_at: datetime = Field(sa_type=UTCDateTime())
     used_at: datetime | None = _ts()
     used_by_message_id: int | None = Field(default=None, foreign_key="message.id")
-
-
-class ReminderState:
-    QUEUED = "queued"  # its outbox row was queued
-    SKIPPED = "skipped"  # its moment passed longer ago than [booking] reminder_catch_up
-    WITHDRAWN = "withdrawn"  # queued, then the booking changed before it went: the outbox row too
-
-
-class Reminder(SQLModel, table=True):
-    """One reminder of one version of a booking, queued or skipped: the unique key is what makes it
-    once however many nodes, job runs and restarts (ledger/reminders.py)."""
-
-    __table_args__ = (UniqueConstraint("booking_id", "kind", "version"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    booking_id: int = Field(foreign_key="booking.id", index=True)
-    kind: str = Field(max_length=40)  # "remind:" + the offset rule, e.g. "remind:1d18:00"
-    version: int  # the booking's version it was for
-    due_at: datetime = Field(sa_type=UTCDateTime())
-    state: str = Field(default=ReminderState.QUEUED, max_length=16)
-    outbox_id: int | None = Field(default=None, foreign_key="outbox.id")
-    reason: str = Field(default="", max_length=200)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())

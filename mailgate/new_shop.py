@@ -215,6 +215,10 @@ reminders = ["1d18:00"]
 # A reminder whose moment passed while mailgate was down still goes this long after it ("90m", "6h",
 # "1d"); older ones are skipped.
 reminder_catch_up = "6h"
+# A full time has a waitlist (キャンセル待ち: on its page, or 「待つ」 in reply to 「ちょうど埋まりました」).
+# A seat that frees is held this many minutes for the first one waiting, with a claim link by mail;
+# unclaimed, it passes to the next one.
+waitlist_offer_minutes = 30
 
 [retention]
 # Raw mail older than this many days is purged (and the text of sent mail), never a held or failed

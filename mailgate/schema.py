@@ -23,7 +23,8 @@ from sqlmodel import SQLModel
 
 from mailgate import (
     db,
-    models,  # noqa: F401  (registers the tables)
+    followup_tables,  # noqa: F401  (registers the tables)
+    models,  # noqa: F401
     shop_tables,  # noqa: F401
 )
 

@@ -66,6 +66,34 @@ def bookings(
         typer.echo(f"no bookings {shown}")
 
 
+@app.command()
+def waitlist(
+    ctx: typer.Context,
+    day: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (default: today)")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """A day's waitlists (キャンセル待ち): time, customer, state, and until when a freed seat is held."""
+    from mailgate.ledger.listing import waitlist_on
+
+    cfg = load_config(ctx)
+    c = build_context(cfg, read_only=True)
+    on = _day(day, cfg.tz)
+    with Session(c.engine) as s:
+        rows = waitlist_on(s, cfg.tz, on)
+    if as_json:
+        emit_json(rows)
+        return
+    typer.echo(f"waitlists on {on}{'' if day else ' (today)'}")
+    for r in rows:
+        until = f"  offered until {r['offered_until_local'][11:]}" if r["offered_until_local"] else ""
+        typer.echo(
+            f"{r['id']:>5}  {r['start_local'][11:]}  {r['state']:<8} {r['staff'] or '指名なし':<6} "
+            f"#{r['customer_id']} {r['customer'] or '-'}  {r['menu']}{until}"
+        )
+    if not rows:
+        typer.echo(f"nobody waits on {on}")
+
+
 @conflicts_app.callback()
 def conflicts_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Open conflicts, soonest first."""

@@ -43,3 +43,6 @@ class BookingSection(Section):
     # A reminder whose moment passed while mailgate was down is still sent this long after it;
     # older ones are recorded as skipped.
     reminder_catch_up: Annotated[str, AfterValidator(_span)] = "6h"
+    # A seat freed for the first customer on a full time's waitlist (キャンセル待ち) is held this long
+    # for the claim link mailed to them; then it passes to the next one waiting.
+    waitlist_offer_minutes: int = Field(30, gt=0, le=7 * 24 * 60)

@@ -12,13 +12,13 @@ from mailgate import tokens
 from mailgate.links import Link, LinkError, Signer
 from mailgate.models import Booking, BookingStatus, Token
 
-PURPOSES = ("confirm", "change", "cancel")
+PURPOSES = ("confirm", "change", "cancel", "claim")  # claim: a waitlist offer's held seat
 
 
 def issue(session: Session, booking: Booking, purpose: str, now: datetime) -> Link:
     """A link for the booking as it is now; it works until the start (a confirm link: until the hold ends)."""
     assert purpose in PURPOSES and booking.id is not None and booking.customer_id is not None
-    until = booking.expires_at if purpose == "confirm" else booking.start
+    until = booking.expires_at if purpose in ("confirm", "claim") else booking.start
     token = Token(
         purpose=purpose,
         customer_id=booking.customer_id,

@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from mailgate import audit
 from mailgate.audit import Actor
-from mailgate.ledger import conflict_records, matching, reminders, seats
+from mailgate.ledger import conflict_records, matching, reminders, seats, waitlist
 from mailgate.ledger.env import LedgerEnv
 from mailgate.ledger.matching import Person
 from mailgate.ledger.results import Result, Status
@@ -271,6 +271,7 @@ def move(session: Session, env: LedgerEnv, cmd: Move, actor: Actor, now: datetim
     seats.release(session, booking.id or 0)
     seats.hold_recorded(session, env.calendar, booking)
     conflict_records.recheck_others(session, env, booking, old, "moved", actor, now)
+    waitlist.seat_freed(session, env, booking, now, at=old[0])
     if found:
         return Result(
             Status.CONFLICT,
@@ -316,4 +317,5 @@ def cancel(session: Session, env: LedgerEnv, cmd: Cancel, actor: Actor, now: dat
     conflict_records.resolve_for(session, booking, "cancelled", now)
     slot = (booking.start, booking.end)
     conflict_records.recheck_others(session, env, booking, slot, "cancelled", actor, now)
+    waitlist.seat_freed(session, env, booking, now)
     return Result(Status.CANCELLED, f"{name} cancelled (booking {booking.id}); the slot is free", booking.id)

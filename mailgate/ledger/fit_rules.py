@@ -193,6 +193,35 @@ def hold(session: Session, cal: Calendar, booking: Booking, menu: Menu, offer: O
     return False
 
 
+def booking_at(cal: Calendar, menu: Menu, offer: Offer, now: datetime, **fields: Any) -> Booking:
+    """A new booking of `menu` at the calendar's `offer` (not added yet)."""
+    return Booking(
+        start=offer.start,
+        end=offer.end,
+        staff=offer.staff,
+        staff_id=cal.staff_ids.get(offer.staff) if offer.staff else None,
+        menu=menu.name,
+        menu_id=menu.id,
+        slot_id=offer.slot_id,
+        price=menu.price,
+        created_at=now,
+        updated_at=now,
+        **fields,
+    )
+
+
+def add_holding(
+    session: Session, cal: Calendar, booking: Booking, menu: Menu, offer: Offer, named: bool
+) -> None:
+    """The booking and, when its state holds one, its seat; or neither, and Refused('taken')."""
+    session.flush()
+    with session.begin_nested():
+        session.add(booking)
+        session.flush()
+        if booking.status in BookingStatus.HOLDING and not hold(session, cal, booking, menu, offer, named):
+            raise refuse("taken", "the seat was taken a moment ago (ちょうど埋まりました)")
+
+
 def state_for(menu: Menu, policy: str) -> str:
     if policy == DESK or menu.confirm == "instant":
         return BookingStatus.CONFIRMED

@@ -17,12 +17,14 @@ from sqlmodel import Session, col, select
 
 from mailgate import audit
 from mailgate.audit import Actor
-from mailgate.ledger import booking_mail, conflict_records, reminders, seats
+from mailgate.ledger import booking_mail, conflict_records, reminders, seats, waitlist
 from mailgate.ledger.bookings import KEEP, _Keep
 from mailgate.ledger.env import LedgerEnv
 from mailgate.ledger.fit_rules import (
     CUSTOMER,
     Refused,
+    add_holding,
+    booking_at,
     check_deadline,
     check_horizon,
     check_limits,
@@ -88,35 +90,21 @@ def book(session: Session, env: LedgerEnv, cmd: FitBook, actor: Actor, now: date
         expire_due(session, now)  # a hold that ran out gives its seat back before anyone looks
         offer = find_offer(session, cal, menu, cmd.start, staff, now, cmd.policy)
         state = BookingStatus.TENTATIVE if cmd.client else state_for(menu, cmd.policy)
-        booking = Booking(
+        expires = now + timedelta(minutes=env.cfg.booking.tentative_minutes)
+        booking = booking_at(
+            cal,
+            menu,
+            offer,
+            now,
             source=cmd.source,
             idempotency_key=cmd.idempotency_key,
             customer_id=customer_id,
-            start=offer.start,
-            end=offer.end,
-            staff=offer.staff,
-            staff_id=cal.staff_ids.get(offer.staff) if offer.staff else None,
-            menu=menu.name,
-            menu_id=menu.id,
-            slot_id=offer.slot_id,
-            price=menu.price,
             client=cmd.client,
             status=state,
-            expires_at=now + timedelta(minutes=env.cfg.booking.tentative_minutes)
-            if state == BookingStatus.TENTATIVE
-            else None,
-            created_at=now,
-            updated_at=now,
+            expires_at=expires if state == BookingStatus.TENTATIVE else None,
             message_id=actor.message_id,
         )
-        session.flush()
-        with session.begin_nested():  # the booking and its seat, or neither
-            session.add(booking)
-            session.flush()
-            if state in BookingStatus.HOLDING and not hold(
-                session, cal, booking, menu, offer, staff is not None
-            ):
-                raise refuse("taken", "the seat was taken a moment ago (ちょうど埋まりました)")
+        add_holding(session, cal, booking, menu, offer, staff is not None)
     except Refused as r:
         return r.result
     except IntegrityError:  # the same form submitted twice at once: the other one booked
@@ -184,6 +172,7 @@ def move(session: Session, env: LedgerEnv, cmd: FitMove, actor: Actor, now: date
         at=now,
     )
     conflict_records.recheck_others(session, env, booking, old, "moved", actor, now)
+    waitlist.seat_freed(session, env, booking, now, at=old[0])
     if cmd.notify:
         booking_mail.notify(session, env, booking, "changed", actor, now, staff=cmd.policy == CUSTOMER)
     return Result(Status.MOVED, f"booking {booking.id} moved", booking.id, state=booking.status)
@@ -222,6 +211,7 @@ def cancel(session: Session, env: LedgerEnv, cmd: FitCancel, actor: Actor, now: 
     conflict_records.recheck_others(
         session, env, booking, (booking.start, booking.end), "cancelled", actor, now
     )
+    waitlist.seat_freed(session, env, booking, now)
     if cmd.notify:
         booking_mail.notify(session, env, booking, "cancelled", actor, now, staff=cmd.policy == CUSTOMER)
     return Result(
@@ -261,15 +251,18 @@ def confirm(
     return Result(Status.CONFIRMED, f"booking {booking.id} confirmed", booking.id, state=booking.status)
 
 
-def expire_due(session: Session, now: datetime) -> list[int]:
-    """Tentative bookings whose hold ran out: expired, their seats free again, in one transaction."""
+def expire_due(session: Session, now: datetime, env: LedgerEnv | None = None) -> list[int]:
+    """Tentative bookings whose hold ran out: expired, their seats free again, in one transaction;
+    with `env` (the expire job, which holds their days first: waitlist.hold_days), offered to those
+    waiting (ledger/waitlist.py), once all are expired. A command that expires them on its way offers
+    nothing: the job's sweep hands those seats over within the minute."""
     stmt = (
         select(Booking)
         .where(Booking.status == BookingStatus.TENTATIVE, col(Booking.expires_at) <= now)
         .with_for_update()
     )
-    expired = []
-    for booking in session.exec(stmt):
+    expired: list[Booking] = []
+    for booking in session.exec(stmt).all():
         seats.release(session, booking.id or 0)
         booking.status, booking.version, booking.updated_at = BookingStatus.EXPIRED, booking.version + 1, now
         booking.client = None
@@ -282,8 +275,10 @@ def expire_due(session: Session, now: datetime) -> list[int]:
             booking_id=booking.id,
             at=now,
         )
-        expired.append(booking.id or 0)
-    return expired
+        expired.append(booking)
+    for booking in expired if env is not None else ():
+        waitlist.seat_freed(session, env, booking, now)
+    return [b.id or 0 for b in expired]
 
 
 def _locked(session: Session, booking_id: int) -> Booking | None:

@@ -1,4 +1,5 @@
-"""Reading the ledger for people: bookings of a day with customer and conflict flags."""
+"""Reading the ledger for people: bookings of a day with customer and conflict flags, and the day's
+waitlists."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
+from mailgate.followup_tables import WaitEntry, WaitState
 from mailgate.models import Booking, Conflict, Customer
 
 
@@ -38,4 +40,33 @@ def bookings_on(session: Session, tz: ZoneInfo, day: date | None) -> list[dict[s
             "open_conflicts": reasons.get(b.id or 0, []),
         }
         for b, customer in rows
+    ]
+
+
+def waitlist_on(session: Session, tz: ZoneInfo, day: date) -> list[dict[str, Any]]:
+    """A day's waitlists, by time and then in line: who waits, who was offered a seat until when."""
+    lo = datetime.combine(day, time(0), tz)
+    stmt = (
+        select(WaitEntry, Customer)
+        .join(Customer, col(Customer.id) == WaitEntry.customer_id)
+        .where(col(WaitEntry.start) >= lo, col(WaitEntry.start) < lo + timedelta(days=1))
+        .order_by(col(WaitEntry.start), col(WaitEntry.id))
+    )
+    return [
+        {
+            "id": w.id,
+            "start_local": w.start.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+            "menu": w.menu,
+            "staff": w.staff,
+            "customer_id": w.customer_id,
+            "customer": customer.name,
+            "email": customer.email,
+            "state": w.state,
+            "offered_until_local": w.offer_until.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+            if w.offer_until and w.state == WaitState.OFFERED
+            else None,
+            "booking_id": w.booking_id,
+            "joined_at": w.created_at.isoformat(),
+        }
+        for w, customer in session.exec(stmt)
     ]

@@ -7,7 +7,7 @@ with a word on why."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -43,6 +43,8 @@ class Ask:
     # An answer to a reply tied to its mail is owed to the customer; any other answer is capped like
     # every automatic reply, since anyone can write a registered customer's From.
     owed: bool = False
+    # The time a reply chose and found taken: 「待つ」 in reply joins its waitlist (mail_waitlist.py).
+    full: dict[str, Any] | None = None
 
     def record(self) -> dict[str, Any]:
         def iso(value: date | time | None) -> str | None:
@@ -54,6 +56,7 @@ class Ask:
             "after": iso(self.after),
             "before": iso(self.before),
             "staff": self.staff,
+            **({"full": self.full} if self.full else {}),
         }
 
     @classmethod
@@ -126,6 +129,7 @@ def offer(session: Session, env: LedgerEnv, ask: Ask, actor: Actor, now: datetim
         times=[_line(env, o.start) for o in times],
         notes=notes,
         offered=offered,
+        waitable=ask.full is not None,
         hours=LIST_HOURS,
     )
     reply_keys.sent(key, mail)
@@ -164,7 +168,10 @@ def choose(session: Session, env: LedgerEnv, choice: Choice, actor: Actor, now: 
     if result.code == "limit":
         ask = Ask(key.customer_id, notes=(("limit", ""),), offer=False, owed=True)
         return _again(session, env, ask, actor, now, result.reason, result)
-    note = ("taken", "") if result.status == Status.TAKEN else (result.code or "refused", "")
+    if result.status == Status.TAKEN:
+        ask = replace(Ask.again(key, ("taken", "")), full={**chosen, "menu": key.menu})
+        return _again(session, env, ask, actor, now, result.reason, result)
+    note = (result.code or "refused", "")
     return _again(session, env, Ask.again(key, note), actor, now, result.reason, result)
 
 

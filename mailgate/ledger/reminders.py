@@ -20,10 +20,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from mailgate import audit
+from mailgate.followup_tables import Reminder, ReminderState
 from mailgate.ledger import booking_mail
 from mailgate.ledger.env import LedgerEnv
 from mailgate.ledger.reminder_due import Due, Planned, due, lead, window_of
-from mailgate.models import Booking, BookingStatus, Outbox, OutboxState, Reminder, ReminderState
+from mailgate.models import Booking, BookingStatus, Outbox, OutboxState
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from mailgate.audit import Actor
 from mailgate.context import Context
-from mailgate.ledger import mail_booking, reply_keys
+from mailgate.ledger import mail_booking, mail_waitlist, reply_keys
 from mailgate.ledger.customers import by_email
 from mailgate.ledger.results import Result, Status
 from mailgate.models import Customer, CustomerStatus, MessageState, ReplyKey
@@ -71,6 +71,14 @@ def cancel(
         session, ctx.ledger, customer.id or 0, key.id if key else None, actor, now
     )
     return _outcome(result, "cancel_link")
+
+
+def wait(
+    session: Session, ctx: Context, intent: Intent, customer: Customer, actor: Actor, now: datetime
+) -> Outcome:
+    key = _tied(session, intent, customer)
+    result = mail_waitlist.wait(session, ctx.ledger, customer.id or 0, key.id if key else None, actor, now)
+    return _outcome(result, "waiting" if result.status in (Status.CREATED, Status.ALREADY) else "offered")
 
 
 def _tied(session: Session, intent: Intent, customer: Customer) -> ReplyKey | None:

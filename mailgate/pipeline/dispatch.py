@@ -183,9 +183,10 @@ HANDLERS: dict[str, Handler] = {
     "book_reply": _by_mail(book_by_mail.reply),
     "cancel_request": _by_mail(book_by_mail.cancel),
     "bounce": _bounce,
+    "wait_request": _by_mail(book_by_mail.wait),
 }
 # A customer's own mail: their address works again, whatever bounced before.
-WRITES_IN = ("register", "book_request", "book_reply", "cancel_request")
+WRITES_IN = ("register", "book_request", "book_reply", "cancel_request", "wait_request")
 
 
 def _applied_before(session: Session, message: Message, intent: Intent) -> Outcome | None:

@@ -1,14 +1,15 @@
-"""Mail to the booking address, as one of three intents by what the customer wrote: キャンセル
-(cancel_request), a number (book_reply: the answer to a list), anything else (book_request: a day,
-a menu, or nothing). What ties a reply to its list is kept for the ledger to check: the tag of
-book+KEY@ and the Message-IDs the mail answers."""
+"""Mail to the booking address, as one of four intents by what the customer wrote: 待つ or キャンセル待ち
+(wait_request: the waitlist of the time a list said was taken), キャンセル (cancel_request), a number
+(book_reply: the answer to a list), anything else (book_request: a day, a menu, or nothing). What ties
+a reply to its list is kept for the ledger to check: the tag of book+KEY@ and the Message-IDs the mail
+answers."""
 
 from __future__ import annotations
 
 from mailgate.config import Config
 from mailgate.mail.parse import ParsedMail
 from mailgate.rules.intent import Intent
-from mailgate.rules.ja.requests import own_words, reply_number, wants_cancel
+from mailgate.rules.ja.requests import own_words, reply_number, wants_cancel, wants_wait
 
 MAX_IDS = 10
 MAX_ID_CHARS = 200  # a Message-ID we wrote is shorter; longer ones are not ours
@@ -28,6 +29,8 @@ def intent(rule_id: str, mail: ParsedMail, rcpt: str, cfg: Config) -> Intent:
     }
     customer = {"email": mail.from_addr}
     said = f"{words.text!r}" if words.text else "nothing"
+    if wants_wait(words):
+        return Intent("wait_request", f"asks to wait ({said})", rule_id, customer=customer, fields=fields)
     if wants_cancel(words):
         return Intent("cancel_request", f"asks to cancel ({said})", rule_id, customer=customer, fields=fields)
     number = reply_number(words)

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from mailgate import db
 from mailgate.context import Context
 from mailgate.ledger import booking_views
-from mailgate.shop.availability import Offer, capable
+from mailgate.shop.availability import Offer, capable, offers
 from mailgate.shop.calendar import Calendar, Menu
 from mailgate.times import parse_date
 
@@ -185,12 +185,15 @@ class Chooser:
         return await run_in_threadpool(self.offer, choice, now, but=but)
 
     async def lists(
-        self, base: str, choice: Choice, now: datetime, *, but: int | None = None
+        self, base: str, choice: Choice, now: datetime, *, but: int | None = None, wait: str = ""
     ) -> dict[str, Any]:
-        """The template context of the step `choice` is at (menu, staff, day or time)."""
-        return await run_in_threadpool(self._lists, base, choice, now, but)
+        """The template context of the step `choice` is at (menu, staff, day or time). `wait`: the
+        waitlist page, for a registered customer: the day's full times are listed too, linking there."""
+        return await run_in_threadpool(self._lists, base, choice, now, but, wait)
 
-    def _lists(self, base: str, choice: Choice, now: datetime, but: int | None) -> dict[str, Any]:
+    def _lists(
+        self, base: str, choice: Choice, now: datetime, but: int | None, wait: str = ""
+    ) -> dict[str, Any]:
         cal = self.calendar
         step = "time" if choice.step == "confirm" else choice.step
         out: dict[str, Any] = {"step": step, "picked": summary(cal, choice), "back": self._back(base, choice)}
@@ -201,23 +204,34 @@ class Chooser:
         elif step == "day":
             out.update(self._days(base, choice, now, but))
         else:
-            out.update(self._times_of_day(base, choice, now, but))
+            out.update(self._times_of_day(base, choice, now, but, wait))
         return out
 
-    def _times_of_day(self, base: str, choice: Choice, now: datetime, but: int | None) -> dict[str, Any]:
+    def _times_of_day(
+        self, base: str, choice: Choice, now: datetime, but: int | None, wait: str = ""
+    ) -> dict[str, Any]:
         cal, day = self.calendar, choice.day
-        assert day is not None
+        assert day is not None and choice.menu is not None
         after = int(choice.after) if choice.after.isdigit() else -1
-        coded = [(time_code(cal, day, o.start), o) for o in self._times(choice, now, but)]
+        free = self._times(choice, now, but)
+        full: list[Offer] = []
+        if wait:  # what an empty day would offer that is not free now: full, and waited for
+            starts = {o.start for o in free}
+            every = offers(cal, choice.menu, day, [], now=now, staff=choice.staff, taken_seats={})
+            full = [o for o in every if o.start not in starts]
+        coded = sorted(((time_code(cal, day, o.start), o) for o in [*free, *full]), key=lambda c: c[0])
         coded = [(code, o) for code, o in coded if int(code) > after]
         shown = coded[:MAX_TIMES]
-        items = [
-            (
-                time_label(cal, day, o.start) + (f" 残り{o.seats_left}席" if o.seats_left else ""),
-                href(base, cal, replace(choice, time=code)),
-            )
-            for code, o in shown
-        ]
+
+        def item(code: str, o: Offer) -> tuple[str, str]:
+            if o in full:
+                return f"{time_label(cal, day, o.start)} 満席(キャンセル待ち)", href(
+                    wait, cal, replace(choice, time=code)
+                )
+            seats = f" 残り{o.seats_left}席" if o.seats_left else ""
+            return time_label(cal, day, o.start) + seats, href(base, cal, replace(choice, time=code))
+
+        items = [item(code, o) for code, o in shown]
         more = len(coded) > MAX_TIMES
         return {"items": items, "later": href(base, cal, choice, after=shown[-1][0]) if more else ""}
 

@@ -44,15 +44,17 @@ class Flow:
         but: int | None = None,
         notice: str = "",
         status: int = 200,
+        wait_page: str = "",
         **extra: Any,
     ) -> Response:
-        """The step `choice` is at; at the end, `confirm(offer)` while the time is still free."""
+        """The step `choice` is at; at the end, `confirm(offer)` while the time is still free.
+        `wait_page`: a registered customer's waitlist page, which the day's full times link to."""
         if choice.step == "confirm":
             offer = await self.chooser.free(choice, now, but=but)
             if offer is not None:
                 return confirm(offer)
             choice, notice, status = replace(choice, time=""), refusals.TAKEN, 409
-        lists = await self.chooser.lists(base, choice, now, but=but)
+        lists = await self.chooser.lists(base, choice, now, but=but, wait=wait_page)
         context = {
             "title": "ご予約",
             "current": None,

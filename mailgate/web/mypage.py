@@ -26,8 +26,10 @@ def render(
     base: str,
     now: datetime,
     settings_url: str = "",
+    waits: list[dict[str, Any]] | None = None,
 ) -> Response:
-    """`base`: the booking pages' path (/b/<signed>); settings_url: a fresh settings link (after the PIN)."""
+    """`base`: the booking pages' path (/b/<signed>); settings_url: a fresh settings link (after the PIN);
+    `waits`: the times the customer waits for (ledger/waitlist.waits_of)."""
     hours = cfg.links.settings_hours
     return pages.render(
         request,
@@ -41,6 +43,7 @@ def render(
         bookings=[_item(cfg, b, base, now) for b in bookings[:MAX_LISTED]],
         more=len(bookings) > MAX_LISTED,
         session_minutes=cfg.booking.session_minutes,
+        waits=[{**w, "leave": f"{base}/wait/{w['id']}/leave"} for w in waits or []],
     )
 
 

@@ -16,10 +16,11 @@ from sqlmodel import Session, col, select
 from mailgate import config, db, jobs
 from mailgate.audit import Actor
 from mailgate.context import Context
+from mailgate.followup_tables import Reminder, ReminderState
 from mailgate.ledger import booking_links, fitting, reminders
 from mailgate.ledger.fit_rules import DESK
 from mailgate.ledger.results import Status
-from mailgate.models import Booking, Customer, Outbox, OutboxState, Reminder, ReminderState
+from mailgate.models import Booking, Customer, Outbox, OutboxState
 from mailgate.outbound.sender import Sender
 from tests.conftest import wait_for, write_config
 from tests.e2e.helpers import text_of

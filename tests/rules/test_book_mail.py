@@ -31,6 +31,9 @@ def decide(sender: str, body: str, rcpt: str = BOOK, extra: str = "") -> Intent:
         ("", "book_request"),
         ("３\r\n\r\n> 1. 12/5(土) 10:00\r\n> 2. 12/5(土) 10:30", "book_reply"),
         ("キャンセル", "cancel_request"),
+        ("待つ\r\n\r\n> ご希望の時間は、ちょうど埋まりました。", "wait_request"),
+        ("キャンセル待ちでお願いします", "wait_request"),
+        ("待ちます", "wait_request"),
     ],
 )
 def test_what_the_customer_wrote_picks_the_intent(body: str, action: str) -> None:

@@ -26,6 +26,8 @@ _SPACES = re.compile(r"[\s\u3000]+")
 _NUMBER = re.compile(r"(?:no\.?|#|番号)? ?([1-9]) ?(?:番目?)?(?![0-9/:月日時]|[.\-][0-9])", re.IGNORECASE)
 # キャンセル待ち asks for a waitlist, not to cancel: a request.
 _CANCEL = re.compile(r"キャンセル(?!待ち|まち)|取り?消し?|cancel", re.IGNORECASE)
+# 「待つ」 (or キャンセル待ち) in reply to 「ちょうど埋まりました」: wait for that time.
+_WAIT = re.compile(r"キャンセル ?(?:待|ま)ち|^(?:待|ま)(?:つ|ちます)")
 
 # A date's weekday as people add it: 12/5(土), 12月5日（土曜）. Read as part of the date.
 _DOW = r"(?: ?\( ?[月火水木金土日] ?(?:曜日?)? ?\))?"
@@ -105,6 +107,10 @@ def reply_number(words: Words) -> int | None:
 
 def wants_cancel(words: Words) -> bool:
     return _CANCEL.search(words.text) is not None
+
+
+def wants_wait(words: Words) -> bool:
+    return _WAIT.search(words.first) is not None or "キャンセル待ち" in words.text
 
 
 def read_request(

@@ -5,6 +5,7 @@ of their own ([booking] session_minutes), issued with the PIN like the settings 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -17,16 +18,21 @@ from starlette.routing import Route
 from mailgate import db
 from mailgate.audit import Actor
 from mailgate.context import Context
-from mailgate.ledger import booking_views, fitting
+from mailgate.ledger import booking_views, fitting, waitlist
 from mailgate.ledger.booking_views import BookingView
 from mailgate.ledger.results import Result, Status
 from mailgate.shop.availability import Offer
-from mailgate.web import acting, lookup, mypage
+from mailgate.web import acting, choosing, lookup, mypage, refusals
 from mailgate.web.acting import Outcome
 from mailgate.web.choosing import Choice
 from mailgate.web.flow import Flow, version_of
 from mailgate.web.pages import Pages, message
 from mailgate.web.routes.link_page import LinkPage
+
+_WAITING = (
+    "空きが出たら、お席をお取りしてメールでお知らせします。メールのリンクから期限までに確定してください。"
+)
+_FREE = "この時間は、いま空いています。お手数ですが、もう一度お選びください。"
 
 
 class BookingPages(LinkPage):
@@ -43,6 +49,8 @@ class BookingPages(LinkPage):
             self.route(f"{p}/new", self.new, self.book),
             self.route(f"{p}/change/{{booking:int}}", self.change, self.move),
             self.route(f"{p}/cancel/{{booking:int}}", self.cancel_page, self.cancel),
+            self.route(f"{p}/wait", self.wait_page, self.wait),
+            self.route(f"{p}/wait/{{entry:int}}/leave", self.leave_page, self.leave),
         ]
 
     @staticmethod
@@ -80,7 +88,11 @@ class BookingPages(LinkPage):
         now = self.pages.now()
         signed, view = await self._open(request, now)
         bookings = await run_in_threadpool(self._read, view.id, None, now)
-        return mypage.render(self.pages, request, self.ctx.cfg, view, bookings, self.base(signed), now)
+        waits = await run_in_threadpool(
+            self._in_transaction, lambda s: waitlist.waits_of(s, self.ctx.ledger, view.id, now)
+        )
+        base = self.base(signed)
+        return mypage.render(self.pages, request, self.ctx.cfg, view, bookings, base, now, waits=waits)
 
     # --- a new booking ----------------------------------------------------------------------------
 
@@ -100,7 +112,10 @@ class BookingPages(LinkPage):
                 request, choice, offer, action=base, base=base, csrf=csrf, home=home
             )
 
-        return await self.flow.choose(request, base, choice, now, confirm=confirm, home=home, **kw)
+        wait_page = f"{self.base(signed)}/wait"
+        return await self.flow.choose(
+            request, base, choice, now, confirm=confirm, home=home, wait_page=wait_page, **kw
+        )
 
     async def book(self, request: Request) -> Response:
         signed, view, form = await self.posted(request, lookup.active_only)
@@ -124,9 +139,84 @@ class BookingPages(LinkPage):
 
         outcome = await run_in_threadpool(acting.act, self.ctx, command)
         if outcome.result.status == Status.TAKEN:
+            wait = choosing.href(f"{self.base(signed)}/wait", self.ctx.calendar, choice)
             choice, taken = self.flow.taken(choice)
-            return await self._choose(request, signed, choice, now, **taken)
+            return await self._choose(request, signed, choice, now, wait=wait, **taken)
         return self.flow.finished(request, outcome, "book", choice.menu, self.base(signed))
+
+    # --- the waitlist of a full time (ledger/waitlist.py) --------------------------------------------
+
+    async def wait_page(self, request: Request) -> Response:
+        signed, _ = await self._open(request, self.pages.now())
+        choice = self.flow.read(request.query_params)
+        if choice.step != "confirm" or choice.start(self.ctx.calendar) is None:
+            raise message(
+                400, "キャンセル待ちの時間が正しくありません", "お手数ですが、最初からお選びください。"
+            )
+        return self.pages.render(
+            request,
+            "wait.html.j2",
+            picked={
+                **choosing.summary(self.ctx.calendar, choice),
+                "time": choice.time[:2] + ":" + choice.time[2:],
+            },
+            minutes=self.ctx.cfg.booking.waitlist_offer_minutes,
+            action=f"{self.base(signed)}/wait",
+            fields=choosing.fields_of(self.ctx.calendar, choice),
+            home=self.base(signed),
+            **self.csrf_fields(signed),
+        )
+
+    async def wait(self, request: Request) -> Response:
+        signed, view, form = await self.posted(request, lookup.active_only)
+        choice, now = self.flow.read(form), self.pages.now()
+        start = choice.start(self.ctx.calendar)
+        if choice.step != "confirm" or start is None or choice.menu is None:
+            raise message(
+                400, "キャンセル待ちの時間が正しくありません", "お手数ですが、最初からお選びください。"
+            )
+        cmd = waitlist.Join(view.id, choice.menu.name, start, choice.staff)
+
+        def command(s: Session) -> Result:
+            return waitlist.join(s, self.ctx.ledger, cmd, self._actor(s, signed, view.id, now), now)
+
+        with_db = await run_in_threadpool(self._in_transaction, command)
+        if with_db.status in (Status.CREATED, Status.ALREADY):
+            return self.pages.show(request, message(200, "キャンセル待ちを承りました", _WAITING))
+        if with_db.code == "free":
+            return self.pages.show(request, message(409, "この時間は空いています", _FREE))
+        raise refusals.refusal(self.ctx.cfg, with_db, "book", choice.menu)
+
+    async def leave_page(self, request: Request) -> Response:
+        signed, _ = await self._open(request, self.pages.now())
+        return self.pages.render(
+            request,
+            "wait.html.j2",
+            picked={},
+            leaving=True,
+            action=f"{self.base(signed)}/wait/{request.path_params['entry']}/leave",
+            fields={},
+            home=self.base(signed),
+            **self.csrf_fields(signed),
+        )
+
+    async def leave(self, request: Request) -> Response:
+        signed, view, _ = await self.posted(request, lookup.active_only)
+        now, entry = self.pages.now(), request.path_params["entry"]
+
+        def command(s: Session) -> Result:
+            return waitlist.leave(s, view.id, entry, self._actor(s, signed, view.id, now), now)
+
+        done = await run_in_threadpool(self._in_transaction, command)
+        if done.status == Status.NOT_FOUND:
+            raise message(404, "キャンセル待ちが見つかりません", "キャンセル待ちが見つかりません。")
+        return self.pages.show(
+            request, message(200, "キャンセル待ちをやめました", "キャンセル待ちを取り消しました。")
+        )
+
+    def _in_transaction(self, command: Callable[[Session], Any]) -> Any:
+        with db.transaction(self.ctx.engine) as s:
+            return command(s)
 
     # --- change -----------------------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""The links a booking's mails carry: /k/ confirm a tentative booking, /h/ change it, /x/ cancel it.
+"""The links a booking's mails carry: /k/ confirm a tentative booking, /h/ change it, /x/ cancel it,
+/w/ claim a seat held for a waitlist.
 Each works once and only for the version of the booking it was mailed with: after a change the old
 links say so (the newer mail has the links that work). GET shows the booking and a button; POST acts,
 and uses the link in the same transaction, only when the action happens."""
@@ -17,7 +18,7 @@ from starlette.routing import Route
 from mailgate import db, tokens
 from mailgate.audit import Actor
 from mailgate.context import Context
-from mailgate.ledger import booking_links, booking_views, fitting
+from mailgate.ledger import booking_links, booking_views, fitting, waitlist_claim
 from mailgate.ledger.booking_views import BookingView
 from mailgate.ledger.results import Result, Status
 from mailgate.links import LinkError
@@ -35,6 +36,7 @@ Command = Callable[[Session, Booking, Actor], Result]
 _DONE = {
     "confirm": (BookingStatus.CONFIRMED, "ご予約は確定しています", "このご予約は確定しています。"),
     "cancel": (BookingStatus.CANCELLED, "キャンセル済みです", "このご予約はキャンセルされています。"),
+    "claim": (BookingStatus.CONFIRMED, "ご予約は確定しています", "このご予約は確定しています。"),
 }
 
 
@@ -99,6 +101,7 @@ class BookingLink(LinkPage):
 
 class ConfirmLink(BookingLink):
     purpose = "confirm"
+    question = ("ご予約の確定", "この内容でよろしければ、予約を確定してください。", "予約を確定する")
 
     async def show(self, request: Request) -> Response:
         signed, booking = await self.booking(request, self.pages.now())
@@ -106,17 +109,29 @@ class ConfirmLink(BookingLink):
             raise message(200, "確定済みです", "このご予約はすでに確定しています。")
         if booking.state != BookingStatus.TENTATIVE:
             raise message(410, "確定できません", "このご予約はキャンセル済みか、取り消されています。")
-        question = ("ご予約の確定", "この内容でよろしければ、予約を確定してください。", "予約を確定する")
-        return self.flow.ask(request, booking, question, self.csrf_fields(signed))
+        return self.flow.ask(request, booking, self.question, self.csrf_fields(signed))
 
     async def submit(self, request: Request) -> Response:
         now = self.pages.now()
         signed, _, _ = await self.form(request, now)
 
         def confirm(s: Session, booking: Booking, actor: Actor) -> Result:
-            return fitting.confirm(s, self.ctx.ledger, booking.id or 0, actor, now)
+            return self.confirm(s, booking.id or 0, actor, now)
 
         return self.flow.finished(request, await self.act(signed, now, confirm), "confirm", None)
+
+    def confirm(self, s: Session, booking_id: int, actor: Actor, now: datetime) -> Result:
+        return fitting.confirm(s, self.ctx.ledger, booking_id, actor, now)
+
+
+class ClaimLink(ConfirmLink):
+    """/w/...: a seat freed and held for the first one on a waitlist (ledger/waitlist.py)."""
+
+    purpose = "claim"
+    question = ("キャンセル待ちのお席", "このお席でよろしければ、予約を確定してください。", "予約を確定する")
+
+    def confirm(self, s: Session, booking_id: int, actor: Actor, now: datetime) -> Result:
+        return waitlist_claim.claim(s, self.ctx.ledger, booking_id, actor, now)
 
 
 class ChangeLink(BookingLink):
@@ -178,4 +193,4 @@ class CancelLink(BookingLink):
 
 
 def routes(ctx: Context, pages: Pages) -> list[Route]:
-    return [r for cls in (ConfirmLink, ChangeLink, CancelLink) for r in cls(ctx, pages).routes()]
+    return [r for cls in (ConfirmLink, ChangeLink, CancelLink, ClaimLink) for r in cls(ctx, pages).routes()]

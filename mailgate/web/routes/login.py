@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from mailgate import db, normalize, tokens
 from mailgate.context import Context
-from mailgate.ledger import booking_views, logins
+from mailgate.ledger import booking_views, logins, waitlist
 from mailgate.links import PREFIX, LinkError
 from mailgate.models import CustomerStatus
 from mailgate.web import lookup, mypage
@@ -92,13 +92,14 @@ class Login(LinkPage):
             raise self.locked_page(data, now)
         if outcome == "wrong":
             return self.form(request, signed, 401, error="暗証番号が違います。", remaining=data)
-        me, settings_url, session, bookings = data
+        me, settings_url, session, bookings, waits = data
         base = f"/{PREFIX['session']}/{self.ctx.signer.sign(*session)}"
-        return mypage.render(self.pages, request, self.ctx.cfg, me, bookings, base, now, settings_url)
+        return mypage.render(self.pages, request, self.ctx.cfg, me, bookings, base, now, settings_url, waits)
 
     def attempt(self, signed: str, customer_id: int, pin: str, now: datetime) -> tuple[str, Any]:
         """("locked", until) | ("wrong", (tries left, minutes of the lock they lead to)) |
-        ("ok", (the customer, a settings URL, the booking pages' link, the customer's bookings))."""
+        ("ok", (the customer, a settings URL, the booking pages' link, the customer's bookings, the
+        times they wait for))."""
         links = self.ctx.cfg.links
         with self.locks.of(customer_id), db.transaction(self.ctx.engine) as s:
             token = lookup.relookup(self.ctx, s, self.purpose, signed, now, customer_id)
@@ -117,6 +118,7 @@ class Login(LinkPage):
                 logins.open_settings(s, self.ctx.ledger, customer, now),
                 logins.open_session(s, self.ctx.ledger, customer, now),
                 booking_views.bookings_of(s, self.ctx.ledger, customer_id, now),
+                waitlist.waits_of(s, self.ctx.ledger, customer_id, now),
             )
 
 
