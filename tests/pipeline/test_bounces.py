@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from sqlmodel import Session, col, select
@@ -29,6 +30,7 @@ from mailgate.pipeline.worker import process
 from tests.conftest import write_config
 from tests.privacy import where_found
 
+T = TypeVar("T")
 T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 SAMPLES = Path(__file__).parents[1] / "mail" / "bounces"
 CORPUS = Path(__file__).parents[1] / "corpus"
@@ -77,21 +79,22 @@ def report(ctx: Context, name: str, rcpt: str, at: datetime = T0) -> Message:
         ctx.engine, ctx.cfg.spool_dir, raw, [rcpt], mail_from="", via="smtp", client="192.0.2.25"
     ).ids
     process(ctx, mid, now=at)
-    with Session(ctx.engine) as s:
-        found = s.get(Message, mid)
-        assert found is not None
-        return found
+    return fetched(ctx, Message, mid)
 
 
 def bounce_rcpt(ctx: Context, outbox_id: int) -> str:
     return return_path.address(ctx.cfg, ctx.signer.secrets, outbox_id)
 
 
-def get_customer(ctx: Context, customer_id: int) -> Customer:
+def fetched(ctx: Context, model: type[T], key: int | None) -> T:
     with Session(ctx.engine) as s:
-        found = s.get(Customer, customer_id)
+        found = s.get(model, key)
         assert found is not None
         return found
+
+
+def get_customer(ctx: Context, customer_id: int) -> Customer:
+    return fetched(ctx, Customer, customer_id)
 
 
 def test_a_hard_carrier_bounce_marks_the_customer_unreachable(ctx: Context) -> None:
@@ -103,9 +106,7 @@ def test_a_hard_carrier_bounce_marks_the_customer_unreachable(ctx: Context) -> N
     marked = get_customer(ctx, taro)
     assert marked.unreachable_since == T0
     assert "5.1.1" in marked.unreachable_reason and "@" not in marked.unreachable_reason
-    with Session(ctx.engine) as s:
-        row = s.get(Outbox, sent.id)
-        assert row is not None and row.last_error.startswith("bounced: hard bounce 5.1.1")
+    assert fetched(ctx, Outbox, sent.id).last_error.startswith("bounced: hard bounce 5.1.1")
 
 
 def forged(ctx: Context, how: str, outbox_id: int) -> str:
@@ -241,9 +242,7 @@ def test_a_replayed_soft_bounce_counts_once(ctx: Context) -> None:
     msg = report(ctx, "rfc3464-mailbox-full.eml", bounce_rcpt(ctx, sent.id or 0))
     done = CliRunner().invoke(app, ["--config", str(ctx.cfg.source), "replay", str(msg.id)])
     assert done.exit_code == 0, done.output
-    with Session(ctx.engine) as s:
-        again = s.get(Message, msg.id)
-        assert again is not None and again.reason.endswith("this report was applied before")
+    assert fetched(ctx, Message, msg.id).reason.endswith("this report was applied before")
     assert get_customer(ctx, taro).soft_bounces == 1
 
 
@@ -255,6 +254,5 @@ def test_suppressed_mail_is_purged_like_sent_mail(ctx: Context) -> None:
     days = ctx.cfg.retention.raw_days
     assert kept.id not in purge(ctx, T0 + timedelta(days=days)).outbox  # a day short
     assert kept.id in purge(ctx, T0 + timedelta(days=days + 2)).outbox
-    with Session(ctx.engine) as s:
-        row = s.get(Outbox, kept.id)
-        assert row is not None and (row.state, row.to_addr, row.body) == (OutboxState.SUPPRESSED, "", "")
+    row = fetched(ctx, Outbox, kept.id)
+    assert (row.state, row.to_addr, row.body) == (OutboxState.SUPPRESSED, "", "")
