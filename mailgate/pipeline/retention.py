@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, and_, col, or_, select
 
 from mailgate import db
 from mailgate.config import Config
@@ -46,8 +46,11 @@ def due(session: Session, cfg: Config, now: datetime) -> tuple[list[Message], li
     )
     needed = set(session.exec(kept)) if paths else set()
     sent = select(Outbox).where(
-        Outbox.state == OutboxState.SENT,
-        col(Outbox.sent_at) < cutoff,
+        or_(
+            and_(Outbox.state == OutboxState.SENT, col(Outbox.sent_at) < cutoff),
+            # never sent (a reminder for a booking since moved): its text goes like a sent one's
+            and_(Outbox.state == OutboxState.WITHDRAWN, col(Outbox.created_at) < cutoff),
+        ),
         or_(Outbox.body != "", Outbox.to_addr != ""),
     )
     return [m for m in old if m.spool_path not in needed], list(session.exec(sent.order_by(col(Outbox.id))))
