@@ -50,6 +50,8 @@ def due(session: Session, cfg: Config, now: datetime) -> tuple[list[Message], li
         or_(
             and_(Outbox.state == OutboxState.SENT, col(Outbox.sent_at) < cutoff),
             and_(Outbox.state == OutboxState.SUPPRESSED, col(Outbox.created_at) < cutoff),
+            # never sent (a reminder for a booking since moved): its text goes like a sent one's
+            and_(Outbox.state == OutboxState.WITHDRAWN, col(Outbox.created_at) < cutoff),
         ),
         or_(Outbox.body != "", Outbox.to_addr != ""),
     )

@@ -18,7 +18,7 @@ from mailgate.cli import app
 from mailgate.context import Context
 from mailgate.inbound import spool
 from mailgate.inbound.store import store
-from mailgate.models import Message, Outbox
+from mailgate.models import Message, Outbox, OutboxState
 from mailgate.outbound.sender import Sender
 from mailgate.pipeline.replay import replay
 from mailgate.pipeline.worker import process
@@ -151,3 +151,24 @@ def test_a_purged_message_is_not_replayed(shop: Context, history: dict[str, int]
     [result] = replay(shop, [history["applied"]], dry_run=False, operator="test")
     assert (result.now["tag"], result.applied) == ("gone", False)
     assert rows(shop)[history["applied"]].state == "applied"
+
+
+def test_the_text_of_an_old_withdrawn_mail_is_purged_and_a_recent_one_kept(shop: Context) -> None:
+    with Session(shop.engine) as s:
+        for n, at in enumerate((OLD, NOW - timedelta(days=1))):
+            s.add(
+                Outbox(
+                    to_addr="hanako@example.jp",
+                    to_key="hanako@example.jp",
+                    template="booking_reminder",
+                    subject="ご予約のお知らせ",
+                    body="山田花子様",
+                    header_message_id=f"w{n}@shop.example",
+                    state=OutboxState.WITHDRAWN,
+                    created_at=at,
+                )
+            )
+        s.commit()
+    purge(shop)
+    with Session(shop.engine) as s:
+        assert [o.body for o in s.exec(select(Outbox).order_by(col(Outbox.id)))] == ["", "山田花子様"]
