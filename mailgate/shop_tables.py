@@ -51,6 +51,35 @@ class MenuItem(SQLModel, table=True):
     active: bool = True
 
 
+class Addon(SQLModel, table=True):
+    """An option booked with a menu (タオルレンタル), `stock` items of it: each item is held for a
+    booking's time like a seat (ledger/addons.py), so never more are handed out at once than exist."""
+
+    __tablename__ = "addon"
+    __table_args__ = (UniqueConstraint("menu_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    menu_id: int = Field(foreign_key="menu.id", index=True)
+    name: str = Field(max_length=100)
+    price: int = 0  # yen, tax included
+    stock: int = 1
+    position: int = 0
+    active: bool = True
+
+
+class BookingAddon(SQLModel, table=True):
+    """An add-on a booking took: which item of the stock it holds and the price it was booked at."""
+
+    __tablename__ = "booking_addon"
+    __table_args__ = (UniqueConstraint("booking_id", "addon_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    booking_id: int = Field(foreign_key="booking.id", index=True)
+    addon_id: int = Field(foreign_key="addon.id")
+    item: int = 0  # 0 .. stock-1
+    price: int = 0
+
+
 class WeekHours(SQLModel, table=True):
     """Opening hours per weekday (0 = Monday); weekday 7 is the hours of holidays. No row: closed."""
 

@@ -124,6 +124,14 @@ def _deadline(v: str) -> str:
 Deadline = Annotated[str, AfterValidator(_deadline)]
 
 
+class AddonEntry(Section):
+    """An option booked with the menu (タオルレンタル) and how many of it the shop has."""
+
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    price: int = Field(0, ge=0)  # yen
+    stock: int = Field(1, ge=1)  # never more handed out at once than this
+
+
 class MenuEntry(Section):
     name: Annotated[str, Field(min_length=1)]
     aliases: list[str] = []
@@ -139,6 +147,7 @@ class MenuEntry(Section):
     cancel_until: Deadline = "0"
     staff: list[str] = []  # who can do it (names from [shop] staff); [] = everyone
     reminders: list[Deadline] | None = None  # reminder offsets, like book_until; None: [booking]'s
+    addons: list[AddonEntry] = []  # options booked with it, each with its own stock
 
 
 class ShopHours(Section):
