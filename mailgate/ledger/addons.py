@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from mailgate.ledger import seats
 from mailgate.ledger.fit_rules import Refused, refuse
+from mailgate.ledger.results import Result, Status
 from mailgate.models import Booking
 from mailgate.shop.calendar import AddonOption, Menu
 from mailgate.shop_tables import Addon, BookingAddon
@@ -44,7 +45,8 @@ def _hold(session: Session, booking: Booking, menu: Menu, option: AddonOption) -
 
 
 def out_of_stock(name: str, booking_id: int | None = None) -> Refused:
-    return refuse("addon", f"add-on {name} is out of stock at that time (ちょうど品切れ): {name}", booking_id)
+    reason = f"add-on {name} is out of stock at that time (ちょうど品切れ)"
+    return Refused(Result(Status.TAKEN, reason, booking_id, code="addon", subject=name))
 
 
 NOT_HELD = -1  # an application holds no seat, and no item either

@@ -31,7 +31,7 @@ class Refused(Exception):
 
 
 def refuse(code: str, reason: str, booking_id: int | None = None) -> Refused:
-    status = Status.TAKEN if code in ("taken", "addon") else Status.REFUSED
+    status = Status.TAKEN if code == "taken" else Status.REFUSED
     return Refused(Result(status, reason, booking_id, code=code))
 
 

@@ -15,6 +15,7 @@ from starlette.responses import Response
 from mailgate.context import Context
 from mailgate.ledger import booking_views
 from mailgate.ledger.booking_views import BookingView
+from mailgate.ledger.results import Result
 from mailgate.models import BookingStatus
 from mailgate.shop.availability import Offer
 from mailgate.shop.calendar import Menu
@@ -101,6 +102,8 @@ class Flow:
             "booking_confirm.html.j2",
             status,
             picked=choosing.summary(cal, choice, offer),
+            options=choosing.addon_boxes(choice),
+            total=choosing.total(choice),
             confirm=choice.menu.confirm,
             hold_minutes=self.ctx.cfg.booking.tentative_minutes,
             action=action,
@@ -110,9 +113,13 @@ class Flow:
             **context,
         )
 
-    def taken(self, choice: Choice) -> tuple[Choice, dict[str, Any]]:
-        """The time was taken meanwhile: the free times of that day again, saying so."""
-        return replace(choice, time=""), {"notice": refusals.TAKEN, "status": 409}
+    def taken(self, choice: Choice, result: Result | None = None) -> tuple[Choice, dict[str, Any]]:
+        """The time (or an add-on ticked) was taken meanwhile: the free times of that day again,
+        saying so."""
+        notice = refusals.TAKEN
+        if result is not None and result.code == "addon":
+            notice = refusals.addon_gone(result.subject)
+        return replace(choice, time="", addons=()), {"notice": notice, "status": 409}
 
     async def change(
         self,

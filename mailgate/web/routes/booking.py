@@ -134,13 +134,14 @@ class BookingPages(LinkPage):
                 staff=choice.staff,
                 customer_id=view.id,
                 idempotency_key=key,
+                addons=choice.addons,
             )
             return self._after(s, view.id, fitting.book(s, self.ctx.ledger, cmd, actor, now))
 
         outcome = await run_in_threadpool(acting.act, self.ctx, command)
         if outcome.result.status == Status.TAKEN:
             wait = choosing.href(f"{self.base(signed)}/wait", self.ctx.calendar, choice)
-            choice, taken = self.flow.taken(choice)
+            choice, taken = self.flow.taken(choice, outcome.result)
             return await self._choose(request, signed, choice, now, wait=wait, **taken)
         return self.flow.finished(request, outcome, "book", choice.menu, self.base(signed))
 

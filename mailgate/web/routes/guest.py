@@ -105,16 +105,17 @@ class GuestPages:
             person=Person(details.name, details.name_kana, email, details.phone),
             client=acting.client_of(request),
             idempotency_key=acting.form_key(form, "guest"),
+            addons=choice.addons,
         )
 
         def command(s: Session) -> Outcome:
             result = guest_holds.book(s, self.ctx.ledger, cmd, ACTOR, now)
             found = s.get(Booking, result.booking_id) if result.booking_id else None
-            return Outcome(result, booking_views.view_of(self.ctx.ledger, found) if found else None)
+            return Outcome(result, booking_views.with_addons(s, self.ctx.ledger, found) if found else None)
 
         outcome = await run_in_threadpool(acting.act, self.ctx, command)
         if outcome.result.status == Status.TAKEN:
-            choice, taken = self.flow.taken(choice)
+            choice, taken = self.flow.taken(choice, outcome.result)
             return await self._choose(request, choice, **taken)
         return self.flow.finished(request, outcome, "book", choice.menu)
 
