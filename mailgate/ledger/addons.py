@@ -95,12 +95,21 @@ def total(session: Session, booking_id: int) -> int:
 
 def names(session: Session, booking_id: int | None) -> list[str]:
     """The add-ons of a booking as staff and the customer read them: 「タオルレンタル(200円)」."""
-    if booking_id is None:
-        return []
+    return names_of(session, [booking_id]).get(booking_id or 0, []) if booking_id is not None else []
+
+
+def names_of(session: Session, booking_ids: Sequence[int | None]) -> dict[int, list[str]]:
+    """The add-ons of each of these bookings (one query for a day's listing)."""
+    ids = [i for i in booking_ids if i is not None]
+    if not ids:
+        return {}
     stmt = (
-        select(Addon.name, BookingAddon.price)
+        select(BookingAddon.booking_id, Addon.name, BookingAddon.price)
         .join(Addon, col(Addon.id) == col(BookingAddon.addon_id))
-        .where(BookingAddon.booking_id == booking_id)
+        .where(col(BookingAddon.booking_id).in_(ids))
         .order_by(col(Addon.position), col(Addon.id))
     )
-    return [f"{name}({price:,}円)" if price else name for name, price in session.exec(stmt)]
+    found: dict[int, list[str]] = {}
+    for booking_id, name, price in session.exec(stmt):
+        found.setdefault(booking_id, []).append(f"{name}({price:,}円)" if price else name)
+    return found

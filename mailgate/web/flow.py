@@ -77,9 +77,11 @@ class Flow:
         base: str,
         csrf: dict[str, str],
         status: int = 200,
+        total: int | None = None,
         **extra: Any,
     ) -> Response:
-        """The chosen time with the total and a form that posts it (and a key: it books once)."""
+        """The chosen time with the total and a form that posts it (and a key: it books once).
+        A new booking offers the menu's add-ons; a change (its `total` as booked) keeps its own."""
         cal = self.ctx.calendar
         assert choice.menu is not None
         fields = {
@@ -102,8 +104,8 @@ class Flow:
             "booking_confirm.html.j2",
             status,
             picked=choosing.summary(cal, choice, offer),
-            options=choosing.addon_boxes(choice),
-            total=choosing.total(choice),
+            options=choosing.addon_boxes(choice) if total is None else [],
+            total=choosing.total(choice) if total is None else total,
             confirm=choice.menu.confirm,
             hold_minutes=self.ctx.cfg.booking.tentative_minutes,
             action=action,
@@ -140,6 +142,7 @@ class Flow:
             return self.confirm_page(
                 request, choice, offer, action=base, base=base, csrf=csrf, home=home,
                 title="変更内容の確認", button="この内容に変更する", current=booking.shown,
+                total=booking.shown["price"],
                 fields={"version": str(booking.version)},
             )  # fmt: skip
 
