@@ -42,6 +42,11 @@ addons = [
   {{ name = "タオルレンタル", price = 200, stock = 1 }},
   {{ name = "アロマ", price = 500, stock = 5 }},
 ]
+[[shop.menus]]
+name = "体験"
+minutes = 30
+confirm = "tentative"
+addons = [{{ name = "ガウン", stock = 1 }}]
 {HOURS}"""
 RACERS = 20
 # Twenty people, each free: twenty different times of one day that all overlap (2 hours, 5 minutes apart).
@@ -118,8 +123,19 @@ def test_a_cancel_gives_the_item_back(salon: Context) -> None:
     assert book(salon, n=2, addons=TOWEL, staff="田中").status == Status.CREATED
 
 
+def test_a_tentative_hold_holds_its_item_until_it_expires(salon: Context) -> None:
+    gown = {"menu": "体験", "addons": ("ガウン",)}
+    held = book(salon, n=1, staff="佐藤", **gown)
+    assert (held.status, held.state, towel_claims(salon)) == (Status.CREATED, "tentative", 6)
+    assert (book(salon, n=2, staff="田中", **gown).code) == "addon"
+    with db.transaction(salon.engine) as s:
+        assert fitting.expire_due(s, NOW + timedelta(hours=1)) == [held.booking_id]
+    assert towel_claims(salon) == 0
+    assert book(salon, n=2, staff="田中", **gown).status == Status.CREATED
+
+
 def test_an_add_on_the_menu_does_not_have_is_refused(salon: Context) -> None:
-    wrong = book(salon, addons=("ガウン",))
+    wrong = book(salon, addons=("ガウン",))  # 体験's, not 整体's
     assert (wrong.status, wrong.code, count(salon, Booking)) == (Status.REFUSED, "menu", 0)
 
 

@@ -21,6 +21,7 @@ from tests.web.booking_shop import (
     outbox,
     sqlite_only,
 )
+from tests.web.test_booking_pages import confirming
 
 ADDONS = 'addons = [{ name = "タオルレンタル", price = 200, stock = 1 }]\n'
 GUEST = {"name": "鈴木 一郎", "name_kana": "すずき いちろう", "phone": "090-1111-2222"}
@@ -75,3 +76,25 @@ def test_the_last_add_on_just_taken_is_said_in_japanese_and_nothing_is_booked(
     second.submit(409, **{**GUEST, "phone": "090-3333-4444"}, email="jiro@example.jp", **{box: "1"})
     assert "ご希望のオプション(タオルレンタル)は、ちょうど品切れになりました" in second.page
     assert len(bookings(towel_shop)) == 1
+
+
+@sqlite_only
+def test_a_member_books_with_the_add_on_and_a_change_keeps_it_in_the_total(
+    towel_shop: Context, towel_client: TestClient
+) -> None:
+    w = confirming(towel_shop, towel_client)
+    [box] = re.findall(r'<input type="checkbox" name="(\w+)" value="1">', w.page)
+    w.submit(**{box: "1"})
+    assert "<h1>ご予約を承りました</h1>" in w.page and "タオルレンタル(200円)" in w.page
+    [booking] = bookings(towel_shop)
+    assert booking.price == 6200
+    w.click("マイページへ戻る")
+    w.click("変更")
+    w.click("12/3(木)")
+    w.click("佐藤")
+    w.click("15:00")
+    assert "合計 6,200円" in w.page and 'type="checkbox"' not in w.page
+    w.submit()
+    assert "<h1>ご予約を変更しました</h1>" in w.page and "15:00" in w.page
+    [moved] = bookings(towel_shop)
+    assert moved.price == 6200
