@@ -63,6 +63,8 @@ def bookings(
             + "".join(f" +{a}" for a in r["addons"])
             + ("  [CONFLICT]" if r["open_conflicts"] else "")
         )
+        for line in r["answers"]:
+            typer.echo(f"         {line}")
     if not rows:
         typer.echo(f"no bookings {shown}")
 

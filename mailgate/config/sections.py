@@ -132,6 +132,21 @@ class AddonEntry(Section):
     stock: int = Field(1, ge=1)  # never more handed out at once than this
 
 
+class QuestionEntry(Section):
+    """A question asked when the menu is booked (初めてですか, ご要望): its answer is kept on the booking."""
+
+    text: Annotated[str, Field(min_length=1, max_length=200)]
+    kind: Literal["choice", "checkbox", "text"] = "text"  # one of options, any of them, or words
+    options: list[Annotated[str, Field(min_length=1, max_length=100)]] = []
+    required: bool = False
+
+    @model_validator(mode="after")
+    def _options(self) -> QuestionEntry:
+        if self.kind != "text" and not self.options:
+            raise ValueError(f"a {self.kind} question needs options")
+        return self
+
+
 class MenuEntry(Section):
     name: Annotated[str, Field(min_length=1)]
     aliases: list[str] = []
@@ -148,6 +163,7 @@ class MenuEntry(Section):
     staff: list[str] = []  # who can do it (names from [shop] staff); [] = everyone
     reminders: list[Deadline] | None = None  # reminder offsets, like book_until; None: [booking]'s
     addons: list[AddonEntry] = []  # options booked with it, each with its own stock
+    questions: list[QuestionEntry] = []  # asked when it is booked
 
 
 class ShopHours(Section):

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from mailgate import audit
 from mailgate.audit import Actor
-from mailgate.ledger import addons, booking_mail, conflict_records, reminders, seats, waitlist
+from mailgate.ledger import addons, answers, booking_mail, conflict_records, reminders, seats, waitlist
 from mailgate.ledger.bookings import KEEP, _Keep
 from mailgate.ledger.env import LedgerEnv
 from mailgate.ledger.fit_rules import (
@@ -55,6 +55,7 @@ class FitBook:
     notify: bool = True  # mail the customer (and, for a customer's own booking, alert staff)
     client: str | None = None  # a guest's web client: the booking is a tentative hold (guest_holds.py)
     addons: tuple[str, ...] = ()  # names of the menu's add-ons, each held from its stock (addons.py)
+    answers: tuple[str, ...] = ()  # to the menu's questions, in order ("" unanswered; answers.py)
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ def book(session: Session, env: LedgerEnv, cmd: FitBook, actor: Actor, now: date
     try:
         menu = menu_of(cal, cmd.menu)
         options = addons.chosen(menu, cmd.addons)
+        answers.check(menu, cmd.answers)
         staff = _staff(cal, cmd.staff)
         customer_id = customer_for(session, cmd.customer_id, cmd.person, actor, now)
         if cmd.policy == CUSTOMER:
@@ -108,10 +110,11 @@ def book(session: Session, env: LedgerEnv, cmd: FitBook, actor: Actor, now: date
         )
         booking.price = menu.price + sum(a.price for a in options)
 
-        def claim(b: Booking) -> None:
+        def with_it(b: Booking) -> None:
             addons.claim(session, b, menu, options, hold=b.status in BookingStatus.HOLDING)
+            answers.record(session, b, menu, cmd.answers)
 
-        add_holding(session, cal, booking, menu, offer, staff is not None, claim if options else None)
+        add_holding(session, cal, booking, menu, offer, staff is not None, with_it)
     except Refused as r:
         return r.result
     except IntegrityError:  # the same form submitted twice at once: the other one booked

@@ -33,6 +33,7 @@ class GuestBook:
     client: str  # the web client's address (a network for IPv6): the per-client limit counts it
     idempotency_key: str | None = None
     addons: tuple[str, ...] = ()  # the menu's add-ons ticked
+    answers: tuple[str, ...] = ()  # to the menu's questions
 
 
 def book(session: Session, env: LedgerEnv, cmd: GuestBook, actor: Actor, now: datetime) -> Result:
@@ -53,6 +54,7 @@ def book(session: Session, env: LedgerEnv, cmd: GuestBook, actor: Actor, now: da
         client=cmd.client,
         idempotency_key=cmd.idempotency_key,
         addons=cmd.addons,
+        answers=cmd.answers,
     )
     return fitting.book(session, env, fit, actor, now)
 

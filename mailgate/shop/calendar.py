@@ -49,6 +49,16 @@ class AddonOption:
 
 
 @dataclass(frozen=True)
+class Question:
+    """A question asked when the menu is booked (shop_tables.MenuItem.questions)."""
+
+    text: str
+    kind: str = "text"  # choice | checkbox | text
+    options: tuple[str, ...] = ()
+    required: bool = False
+
+
+@dataclass(frozen=True)
 class Menu:
     name: str
     minutes: int
@@ -66,6 +76,7 @@ class Menu:
     staff: tuple[str, ...] = ()  # who can do it; () = everyone
     reminders: tuple[str, ...] | None = None  # offset rules; None: the shop's [booking] reminders
     addons: tuple[AddonOption, ...] = ()
+    questions: tuple[Question, ...] = ()
 
     @property
     def duration(self) -> timedelta:

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from mailgate.shop.calendar import AddonOption, Calendar, DayRule, FixedTime, Menu
+from mailgate.shop.calendar import AddonOption, Calendar, DayRule, FixedTime, Menu, Question
 from mailgate.shop.shifts import Day
 from mailgate.shop_tables import (
     Addon,
@@ -75,6 +75,9 @@ def load(session: Session, tz: ZoneInfo) -> Calendar:
             staff=tuple(m.staff),
             reminders=tuple(m.reminders) if m.reminders is not None else None,
             addons=tuple(options.get(m.id or 0, ())),
+            questions=tuple(
+                Question(q["text"], q["kind"], tuple(q["options"]), q["required"]) for q in m.questions or ()
+            ),
         )
         for m in session.exec(
             select(MenuItem).where(MenuItem.active).order_by(col(MenuItem.position), col(MenuItem.id))

@@ -135,6 +135,7 @@ def _menus(session: Session, entries: Sequence[MenuEntry], report: Report) -> No
         row.ahead_days, row.book_until = entry.ahead_days, entry.book_until
         row.change_until, row.cancel_until = entry.change_until, entry.cancel_until
         row.reminders = list(entry.reminders) if entry.reminders is not None else None
+        row.questions = [q.model_dump() for q in entry.questions] or None
         row.position, row.active = position, True
         session.add(row)
         session.flush()

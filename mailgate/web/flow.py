@@ -19,7 +19,7 @@ from mailgate.ledger.results import Result
 from mailgate.models import BookingStatus
 from mailgate.shop.availability import Offer
 from mailgate.shop.calendar import Menu
-from mailgate.web import acting, choosing, refusals
+from mailgate.web import acting, choosing, questions, refusals
 from mailgate.web.acting import Outcome
 from mailgate.web.choosing import Choice, Chooser
 from mailgate.web.pages import Page, Pages, message
@@ -105,6 +105,8 @@ class Flow:
             status,
             picked=choosing.summary(cal, choice, offer),
             options=choosing.addon_boxes(choice) if total is None else [],
+            questions=questions.fields(choice.menu, context["values"]) if total is None else [],
+            labels={**_LABELS, **questions.labels(choice.menu)},
             total=choosing.total(choice) if total is None else total,
             confirm=choice.menu.confirm,
             hold_minutes=self.ctx.cfg.booking.tentative_minutes,
@@ -226,6 +228,9 @@ class Flow:
     ) -> Response:
         question = ("キャンセルの確認", "このご予約をキャンセルしますか。", "キャンセルする")
         return self.ask(request, booking, question, csrf, {"version": str(booking.version)}, home)
+
+
+_LABELS = {"name": "お名前", "name_kana": "フリガナ", "phone": "電話番号", "email": "メールアドレス"}
 
 
 def version_of(form: dict[str, str]) -> int:
