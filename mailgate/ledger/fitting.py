@@ -84,7 +84,8 @@ def book(session: Session, env: LedgerEnv, cmd: FitBook, actor: Actor, now: date
     try:
         menu = menu_of(cal, cmd.menu)
         options = addons.chosen(menu, cmd.addons)
-        answers.check(menu, cmd.answers)
+        if cmd.answers:  # asked (a page); a mail or the desk asks nothing, and books without
+            answers.check(menu, cmd.answers)
         staff = _staff(cal, cmd.staff)
         customer_id = customer_for(session, cmd.customer_id, cmd.person, actor, now)
         if cmd.policy == CUSTOMER:

@@ -45,10 +45,19 @@ def test_the_answers_are_kept_with_the_booking_as_asked(salon: Context) -> None:
 
 
 def test_a_missing_required_answer_or_one_not_offered_books_nothing(salon: Context) -> None:
-    for given in [(), ("",), ("たぶん",), ("はい", "x", "one too many")]:
+    for given in [("",), ("", "肩を"), ("たぶん",), ("はい", "x", "one too many")]:
         refused = book(salon, answers=given)
         assert (refused.status, refused.code) == (Status.REFUSED, "answers"), given
     assert booked(salon) == 0
+
+
+def test_a_booking_that_was_asked_nothing_by_mail_or_the_desk_is_made_without_answers(
+    salon: Context,
+) -> None:
+    done = book(salon)  # no answers: nothing was asked
+    assert done.status == Status.CREATED
+    with Session(salon.engine) as s:
+        assert answers.lines(s, done.booking_id) == []
 
 
 def test_a_choice_question_without_options_is_a_config_mistake() -> None:
