@@ -4,6 +4,7 @@ questions does not change what a booking's customer was asked."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from sqlmodel import Session, col, select
@@ -28,6 +29,30 @@ def problem(question: Question, answer: str) -> str:
     if question.kind == "checkbox" and not set(answer.split(SEP)) <= set(question.options):
         return "選択肢からお選びください。"
     return ""
+
+
+def asked(question: Question) -> str:
+    """A question as the list mail asks it: 「ご来店は初めてですか(はい/いいえ から1つ・必須)」."""
+    how = {"choice": "から1つ", "checkbox": "からいくつでも"}.get(question.kind, "")
+    notes = [f"{'/'.join(question.options)} {how}"] if question.options else []
+    notes += ["必須"] if question.required else []
+    return question.text + (f"({'・'.join(notes)})" if notes else "")
+
+
+def from_mail(question: Question, line: str) -> str:
+    """A line of a reply as the answer: an option by its words or its number (1 for the first);
+    several for a checkbox question, split at 、 , / or spaces."""
+    line = line.strip()
+    if question.kind == "text" or not line:
+        return line
+    parts = [p for p in re.split(r"[、,/\s]+", line) if p] if question.kind == "checkbox" else [line]
+    chosen = []
+    for part in parts:
+        number = int(part) if part.isascii() and part.isdigit() else 0
+        chosen.append(question.options[number - 1] if 1 <= number <= len(question.options) else part)
+    return (
+        SEP.join(o for o in question.options if o in chosen) if set(chosen) <= set(question.options) else line
+    )
 
 
 def check(menu: Menu, answers: Sequence[str]) -> None:
