@@ -51,7 +51,7 @@ def test_a_missing_required_answer_or_one_not_offered_books_nothing(salon: Conte
     assert booked(salon) == 0
 
 
-def test_a_booking_that_was_asked_nothing_by_mail_or_the_desk_is_made_without_answers(
+def test_a_booking_that_was_asked_nothing_at_the_desk_is_made_without_answers(
     salon: Context,
 ) -> None:
     done = book(salon)  # no answers: nothing was asked
