@@ -60,8 +60,8 @@ def claim(
     assert booking.id is not None
     for option in options:
         item = _hold(session, booking, menu, option) if hold else NOT_HELD
-        if item is None:
-            raise out_of_stock(option.name, booking.id)
+        if item is None:  # the booking is undone with it: no id to give
+            raise out_of_stock(option.name)
         session.add(
             BookingAddon(booking_id=booking.id, addon_id=option.id or 0, item=item, price=option.price)
         )

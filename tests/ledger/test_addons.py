@@ -108,7 +108,7 @@ def test_an_add_on_is_booked_with_its_price_and_held_for_the_bookings_time(salon
 def test_the_last_item_taken_refuses_the_booking_with_code_addon_and_books_nothing(salon: Context) -> None:
     assert book(salon, n=1, addons=TOWEL, staff="佐藤").status == Status.CREATED
     later = book(salon, THU + timedelta(minutes=30), n=2, addons=TOWEL, staff="田中")
-    assert (later.status, later.code) == (Status.TAKEN, "addon")
+    assert (later.status, later.code, later.booking_id) == (Status.TAKEN, "addon", None)
     assert "タオルレンタル" in later.reason
     assert (count(salon, Booking), count(salon, BookingAddon)) == (1, 1)
     after = book(salon, THU + timedelta(hours=1), n=2, addons=TOWEL, staff="田中")
