@@ -156,11 +156,11 @@ def _addons(session: Session, menu: MenuItem, entries: Sequence[AddonEntry], rep
             report.add(f"menu {menu.name}: add-on {entry.name} added ({entry.stock} in stock)")
         row.price, row.stock, row.position, row.active = entry.price, entry.stock, position, True
         session.add(row)
-    for row in existing.values():
-        if row.active:
-            row.active = False
-            session.add(row)
-            report.add(f"menu {menu.name}: add-on {row.name} no longer offered")
+    retired = [row for row in existing.values() if row.active]
+    for row in retired:
+        row.active = False
+        session.add(row)
+    report.lines.extend(f"menu {menu.name}: add-on {row.name} no longer offered" for row in retired)
 
 
 def _hours(session: Session, hours: ShopHours, report: Report) -> None:

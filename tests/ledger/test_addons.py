@@ -19,6 +19,7 @@ from mailgate.ledger import addons, fitting
 from mailgate.ledger.matching import Person
 from mailgate.ledger.results import Result, Status
 from mailgate.models import Booking
+from mailgate.shop import calendar_db, importing
 from mailgate.shop_tables import BookingAddon, SeatClaim
 from tests.conftest import write_config
 from tests.ledger.conftest import AUTHN
@@ -181,3 +182,13 @@ def test_the_last_add_on_item_raced_by_many_at_once_is_handed_out_once(tmp_path:
     assert [r.status for r in results].count(Status.CREATED) == 1
     assert {(r.status, r.code) for r in results if r.status != Status.CREATED} == {(Status.TAKEN, "addon")}
     assert (count(ctx, Booking), count(ctx, BookingAddon)) == (1, 1)
+
+
+def test_an_add_on_left_out_of_the_config_is_no_longer_offered_after_an_import(salon: Context) -> None:
+    shop = salon.cfg.shop
+    menus = [m.model_copy(update={"addons": m.addons[1:]}) for m in shop.menus]  # the towel goes
+    with db.transaction(salon.engine) as s:
+        report = importing.import_shop(s, shop.model_copy(update={"menus": menus}), ())
+        offered = {m.name: [a.name for a in m.addons] for m in calendar_db.load(s, JST).menus}
+    assert "menu 整体: add-on タオルレンタル no longer offered" in report.lines
+    assert offered == {"整体": ["アロマ"], "体験": []}
