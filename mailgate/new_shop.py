@@ -79,7 +79,11 @@ staff = [
 # starts offered, 15), confirm ("instant", "tentative": 仮予約 confirmed by its link, "application":
 # 仮申込), book_until / change_until / cancel_until ("0" until the start, "90m", "2h", "1d18:00" for
 # 前日18:00まで), ahead_days (how far ahead, 60), staff (who can do it; all when left out),
-# reminders (offsets in the same words: ["1d18:00", "2h"]; [] for none; left out: [booking] reminders).
+# reminders (offsets in the same words: ["1d18:00", "2h"]; [] for none; left out: [booking] reminders),
+# addons (options booked with it, each with its own stock, never more handed out at once than exist:
+# [{{ name = "タオルレンタル", price = 200, stock = 3 }}]), questions (asked on the booking page, the
+# answers shown to staff: [{{ text = "ご来店は初めてですか", kind = "choice", options = ["はい", "いいえ"],
+# required = true }}]; kind "choice", "checkbox" or "text").
 menus = [
   {{ name = "整体 60分コース", aliases = ["整体60分"], minutes = 60, buffer = 10, price = 6000 }},
   {{ name = "整体 90分コース", aliases = ["整体90分"], minutes = 90, buffer = 10, price = 8500 }},

@@ -47,8 +47,51 @@ class MenuItem(SQLModel, table=True):
     staff: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # [] = all
     # Reminder offsets in the deadline rules' words ("1d18:00", "2h"); None: [booking] reminders.
     reminders: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # Asked when it is booked: [{"text", "kind" (choice|checkbox|text), "options", "required"}].
+    questions: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     position: int = 0
     active: bool = True
+
+
+class Addon(SQLModel, table=True):
+    """An option booked with a menu (タオルレンタル), `stock` items of it: each item is held for a
+    booking's time like a seat (ledger/addons.py), so never more are handed out at once than exist."""
+
+    __tablename__ = "addon"
+    __table_args__ = (UniqueConstraint("menu_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    menu_id: int = Field(foreign_key="menu.id", index=True)
+    name: str = Field(max_length=100)
+    price: int = 0  # yen, tax included
+    stock: int = 1
+    position: int = 0
+    active: bool = True
+
+
+class BookingAddon(SQLModel, table=True):
+    """An add-on a booking took: which item of the stock it holds and the price it was booked at."""
+
+    __tablename__ = "booking_addon"
+    __table_args__ = (UniqueConstraint("booking_id", "addon_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    booking_id: int = Field(foreign_key="booking.id", index=True)
+    addon_id: int = Field(foreign_key="addon.id")
+    item: int = 0  # 0 .. stock-1
+    price: int = 0
+
+
+class BookingAnswer(SQLModel, table=True):
+    """The answer to one of the menu's questions, kept with the booking as asked and answered."""
+
+    __tablename__ = "booking_answer"
+
+    id: int | None = Field(default=None, primary_key=True)
+    booking_id: int = Field(foreign_key="booking.id", index=True)
+    position: int = 0
+    question: str = Field(max_length=200)
+    answer: str = Field(default="", max_length=1000)
 
 
 class WeekHours(SQLModel, table=True):

@@ -50,6 +50,9 @@ def book(
     staff: Annotated[
         str | None, typer.Option(help="a staff member's name or alias, or `anyone` (the default)")
     ] = None,
+    addon: Annotated[
+        list[str] | None, typer.Option(help="an add-on of the menu (タオルレンタル); again for more")
+    ] = None,
     notify: NotifyOpt = False,
     operator: OperatorOpt = "",
     as_json: JsonOpt = False,
@@ -68,6 +71,7 @@ def book(
         customer_id=_customer(c, customer),
         policy=DESK,
         notify=notify,
+        addons=tuple(addon or ()),
     )
     asked = Asked(cmd.menu, start, cmd.staff)
     _run(c, as_json, lambda s, now: fitting.book(s, c.ledger, cmd, _actor(operator), now), asked)

@@ -60,8 +60,11 @@ def bookings(
             f"{r['id']:>5}  {r['start_local']}-{r['end_local'][11:]}  {r['status']:<9} "
             f"{r['staff'] or '指名なし':<6} "
             f"{r['source']:<10} {r['external_id'] or '-':<12} {r['customer'] or '-'}  {r['menu']}"
+            + "".join(f" +{a}" for a in r["addons"])
             + ("  [CONFLICT]" if r["open_conflicts"] else "")
         )
+        for line in r["answers"]:
+            typer.echo(f"         {line}")
     if not rows:
         typer.echo(f"no bookings {shown}")
 

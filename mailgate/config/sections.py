@@ -124,6 +124,29 @@ def _deadline(v: str) -> str:
 Deadline = Annotated[str, AfterValidator(_deadline)]
 
 
+class AddonEntry(Section):
+    """An option booked with the menu (タオルレンタル) and how many of it the shop has."""
+
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    price: int = Field(0, ge=0)  # yen
+    stock: int = Field(1, ge=1)  # never more handed out at once than this
+
+
+class QuestionEntry(Section):
+    """A question asked when the menu is booked (初めてですか, ご要望): its answer is kept on the booking."""
+
+    text: Annotated[str, Field(min_length=1, max_length=200)]
+    kind: Literal["choice", "checkbox", "text"] = "text"  # one of options, any of them, or words
+    options: list[Annotated[str, Field(min_length=1, max_length=100)]] = []
+    required: bool = False
+
+    @model_validator(mode="after")
+    def _options(self) -> QuestionEntry:
+        if self.kind != "text" and not self.options:
+            raise ValueError(f"a {self.kind} question needs options")
+        return self
+
+
 class MenuEntry(Section):
     name: Annotated[str, Field(min_length=1)]
     aliases: list[str] = []
@@ -139,6 +162,8 @@ class MenuEntry(Section):
     cancel_until: Deadline = "0"
     staff: list[str] = []  # who can do it (names from [shop] staff); [] = everyone
     reminders: list[Deadline] | None = None  # reminder offsets, like book_until; None: [booking]'s
+    addons: list[AddonEntry] = []  # options booked with it, each with its own stock
+    questions: list[QuestionEntry] = []  # asked when it is booked
 
 
 class ShopHours(Section):

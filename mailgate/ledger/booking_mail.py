@@ -10,7 +10,7 @@ from typing import Any
 from sqlmodel import Session
 
 from mailgate.audit import Actor
-from mailgate.ledger import booking_links, reply_keys, staff_alerts
+from mailgate.ledger import addons, answers, booking_links, reply_keys, staff_alerts
 from mailgate.ledger.env import LedgerEnv
 from mailgate.mail import ics
 from mailgate.mail.addresses import domain_of
@@ -30,8 +30,11 @@ TEMPLATES = {
 WORDS = {"booked": "予約", "confirmed": "確定", "changed": "変更", "cancelled": "キャンセル"}
 
 
-def view(env: LedgerEnv, booking: Booking) -> dict[str, Any]:
-    """The booking as mails show it, in the shop's time."""
+def view(
+    env: LedgerEnv, booking: Booking, options: list[str] | None = None, replies: list[str] | None = None
+) -> dict[str, Any]:
+    """The booking as mails show it, in the shop's time; `options`: its add-ons (addons.names),
+    `replies`: its answers to the menu's questions (answers.lines)."""
     tz = env.cfg.tz
     start, end = booking.start.astimezone(tz), booking.end.astimezone(tz)
     return {
@@ -42,6 +45,8 @@ def view(env: LedgerEnv, booking: Booking) -> dict[str, Any]:
         "menu": booking.menu or "-",
         "staff": booking.staff or "指名なし",
         "price": booking.price,
+        "addons": options or [],
+        "answers": replies or [],
         "state": booking.status,
         "expires": f"{booking.expires_at.astimezone(tz):%m/%d %H:%M}" if booking.expires_at else "",
     }
@@ -75,7 +80,7 @@ def notify(
     customer's mail, None when none could go."""
     template = TEMPLATES[what].get(booking.status)
     customer = session.get(Customer, booking.customer_id) if booking.customer_id else None
-    shown = view(env, booking)
+    shown = view(env, booking, addons.names(session, booking.id), answers.lines(session, booking.id))
     mail = None
     if template and customer is not None and customer.email:
         links: dict[str, object] = {}

@@ -11,7 +11,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from mailgate import deadlines
-from mailgate.ledger import booking_mail, fit_rules
+from mailgate.ledger import addons, booking_mail, fit_rules
 from mailgate.ledger.env import LedgerEnv
 from mailgate.models import Booking, BookingStatus
 from mailgate.shop.availability import Offer, offers
@@ -49,7 +49,7 @@ class BookingView:
         return self.live and self.cancel_by is not None and now <= self.cancel_by
 
 
-def view_of(env: LedgerEnv, booking: Booking) -> BookingView:
+def view_of(env: LedgerEnv, booking: Booking, options: list[str] | None = None) -> BookingView:
     cal = env.calendar
     menu = menu_named(cal, booking.menu)
     change_by = deadlines.latest(menu.change_until, booking.start, cal.tz) if menu else None
@@ -62,7 +62,7 @@ def view_of(env: LedgerEnv, booking: Booking) -> BookingView:
         start=booking.start,
         menu=booking.menu,
         staff=booking.staff,
-        shown=booking_mail.view(env, booking),
+        shown=booking_mail.view(env, booking, options),
         change_by=change_by,
         cancel_by=cancel_by,
         change_rule=menu.change_until if menu else "0",
@@ -91,7 +91,12 @@ def booking_of(session: Session, env: LedgerEnv, customer_id: int, booking_id: i
     booking = session.get(Booking, booking_id)
     if booking is None or booking.customer_id != customer_id:
         return None
-    return view_of(env, booking)
+    return with_addons(session, env, booking)
+
+
+def with_addons(session: Session, env: LedgerEnv, booking: Booking) -> BookingView:
+    """One booking as a page shows it after an action: with the add-ons it took."""
+    return view_of(env, booking, addons.names(session, booking.id))
 
 
 def menu_named(cal: Calendar, name: str | None) -> Menu | None:

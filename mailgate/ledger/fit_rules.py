@@ -4,6 +4,7 @@ the bookings already there; and last the seat itself, which the database guards 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -211,15 +212,24 @@ def booking_at(cal: Calendar, menu: Menu, offer: Offer, now: datetime, **fields:
 
 
 def add_holding(
-    session: Session, cal: Calendar, booking: Booking, menu: Menu, offer: Offer, named: bool
+    session: Session,
+    cal: Calendar,
+    booking: Booking,
+    menu: Menu,
+    offer: Offer,
+    named: bool,
+    then: Callable[[Booking], None] | None = None,
 ) -> None:
-    """The booking and, when its state holds one, its seat; or neither, and Refused('taken')."""
+    """The booking and, when its state holds one, its seat; or neither, and Refused('taken').
+    `then`: more the booking holds in the same savepoint (its add-ons), refused the same way."""
     session.flush()
     with session.begin_nested():
         session.add(booking)
         session.flush()
         if booking.status in BookingStatus.HOLDING and not hold(session, cal, booking, menu, offer, named):
             raise refuse("taken", "the seat was taken a moment ago (ちょうど埋まりました)")
+        if then is not None:
+            then(booking)
 
 
 def state_for(menu: Menu, policy: str) -> str:

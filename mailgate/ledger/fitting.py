@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from mailgate import audit
 from mailgate.audit import Actor
-from mailgate.ledger import booking_mail, conflict_records, reminders, seats, waitlist
+from mailgate.ledger import addons, answers, booking_mail, conflict_records, reminders, seats, waitlist
 from mailgate.ledger.bookings import KEEP, _Keep
 from mailgate.ledger.env import LedgerEnv
 from mailgate.ledger.fit_rules import (
@@ -54,6 +54,8 @@ class FitBook:
     idempotency_key: str | None = None
     notify: bool = True  # mail the customer (and, for a customer's own booking, alert staff)
     client: str | None = None  # a guest's web client: the booking is a tentative hold (guest_holds.py)
+    addons: tuple[str, ...] = ()  # names of the menu's add-ons, each held from its stock (addons.py)
+    answers: tuple[str, ...] = ()  # to the menu's questions, in order ("" unanswered; answers.py)
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,9 @@ def book(session: Session, env: LedgerEnv, cmd: FitBook, actor: Actor, now: date
         return Result(Status.ALREADY, f"already booked as {done.id}", done.id, state=done.status)
     try:
         menu = menu_of(cal, cmd.menu)
+        options = addons.chosen(menu, cmd.addons)
+        if cmd.answers:  # asked (a page); a mail or the desk asks nothing, and books without
+            answers.check(menu, cmd.answers)
         staff = _staff(cal, cmd.staff)
         customer_id = customer_for(session, cmd.customer_id, cmd.person, actor, now)
         if cmd.policy == CUSTOMER:
@@ -104,7 +109,13 @@ def book(session: Session, env: LedgerEnv, cmd: FitBook, actor: Actor, now: date
             expires_at=expires if state == BookingStatus.TENTATIVE else None,
             message_id=actor.message_id,
         )
-        add_holding(session, cal, booking, menu, offer, staff is not None)
+        booking.price = menu.price + sum(a.price for a in options)
+
+        def with_it(b: Booking) -> None:
+            addons.claim(session, b, menu, options, hold=b.status in BookingStatus.HOLDING)
+            answers.record(session, b, menu, cmd.answers)
+
+        add_holding(session, cal, booking, menu, offer, staff is not None, with_it)
     except Refused as r:
         return r.result
     except IntegrityError:  # the same form submitted twice at once: the other one booked
@@ -156,6 +167,8 @@ def move(session: Session, env: LedgerEnv, cmd: FitMove, actor: Actor, now: date
                 session, cal, booking, menu, offer, staff is not None
             ):
                 raise refuse("taken", "the seat was taken a moment ago (ちょうど埋まりました)", booking.id)
+            addons.reclaim(session, booking, menu)
+            booking.price = menu.price + addons.total(session, booking.id or 0)
     except Refused as r:
         if booking is not None:
             session.refresh(booking)

@@ -32,6 +32,8 @@ class GuestBook:
     person: Person  # name, reading, phone and email, as typed and normalized
     client: str  # the web client's address (a network for IPv6): the per-client limit counts it
     idempotency_key: str | None = None
+    addons: tuple[str, ...] = ()  # the menu's add-ons ticked
+    answers: tuple[str, ...] = ()  # to the menu's questions
 
 
 def book(session: Session, env: LedgerEnv, cmd: GuestBook, actor: Actor, now: datetime) -> Result:
@@ -51,6 +53,8 @@ def book(session: Session, env: LedgerEnv, cmd: GuestBook, actor: Actor, now: da
         customer_id=customer.id,
         client=cmd.client,
         idempotency_key=cmd.idempotency_key,
+        addons=cmd.addons,
+        answers=cmd.answers,
     )
     return fitting.book(session, env, fit, actor, now)
 

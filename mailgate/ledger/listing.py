@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from mailgate.followup_tables import WaitEntry, WaitState
+from mailgate.ledger import addons, answers
 from mailgate.models import Booking, Conflict, Customer
 
 
@@ -31,6 +32,8 @@ def bookings_on(session: Session, tz: ZoneInfo, day: date | None) -> list[dict[s
         )
         for c in session.exec(open_stmt):
             reasons.setdefault(c.booking_id, []).append(list(c.reasons))
+    options = addons.names_of(session, ids)
+    replies = answers.lines_of(session, ids)
     return [
         {
             **b.model_dump(mode="json"),
@@ -38,6 +41,8 @@ def bookings_on(session: Session, tz: ZoneInfo, day: date | None) -> list[dict[s
             "end_local": b.end.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
             "customer": customer.name if customer else "",
             "open_conflicts": reasons.get(b.id or 0, []),
+            "addons": options.get(b.id or 0, []),
+            "answers": replies.get(b.id or 0, []),
         }
         for b, customer in rows
     ]

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from mailgate import audit, deadlines
 from mailgate.audit import Actor
-from mailgate.ledger import booking_links, booking_mail, fit_rules, fitting, reply_keys
+from mailgate.ledger import answers, booking_links, booking_mail, fit_rules, fitting, reply_keys
 from mailgate.ledger.env import LedgerEnv
 from mailgate.ledger.free_times import Wanted, earliest
 from mailgate.ledger.results import Result, Status
@@ -79,6 +79,7 @@ class Choice:
     customer_id: int
     number: int
     key_id: int | None  # the list the reply is tied to; None: it is tied to none
+    answers: tuple[str, ...] = ()  # the reply's lines after the number: the menu's questions answered
 
 
 def offer(session: Session, env: LedgerEnv, ask: Ask, actor: Actor, now: datetime) -> Result:
@@ -125,6 +126,7 @@ def offer(session: Session, env: LedgerEnv, ask: Ask, actor: Actor, now: datetim
         menu=menu.name if menu else "",
         menu_by_default=menu is not None and ask.menu is None,
         other_menus=[m.name for m in cal.menus if menu is None or m.name != menu.name],
+        questions=[answers.asked(q) for q in menu.questions] if menu is not None else [],
         staff=ask.staff or "",
         times=[_line(env, o.start) for o in times],
         notes=notes,
@@ -159,6 +161,7 @@ def choose(session: Session, env: LedgerEnv, choice: Choice, actor: Actor, now: 
         staff=chosen.get("staff"),
         customer_id=key.customer_id,
         idempotency_key=f"replykey:{key.id}",
+        answers=_answers(env, key.menu, choice.answers),
     )
     result = fitting.book(session, env, cmd, actor, now)
     if result.status in (Status.CREATED, Status.ALREADY):
@@ -269,6 +272,16 @@ def _again(
 def _suppressed(session: Session, actor: Actor, customer: Customer, why: str) -> Result:
     audit.by(session, "reply_suppressed", actor, customer_id=customer.id, why=why)
     return Result(Status.SUPPRESSED, f"reply suppressed: {why}")
+
+
+def _answers(env: LedgerEnv, menu_name: str, given: tuple[str, ...]) -> tuple[str, ...]:
+    """A reply's lines as answers to the menu's questions (asked in the list mail): none when the
+    menu asks nothing; every one, blank where missing, when it asks something required."""
+    menu = next((m for m in env.calendar.menus if m.name == menu_name), None)
+    if menu is None or not menu.questions or not (given or any(q.required for q in menu.questions)):
+        return ()
+    padded = [*given, *[""] * len(menu.questions)][: len(menu.questions)]
+    return tuple(answers.from_mail(q, a) for q, a in zip(menu.questions, padded, strict=True))
 
 
 def _line(env: LedgerEnv, start: datetime) -> str:

@@ -31,3 +31,4 @@ class Result:
     conflicts: tuple[str, ...] = ()
     code: str = ""  # why refused, for a page or a mail to word it: late, too_far, limit, menu ...
     state: str = ""  # the booking's state after the command
+    subject: str = ""  # what the code is about, for its words (the add-on out of stock)

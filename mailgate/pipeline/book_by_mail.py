@@ -57,7 +57,10 @@ def reply(
     session: Session, ctx: Context, intent: Intent, customer: Customer, actor: Actor, now: datetime
 ) -> Outcome:
     key = _tied(session, intent, customer)
-    choice = mail_booking.Choice(customer.id or 0, int(intent.fields["number"]), key.id if key else None)
+    given = tuple(str(a) for a in intent.fields.get("answers", ()))
+    choice = mail_booking.Choice(
+        customer.id or 0, int(intent.fields["number"]), key.id if key else None, given
+    )
     result = mail_booking.choose(session, ctx.ledger, choice, actor, now)
     tags = {Status.CREATED: "created", Status.ALREADY: "already", Status.TAKEN: "taken"}
     return _outcome(result, tags.get(result.status, "offered"))

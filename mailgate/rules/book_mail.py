@@ -36,6 +36,7 @@ def intent(rule_id: str, mail: ParsedMail, rcpt: str, cfg: Config) -> Intent:
     number = reply_number(words)
     if number is not None:
         fields["number"] = number
+        fields["answers"] = list(words.lines[1:])  # to the menu's questions, one a line
         return Intent("book_reply", f"chooses {number} ({said})", rule_id, customer=customer, fields=fields)
     return Intent("book_request", f"asks for free times ({said})", rule_id, customer=customer, fields=fields)
 

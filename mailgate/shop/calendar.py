@@ -39,6 +39,26 @@ DEFAULT_MINUTES = 60
 
 
 @dataclass(frozen=True)
+class AddonOption:
+    """An option of a menu with its stock (shop_tables.Addon); id None: read from the config only."""
+
+    name: str
+    price: int = 0
+    stock: int = 1
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class Question:
+    """A question asked when the menu is booked (shop_tables.MenuItem.questions)."""
+
+    text: str
+    kind: str = "text"  # choice | checkbox | text
+    options: tuple[str, ...] = ()
+    required: bool = False
+
+
+@dataclass(frozen=True)
 class Menu:
     name: str
     minutes: int
@@ -55,6 +75,8 @@ class Menu:
     cancel_until: str = "0"
     staff: tuple[str, ...] = ()  # who can do it; () = everyone
     reminders: tuple[str, ...] | None = None  # offset rules; None: the shop's [booking] reminders
+    addons: tuple[AddonOption, ...] = ()
+    questions: tuple[Question, ...] = ()
 
     @property
     def duration(self) -> timedelta:
@@ -109,7 +131,15 @@ class Calendar:
         roster = cls(tz=ZoneInfo(shop.timezone), staff=tuple(s.name for s in shop.staff), aliases=aliases)
         return replace(
             roster,
-            menus=tuple(Menu(m.name, m.minutes, tuple(m.aliases)) for m in shop.menus),
+            menus=tuple(
+                Menu(
+                    m.name,
+                    m.minutes,
+                    tuple(m.aliases),
+                    addons=tuple(AddonOption(a.name, a.price, a.stock) for a in m.addons),
+                )
+                for m in shop.menus
+            ),
             week=week,
             holiday_hours=parse_hours(shop.hours.holiday) if shop.hours.holiday else None,
             holidays=frozenset(shop.holidays),

@@ -7,9 +7,18 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from mailgate.shop.calendar import Calendar, DayRule, FixedTime, Menu
+from mailgate.shop.calendar import AddonOption, Calendar, DayRule, FixedTime, Menu, Question
 from mailgate.shop.shifts import Day
-from mailgate.shop_tables import FixedSlot, MenuItem, Shift, ShopDay, ShopSetting, StaffMember, WeekHours
+from mailgate.shop_tables import (
+    Addon,
+    FixedSlot,
+    MenuItem,
+    Shift,
+    ShopDay,
+    ShopSetting,
+    StaffMember,
+    WeekHours,
+)
 from mailgate.times import Span, name_key, parse_span
 
 VERSION = "calendar_version"
@@ -45,6 +54,9 @@ def load(session: Session, tz: ZoneInfo) -> Calendar:
     )
     by_id = {s.id: s.name for s in staff}
     aliases = {name_key(text): s.name for s in staff for text in (s.name, *s.aliases)}
+    options: dict[int, list[AddonOption]] = {}
+    for a in session.exec(select(Addon).where(Addon.active).order_by(col(Addon.position), col(Addon.id))):
+        options.setdefault(a.menu_id, []).append(AddonOption(a.name, a.price, a.stock, a.id))
     menus = tuple(
         Menu(
             name=m.name,
@@ -62,6 +74,10 @@ def load(session: Session, tz: ZoneInfo) -> Calendar:
             cancel_until=m.cancel_until,
             staff=tuple(m.staff),
             reminders=tuple(m.reminders) if m.reminders is not None else None,
+            addons=tuple(options.get(m.id or 0, ())),
+            questions=tuple(
+                Question(q["text"], q["kind"], tuple(q["options"]), q["required"]) for q in m.questions or ()
+            ),
         )
         for m in session.exec(
             select(MenuItem).where(MenuItem.active).order_by(col(MenuItem.position), col(MenuItem.id))

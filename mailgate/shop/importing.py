@@ -12,14 +12,14 @@ from sqlmodel import Session, delete, select
 
 from mailgate import db
 from mailgate.config import Config, ShopSection
-from mailgate.config.sections import MenuEntry, ShopHours, StaffEntry
+from mailgate.config.sections import AddonEntry, MenuEntry, ShopHours, StaffEntry
 from mailgate.models import utcnow
 from mailgate.shop import shift_store
 from mailgate.shop import shifts as shift_table
 from mailgate.shop.calendar import Calendar
 from mailgate.shop.calendar_db import PUBLIC_HOLIDAYS
 from mailgate.shop.shifts import ShiftRow, ShiftTableError
-from mailgate.shop_tables import MenuItem, ShopDay, ShopSetting, StaffMember, WeekHours
+from mailgate.shop_tables import Addon, MenuItem, ShopDay, ShopSetting, StaffMember, WeekHours
 from mailgate.times import WEEKDAYS, parse_hours
 
 IMPORTED = "imported_at"
@@ -135,13 +135,32 @@ def _menus(session: Session, entries: Sequence[MenuEntry], report: Report) -> No
         row.ahead_days, row.book_until = entry.ahead_days, entry.book_until
         row.change_until, row.cancel_until = entry.change_until, entry.cancel_until
         row.reminders = list(entry.reminders) if entry.reminders is not None else None
+        row.questions = [q.model_dump() for q in entry.questions] or None
         row.position, row.active = position, True
         session.add(row)
+        session.flush()
+        _addons(session, row, entry.addons, report)
     for row in existing.values():
         if row.active:
             row.active = False
             session.add(row)
             report.add(f"menu {row.name}: not in [shop] menus, no longer offered (kept for the ledger)")
+
+
+def _addons(session: Session, menu: MenuItem, entries: Sequence[AddonEntry], report: Report) -> None:
+    """The menu's options as configured; one no longer there is kept inactive (bookings point at it)."""
+    existing = {a.name: a for a in session.exec(select(Addon).where(Addon.menu_id == menu.id))}
+    for position, entry in enumerate(entries):
+        row = existing.pop(entry.name, None) or Addon(menu_id=menu.id or 0, name=entry.name)
+        if row.id is None:
+            report.add(f"menu {menu.name}: add-on {entry.name} added ({entry.stock} in stock)")
+        row.price, row.stock, row.position, row.active = entry.price, entry.stock, position, True
+        session.add(row)
+    retired = [row for row in existing.values() if row.active]
+    for row in retired:
+        row.active = False
+        session.add(row)
+    report.lines.extend(f"menu {menu.name}: add-on {row.name} no longer offered" for row in retired)
 
 
 def _hours(session: Session, hours: ShopHours, report: Report) -> None:

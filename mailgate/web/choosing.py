@@ -19,7 +19,7 @@ from mailgate import db
 from mailgate.context import Context
 from mailgate.ledger import booking_views
 from mailgate.shop.availability import Offer, capable, offers
-from mailgate.shop.calendar import Calendar, Menu
+from mailgate.shop.calendar import AddonOption, Calendar, Menu
 from mailgate.times import parse_date
 
 DAYS_SHOWN = 14  # one step of the day list: two weeks
@@ -39,6 +39,7 @@ class Choice:
     time: str = ""  # "HHMM" from the day's midnight; 24 and later run past midnight
     first: date | None = None  # the first day of the day list shown
     after: str = ""  # the day's times shown start after this one
+    addons: tuple[str, ...] = ()  # the menu's add-ons ticked on the confirmation page (addon<id>=1)
 
     @property
     def step(self) -> str:
@@ -83,7 +84,29 @@ def read(cal: Calendar, fields: Mapping[str, str], menu: Menu | None = None) -> 
         time=fields.get("time", "") if _TIME.match(fields.get("time", "")) else "",
         first=_day(fields.get("from", "")),
         after=fields.get("after", "") if _TIME.match(fields.get("after", "")) else "",
+        addons=tuple(a.name for a in menu.addons if fields.get(addon_field(a)) == "1"),
     )
+
+
+def addon_field(addon: AddonOption) -> str:
+    return f"addon{addon.id}"
+
+
+def addon_boxes(choice: Choice) -> list[tuple[str, str, bool]]:
+    """The menu's add-ons as the confirmation page's checkboxes: (field, label with price, ticked)."""
+    if choice.menu is None:
+        return []
+    return [
+        (addon_field(a), f"{a.name}(+{a.price:,}円)" if a.price else a.name, a.name in choice.addons)
+        for a in choice.menu.addons
+    ]
+
+
+def total(choice: Choice) -> int:
+    """The menu's price and the add-ons ticked."""
+    if choice.menu is None:
+        return 0
+    return choice.menu.price + sum(a.price for a in choice.menu.addons if a.name in choice.addons)
 
 
 def choosable(cal: Calendar, menu: Menu) -> list[str]:

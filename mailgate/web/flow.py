@@ -15,10 +15,11 @@ from starlette.responses import Response
 from mailgate.context import Context
 from mailgate.ledger import booking_views
 from mailgate.ledger.booking_views import BookingView
+from mailgate.ledger.results import Result
 from mailgate.models import BookingStatus
 from mailgate.shop.availability import Offer
 from mailgate.shop.calendar import Menu
-from mailgate.web import acting, choosing, refusals
+from mailgate.web import acting, choosing, questions, refusals
 from mailgate.web.acting import Outcome
 from mailgate.web.choosing import Choice, Chooser
 from mailgate.web.pages import Page, Pages, message
@@ -76,9 +77,11 @@ class Flow:
         base: str,
         csrf: dict[str, str],
         status: int = 200,
+        total: int | None = None,
         **extra: Any,
     ) -> Response:
-        """The chosen time with the total and a form that posts it (and a key: it books once)."""
+        """The chosen time with the total and a form that posts it (and a key: it books once).
+        A new booking offers the menu's add-ons; a change (its `total` as booked) keeps its own."""
         cal = self.ctx.calendar
         assert choice.menu is not None
         fields = {
@@ -101,6 +104,10 @@ class Flow:
             "booking_confirm.html.j2",
             status,
             picked=choosing.summary(cal, choice, offer),
+            options=choosing.addon_boxes(choice) if total is None else [],
+            questions=questions.fields(choice.menu, context["values"]) if total is None else [],
+            labels={**_LABELS, **questions.labels(choice.menu)},
+            total=choosing.total(choice) if total is None else total,
             confirm=choice.menu.confirm,
             hold_minutes=self.ctx.cfg.booking.tentative_minutes,
             action=action,
@@ -110,9 +117,13 @@ class Flow:
             **context,
         )
 
-    def taken(self, choice: Choice) -> tuple[Choice, dict[str, Any]]:
-        """The time was taken meanwhile: the free times of that day again, saying so."""
-        return replace(choice, time=""), {"notice": refusals.TAKEN, "status": 409}
+    def taken(self, choice: Choice, result: Result | None = None) -> tuple[Choice, dict[str, Any]]:
+        """The time (or an add-on ticked) was taken meanwhile: the free times of that day again,
+        saying so."""
+        notice = refusals.TAKEN
+        if result is not None and result.code == "addon":
+            notice = refusals.addon_gone(result.subject)
+        return replace(choice, time="", addons=()), {"notice": notice, "status": 409}
 
     async def change(
         self,
@@ -133,6 +144,7 @@ class Flow:
             return self.confirm_page(
                 request, choice, offer, action=base, base=base, csrf=csrf, home=home,
                 title="変更内容の確認", button="この内容に変更する", current=booking.shown,
+                total=booking.shown["price"],
                 fields={"version": str(booking.version)},
             )  # fmt: skip
 
@@ -216,6 +228,9 @@ class Flow:
     ) -> Response:
         question = ("キャンセルの確認", "このご予約をキャンセルしますか。", "キャンセルする")
         return self.ask(request, booking, question, csrf, {"version": str(booking.version)}, home)
+
+
+_LABELS = {"name": "お名前", "name_kana": "フリガナ", "phone": "電話番号", "email": "メールアドレス"}
 
 
 def version_of(form: dict[str, str]) -> int:

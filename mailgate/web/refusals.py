@@ -30,6 +30,13 @@ def call_us(cfg: Config) -> str:
     )
 
 
+def addon_gone(name: str) -> str:
+    return (
+        f"ご希望のオプション({name})は、ちょうど品切れになりました。"
+        "申し訳ありません。ほかの時間か、オプションなしでお選びください。"
+    )
+
+
 def late_line(what: str, rule: str) -> str:
     return f"{_WHAT[what]}の受付は{deadlines.describe(rule)}です。期限を過ぎています。"
 

@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 from mailgate import config, db
 from mailgate.context import Context
 from mailgate.inbound.store import store
-from mailgate.ledger import booking_links
+from mailgate.ledger import answers, booking_links
 from mailgate.models import Booking, Customer, Message, Outbox, ReplyKey
 from mailgate.outbound.sender import Sender
 from mailgate.pipeline.worker import process
@@ -282,3 +282,35 @@ def test_requests_in_a_flood_are_held_but_a_tied_reply_is_still_answered(salon: 
     assert untied.reason is not None and untied.reason.startswith("reply suppressed")
     mail_in(salon, "1", to=f"book+{key}@shop.example")
     assert len(bookings(salon)) == 1 and answer(salon)[0].template == "booking_confirmed"
+
+
+ASKING = SHOP.replace(
+    "ahead_days = 30\n",
+    "ahead_days = 30\n"
+    'questions = [{ text = "ご来店は初めてですか", kind = "choice", options = ["はい", "いいえ"],'
+    " required = true }, "
+    '{ text = "気になるところ", kind = "checkbox", options = ["肩", "腰", "首"] }]\n',
+    1,
+)
+
+
+def test_the_list_asks_the_menus_questions_and_the_reply_answers_them_line_by_line(
+    tmp_path: Path, db_url: str
+) -> None:
+    ctx = Context.build(config.load(write_config(tmp_path / "shop", AUTHN, db_url=db_url, shop=ASKING)))
+    with db.transaction(ctx.engine) as s:
+        s.add(Customer(email=HANAKO, email_key=HANAKO, status="active", name="山田花子"))
+    mail_in(ctx, "12/3 午後 整体")
+    _, listed = answer(ctx)
+    body = text_of(listed)
+    assert "Q1. ご来店は初めてですか(はい/いいえ から1つ・必須)" in body
+    assert "Q2. 気になるところ(肩/腰/首 からいくつでも)" in body
+    to = f"book+{tag_of(listed).lower()}@shop.example"
+    mail_in(ctx, "3", to=to)  # the required answer left out: nothing booked, the list again
+    assert bookings(ctx) == []
+    _, again = answer(ctx)
+    assert "ご質問へのお答えが足りないか" in text_of(again)
+    mail_in(ctx, "3\r\n1\r\n腰、3", to=f"book+{tag_of(again).lower()}@shop.example")
+    [booked] = bookings(ctx)
+    with Session(ctx.engine) as s:
+        assert answers.lines(s, booked.id) == ["ご来店は初めてですか: はい", "気になるところ: 腰、首"]

@@ -68,6 +68,7 @@ class Words:
 
     first: str
     text: str
+    lines: tuple[str, ...] = ()  # the lines themselves: a reply's answers follow its number
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ def own_words(body: str, subject: str, ours: str) -> Words:
         topic = ""
     first = lines[0] if lines else topic
     text = " ".join([topic, *lines] if topic else lines)
-    return Words(nfkc(first)[:MAX_CHARS], nfkc(text)[:MAX_CHARS])
+    return Words(nfkc(first)[:MAX_CHARS], nfkc(text)[:MAX_CHARS], tuple(nfkc(x)[:MAX_CHARS] for x in lines))
 
 
 def nfkc(text: str) -> str:

@@ -22,7 +22,7 @@ from mailgate.ledger import booking_views, fitting, waitlist
 from mailgate.ledger.booking_views import BookingView
 from mailgate.ledger.results import Result, Status
 from mailgate.shop.availability import Offer
-from mailgate.web import acting, choosing, lookup, mypage, refusals
+from mailgate.web import acting, choosing, lookup, mypage, questions, refusals
 from mailgate.web.acting import Outcome
 from mailgate.web.choosing import Choice
 from mailgate.web.flow import Flow, version_of
@@ -102,15 +102,24 @@ class BookingPages(LinkPage):
         return await self._choose(request, signed, self.flow.read(request.query_params), now)
 
     async def _choose(
-        self, request: Request, signed: str, choice: Choice, now: datetime, **kw: Any
+        self,
+        request: Request,
+        signed: str,
+        choice: Choice,
+        now: datetime,
+        *,
+        values: dict[str, str] | None = None,
+        errors: dict[str, str] | None = None,
+        **kw: Any,
     ) -> Response:
         base, home = f"{self.base(signed)}/new", self.base(signed)
 
         def confirm(offer: Offer) -> Response:
             csrf = self.csrf_fields(signed)
             return self.flow.confirm_page(
-                request, choice, offer, action=base, base=base, csrf=csrf, home=home
-            )
+                request, choice, offer, action=base, base=base, csrf=csrf, home=home,
+                values=values or {}, errors=errors or {}, status=400 if errors else 200,
+            )  # fmt: skip
 
         wait_page = f"{self.base(signed)}/wait"
         return await self.flow.choose(
@@ -124,6 +133,10 @@ class BookingPages(LinkPage):
         if choice.step != "confirm" or start is None or choice.menu is None:
             raise message(400, "ご予約内容が正しくありません", "お手数ですが、最初からお選びください。")
         now, key, menu = self.pages.now(), acting.form_key(form, str(view.id)), choice.menu.name
+        replies, wrong = questions.read(choice.menu, form)
+        if wrong:
+            typed = questions.typed(choice.menu, form)
+            return await self._choose(request, signed, choice, now, values=typed, errors=wrong)
 
         def command(s: Session) -> Outcome:
             actor = self._actor(s, signed, view.id, now)
@@ -134,13 +147,15 @@ class BookingPages(LinkPage):
                 staff=choice.staff,
                 customer_id=view.id,
                 idempotency_key=key,
+                addons=choice.addons,
+                answers=replies,
             )
             return self._after(s, view.id, fitting.book(s, self.ctx.ledger, cmd, actor, now))
 
         outcome = await run_in_threadpool(acting.act, self.ctx, command)
         if outcome.result.status == Status.TAKEN:
             wait = choosing.href(f"{self.base(signed)}/wait", self.ctx.calendar, choice)
-            choice, taken = self.flow.taken(choice)
+            choice, taken = self.flow.taken(choice, outcome.result)
             return await self._choose(request, signed, choice, now, wait=wait, **taken)
         return self.flow.finished(request, outcome, "book", choice.menu, self.base(signed))
 

@@ -22,7 +22,7 @@ from mailgate.ledger.results import Status
 from mailgate.mail.addresses import is_address_literal
 from mailgate.models import Booking
 from mailgate.shop.availability import Offer
-from mailgate.web import acting, forms
+from mailgate.web import acting, forms, questions
 from mailgate.web.acting import Outcome
 from mailgate.web.choosing import Choice
 from mailgate.web.flow import Flow
@@ -94,9 +94,16 @@ class GuestPages:
             raise message(400, "ご予約内容が正しくありません", "お手数ですが、最初からお選びください。")
         details, errors = customers.read_details(form)
         email, email_errors = read_email(form)
-        if details is None or email is None:
-            typed = {**forms.typed_details(form), "email": form.get("email", "")}
-            return await self._choose(request, choice, values=typed, errors={**errors, **email_errors})
+        replies, wrong = questions.read(choice.menu, form)
+        if details is None or email is None or wrong:
+            typed = {
+                **forms.typed_details(form),
+                "email": form.get("email", ""),
+                **questions.typed(choice.menu, form),
+            }
+            return await self._choose(
+                request, choice, values=typed, errors={**errors, **email_errors, **wrong}
+            )
         now = self.pages.now()
         cmd = guest_holds.GuestBook(
             start=start,
@@ -105,16 +112,18 @@ class GuestPages:
             person=Person(details.name, details.name_kana, email, details.phone),
             client=acting.client_of(request),
             idempotency_key=acting.form_key(form, "guest"),
+            addons=choice.addons,
+            answers=replies,
         )
 
         def command(s: Session) -> Outcome:
             result = guest_holds.book(s, self.ctx.ledger, cmd, ACTOR, now)
             found = s.get(Booking, result.booking_id) if result.booking_id else None
-            return Outcome(result, booking_views.view_of(self.ctx.ledger, found) if found else None)
+            return Outcome(result, booking_views.with_addons(s, self.ctx.ledger, found) if found else None)
 
         outcome = await run_in_threadpool(acting.act, self.ctx, command)
         if outcome.result.status == Status.TAKEN:
-            choice, taken = self.flow.taken(choice)
+            choice, taken = self.flow.taken(choice, outcome.result)
             return await self._choose(request, choice, **taken)
         return self.flow.finished(request, outcome, "book", choice.menu)
 
