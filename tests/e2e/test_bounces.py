@@ -1,7 +1,7 @@
 """A bounce against a running `mailgate serve` with a relay: the mail serve sends carries its own
 VERP return path in MAIL FROM; docomo's plain-text report of an unknown user, sent over SMTP to that
 address, marks the customer unreachable, and the next automatic mail to them (a booking the desk
-makes with --notify) is kept as suppressed and never reaches the relay."""
+makes with --notify, then its reminder) is kept as suppressed and never reaches the relay."""
 
 from __future__ import annotations
 
@@ -42,7 +42,10 @@ def test_a_carrier_hard_bounce_stops_the_next_automatic_mail(
     tmp_path: Path, relay: tuple[Recorder, int]
 ) -> None:
     recorder, port = relay
-    path = write_config(tmp_path, f'[outbound]\nrelay = "smtp://127.0.0.1:{port}"\n', shop=SHOP)
+    # Reminders 9 days before at the same time, caught up within 3 days: the booking made below (7 or 8
+    # days ahead) has one due now, whatever the time of day.
+    remind = '[booking]\nreminders = ["9d"]\nreminder_catch_up = "3d"\n'
+    path = write_config(tmp_path, f'[outbound]\nrelay = "smtp://127.0.0.1:{port}"\n{remind}', shop=SHOP)
     ctx = Context.build(config.load(path))
     with db.transaction(ctx.engine) as s:
         hanako = Customer(email=HANAKO, email_key=HANAKO, status="active", name="山田花子")
@@ -93,6 +96,17 @@ def test_a_carrier_hard_bounce_stops_the_next_automatic_mail(
         assert notice is not None and notice.state == OutboxState.SUPPRESSED
         assert notice.last_error.startswith(f"suppressed: {HANAKO} unreachable since")
         assert cli(path, "customers", "--unreachable")[0]["id"] == hanako_id
+        served.stop()
+
+        # serve again: its first reminder run finds her booking's reminder due, and keeps it suppressed.
+        served = start_serve(path)
+
+        def reminder() -> Outbox | None:
+            with Session(ctx.engine) as s:
+                return s.exec(select(Outbox).where(Outbox.template == "booking_reminder")).first()
+
+        kept = wait_for(reminder, timeout=60)
+        assert kept.state == OutboxState.SUPPRESSED and kept.to_addr == HANAKO
     finally:
         served.stop()
     # The suppressed mail never left (staff may have had their alert of the booking meanwhile).

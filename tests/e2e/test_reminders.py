@@ -83,3 +83,28 @@ def test_a_reminder_is_sent_once_across_a_restart_and_again_for_the_moved_time(t
     with Session(engine) as s:
         rows = s.exec(select(Outbox).where(Outbox.template == "booking_reminder")).all()
     assert [r.state for r in rows] == [OutboxState.SENT, OutboxState.SENT]
+
+
+@pytest.mark.e2e
+def test_two_nodes_starting_together_send_a_due_reminder_once(tmp_path: Path, pg_db_url: str) -> None:
+    shop = 'timezone = "Asia/Tokyo"\n' + SHOP
+    nodes = [write_config(tmp_path / name, db_url=pg_db_url, shop=shop) for name in ("a", "b")]
+    engine = db.make_engine(pg_db_url)
+    with db.transaction(engine) as s:
+        s.add(Customer(email=MINE, email_key=MINE, status="active", name="山田花子"))
+    start = (datetime.now(UTC) + timedelta(minutes=105)).replace(second=0, microsecond=0)
+    start -= timedelta(minutes=start.minute % 5)  # its "2h" reminder came due some 20 minutes ago
+    cli(nodes[0], "book", "--customer", MINE, "--menu", "整体", "--at", at(start))
+
+    served = [start_serve(cfg) for cfg in nodes]  # each node's first run looks at once
+    try:
+        wait_for(lambda: starts_run(nodes[0]) == 2, timeout=60)
+        wait_for(lambda: sum(len(reminder_mails(s.outbox)) for s in served) == 1, timeout=30)
+    finally:
+        for s in served:
+            s.stop()
+    assert sum(len(reminder_mails(s.outbox)) for s in served) == 1
+    with Session(engine) as s:
+        rows = s.exec(select(Outbox).where(Outbox.template == "booking_reminder")).all()
+    assert [r.state for r in rows] == [OutboxState.SENT]
+    engine.dispose()
