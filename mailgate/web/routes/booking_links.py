@@ -27,7 +27,7 @@ from mailgate.web import acting, forms
 from mailgate.web.acting import Outcome
 from mailgate.web.flow import Flow, version_of
 from mailgate.web.pages import Handler, Pages, message
-from mailgate.web.routes.link_page import LinkPage
+from mailgate.web.routes.link_page import OnePage
 
 Command = Callable[[Session, Booking, Actor], Result]
 
@@ -40,7 +40,7 @@ _DONE = {
 }
 
 
-class BookingLink(LinkPage):
+class BookingLink(OnePage):
     def __init__(self, ctx: Context, pages: Pages) -> None:
         super().__init__(ctx, pages)
         self.flow = Flow(ctx, pages)

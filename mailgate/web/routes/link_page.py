@@ -3,6 +3,7 @@ a posted form checked (size, link, customer, CSRF) before anything reads it, GET
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from datetime import datetime
 
@@ -18,8 +19,8 @@ from mailgate.web.lookup import CustomerView
 from mailgate.web.pages import Handler, Pages
 
 
-class LinkPage:
-    """Base of one link purpose's pages: subclasses set `purpose` and write show (GET) and submit (POST)."""
+class LinkPage(ABC):
+    """Base of one link purpose's pages: subclasses set `purpose` and say which routes they serve."""
 
     purpose: str
 
@@ -27,18 +28,12 @@ class LinkPage:
         self.ctx = ctx
         self.pages = pages
 
-    async def show(self, request: Request) -> Response:
-        raise NotImplementedError
-
-    async def submit(self, request: Request) -> Response:
-        raise NotImplementedError
-
     @property
     def prefix(self) -> str:
         return f"/{PREFIX[self.purpose]}/{{signed}}"
 
-    def routes(self) -> list[Route]:
-        return [self.route(self.prefix, self.show, self.submit)]
+    @abstractmethod
+    def routes(self) -> list[Route]: ...
 
     def route(self, path: str, show: Handler, submit: Handler) -> Route:
         return self.pages.route(path, show, submit)
@@ -61,3 +56,16 @@ class LinkPage:
 
     def csrf_fields(self, signed: str) -> dict[str, str]:
         return forms.csrf_fields(self.ctx.signer.secrets, self.purpose, signed)
+
+
+class OnePage(LinkPage):
+    """A link purpose with one page: GET shows it (show), POST acts (submit)."""
+
+    @abstractmethod
+    async def show(self, request: Request) -> Response: ...
+
+    @abstractmethod
+    async def submit(self, request: Request) -> Response: ...
+
+    def routes(self) -> list[Route]:
+        return [self.route(self.prefix, self.show, self.submit)]

@@ -22,7 +22,7 @@ from mailgate.models import CustomerStatus
 from mailgate.web import lookup, mypage
 from mailgate.web.lookup import CustomerView
 from mailgate.web.pages import Page, Pages
-from mailgate.web.routes.link_page import LinkPage
+from mailgate.web.routes.link_page import OnePage
 
 
 class PinLocks:
@@ -36,7 +36,7 @@ class PinLocks:
         return self._locks[customer_id % len(self._locks)]
 
 
-class Login(LinkPage):
+class Login(OnePage):
     purpose = "login"
 
     def __init__(self, ctx: Context, pages: Pages, locks: PinLocks) -> None:

@@ -18,7 +18,7 @@ from mailgate.models import CustomerStatus
 from mailgate.web import forms, lookup
 from mailgate.web.lookup import CustomerView
 from mailgate.web.pages import Page, Pages, message
-from mailgate.web.routes.link_page import LinkPage
+from mailgate.web.routes.link_page import OnePage
 
 
 def already_registered() -> Page:
@@ -39,7 +39,7 @@ def pending_only(view: CustomerView) -> None:
         raise LinkError("revoked")
 
 
-class Register(LinkPage):
+class Register(OnePage):
     purpose = "register"
 
     def form(

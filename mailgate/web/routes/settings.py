@@ -21,10 +21,10 @@ from mailgate.pipeline import erasure
 from mailgate.web import forms, lookup
 from mailgate.web.lookup import CustomerView
 from mailgate.web.pages import Pages
-from mailgate.web.routes.link_page import LinkPage
+from mailgate.web.routes.link_page import OnePage
 
 
-class Settings(LinkPage):
+class Settings(OnePage):
     purpose = "settings"
 
     def form(
