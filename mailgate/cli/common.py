@@ -13,14 +13,39 @@ from typing import Annotated, Any
 
 import click
 import typer
+from typer.core import TyperGroup
 
 from mailgate import config as config_mod
+from mailgate.cli import output
 from mailgate.config import Config, ConfigError
 from mailgate.normalize import redact
 
+
+class GroupedCommands(TyperGroup):
+    """`mailgate --help` lists the commands by job (output.PANELS), each command's `rich_help_panel`
+    naming its heading; Typer only groups them when Rich renders the help, which we turn off."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        groups: dict[str, list[tuple[str, str]]] = {}
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is None or command.hidden:
+                continue
+            panel = getattr(command, "rich_help_panel", None) or output.SETUP
+            groups.setdefault(panel, []).append((name, command.get_short_help_str(limit=90)))
+        order = [p for p in output.PANELS if p in groups] + sorted(set(groups) - set(output.PANELS))
+        for panel in order:
+            with formatter.section(panel):
+                formatter.write_dl(groups[panel])
+
+
 # No Rich markup: help texts name config sections like `[imap]`, which Rich would swallow as tags.
 app = typer.Typer(
-    no_args_is_help=True, add_completion=False, rich_markup_mode=None, help="mailgate: mail in, bookings out."
+    cls=GroupedCommands,
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    help="mailgate: mail in, bookings out.",
 )
 
 ConfigOpt = Annotated[

@@ -7,11 +7,12 @@ from typing import Annotated, Any
 import typer
 from sqlmodel import Session
 
+from mailgate.cli import output
 from mailgate.cli.common import JsonOpt, app, build_context, emit_json, load_config
 from mailgate.cli.ledger import _day
 
 
-@app.command()
+@app.command(rich_help_panel=output.DAILY)
 def ledger(
     ctx: typer.Context,
     day: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (default: today)")] = None,

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from mailgate.cli import output
 from mailgate.cli.common import app, fail, load_config
 
 if TYPE_CHECKING:
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
     from mailgate.config import Config
 
 db_app = typer.Typer(no_args_is_help=True, help="The database schema: upgrade, current revision, check.")
-app.add_typer(db_app, name="db")
+app.add_typer(db_app, name="db", rich_help_panel=output.SETUP)
 
 
 def _open(ctx: typer.Context) -> tuple[Config, Engine]:

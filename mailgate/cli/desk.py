@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from sqlmodel import Session
 
+from mailgate.cli import output
 from mailgate.cli.common import JsonOpt, app, build_context, emit_json, fail, load_config
 from mailgate.config import Config
 
@@ -41,7 +42,7 @@ class Asked:
     but: int | None = None  # the booking being moved: its own time counts as free
 
 
-@app.command()
+@app.command(rich_help_panel=output.DAILY)
 def book(
     ctx: typer.Context,
     customer: Annotated[str, typer.Option(help="the customer: #ID (or ID), mail address or phone number")],
@@ -77,7 +78,7 @@ def book(
     _run(c, as_json, lambda s, now: fitting.book(s, c.ledger, cmd, _actor(operator), now), asked)
 
 
-@app.command()
+@app.command(rich_help_panel=output.DAILY)
 def change(
     ctx: typer.Context,
     booking_id: Annotated[int, typer.Argument(help="the booking's number (mailgate bookings)")],
@@ -110,7 +111,7 @@ def change(
     _run(c, as_json, lambda s, now: fitting.move(s, c.ledger, cmd, _actor(operator), now), asked)
 
 
-@app.command()
+@app.command(rich_help_panel=output.DAILY)
 def cancel(
     ctx: typer.Context,
     booking_id: Annotated[int, typer.Argument(help="the booking's number (mailgate bookings)")],

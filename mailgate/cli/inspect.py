@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from sqlmodel import Session, col, select
 
+from mailgate.cli import output
 from mailgate.cli.common import (
     JsonOpt,
     app,
@@ -19,7 +20,7 @@ from mailgate.cli.common import (
 )
 
 messages_app = typer.Typer(invoke_without_command=True, help="Stored messages and their states.")
-app.add_typer(messages_app, name="messages")
+app.add_typer(messages_app, name="messages", rich_help_panel=output.MESSAGES)
 
 
 @messages_app.callback()
@@ -77,7 +78,7 @@ def messages_show(ctx: typer.Context, message_id: int, as_json: JsonOpt = False)
         typer.echo(f"{key}: {value}")
 
 
-@app.command()
+@app.command(rich_help_panel=output.MESSAGES)
 def audit(
     ctx: typer.Context,
     customer: Annotated[
@@ -114,7 +115,7 @@ def audit(
         typer.echo("no events")
 
 
-@app.command()
+@app.command(rich_help_panel=output.MESSAGES)
 def outbox(
     ctx: typer.Context,
     state: Annotated[str | None, typer.Option(help="queued|sending|sent|failed|suppressed")] = None,

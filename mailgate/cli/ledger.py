@@ -10,12 +10,13 @@ from typing import Annotated
 import typer
 from sqlmodel import Session
 
+from mailgate.cli import output
 from mailgate.cli.common import JsonOpt, app, build_context, emit_json, fail, fmt_dt, load_config
 
 conflicts_app = typer.Typer(invoke_without_command=True, help="Double bookings and other clashes.")
 inquiries_app = typer.Typer(invoke_without_command=True, help="Inquiries from vendors' contact forms.")
-app.add_typer(conflicts_app, name="conflicts")
-app.add_typer(inquiries_app, name="inquiries")
+app.add_typer(conflicts_app, name="conflicts", rich_help_panel=output.DAILY)
+app.add_typer(inquiries_app, name="inquiries", rich_help_panel=output.MESSAGES)
 
 OperatorOpt = Annotated[str, typer.Option(help="who is acting (recorded in the audit)")]
 
@@ -35,7 +36,7 @@ def _day(value: str | None, tz: tzinfo) -> date:
         raise fail(f"expected a date like 2026-12-03, got {value!r}") from None
 
 
-@app.command()
+@app.command(rich_help_panel=output.DAILY)
 def bookings(
     ctx: typer.Context,
     day: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (default: today)")] = None,
@@ -69,7 +70,7 @@ def bookings(
         typer.echo(f"no bookings {shown}")
 
 
-@app.command()
+@app.command(rich_help_panel=output.DAILY)
 def waitlist(
     ctx: typer.Context,
     day: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (default: today)")] = None,
@@ -206,7 +207,7 @@ def inquiries_set(
     typer.echo(f"inquiry {inquiry_id} updated")
 
 
-@app.command()
+@app.command(rich_help_panel=output.MESSAGES)
 def digest(
     ctx: typer.Context,
     day: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (default: today)")] = None,
@@ -229,7 +230,7 @@ def digest(
             typer.echo(f"{q.id:>5}  {q.kind:<15} {q.status:<7} {q.name or '-'} <{q.email or '-'}>")
 
 
-@app.command()
+@app.command(rich_help_panel=output.MESSAGES)
 def reconcile(
     ctx: typer.Context,
     day: Annotated[
@@ -274,7 +275,7 @@ def reconcile(
     )
 
 
-@app.command()
+@app.command(rich_help_panel=output.MESSAGES)
 def replay(
     ctx: typer.Context,
     ids: Annotated[list[int] | None, typer.Argument(help="message ids")] = None,

@@ -8,10 +8,11 @@ from typing import Annotated
 
 import typer
 
+from mailgate.cli import output
 from mailgate.cli.common import app, build_context, fail, load_config, setup_logging
 
 
-@app.command()
+@app.command(rich_help_panel=output.MESSAGES)
 def poll(
     ctx: typer.Context,
     once: Annotated[

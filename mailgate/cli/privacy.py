@@ -7,12 +7,13 @@ from typing import Annotated
 
 import typer
 
+from mailgate.cli import output
 from mailgate.cli.common import JsonOpt, app, build_context, emit_json, fail, fmt_dt, load_config
 
 customers_app = typer.Typer(
     invoke_without_command=True, help="Customers: who mail cannot reach; erasing one."
 )
-app.add_typer(customers_app, name="customers")
+app.add_typer(customers_app, name="customers", rich_help_panel=output.CUSTOMERS)
 
 
 @customers_app.callback()
@@ -74,7 +75,7 @@ def customers_erase(
     )
 
 
-@app.command()
+@app.command(rich_help_panel=output.MESSAGES)
 def purge(
     ctx: typer.Context,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="show what would go, change nothing")] = False,

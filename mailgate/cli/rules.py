@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from mailgate.cli import output
 from mailgate.cli.common import (
     JsonOpt,
     app,
@@ -17,7 +18,7 @@ from mailgate.cli.common import (
 )
 
 rules_app = typer.Typer(no_args_is_help=True, help="Check and try the rules in rules/*.toml.")
-app.add_typer(rules_app, name="rules")
+app.add_typer(rules_app, name="rules", rich_help_panel=output.SETUP)
 
 
 @rules_app.command("test")

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from mailgate.cli import output
 from mailgate.cli.common import (
     app,
     build_context,
@@ -17,7 +18,7 @@ from mailgate.cli.common import (
 )
 
 
-@app.command()
+@app.command(rich_help_panel=output.SETUP)
 def serve(
     ctx: typer.Context,
     smtp: Annotated[str | None, typer.Option(help="HOST:PORT for SMTP (default 127.0.0.1:2525)")] = None,
@@ -42,7 +43,7 @@ def serve(
         raise fail(f"cannot start: {e}", 1) from None
 
 
-@app.command()
+@app.command(rich_help_panel=output.MESSAGES)
 def ingest(
     ctx: typer.Context,
     paths: Annotated[
@@ -79,7 +80,7 @@ def ingest(
         raise typer.Exit(1)
 
 
-@app.command("process")
+@app.command("process", rich_help_panel=output.MESSAGES)
 def process_cmd(ctx: typer.Context) -> None:
     """Process every stored message still in `received`."""
     from mailgate.pipeline.worker import process_pending

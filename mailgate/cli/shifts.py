@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from mailgate.cli import output
 from mailgate.cli.common import JsonOpt, app, build_context, emit_json, fail, load_config
 from mailgate.shop.calendar import ALL_DAY, Calendar
 from mailgate.shop.shift_checks import outside_hours
@@ -17,7 +18,7 @@ from mailgate.shop.shifts import ShiftTableError, format_day, parse_day
 from mailgate.times import Span, fmt_day, fmt_span_ascii, is_closed_word, parse_span
 
 shifts_app = typer.Typer(help="Who works when: show a week, set a day, check, import or export a table file.")
-app.add_typer(shifts_app, name="shifts")
+app.add_typer(shifts_app, name="shifts", rich_help_panel=output.SETUP)
 
 
 @shifts_app.callback(invoke_without_command=True)

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from mailgate.cli import output
 from mailgate.cli.common import (
     app,
     build_context,
@@ -15,7 +16,7 @@ from mailgate.cli.common import (
 )
 
 
-@app.command()
+@app.command(rich_help_panel=output.SETUP)
 def qr(
     ctx: typer.Context,
     out: Annotated[
@@ -39,7 +40,7 @@ def qr(
         typer.echo(f"wrote {out}: {data}")
 
 
-@app.command()
+@app.command(rich_help_panel=output.SETUP)
 def init(
     directory: Annotated[Path, typer.Option("--dir", help="where to write mailgate.toml and the key")] = Path(
         "."
@@ -67,7 +68,7 @@ def init(
 
 
 shop_app = typer.Typer(help="The shop's calendar in the database: import it from mailgate.toml.")
-app.add_typer(shop_app, name="shop")
+app.add_typer(shop_app, name="shop", rich_help_panel=output.SETUP)
 
 
 @shop_app.command("import")

@@ -44,3 +44,16 @@ def test_bracketed_config_sections_survive_in_help(path: list[str], words: list[
     assert done.exit_code == 0, done.output
     for word in words:
         assert word in done.output, f"{word} lost from `mailgate {' '.join(path)} --help`:\n{done.output}"
+
+
+def test_every_command_is_listed_under_its_job() -> None:
+    """`mailgate --help` groups the commands by job; a command added without a heading would fall
+    into "Setup and running" unnoticed."""
+    from mailgate.cli import output
+
+    top = typer.main.get_command(app)
+    missing = [name for name, cmd in top.commands.items() if getattr(cmd, "rich_help_panel", None) is None]
+    assert missing == []
+    listed = CliRunner().invoke(app, ["--help"], terminal_width=200).output
+    headings = [line[:-1] for line in listed.splitlines() if line.endswith(":") and not line.startswith(" ")]
+    assert headings[headings.index("Options") + 1 :] == [p for p in output.PANELS if p != output.DATA]

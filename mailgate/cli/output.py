@@ -1,0 +1,42 @@
+"""Tables for people (Rich) and the panels `--help` groups commands under."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+# `--help` lists commands under these headings, in this order (cli/common.py GroupedCommands).
+DAILY = "Daily work"
+CUSTOMERS = "Customers"
+MESSAGES = "Messages"
+DATA = "Data in and out"
+SETUP = "Setup and running"
+PANELS = (DAILY, CUSTOMERS, MESSAGES, DATA, SETUP)
+
+
+def console() -> Console:
+    """Writes to the current stdout (Typer's test runner swaps it); a pipe gets a wide table, not
+    one wrapped at 80 columns, so `grep` sees one row per line."""
+    width = None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", "0") or 0) or 200
+    return Console(file=sys.stdout, width=width, highlight=False, markup=False, emoji=False)
+
+
+def show_table(
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    title: str | None = None,
+    zone: str | None = None,
+) -> None:
+    """One table; `zone` (e.g. Asia/Tokyo) goes in the caption so every time has its zone beside it."""
+    table = Table(title=title, caption=f"times in {zone}" if zone else None, title_justify="left")
+    for name in columns:
+        table.add_column(name, overflow="fold")
+    for row in rows:
+        table.add_row(*("-" if v is None or v == "" else str(v) for v in row))
+    console().print(table)
