@@ -24,6 +24,8 @@ from mailgate import config, schema
 from mailgate.context import Context
 from mailgate.db import make_engine
 
+pytest_plugins = ["tests.cli.month"]  # the generated month of a 5-staff shop: the `month` fixture
+
 REPO = Path(__file__).resolve().parent.parent
 # A copy of ../shared/corpus kept with the tests, so a fresh clone has everything it needs.
 CORPUS = REPO / "tests" / "corpus"

@@ -36,3 +36,10 @@ def test_the_day_shows_each_persons_bookings_and_free_gaps(shop: Path) -> None: 
 
     cli(shop, "cancel", str(booked["booking"]["id"]))
     assert shape(cli(shop, "ledger", "--date", THU)["staff"]["佐藤"]) == [("free", "10:00", "20:00")]
+
+
+def test_a_generated_month_day_lists_ten_bookings_for_each_person_at_work(month: Path) -> None:
+    day = cli(month, "ledger", "--date", "2031-12-03")
+    working = {name: rows for name, rows in day["staff"].items() if any(r["kind"] == "booking" for r in rows)}
+    assert working and all(sum(r["kind"] == "booking" for r in rows) <= 10 for rows in working.values())
+    assert sum(r["kind"] == "booking" for rows in working.values() for r in rows) >= 10 * len(working) - 5
