@@ -14,6 +14,9 @@ from mailgate.cli import (  # noqa: F401  (register commands)
     shop,
 )
 from mailgate.cli.common import app
+from mailgate.cli.examples import attach
+
+attach(app)
 
 
 def main() -> None:
