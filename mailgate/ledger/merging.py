@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import Table, func, update
 from sqlmodel import Session, SQLModel, col, select
 
-from mailgate import audit
+from mailgate import audit, db
 from mailgate.audit import Actor
 from mailgate.customer_addresses import CustomerAddress
 from mailgate.followup_tables import WaitEntry, WaitState
@@ -80,6 +80,7 @@ def merge(
     done.filled = [k for k in ("name", "name_kana", "phone") if getattr(other, k) and not getattr(keep, k)]
     if dry_run:
         return done
+    db.serialize(session, f"customer:email:{other.email_key}")  # as link and signup do for an address
     revoke(session, other_id, None, now)
     _waitlist(session, keep_id, other_id, now)
     _details(session, keep, other, done.filled)

@@ -126,6 +126,10 @@ def test_merge_moves_everything_of_the_other_customer_in_one_go(month: Path) -> 
         assert code == 1 and ("itself" in said or "is merged" in said), said
     code, said = run(month, "customers", "erase", str(other), "--yes")
     assert code == 1 and f"merged into {keep}" in said
+    assert run(month, "customers", "erase", str(keep), "--yes")[0] == 0  # the address merged in goes too
+    assert cli(month, "customers", "search", "--email", address, "--status", "deleted")["customers"] == []
+    with session(month) as s:
+        assert s.exec(select(CustomerAddress)).all() == []
 
 
 def test_an_extra_address_belongs_to_one_customer_only(month: Path) -> None:
