@@ -91,7 +91,7 @@ def customers_search(
         found = summaries(s, ids[:limit], _day_start(now, cfg) or utcnow())
     more = len(ids) - len(found)
     if as_json:
-        emit_json({"customers": [vars(f) for f in found], "more": more})
+        emit_json({"customers": [_local(vars(f), cfg) for f in found], "more": more})
         return
     show_table(
         ["id", "name", "reading", "phone", "email", "status", "bookings", "last visit"],
@@ -150,12 +150,12 @@ def customers_show(ctx: typer.Context, customer_id: IdArg, as_json: JsonOpt = Fa
         events = [e.model_dump(include={"id", "at", "kind", "actor", "detail"}) for e in r.events]
     if as_json:
         emit_json(
-            who
+            _local(who, cfg)
             | {
                 "extra_addresses": r.extra_addresses,
                 "bookings": r.bookings,
-                "open_bookings": bookings,
-                "events": events,
+                "open_bookings": [_local(b, cfg) for b in bookings],
+                "events": [_local(e, cfg) for e in events],
             }
         )
         return
@@ -182,6 +182,11 @@ def customers_show(ctx: typer.Context, customer_id: IdArg, as_json: JsonOpt = Fa
         [(fmt_dt(e["at"], cfg), e["kind"], e["actor"], _detail(e["detail"])) for e in events],
         title="last events (`mailgate audit --customer` has them all)",
     )
+
+
+def _local(row: dict[str, Any], cfg: Config) -> dict[str, Any]:
+    """Times in the shop's zone, with their offset."""
+    return {k: v.astimezone(cfg.tz).isoformat() if isinstance(v, datetime) else v for k, v in row.items()}
 
 
 def _detail(detail: dict[str, Any]) -> str:
@@ -252,7 +257,7 @@ def customers_merge(
     for table, n in sorted(done.moved.items()):
         typer.echo(f"{table}: {n} rows")
     if done.address:
-        typer.echo(f"{done.address}: an extra address of customer {keep}")
+        typer.echo(f"{done.address}: an address of customer {keep}")
     if done.filled:
         typer.echo(f"filled from customer {other}: {', '.join(done.filled)}")
     typer.echo(
@@ -268,8 +273,9 @@ def customers_link(
     operator: AsOpt = "",
 ) -> None:
     """Link an extra address to a customer (a new phone, a new carrier): mail from it is theirs."""
-    _address(ctx, customer_id, address, operator, "link")
-    typer.echo(f"{address} is now an address of customer {customer_id}")
+    which = _address(ctx, customer_id, address, operator, "link")
+    shown = "email 1" if which == "email 1" else "an extra address"
+    typer.echo(f"{address} is now {shown} of customer {customer_id}")
 
 
 @customers_app.command("unlink", epilog="Example: mailgate customers unlink 42 hanako.old@docomo.ne.jp")
@@ -284,16 +290,17 @@ def customers_unlink(
     typer.echo(f"{address} is no longer an address of customer {customer_id}")
 
 
-def _address(ctx: typer.Context, customer_id: int, address: str, operator: str, what: str) -> None:
+def _address(ctx: typer.Context, customer_id: int, address: str, operator: str, what: str) -> str | None:
     from mailgate.ledger import extra_addresses
     from mailgate.models import Customer
 
     c = build_context(load_config(ctx))
 
-    def work(s: Session, now: datetime) -> None:
+    def work(s: Session, now: datetime) -> str | None:
         customer = s.get(Customer, customer_id, with_for_update=True)
         if customer is None:
             raise LookupError(f"no customer {customer_id}: `mailgate customers search` finds them")
-        getattr(extra_addresses, what)(s, customer, address, _actor(operator))
+        done: str | None = getattr(extra_addresses, what)(s, customer, address, _actor(operator))
+        return done
 
-    _write(c, work)
+    return _write(c, work)

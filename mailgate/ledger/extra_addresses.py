@@ -24,8 +24,9 @@ def checked_address(email: str) -> str:
     return text
 
 
-def link(session: Session, customer: Customer, email: str, actor: Actor) -> CustomerAddress:
-    """`email` becomes an extra address of `customer`; Refused when it is anyone's already."""
+def link(session: Session, customer: Customer, email: str, actor: Actor) -> str:
+    """`email` becomes an address of `customer` ("email 1" when they had none, else "extra");
+    Refused when it is anyone's already."""
     if customer.status in GONE:
         raise Refused(f"customer {customer.id} is {customer.status}: no address can be linked to it")
     email = checked_address(email)
@@ -36,10 +37,20 @@ def link(session: Session, customer: Customer, email: str, actor: Actor) -> Cust
             "this customer's" if owner.id == customer.id else f"customer #{owner.id}'s ({owner.name or '-'})"
         )
         raise Refused(f"{email} is already {whose} address: unlink it there first")
-    linked = CustomerAddress(customer_id=customer.id or 0, email=email, email_key=email.lower())
-    session.add(linked)
-    audit.by(session, "address_linked", actor, customer_id=customer.id, email=email)
-    return linked
+    which = attach(session, customer, email)
+    audit.by(session, "address_linked", actor, customer_id=customer.id, email=email, which=which)
+    return which
+
+
+def attach(session: Session, customer: Customer, email: str) -> str:
+    """A free address given to a customer: email 1 when they have none (where mailgate's own mail
+    goes: a ledger customer from a phone call), else an extra address."""
+    if not customer.email:
+        customer.email, customer.email_key = email, email.lower()
+        session.add(customer)
+        return "email 1"
+    session.add(CustomerAddress(customer_id=customer.id or 0, email=email, email_key=email.lower()))
+    return "extra"
 
 
 def unlink(session: Session, customer: Customer, email: str, actor: Actor) -> None:

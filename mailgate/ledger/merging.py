@@ -17,10 +17,9 @@ from sqlmodel import Session, SQLModel, col, select
 
 from mailgate import audit, db
 from mailgate.audit import Actor
-from mailgate.customer_addresses import CustomerAddress
 from mailgate.followup_tables import WaitEntry, WaitState
 from mailgate.ledger.customers import revoke
-from mailgate.ledger.extra_addresses import Refused
+from mailgate.ledger.extra_addresses import Refused, attach
 from mailgate.ledger.matching import GONE
 from mailgate.ledger.waitlist import open_key
 from mailgate.models import Customer, CustomerStatus
@@ -31,7 +30,7 @@ class Merged:
     keep: int
     other: int
     moved: dict[str, int] = field(default_factory=dict)  # table -> rows (a dry run: would move)
-    address: str = ""  # the other's email 1, now an extra address of the kept one
+    address: str = ""  # the other's email 1, now the kept one's (email 1 if they had none)
     filled: list[str] = field(default_factory=list)  # the kept customer's blanks filled from the other
 
 
@@ -88,7 +87,7 @@ def merge(
     for table, column in _references():
         session.execute(update(table).where(table.c[column] == other_id).values({column: keep_id}))
     if done.address:
-        session.add(CustomerAddress(customer_id=keep_id, email=done.address, email_key=done.address.lower()))
+        attach(session, keep, done.address)
     audit.by(
         session,
         "customer_merged",
@@ -99,7 +98,8 @@ def merge(
         filled=done.filled,
     )
     audit.by(session, "customer_merged_into", actor, customer_id=other_id, into=keep_id)
-    session.expire_all()
+    session.flush()
+    session.expire_all()  # the rows the updates moved are read again
     return done
 
 

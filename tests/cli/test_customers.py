@@ -43,6 +43,7 @@ def test_search_finds_a_customer_however_the_name_phone_or_address_is_typed(mont
         [found] = cli(month, "customers", "search", "--phone", typed, "--now", "2032-01-01")["customers"]
         assert found["id"] == 7 and found["phone"] == phone
     assert found["bookings"] > 0 and found["last_visit"].startswith("2031-12")  # the month's visits
+    assert found["last_visit"].endswith("+09:00")  # in the shop's zone
     # Few at a time, and how many more there are.
     listed = cli(month, "customers", "search", "--phone", "0900000", "--limit", "5")
     assert len(listed["customers"]) == 5 and listed["more"] == 245
@@ -80,11 +81,11 @@ def test_edit_checks_like_the_settings_form_and_records_old_and_new(month: Path)
 
 
 def test_merge_moves_everything_of_the_other_customer_in_one_go(month: Path) -> None:
-    keep, other = 7, 8
+    keep, other = 8, 7  # 8 has an address, 7 (known by phone) is given one
     with session(month) as s, s.begin():
         gone = s.get(Customer, other)
         assert gone is not None
-        address = gone.email = gone.email or "other.8@example.jp"
+        address = gone.email = "other.7@example.jp"
         gone.email_key = address.lower()
         s.add(Token(purpose="login", customer_id=other))
         s.add(Inquiry(source="stores", customer_id=other, kind="question"))
@@ -119,7 +120,7 @@ def test_merge_moves_everything_of_the_other_customer_in_one_go(month: Path) -> 
             (other, "customer_merged_into", "operator:sato"),
         }
     kept = cli(month, "customers", "show", str(keep))
-    assert address in kept["extra_addresses"] and "統合した顧客 #8" in kept["memo"]
+    assert address in kept["extra_addresses"] and "統合した顧客 #7" in kept["memo"]
     assert [f["id"] for f in cli(month, "customers", "search", "--email", address)["customers"]] == [keep]
     for refused in ((keep, keep), (other, keep), (keep, other)):
         code, said = run(month, "customers", "merge", *map(str, refused))
@@ -133,17 +134,24 @@ def test_merge_moves_everything_of_the_other_customer_in_one_go(month: Path) -> 
 
 
 def test_an_extra_address_belongs_to_one_customer_only(month: Path) -> None:
+    """Customer 8 has an address, customer 7 only a phone (the generated month)."""
     new = "hanako.new@docomo.ne.jp"
-    assert run(month, "customers", "link", "7", new, "--as", "sato")[0] == 0
+    assert run(month, "customers", "link", "8", new, "--as", "sato")[0] == 0
     code, said = run(month, "customers", "link", "9", new.upper())
-    assert code == 1 and "customer #7's" in said
+    assert code == 1 and "customer #8's" in said
     with session(month) as s:
-        [email] = s.exec(select(Customer.email).where(Customer.email != "", Customer.id != 7).limit(1)).all()
-    code, said = run(month, "customers", "link", "7", email)
+        [email] = s.exec(select(Customer.email).where(Customer.email != "", Customer.id != 8).limit(1)).all()
+    code, said = run(month, "customers", "link", "8", email)
     assert code == 1 and "already customer #" in said
-    assert run(month, "customers", "link", "7", "not an address")[0] == 1
-    assert [f["id"] for f in cli(month, "customers", "search", "--email", "new@docomo")["customers"]] == [7]
+    assert run(month, "customers", "link", "8", "not an address")[0] == 1
+    assert [f["id"] for f in cli(month, "customers", "search", "--email", "new@docomo")["customers"]] == [8]
     assert run(month, "customers", "unlink", "9", new)[0] == 1  # not theirs
-    assert run(month, "customers", "unlink", "7", new)[0] == 0
+    assert run(month, "customers", "unlink", "8", new)[0] == 0
     assert cli(month, "customers", "search", "--email", new)["customers"] == []
     assert run(month, "customers", "link", "9", new)[0] == 0  # free again
+    # A customer known only by phone: the address becomes email 1, where mailgate's own mail goes.
+    with session(month) as s:
+        [no_mail] = s.exec(select(Customer.id).where(Customer.email == "").limit(1)).all()
+    code, said = run(month, "customers", "link", str(no_mail), "hanako.2nd@docomo.ne.jp")
+    assert code == 0 and "is now email 1" in said
+    assert cli(month, "customers", "show", str(no_mail))["email"] == "hanako.2nd@docomo.ne.jp"
