@@ -1,6 +1,7 @@
 """The operator's command line (typer). Each module adds its commands to the shared app."""
 
 from mailgate.cli import (  # noqa: F401  (register commands)
+    customers,
     day,
     db,
     desk,
