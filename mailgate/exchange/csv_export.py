@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from sqlmodel import Session, col, select
 
@@ -69,12 +69,13 @@ def span(first: date | None, last: date | None, zone: tzinfo) -> tuple[datetime 
     return start, end
 
 
-def _within(column: object, since: datetime | None, until: datetime | None) -> list[object]:
-    conds: list[object] = []
+def _within(column: Any, since: datetime | None, until: datetime | None) -> list[Any]:
+    """[since, until) on a time column; an open end where None."""
+    conds: list[Any] = []
     if since is not None:
-        conds.append(col(column) >= since)  # type: ignore[arg-type]
+        conds.append(col(column) >= since)
     if until is not None:
-        conds.append(col(column) < until)  # type: ignore[arg-type]
+        conds.append(col(column) < until)
     return conds
 
 
@@ -85,7 +86,7 @@ def booking_rows(
     stmt = (
         select(Booking, Customer)
         .join(Customer, col(Booking.customer_id) == col(Customer.id), isouter=True)
-        .where(*_within(Booking.start, since, until))  # type: ignore[arg-type]
+        .where(*_within(Booking.start, since, until))
         .order_by(col(Booking.start), col(Booking.id))
         .execution_options(yield_per=BATCH)
     )
@@ -118,7 +119,7 @@ def customer_rows(
     stmt = (
         select(Customer)
         .where(col(Customer.status) != CustomerStatus.DELETED)
-        .where(*_within(Customer.created_at, since, until))  # type: ignore[arg-type]
+        .where(*_within(Customer.created_at, since, until))
         .order_by(col(Customer.id))
         .execution_options(yield_per=BATCH)
     )
@@ -133,7 +134,7 @@ def audit_rows(
     """Audit events in [since, until), oldest first; `detail` as JSON."""
     stmt = (
         select(Event)
-        .where(*_within(Event.at, since, until))  # type: ignore[arg-type]
+        .where(*_within(Event.at, since, until))
         .order_by(col(Event.at), col(Event.id))
         .execution_options(yield_per=BATCH)
     )

@@ -11,10 +11,11 @@ import hashlib
 import io
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from mailgate import normalize
 from mailgate.exchange import column_map
@@ -118,12 +119,12 @@ def _phone(value: str) -> str:
 
 
 def _person(row: dict[str, str], prefix: str, bad: list[str]) -> Person:
-    def field(key: str, clean: object) -> str:
+    def field(key: str, clean: Callable[[str], str]) -> str:
         value = row.get(prefix + key, "")
         if not value:
             return ""
         try:
-            return clean(value)  # type: ignore[operator,no-any-return]
+            return clean(value)
         except normalize.NormalizeError as e:
             bad.append(f"bad {prefix}{key} {value!r}: {e}")
             return ""
@@ -240,10 +241,10 @@ def customer_row(line: int, row: dict[str, str], cmap: ColumnMap, cal: Calendar)
 
 def check(
     path: Path, kind: str, cmap: ColumnMap, encoding: str, cal: Calendar
-) -> tuple[list[BookingRow] | list[CustomerRow], list[Problem]]:
-    """Every row of the file: the good ones, and a Problem for each bad one."""
+) -> tuple[list[Any], list[Problem]]:
+    """Every row of the file: the good ones (BookingRow or CustomerRow), and a Problem for each bad one."""
     parse = booking_row if kind == "bookings" else customer_row
-    good: list = []  # type: ignore[type-arg]
+    good: list[Any] = []
     problems: list[Problem] = []
     seen: dict[object, int] = {}
     for line, row in records(path, kind, cmap, encoding):

@@ -14,7 +14,7 @@ from mailgate import db
 from mailgate.audit import Actor
 from mailgate.exchange import csv_import, import_apply
 from mailgate.exchange.column_map import ColumnMap
-from mailgate.exchange.csv_import import BookingRow, CustomerRow, Problem
+from mailgate.exchange.csv_import import Problem
 from mailgate.exchange.import_apply import Outcome
 from mailgate.ledger.env import LedgerEnv
 
@@ -52,11 +52,9 @@ def run(engine: Engine, env: LedgerEnv, asked: Asked, actor: Actor, now: datetim
     try:
         with db.transaction(engine) as session:
             if asked.kind == "bookings":
-                rows: list[BookingRow] = good  # type: ignore[assignment]
-                outcome = import_apply.bookings_in(session, env, rows, actor, now)
+                outcome = import_apply.bookings_in(session, env, good, actor, now)
             else:
-                people: list[CustomerRow] = good  # type: ignore[assignment]
-                outcome = import_apply.customers_in(session, people, actor, now)
+                outcome = import_apply.customers_in(session, good, actor, now)
             import_apply.summary(session, actor, asked.kind, asked.path.name, outcome, len(bad))
             if asked.dry_run:
                 raise _RollBack(outcome)
