@@ -5,6 +5,7 @@ from mailgate.cli import (  # noqa: F401  (register commands)
     day,
     db,
     desk,
+    exchange,
     inspect,
     ledger,
     poll,

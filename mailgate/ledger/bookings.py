@@ -37,6 +37,8 @@ class Book:
     external_id: str | None = None  # the vendor's reservation number
     idempotency_key: str | None = None  # a form's or a caller's: the same key books once
     as_of: datetime | None = None  # the vendor's signed time of the notice: orders later changes
+    # A notice names the booking staff typed in by hand at its time; an imported row is one of its own.
+    link_typed: bool = True
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,7 @@ def book(session: Session, env: LedgerEnv, cmd: Book, actor: Actor, now: datetim
     customer_id = customer.id if customer else None
     typed = (
         _by_start(session, cmd.start, source=None, customer_id=customer_id, manual=True)
-        if customer_id
+        if customer_id and cmd.link_typed
         else None
     )
     if typed is not None:
