@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -18,6 +18,7 @@ from sqlmodel import Session
 from mailgate import db, leases
 from mailgate.context import Context
 from mailgate.ledger import fitting, inquiries, reminders, waitlist
+from mailgate.ledger import morning_report as morning
 from mailgate.ledger import staff_alerts as alerts
 from mailgate.models import utcnow
 from mailgate.pipeline import deferred, retention
@@ -52,21 +53,34 @@ def expire_deferred(ctx: Context, now: datetime | None = None) -> list[int]:
     return held
 
 
-def evening_digest(ctx: Context, now: datetime | None = None) -> int:
-    """Today's unbooked inquiries to staff, once a day (a restart after the hour does not send twice)."""
-    now = now or utcnow()
+def daily(ctx: Context, job: str, now: datetime, work: Callable[[Session, date], int]) -> int:
+    """`work` for the shop's day of `now`, once a day however many nodes run (a restart after the hour
+    does not run it twice); what it returned, 0 when another run did it."""
     day = now.astimezone(ctx.cfg.tz).date()
-    counted: list[int] = []
-    once(
-        ctx.engine,
-        "evening_digest",
-        day.isoformat(),
-        lambda s: counted.append(inquiries.send_digest(s, ctx.ledger, day, now)),
-    )
-    count = counted[0] if counted else 0
+    done: list[int] = []
+    once(ctx.engine, job, day.isoformat(), lambda s: done.append(work(s, day)))
+    return done[0] if done else 0
+
+
+def evening_digest(ctx: Context, now: datetime | None = None) -> int:
+    """Today's unbooked inquiries to staff, once a day."""
+    now = now or utcnow()
+    count = daily(ctx, "evening_digest", now, lambda s, day: inquiries.send_digest(s, ctx.ledger, day, now))
     if count:
-        log.info("inquiry digest for %s: %s inquiries", day, count)
+        log.info("inquiry digest: %s inquiries", count)
     return count
+
+
+def morning_report(ctx: Context, now: datetime | None = None) -> int:
+    """The day's morning report to staff (ledger/morning_report.py), once a day; how many addresses
+    it went to."""
+    now = now or utcnow()
+    if not ctx.cfg.report.morning_at or not ctx.cfg.shop.staff_alerts:
+        return 0
+    sent = daily(ctx, "morning_report", now, lambda s, day: morning.send(s, ctx.ledger, day, now))
+    if sent:
+        log.info("morning report to %s staff addresses", sent)
+    return sent
 
 
 def staff_alerts(ctx: Context, now: datetime | None = None) -> int:

@@ -224,6 +224,12 @@ reminder_catch_up = "6h"
 # unclaimed, it passes to the next one.
 waitlist_offer_minutes = 30
 
+[report]
+# At this shop time staff ([shop] staff_alerts) get one mail before opening: the day's bookings per
+# staff member, new conflicts, held messages and open inquiries. "" sends none; `mailgate report
+# morning` prints it any time.
+morning_at = ""
+
 [retention]
 # Raw mail older than this many days is purged (and the text of sent mail), never a held or failed
 # message's; see what would go with `mailgate purge --dry-run`. 退会 erases a customer at once.

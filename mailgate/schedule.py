@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -12,7 +14,6 @@ from mailgate.context import Context
 
 def start(ctx: Context) -> AsyncIOScheduler:
     """Must be called inside the running loop. Sync jobs run in the loop's thread pool."""
-    hour, minute = (int(x) for x in ctx.cfg.notices.digest_at.split(":"))
     scheduler = AsyncIOScheduler(timezone=ctx.cfg.tz)
     scheduler.add_job(
         jobs.expire_deferred,
@@ -46,15 +47,10 @@ def start(ctx: Context) -> AsyncIOScheduler:
         max_instances=1,
     )
     # A digest missed while mailgate was down is still sent if it starts again that evening.
-    scheduler.add_job(
-        jobs.evening_digest,
-        CronTrigger(hour=hour, minute=minute, timezone=ctx.cfg.tz),
-        args=[ctx],
-        id="evening_digest",
-        coalesce=True,
-        max_instances=1,
-        misfire_grace_time=4 * 3600,
-    )
+    _daily_at(scheduler, ctx, jobs.evening_digest, ctx.cfg.notices.digest_at, grace_hours=4)
+    # Likewise the morning report if it starts again that morning.
+    if ctx.cfg.report.morning_at:
+        _daily_at(scheduler, ctx, jobs.morning_report, ctx.cfg.report.morning_at, grace_hours=3)
     # Every night at 03:10; a missed night is done at the next start that day.
     scheduler.add_job(
         jobs.purge_raw,
@@ -67,3 +63,18 @@ def start(ctx: Context) -> AsyncIOScheduler:
     )
     scheduler.start()
     return scheduler
+
+
+def _daily_at(
+    scheduler: AsyncIOScheduler, ctx: Context, job: Callable[..., object], hhmm: str, grace_hours: int
+) -> None:
+    hour, minute = (int(x) for x in hhmm.split(":"))
+    scheduler.add_job(
+        job,
+        CronTrigger(hour=hour, minute=minute, timezone=ctx.cfg.tz),
+        args=[ctx],
+        id=job.__name__,
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=grace_hours * 3600,
+    )

@@ -10,6 +10,7 @@ from mailgate.cli import (  # noqa: F401  (register commands)
     ledger,
     poll,
     privacy,
+    report,
     rules,
     run,
     shifts,

@@ -52,7 +52,11 @@ def _format_errors(source: str, err: ValidationError) -> str:
 
 
 def _pattern_hint(key: str) -> str:
-    hints = {"listen": "HOST:PORT such as 127.0.0.1:2525", "digest_at": "HH:MM such as 19:00"}
+    hints = {
+        "listen": "HOST:PORT such as 127.0.0.1:2525",
+        "digest_at": "HH:MM such as 19:00",
+        "morning_at": 'HH:MM such as 08:30, or "" for none',
+    }
     return hints.get(key, "an email address such as signup@shop.example")
 
 

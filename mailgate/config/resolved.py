@@ -17,6 +17,7 @@ from mailgate.config.sections import (
     NoticesSection,
     OutboundSection,
     PathsSection,
+    ReportSection,
     RetentionSection,
     Section,
     ShopSection,
@@ -31,6 +32,7 @@ class RawConfig(Section):
     shop: ShopSection = ShopSection()
     authn: AuthnSection = AuthnSection()
     notices: NoticesSection = NoticesSection()
+    report: ReportSection = ReportSection()
     smtp: SmtpSection = SmtpSection()
     web: WebSection = WebSection()
     db: DbSection = DbSection()
@@ -81,6 +83,10 @@ class Config:
     @property
     def notices(self) -> NoticesSection:
         return self.raw.notices
+
+    @property
+    def report(self) -> ReportSection:
+        return self.raw.report
 
     @property
     def booking(self) -> BookingSection:

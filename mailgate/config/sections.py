@@ -252,6 +252,11 @@ class NoticesSection(Section):
     bind: dict[str, NoticeBinding] = {}
 
 
+class ReportSection(Section):
+    # When staff ([shop] staff_alerts) get the morning report, shop time ("08:30"); "" sends none.
+    morning_at: Annotated[str, Field(pattern=r"^(([01]\d|2[0-3]):[0-5]\d)?$")] = ""
+
+
 IpAddress = Annotated[str, AfterValidator(lambda v: str(ipaddress.ip_address(v)))]
 
 
