@@ -15,6 +15,7 @@ from mailgate.cli import (  # noqa: F401  (register commands)
     run,
     shifts,
     shop,
+    stats,
 )
 from mailgate.cli.common import app
 from mailgate.cli.examples import attach
