@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
+from rich.progress import Progress
 from rich.table import Table
 
 # `--help` lists commands under these headings, in this order (cli/common.py GroupedCommands).
@@ -40,3 +42,19 @@ def show_table(
     for row in rows:
         table.add_row(*("-" if v is None or v == "" else str(v) for v in row))
     console().print(table)
+
+
+# Fewer items than this finish before a bar would tell anyone anything.
+PROGRESS_FROM = 20
+
+
+@contextmanager
+def progress(total: int, what: str) -> Iterator[Callable[[], None]]:
+    """A step function for a long loop: a Rich progress bar on stderr when it is a terminal (never in
+    a pipe, a log or a test), nothing otherwise."""
+    if total < PROGRESS_FROM or not sys.stderr.isatty():
+        yield lambda: None
+        return
+    with Progress(console=Console(file=sys.stderr), transient=True) as bar:
+        task = bar.add_task(what, total=total)
+        yield lambda: bar.advance(task)
