@@ -28,6 +28,8 @@ LOOKING = [
     ["reconcile", "--date", "2026-12-03"],
     ["digest"],
     ["replay", "1", "--dry-run"],
+    ["report", "morning"],
+    ["stats"],
 ]
 # Commands that need none.
 NO_DATABASE = [["rules", "check"], ["rules", "test", BOOKED], ["rules", "test", BOOKED, "--json"], ["qr"]]
