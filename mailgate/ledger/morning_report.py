@@ -52,7 +52,7 @@ def last_sent(session: Session, before: datetime) -> datetime | None:
     return session.exec(stmt).first()
 
 
-def day_of(session: Session, env: LedgerEnv, day: date, now: datetime) -> Day:
+def day_of(session: Session, day: date, now: datetime) -> Day:
     """The report of `day` as of `now`; before any report, "new" means the last 24 hours."""
     return Day(day, now, last_sent(session, now) or now - timedelta(days=1))
 
@@ -137,7 +137,7 @@ SECTIONS: list[Section] = [ledger_part, conflicts_part, held_part, inquiries_par
 
 
 def build(session: Session, env: LedgerEnv, day: date, now: datetime) -> list[Part]:
-    d = day_of(session, env, day, now)
+    d = day_of(session, day, now)
     return [section(session, env, d) for section in SECTIONS]
 
 
