@@ -13,7 +13,11 @@ EXAMPLES: dict[str, list[str]] = {
     "waitlist": ["mailgate waitlist --date 2026-12-05"],
     "digest": ["mailgate digest --date 2026-12-05 --send"],
     "reconcile": ["mailgate reconcile --received 2026-12-05"],
-    "replay": ["mailgate replay --state held --dry-run", "mailgate replay 1203 1204"],
+    "replay": [
+        "mailgate replay --state held --dry-run",
+        "mailgate replay 1203 1204",
+        "mailgate replay --since 2026-12-01 --until 2026-12-03 --rules ./rules-new --dry-run",
+    ],
     "ledger": ["mailgate ledger --date 2026-12-05 --staff 佐藤"],
     "book": ['mailgate book --customer 090-1234-5678 --menu 整体60分 --at "2026-12-05 14:00" --notify'],
     "change": ['mailgate change 812 --at "2026-12-05 15:00" --staff anyone --notify'],

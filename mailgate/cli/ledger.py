@@ -299,10 +299,7 @@ def reconcile(
     )
 
 
-@app.command(
-    rich_help_panel=output.MESSAGES,
-    epilog="Example: mailgate replay --since 2031-12-01 --until 2031-12-03 --rules ./rules-new --dry-run",
-)
+@app.command(rich_help_panel=output.MESSAGES)
 def replay(
     ctx: typer.Context,
     ids: Annotated[list[int] | None, typer.Argument(help="message ids")] = None,
