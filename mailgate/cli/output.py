@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -19,12 +18,14 @@ MESSAGES = "Messages"
 DATA = "Data in and out"
 SETUP = "Setup and running"
 PANELS = (DAILY, CUSTOMERS, MESSAGES, DATA, SETUP)
+PIPE_WIDTH = 1000
 
 
 def console() -> Console:
-    """Writes to the current stdout (Typer's test runner swaps it); a pipe gets a wide table, not
-    one wrapped at 80 columns, so `grep` sees one row per line."""
-    width = None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", "0") or 0) or 200
+    """Writes to the current stdout (Typer's test runner swaps it). A terminal gets its own width; a
+    pipe or file gets each row whole on one line (a table is as wide as its cells, never padded), so
+    `grep` finds a row: COLUMNS is not asked, as shells and test runners export 80 for a pipe too."""
+    width = None if sys.stdout.isatty() else PIPE_WIDTH
     return Console(file=sys.stdout, width=width, highlight=False, markup=False, emoji=False)
 
 
