@@ -1,6 +1,7 @@
 """The operator's command line (typer). Each module adds its commands to the shared app."""
 
 from mailgate.cli import (  # noqa: F401  (register commands)
+    booking_search,
     day,
     db,
     desk,
@@ -12,6 +13,7 @@ from mailgate.cli import (  # noqa: F401  (register commands)
     run,
     shifts,
     shop,
+    visits,
 )
 from mailgate.cli.common import app
 
