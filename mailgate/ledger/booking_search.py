@@ -76,7 +76,7 @@ def _like(column: Any, part: str) -> ColumnElement[bool]:
     return column.like(f"%{escaped}%", escape="\\")
 
 
-def _squeezed(column: Any) -> Any:
+def squeezed(column: Any) -> Any:
     return func.replace(func.replace(func.lower(column), " ", ""), "\u3000", "")
 
 
@@ -85,7 +85,7 @@ def customer_filters(q: Query) -> list[ColumnElement[bool]]:
     if q.name.strip():
         forms = name_forms(q.name)
         found.append(
-            or_(*[_like(_squeezed(col(c)), f) for f in forms for c in (Customer.name, Customer.name_kana)])
+            or_(*[_like(squeezed(col(c)), f) for f in forms for c in (Customer.name, Customer.name_kana)])
         )
     if q.phone.strip():
         by_phone = phone_filter(q.phone)
