@@ -62,9 +62,17 @@ def by_name(session: Session, name: str) -> list[Customer]:
     return list(session.exec(stmt.order_by(col(Customer.id))))
 
 
+def _by_phone(session: Session, phone: str) -> list[Customer]:
+    live = col(Customer.status) != CustomerStatus.DELETED
+    return list(
+        session.exec(select(Customer).where(Customer.phone == phone, live).order_by(col(Customer.id)))
+    )
+
+
 def find(session: Session, given: str, person: Person) -> Caller:
     """`given` (--customer: #ID, address, phone or name) first; else the phone, then the address,
-    then the name of the details. A shared phone with a name given keeps who has that name."""
+    then the name of the details. With a name given, a phone finds only who has that name (as
+    matching does: a phone alone never makes two names one customer)."""
     if given.strip():
         text = given.strip()
         found = find_for_operator(session, f"#{text}" if text.isdigit() and len(text) < 10 else text)
@@ -72,9 +80,9 @@ def find(session: Session, given: str, person: Person) -> Caller:
             found = by_name(session, text)
         return Caller(found)
     if person.phone:
-        found = find_for_operator(session, person.phone)
-        if len(found) > 1 and (person.name or person.name_kana):
-            found = [c for c in found if same_person(person, c)] or found
+        found = _by_phone(session, person.phone)
+        if person.name or person.name_kana:  # a family's phone: the one with this name, or someone new
+            found = [c for c in found if same_person(person, c)]
         if found:
             return Caller(found)
     if person.email and (by_address := by_email(session, person.email)) is not None:

@@ -31,6 +31,8 @@ def test_a_caller_is_found_by_phone_or_name_or_created_from_their_details(shop: 
     code, said = run(shop, *BOOK, "--at", f"{THU} 12:00", "--phone", "080-1111-2222")
     assert code == 1 and "2 customers share" in said and "鈴木一郎" in said and "鈴木次郎" in said
     jiro = cli(shop, *BOOK, "--at", f"{THU} 12:00", "--phone", "08011112222", "--name", "鈴木次郎")
+    saburo = cli(shop, *BOOK, "--at", f"{THU} 12:00", "--phone", "08011112222", "--name", "鈴木三郎")
+    assert saburo["booking"]["customer_id"] not in (jiro["booking"]["customer_id"], me)  # the family's third
     new = cli(
         shop, *BOOK, "--at", f"{THU} 15:00", "--name", "新井 一", "--kana", "あらい はじめ", "--phone",
         "+81 70 1234 5678",
