@@ -6,7 +6,7 @@ matched in all.
 Names are compared without storing anything new: customers' names and readings are stored
 normalized already (normalize.name / normalize.kana: NFKC, no spaces, readings in katakana), so the
 query is normalized the same way and tried in each of its forms (as typed, katakana, hiragana) with
-LIKE, spaces stripped on the stored side too for names written before normalization. A partial name
+LIKE against the columns as stored, which keeps the per-row work to a few LIKEs. A partial name
 has to be found in the middle of a name, which no index serves on either database; the scan reads
 only the customer table (a shop's customers, not its bookings) and the bookings are then reached
 through their indexed customer_id, start or status."""
@@ -76,16 +76,20 @@ def _like(column: Any, part: str) -> ColumnElement[bool]:
     return column.like(f"%{escaped}%", escape="\\")
 
 
-def squeezed(column: Any) -> Any:
-    return func.replace(func.replace(func.lower(column), " ", ""), "\u3000", "")
+def katakana(forms: set[str]) -> str:
+    """The reading's form of a typed name (readings are stored in katakana)."""
+    return jaconv.hira2kata(min(forms))
 
 
 def customer_filters(q: Query) -> list[ColumnElement[bool]]:
     found: list[ColumnElement[bool]] = []
     if q.name.strip():
         forms = name_forms(q.name)
+        # Stored names need no work per row (normalized when written); lower() only for Latin letters.
+        latin = any("a" <= ch <= "z" for ch in min(forms))
+        name = func.lower(col(Customer.name)) if latin else col(Customer.name)
         found.append(
-            or_(*[_like(squeezed(col(c)), f) for f in forms for c in (Customer.name, Customer.name_kana)])
+            or_(*[_like(name, f) for f in sorted(forms)], _like(col(Customer.name_kana), katakana(forms)))
         )
     if q.phone.strip():
         by_phone = phone_filter(q.phone)

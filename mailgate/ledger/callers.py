@@ -13,7 +13,7 @@ from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from mailgate import normalize
-from mailgate.ledger.booking_search import name_forms, squeezed
+from mailgate.ledger.booking_search import katakana, name_forms
 from mailgate.ledger.customers import by_email, find_for_operator
 from mailgate.ledger.matching import Person, same_person
 from mailgate.models import Customer, CustomerStatus
@@ -54,10 +54,10 @@ def _phone(typed: str) -> str:
 
 def by_name(session: Session, name: str) -> list[Customer]:
     """Live customers whose whole name or reading is this name, however it was typed."""
-    forms = list(name_forms(name))
+    forms = name_forms(name)
     stmt = select(Customer).where(
         col(Customer.status) != CustomerStatus.DELETED,
-        or_(squeezed(col(Customer.name)).in_(forms), squeezed(col(Customer.name_kana)).in_(forms)),
+        or_(col(Customer.name).in_(sorted(forms)), col(Customer.name_kana) == katakana(forms)),
     )
     return list(session.exec(stmt.order_by(col(Customer.id))))
 
