@@ -195,8 +195,11 @@ def _run(c: Context, as_json: bool, command: Callable[[Session, datetime], Resul
     from mailgate.models import Booking, utcnow
 
     now = utcnow()
+    done = (Status.CREATED, Status.CONFLICT, Status.MOVED, Status.CANCELLED, Status.ALREADY)
     with db.transaction(c.engine) as s:
         result = command(s, now)
+        if result.status not in done:  # refused: nothing stays, not even a caller created on the way
+            s.rollback()
     out: dict[str, Any] = asdict(result)
     with Session(c.engine) as s:
         booking = s.get(Booking, result.booking_id) if result.booking_id else None
@@ -204,7 +207,7 @@ def _run(c: Context, as_json: bool, command: Callable[[Session, datetime], Resul
             out["booking"] = _shown(booking, c.cfg)
         if result.status == Status.TAKEN:
             out["nearest"] = _nearest(s, c, asked, now)
-    ok = result.status in (Status.CREATED, Status.CONFLICT, Status.MOVED, Status.CANCELLED, Status.ALREADY)
+    ok = result.status in done
     if as_json:
         emit_json(out)
     else:

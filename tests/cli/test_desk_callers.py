@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from mailgate import config, db
 from mailgate.context import Context
@@ -50,6 +50,10 @@ def test_a_caller_is_found_by_phone_or_name_or_created_from_their_details(shop: 
         "ledger",
     )
 
+    code, _ = run(shop, *BOOK, "--at", f"{THU} 21:00", "--name", "閉店後", "--phone", "070-0000-1111")
+    assert code == 1  # after hours: refused, and the caller it would have created is not kept
+    with Session(db.make_engine(config.load(shop).db_url)) as s:
+        assert s.exec(select(Customer).where(Customer.phone == "07000001111")).first() is None
     code, said = run(shop, *BOOK, "--at", f"{THU} 18:00", "--name", "誰でもない")
     assert code == 0 and "booked as" in said  # nobody by that name: a new ledger customer
     code, said = run(shop, *BOOK, "--at", f"{THU} 18:00")
