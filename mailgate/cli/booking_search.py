@@ -32,7 +32,7 @@ def search(
     created: Annotated[str | None, typer.Option(help="made on YYYY-MM-DD")] = None,
     changed: Annotated[str | None, typer.Option(help="last changed on YYYY-MM-DD")] = None,
     state: Annotated[str, typer.Option(help="|".join(STATES))] = "",
-    source: Annotated[str, typer.Option(help="web, mail, phone, desk, or a vendor (stores ...)")] = "",
+    source: Annotated[str, typer.Option(help="web, mail, phone, desk, walk_in, a vendor")] = "",
     staff: Annotated[str, typer.Option(help="a staff member's name or alias")] = "",
     limit: Annotated[int, typer.Option(min=1, max=1000, help="show at most this many")] = 50,
     as_json: JsonOpt = False,

@@ -90,7 +90,7 @@ def book(
     start = walk_in_start(c.calendar, found, utcnow()) if walk_in and found else _when(at or "", c.cfg)
     customer_id, person = _caller(c, customer, name, kana, phone, email)
     cmd = fitting.FitBook(
-        source="desk",
+        source="walk_in" if walk_in else "desk",
         start=start,
         menu=found.name if found else menu,
         staff=None if staff in ANYONE else staff,
