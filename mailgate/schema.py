@@ -23,7 +23,8 @@ from sqlmodel import SQLModel
 
 from mailgate import (
     db,
-    followup_tables,  # noqa: F401  (registers the tables)
+    desk_tables,  # noqa: F401  (registers the tables)
+    followup_tables,  # noqa: F401
     models,  # noqa: F401
     shop_tables,  # noqa: F401
 )

@@ -1,6 +1,7 @@
 """The operator's command line (typer). Each module adds its commands to the shared app."""
 
 from mailgate.cli import (  # noqa: F401  (register commands)
+    booking_search,
     customers,
     day,
     db,
@@ -16,6 +17,7 @@ from mailgate.cli import (  # noqa: F401  (register commands)
     shifts,
     shop,
     stats,
+    visits,
 )
 from mailgate.cli.common import app
 from mailgate.cli.examples import attach

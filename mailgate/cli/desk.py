@@ -21,6 +21,7 @@ from mailgate.config import Config
 if TYPE_CHECKING:
     from mailgate.audit import Actor
     from mailgate.context import Context
+    from mailgate.ledger.matching import Person
     from mailgate.ledger.results import Result
     from mailgate.models import Booking
 
@@ -42,37 +43,63 @@ class Asked:
     but: int | None = None  # the booking being moved: its own time counts as free
 
 
-@app.command(rich_help_panel=output.DAILY)
+@app.command(
+    rich_help_panel=output.DAILY,
+    epilog='Example: mailgate book --phone 090-1234-5678 --name 山田花子 --menu 整体 --at "2026-12-05 14:00"',
+)
 def book(
     ctx: typer.Context,
-    customer: Annotated[str, typer.Option(help="the customer: #ID (or ID), mail address or phone number")],
     menu: Annotated[str, typer.Option(help="the menu's name or alias")],
-    at: AtOpt,
+    at: Annotated[
+        str | None, typer.Option("--at", help='the start in the shop\'s time, e.g. "2026-12-05 14:00"')
+    ] = None,
+    walk_in: Annotated[bool, typer.Option("--walk-in", help="starting now (on the menu's grid)")] = False,
+    customer: Annotated[
+        str, typer.Option(help="the customer: #ID (or ID), mail address, phone number or name")
+    ] = "",
+    name: Annotated[str, typer.Option(help="a caller's name: found, or a new customer")] = "",
+    kana: Annotated[str, typer.Option(help="their reading (フリガナ), for a new customer")] = "",
+    phone: Annotated[str, typer.Option(help="their phone: found by it, or a new customer")] = "",
+    email: Annotated[str, typer.Option(help="their mail address, for a new customer")] = "",
     staff: Annotated[
         str | None, typer.Option(help="a staff member's name or alias, or `anyone` (the default)")
     ] = None,
     addon: Annotated[
         list[str] | None, typer.Option(help="an add-on of the menu (タオルレンタル); again for more")
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="book a full or off-shift time anyway, flagged as a conflict")
+    ] = False,
     notify: NotifyOpt = False,
     operator: OperatorOpt = "",
     as_json: JsonOpt = False,
 ) -> None:
-    """Book a customer on a free time, as the desk (no customer deadlines or limits)."""
+    """Book a caller or a walk-in, found by #ID, phone, address or name, or created from --name,
+    --kana, --phone, --email; on a free time, as the desk (no customer deadlines or limits)."""
     from mailgate.ledger import fitting
+    from mailgate.ledger.callers import walk_in_start
     from mailgate.ledger.fit_rules import DESK
+    from mailgate.models import utcnow
 
+    if (at is None) == (not walk_in):
+        raise fail("give --at TIME or --walk-in")
     c = _open(ctx)
-    start, found = _when(at, c.cfg), c.calendar.menu_named(menu)
+    found = c.calendar.menu_named(menu)
+    if walk_in and found is None:
+        raise fail(f"no menu called {menu!r}", 1)
+    start = walk_in_start(c.calendar, found, utcnow()) if walk_in and found else _when(at or "", c.cfg)
+    customer_id, person = _caller(c, customer, name, kana, phone, email)
     cmd = fitting.FitBook(
-        source="desk",
+        source="walk_in" if walk_in else "desk",
         start=start,
         menu=found.name if found else menu,
         staff=None if staff in ANYONE else staff,
-        customer_id=_customer(c, customer),
+        customer_id=customer_id,
+        person=person,
         policy=DESK,
         notify=notify,
         addons=tuple(addon or ()),
+        force=force,
     )
     asked = Asked(cmd.menu, start, cmd.staff)
     _run(c, as_json, lambda s, now: fitting.book(s, c.ledger, cmd, _actor(operator), now), asked)
@@ -133,18 +160,31 @@ def _open(ctx: typer.Context) -> Context:
     return context
 
 
-def _customer(c: Context, given: str) -> int:
-    """The one customer the operator means: #ID (or a short number), an address or a phone number."""
-    from mailgate.ledger.customers import find_for_operator
+def _caller(
+    c: Context, given: str, name: str, kana: str, phone: str, email: str
+) -> tuple[int | None, Person]:
+    """The one customer the operator means, or the details of a new one; several: which one? (exit 1)."""
+    from mailgate import normalize
+    from mailgate.ledger import callers
 
+    if not (given or name or phone or email):
+        raise fail("who is booking? --customer, or --phone / --name / --email of a caller")
+    try:
+        person = callers.details(name, kana, phone, email)
+    except normalize.NormalizeError as e:
+        raise fail(f"{e} (--name, --kana, --phone)") from None
     with Session(c.engine) as s:
-        who = find_for_operator(s, f"#{given}" if given.isdigit() and len(given) < 10 else given)
-    if not who:
-        raise fail(f"no customer with id, address or phone {given}", 1)
-    if len(who) > 1:
-        ids = ", ".join(f"#{x.id} {x.name}" for x in who)
-        raise fail(f"{len(who)} customers share {given}: {ids}; give one #ID", 1)
-    return who[0].id or 0
+        who = callers.find(s, given, person)
+    if len(who.found) == 1:
+        return who.found[0].id, person
+    if who.found:
+        ids = "\n".join(f"  #{x.id} {x.name} {x.name_kana} {x.phone} {x.email}" for x in who.found)
+        raise fail(
+            f"{len(who.found)} customers share {given or phone or name}:\n{ids}\ngive one: --customer #ID", 1
+        )
+    if given:
+        raise fail(f"no customer with id, address, phone or name {given}", 1)
+    return None, who.person
 
 
 def _run(c: Context, as_json: bool, command: Callable[[Session, datetime], Result], asked: Asked) -> None:
@@ -155,16 +195,19 @@ def _run(c: Context, as_json: bool, command: Callable[[Session, datetime], Resul
     from mailgate.models import Booking, utcnow
 
     now = utcnow()
+    done = (Status.CREATED, Status.CONFLICT, Status.MOVED, Status.CANCELLED, Status.ALREADY)
     with db.transaction(c.engine) as s:
         result = command(s, now)
-    out: dict[str, Any] = {k: v for k, v in asdict(result).items() if k != "conflicts"}
+        if result.status not in done:  # refused: nothing stays, not even a caller created on the way
+            s.rollback()
+    out: dict[str, Any] = asdict(result)
     with Session(c.engine) as s:
         booking = s.get(Booking, result.booking_id) if result.booking_id else None
         if booking is not None:
             out["booking"] = _shown(booking, c.cfg)
         if result.status == Status.TAKEN:
             out["nearest"] = _nearest(s, c, asked, now)
-    ok = result.status in (Status.CREATED, Status.MOVED, Status.CANCELLED, Status.ALREADY)
+    ok = result.status in done
     if as_json:
         emit_json(out)
     else:
@@ -207,6 +250,8 @@ def _say(out: dict[str, Any], taken: bool, ok: bool) -> None:
         line += (
             f"\n  #{b['id']} {b['start']}-{b['end']} {b['menu']} {b['staff'] or '指名なし'} ({b['status']})"
         )
+    if out.get("conflicts"):
+        line += "\n  [CONFLICT] " + " / ".join(out["conflicts"])
     if taken:
         line = "ちょうど埋まりました: that time is not free.\n" + line
         nearest = out.get("nearest") or []

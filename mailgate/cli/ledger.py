@@ -19,6 +19,12 @@ conflicts_app = typer.Typer(invoke_without_command=True, help="Double bookings a
 inquiries_app = typer.Typer(invoke_without_command=True, help="Inquiries from vendors' contact forms.")
 app.add_typer(conflicts_app, name="conflicts", rich_help_panel=output.DAILY)
 app.add_typer(inquiries_app, name="inquiries", rich_help_panel=output.MESSAGES)
+# `bookings` alone lists a day as it always did; `bookings search` (cli/booking_search.py) finds them.
+bookings_app = typer.Typer(
+    invoke_without_command=True,
+    help="The ledger: bookings of a day (`bookings --date D`), or found by `bookings search`.",
+)
+app.add_typer(bookings_app, name="bookings", rich_help_panel=output.DAILY)
 
 OperatorOpt = Annotated[str, typer.Option(help="who is acting (recorded in the audit)")]
 
@@ -38,7 +44,7 @@ def _day(value: str | None, tz: tzinfo) -> date:
         raise fail(f"expected a date like 2026-12-03, got {value!r}") from None
 
 
-@app.command(rich_help_panel=output.DAILY)
+@bookings_app.callback(epilog="Example: mailgate bookings --date 2026-12-05")
 def bookings(
     ctx: typer.Context,
     day: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (default: today)")] = None,
@@ -46,6 +52,8 @@ def bookings(
     as_json: JsonOpt = False,
 ) -> None:
     """The ledger: bookings of a day, with source, staff and status."""
+    if ctx.invoked_subcommand:
+        return
     from mailgate.ledger.listing import bookings_on
 
     cfg = load_config(ctx)

@@ -51,11 +51,14 @@ def day_keys(cal: Calendar, start: datetime, end: datetime) -> list[str]:
 
 
 def check_and_record(
-    session: Session, env: LedgerEnv, booking: Booking, actor: Actor, now: datetime
+    session: Session, env: LedgerEnv, booking: Booking, actor: Actor, now: datetime, *, otherwise: str = ""
 ) -> list[str]:
+    """The clash check's reasons, recorded as a conflict; `otherwise`: the reason recorded when the
+    check finds none (a booking the desk forced onto a time that was not free)."""
     cal = env.calendar
     db.serialize(session, *day_keys(cal, booking.start, booking.end))
     reasons = check(cal, slot(session, booking), [slot(session, b) for b in others(session, booking)])
+    reasons = reasons or ([otherwise] if otherwise else [])
     if not reasons:
         return []
     conflict = Conflict(

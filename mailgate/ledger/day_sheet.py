@@ -1,6 +1,6 @@
-"""The day's ledger as the desk reads it at 8:30: per staff member, their bookings in order and the
-free gaps of their shift between them (breaks are not free). Pure: the calendar and the day's
-booking rows (ledger/listing.bookings_on) in, rows out."""
+"""The day's ledger as the desk reads it at 8:30: per staff member, their bookings in order, the
+breaks, and the free gaps of their shift between them; and a week of such days in brief. Pure: the
+calendar and the day's booking rows (ledger/listing.bookings_on) in, rows out."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ NO_ONE = ""  # bookings that name no staff member (or one not on the roster)
 
 
 def sheet(cal: Calendar, day: date, bookings: Sequence[Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """{staff: rows}; a row is {"kind": "booking", **booking} or {"kind": "free", "start", "end"}
-    (local HH:MM). Everyone on the roster is listed, their day off as no rows at all."""
+    """{staff: rows}; a row is {"kind": "booking", **booking}, or {"kind": "free" | "break", "start",
+    "end"} (local HH:MM). Everyone on the roster is listed, their day off as no rows at all."""
     live = [b for b in bookings if b["status"] not in ("cancelled", "expired")]
     people = {name: [b for b in live if b.get("staff") == name] for name in cal.staff}
     others = [b for b in live if b.get("staff") not in people]
@@ -43,12 +43,14 @@ def _with_gaps(
     cursor = lo
     for start, end, booking in busy:
         if start > cursor and cursor < hi:
-            rows.append(_free(cal, cursor, min(start, hi)))
+            rows.append(_span("free", cal, cursor, min(start, hi)))
         if booking is not None:
             rows.append({"kind": "booking", **booking})
+        elif start < hi and end > lo:  # a break within this person's shift
+            rows.append(_span("break", cal, max(start, lo), min(end, hi)))
         cursor = max(cursor, end)
     if cursor < hi:
-        rows.append(_free(cal, cursor, hi))
+        rows.append(_span("free", cal, cursor, hi))
     return rows
 
 
@@ -56,5 +58,26 @@ def _at(value: Any) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
 
 
-def _free(cal: Calendar, start: datetime, end: datetime) -> dict[str, Any]:
-    return {"kind": "free", "start": f"{cal.local(start):%H:%M}", "end": f"{cal.local(end):%H:%M}"}
+def _span(kind: str, cal: Calendar, start: datetime, end: datetime) -> dict[str, Any]:
+    return {"kind": kind, "start": f"{cal.local(start):%H:%M}", "end": f"{cal.local(end):%H:%M}"}
+
+
+def in_brief(cal: Calendar, day: date, rows: Mapping[str, Sequence[Mapping[str, Any]]]) -> dict[str, Any]:
+    """A day of `sheet` per staff member in a few numbers, for a week at a glance: their shift
+    ("" off), bookings, open conflicts and free minutes."""
+    out: dict[str, Any] = {}
+    for name, entries in rows.items():
+        span = cal.shift(name, day) if name != NO_ONE else None
+        booked = [e for e in entries if e["kind"] == "booking"]
+        out[name] = {
+            "shift": f"{span[0]:%H:%M}-{span[1]:%H:%M}" if span else "",
+            "bookings": len(booked),
+            "conflicts": sum(1 for e in booked if e["open_conflicts"]),
+            "free_minutes": sum(_minutes(e["start"], e["end"]) for e in entries if e["kind"] == "free"),
+        }
+    return out
+
+
+def _minutes(start: str, end: str) -> int:
+    (h1, m1), (h2, m2) = (map(int, start.split(":")), map(int, end.split(":")))
+    return ((h2 * 60 + m2) - (h1 * 60 + m1)) % (24 * 60)

@@ -17,7 +17,16 @@ from sqlmodel import Session, col, select
 
 from mailgate import audit
 from mailgate.audit import Actor
-from mailgate.ledger import addons, answers, booking_mail, conflict_records, reminders, seats, waitlist
+from mailgate.ledger import (
+    addons,
+    answers,
+    booking_mail,
+    conflict_records,
+    forced,
+    reminders,
+    seats,
+    waitlist,
+)
 from mailgate.ledger.bookings import KEEP, _Keep
 from mailgate.ledger.env import LedgerEnv
 from mailgate.ledger.fit_rules import (
@@ -56,6 +65,7 @@ class FitBook:
     client: str | None = None  # a guest's web client: the booking is a tentative hold (guest_holds.py)
     addons: tuple[str, ...] = ()  # names of the menu's add-ons, each held from its stock (addons.py)
     answers: tuple[str, ...] = ()  # to the menu's questions, in order ("" unanswered; answers.py)
+    force: bool = False  # the desk books a time that is not free anyway, flagged (forced.py)
 
 
 @dataclass(frozen=True)
@@ -117,7 +127,15 @@ def book(session: Session, env: LedgerEnv, cmd: FitBook, actor: Actor, now: date
 
         add_holding(session, cal, booking, menu, offer, staff is not None, with_it)
     except Refused as r:
-        return r.result
+        if not (cmd.force and r.result.code == "taken"):
+            return r.result
+        booking = forced.book_anyway(
+            session, env, menu, cmd.start, staff, customer_id, cmd.source, actor, now
+        )
+        result = forced.flagged(session, env, booking, actor, now)
+        if cmd.notify:
+            booking_mail.notify(session, env, booking, "booked", actor, now, staff=False)
+        return result
     except IntegrityError:  # the same form submitted twice at once: the other one booked
         done = by_key(session, cmd.idempotency_key or "")
         if done is None:
