@@ -6,6 +6,7 @@ from mailgate.cli import (  # noqa: F401  (register commands)
     desk,
     inspect,
     ledger,
+    notes,
     poll,
     privacy,
     rules,

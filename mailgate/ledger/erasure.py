@@ -20,6 +20,7 @@ from sqlmodel import Session, col, func, or_, select
 
 from mailgate import audit
 from mailgate.ledger.customers import revoke
+from mailgate.ledger.notes import erase_notes
 from mailgate.mail.addresses import mailbox_key
 from mailgate.models import (
     Booking,
@@ -142,6 +143,7 @@ def erase(session: Session, customer: Customer, now: datetime, actor: str, token
     ):
         inquiry.name, inquiry.email, inquiry.body = "", "", ERASED
         session.add(inquiry)
+    erase_notes(session, customer.id)
     for booking in session.exec(select(Booking).where(Booking.customer_id == customer.id)):
         booking.note = person.scrub(booking.note)
         session.add(booking)

@@ -1,0 +1,101 @@
+"""Operators' notes and saved phrases — `mailgate note`, `notes set`, `phrases` — on SQLite and
+PostgreSQL: a note written from a phrase on a customer named by phone, changed by another operator,
+every change in the audit with the operator's name; mistakes refused with what to do."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlmodel import Session, col, select
+
+from mailgate import config, db
+from mailgate.ledger import notes
+from mailgate.models import Event
+from tests.cli.test_desk import PHONE, customer_id, run, shop  # noqa: F401  (the fixture)
+from tests.e2e.helpers import cli
+
+
+def _events(cfg: Path, kind: str) -> list[Event]:
+    with Session(db.make_engine(config.load(cfg).db_url)) as s:
+        return list(s.exec(select(Event).where(Event.kind == kind).order_by(col(Event.id))))
+
+
+def test_a_note_from_a_saved_phrase_is_written_changed_and_audited_with_the_operators(shop: Path) -> None:  # noqa: F811
+    code, said = run(
+        shop, "phrases", "add", "recall", "--title", "折り返し電話", "--body", "夕方以降", "--as", "佐藤"
+    )
+    assert code == 0, said
+    assert [p["name"] for p in cli(shop, "phrases", "list")] == ["recall"]
+    written = cli(
+        shop,
+        "note",
+        PHONE,
+        "--phrase",
+        "recall",
+        "--assignee",
+        "田中",
+        "--next",
+        "2031-12-05",
+        "--as",
+        "佐藤",
+    )
+    assert written | {"id": 0, "created_at": "", "updated_at": ""} == written | {
+        "id": 0,
+        "customer_id": customer_id(shop),
+        "title": "折り返し電話",
+        "body": "夕方以降",
+        "status": "waiting",
+        "status_label": "対応待ち",
+        "assignee": "田中",
+        "next_on": "2031-12-05",
+        "created_by": "佐藤",
+        "updated_by": "佐藤",
+        "created_at": "",
+        "updated_at": "",
+    }
+    done = cli(shop, "notes", "set", str(written["id"]), "--status", "完了", "--no-next", "--as", "田中")
+    assert (done["status"], done["status_label"], done["next_on"], done["updated_by"]) == (
+        "done",
+        "完了",
+        None,
+        "田中",
+    )
+    added, changed = _events(shop, "note_added"), _events(shop, "note_changed")
+    assert [(e.actor, e.customer_id, e.detail["note_id"]) for e in added] == [
+        ("operator:佐藤", customer_id(shop), written["id"])
+    ]
+    assert [(e.actor, e.detail["changes"]) for e in changed] == [
+        ("operator:田中", {"status": ["waiting", "done"], "next_on": ["2031-12-05", None]})
+    ]
+    assert [e.actor for e in _events(shop, "phrase_added")] == ["operator:佐藤"]
+    assert run(shop, "phrases", "remove", "recall")[0] == 0
+    assert cli(shop, "phrases", "list") == []
+
+
+def test_one_note_goes_to_many_customers_once_each(shop: Path) -> None:  # noqa: F811
+    """What `note --bulk` calls with a search's customers: repeats once, unknown ids skipped."""
+    from mailgate.models import Customer, utcnow
+
+    with db.transaction(db.make_engine(config.load(shop).db_url)) as s:
+        ids = list(s.exec(select(Customer.id)))
+        made = notes.add_note_to_many(
+            s, [*ids, ids[0], 999], notes.NoteText("年末のご案内"), operator="佐藤", now=utcnow()
+        )
+        assert sorted(n.customer_id for n in made) == sorted(ids)
+    assert len(_events(shop, "note_added")) == len(ids) == 3
+
+
+def test_note_mistakes_are_refused_with_what_to_do(shop: Path) -> None:  # noqa: F811
+    cases = {
+        ("note", "09099999999", "--title", "x"): (1, "no customer"),
+        ("note", PHONE, "--title", "x", "--status", "later"): (1, "対応待ち"),
+        ("note", PHONE, "--title", "x", "--next", "12/5"): (2, "expected a date like"),
+        ("note", PHONE, "--phrase", "nothing"): (1, "mailgate phrases list"),
+        ("note", PHONE): (1, "needs a title"),
+        ("notes", "set", "999", "--status", "done"): (1, "no note 999"),
+        ("phrases", "remove", "nothing"): (1, "no phrase"),
+    }
+    for args, (code, words) in cases.items():
+        got, said = run(shop, *args)
+        assert (got, words in said) == (code, True), (args, said)
+    assert _events(shop, "note_added") == []
