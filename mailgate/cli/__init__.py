@@ -13,6 +13,7 @@ from mailgate.cli import (  # noqa: F401  (register commands)
     run,
     shifts,
     shop,
+    tasks,
 )
 from mailgate.cli.common import app
 
