@@ -4,6 +4,7 @@ from mailgate.cli import (  # noqa: F401  (register commands)
     day,
     db,
     desk,
+    history,
     inspect,
     ledger,
     notes,

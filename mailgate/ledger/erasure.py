@@ -98,6 +98,12 @@ def _ids(session: Session, stmt: Any) -> set[int]:
     return {i for i in session.exec(stmt) if i is not None}
 
 
+def messages_of(session: Session, customer: Customer) -> set[int]:
+    """The stored messages from or about a customer: what made their rows, and what their addresses
+    sent (the customer's history shows them too)."""
+    return _messages_of(session, customer, [customer.email, *_ADDRESS.findall(customer.memo)])
+
+
 def _messages_of(session: Session, customer: Customer, addresses: Iterable[str]) -> set[int]:
     cid = customer.id
     found = _ids(session, select(Event.message_id).where(Event.customer_id == cid))
@@ -125,8 +131,7 @@ def _person(customer: Customer, messages: list[Message]) -> Person:
 def erase(session: Session, customer: Customer, now: datetime, actor: str, token_id: int | None) -> Erased:
     """Erase `customer` in the caller's transaction."""
     assert customer.id is not None
-    addresses = [customer.email, *_ADDRESS.findall(customer.memo)]
-    message_ids = _messages_of(session, customer, addresses)
+    message_ids = messages_of(session, customer)
     first = list(session.exec(select(Message).where(col(Message.id).in_(message_ids))))
     person = _person(customer, first)
     # Rows of other recipients share the bytes of a message: they go with it.
