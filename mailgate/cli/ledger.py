@@ -18,7 +18,9 @@ inquiries_app = typer.Typer(invoke_without_command=True, help="Inquiries from ve
 app.add_typer(conflicts_app, name="conflicts", rich_help_panel=output.DAILY)
 app.add_typer(inquiries_app, name="inquiries", rich_help_panel=output.MESSAGES)
 
-OperatorOpt = Annotated[str, typer.Option(help="who is acting (recorded in the audit)")]
+OperatorOpt = Annotated[
+    str, typer.Option("--as", "--operator", help="who is acting (recorded in the audit; default: you)")
+]
 
 
 def _operator(name: str) -> str:

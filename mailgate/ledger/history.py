@@ -127,20 +127,24 @@ def merge(
 
 
 def describe(kind: str, detail: dict[str, Any], tz: tzinfo) -> str:
-    """`booking_moved: 12-05 14:00 佐藤 → 12-06 15:00 田中`: an event and what it changed, times in
-    the shop's zone."""
+    """`booking_moved: 12-05 14:00 佐藤 → 12-06 15:00 田中`: an event and what it changed."""
+    said = changed(detail, tz)
+    return f"{kind}: {said}" if said else kind
+
+
+def changed(detail: dict[str, Any], tz: tzinfo) -> str:
+    """What an event's detail says it changed, times in the shop's zone, ids left to their columns."""
     if isinstance(detail.get("before"), dict) and isinstance(detail.get("after"), dict):
-        return f"{kind}: {_slot(detail['before'], tz)} → {_slot(detail['after'], tz)}"
+        return f"{_slot(detail['before'], tz)} → {_slot(detail['after'], tz)}"
     if isinstance(detail.get("changes"), dict):
-        changed = ", ".join(f"{k} {a or '-'} → {b or '-'}" for k, (a, b) in detail["changes"].items())
-        return f"{kind}: {changed}"
+        return ", ".join(f"{k} {a or '-'} → {b or '-'}" for k, (a, b) in detail["changes"].items())
     rest = []
     for key, value in detail.items():
         if key in _IDS or value in (None, "", [], {}):
             continue
         shown = _local(value, tz) if key == "start" else value
         rest.append(f"{key}={' / '.join(map(str, shown)) if isinstance(shown, list) else shown}")
-    return f"{kind}: {' '.join(rest)}" if rest else kind
+    return " ".join(rest)
 
 
 def _slot(value: dict[str, Any], tz: tzinfo) -> str:
@@ -158,3 +162,27 @@ def _local(value: Any, tz: tzinfo) -> Any:
     except ValueError:
         return value
     return f"{at.astimezone(tz):%Y-%m-%d %H:%M}" if at.tzinfo else value
+
+
+def causes(session: Session, events: Iterable[Event]) -> dict[str, str]:
+    """Each event's actor in words, for `mailgate audit`: the mail (its sender and subject), the link
+    that was used, the operator by name."""
+    actors = {e.actor for e in events}
+    ids = [int(a.split(":")[1]) for a in actors if a.startswith("message:") and a.split(":")[1].isdigit()]
+    mails = {m.id: m for m in session.exec(select(Message).where(col(Message.id).in_(ids)))} if ids else {}
+    said: dict[str, str] = {}
+    for actor in actors:
+        what, _, rest = actor.partition(":")
+        if what == "message" and rest.isdigit() and int(rest) in mails:
+            m = mails[int(rest)]
+            said[actor] = (
+                f"mail {rest} from {m.from_addr or '-'} 「{m.subject or '(no subject)'}」 via {m.via}"
+            )
+        elif what == "link":
+            purpose, _, token = rest.partition(":")
+            said[actor] = f"the customer's {purpose} link (token {token})"
+        elif what == "operator":
+            said[actor] = f"operator {rest}"
+        else:
+            said[actor] = actor
+    return said
