@@ -12,7 +12,7 @@ from sqlmodel import Session
 from mailgate.cli import output
 from mailgate.cli.common import JsonOpt, build_context, emit_json, fail, fmt_dt, load_config
 from mailgate.cli.desk import _customer
-from mailgate.cli.notes import day_option
+from mailgate.cli.notes import CustomerArg, day_option
 from mailgate.cli.privacy import customers_app
 
 SinceOpt = Annotated[str | None, typer.Option(help="from this day on, YYYY-MM-DD (the shop's date)")]
@@ -29,7 +29,7 @@ def since_option(text: str | None, tz: tzinfo) -> datetime | None:
 )
 def customers_history(
     ctx: typer.Context,
-    customer: Annotated[str, typer.Argument(help="the customer: #ID, mail address or phone number")],
+    customer: CustomerArg,
     since: SinceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:

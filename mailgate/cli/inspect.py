@@ -18,6 +18,7 @@ from mailgate.cli.common import (
     fmt_dt,
     load_config,
 )
+from mailgate.cli.history import SinceOpt, since_option
 
 messages_app = typer.Typer(invoke_without_command=True, help="Stored messages and their states.")
 app.add_typer(messages_app, name="messages", rich_help_panel=output.MESSAGES)
@@ -90,14 +91,13 @@ def audit(
     message: Annotated[int | None, typer.Option(help="what this stored message caused")] = None,
     booking: Annotated[int | None, typer.Option(help="what happened to this booking")] = None,
     operator: Annotated[str | None, typer.Option(help="what this operator did (their --as name)")] = None,
-    since: Annotated[str | None, typer.Option(help="from this day on, YYYY-MM-DD (the shop's date)")] = None,
+    since: SinceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Cause and effect: what happened to a customer, a booking or because of a message, or what an
     operator did — each event with what caused it (the mail, the link, the operator by name) and
     what it changed. --operator and --since narrow the others."""
     from mailgate import audit as audit_mod
-    from mailgate.cli.history import since_option
     from mailgate.ledger.customers import find_for_operator
     from mailgate.ledger.history import causes, changed
 

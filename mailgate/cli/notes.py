@@ -27,6 +27,7 @@ app.add_typer(phrases_app, name="phrases", rich_help_panel=output.CUSTOMERS)
 AsOpt = Annotated[
     str, typer.Option("--as", "--operator", help="who is acting (recorded in the audit; default: you)")
 ]
+CustomerArg = Annotated[str, typer.Argument(help="the customer: #ID, mail address or phone number")]
 StatusHelp = "waiting (対応待ち) | in_progress (対応中) | done (完了)"
 NextOpt = Annotated[str | None, typer.Option("--next", help="the next action's day, YYYY-MM-DD")]
 
@@ -48,7 +49,7 @@ def day_option(text: str, option: str) -> date:
 )
 def note(
     ctx: typer.Context,
-    customer: Annotated[str, typer.Argument(help="the customer: #ID, mail address or phone number")],
+    customer: CustomerArg,
     title: Annotated[str | None, typer.Option(help="what it is about (or --phrase)")] = None,
     body: Annotated[str | None, typer.Option(help="the details")] = None,
     status: Annotated[str, typer.Option(help=StatusHelp)] = "waiting",
