@@ -60,5 +60,5 @@ def tasks(
     output.show_table(
         ("next", "task", "customer", "title", "status", "assignee"),
         rows,
-        title=f"tasks as of {on}: {len(found)}" + (f", {overdue} overdue" if overdue else ""),
+        title=f"tasks as of {on}: {len(found)}" + (f" ({overdue} overdue)" if overdue else ""),
     )

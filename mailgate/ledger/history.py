@@ -18,6 +18,12 @@ from mailgate.notes_tables import Note, NoteStatus
 MAIL_IN, MAIL_OUT, EVENT, NOTE = "mail in", "mail out", "event", "note"
 # Events the timeline shows through their own rows: the mail queued is its outbox row, the note its note.
 _SHOWN_AS_ROW = {"mail_queued": "outbox_id", "mail_suppressed": "outbox_id", "note_added": "note_id"}
+_REFS = (
+    ("booking_id", "booking"),
+    ("note_id", "note"),
+    ("inquiry_id", "inquiry"),
+    ("conflict_id", "conflict"),
+)
 _IDS = ("customer_id", "booking_id", "outbox_id", "note_id", "conflict_id", "inquiry_id", "at")
 
 
@@ -121,7 +127,7 @@ def merge(
         shown_by = _SHOWN_AS_ROW.get(e.kind)
         if shown_by and e.detail.get(shown_by) in rows[shown_by]:
             continue
-        ref = f"booking {e.detail['booking_id']}" if e.detail.get("booking_id") else f"event {e.id}"
+        ref = next((f"{name} {e.detail[key]}" for key, name in _REFS if e.detail.get(key)), f"event {e.id}")
         entries.append(Entry(e.at, EVENT, ref, describe(e.kind, e.detail, tz), e.actor, e.detail))
     return sorted(entries, key=lambda x: (x.at, x.kind, x.ref))
 

@@ -120,4 +120,3 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("seatclaim", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_seatclaim_booking_id"), ["booking_id"], unique=False)
-
