@@ -28,6 +28,9 @@ LOOKING = [
     ["reconcile", "--date", "2026-12-03"],
     ["digest"],
     ["replay", "1", "--dry-run"],
+    ["tasks"],
+    ["phrases", "list"],
+    ["customers", "history", "#1"],
 ]
 # Commands that need none.
 NO_DATABASE = [["rules", "check"], ["rules", "test", BOOKED], ["rules", "test", BOOKED, "--json"], ["qr"]]
