@@ -120,6 +120,7 @@ class CustomerStatus:
     ACTIVE = "active"  # registered by mail: has a PIN and a personal link
     LEDGER = "ledger"  # known from the ledger (a vendor notice, a phone call); not registered by mail
     DELETED = "deleted"
+    MERGED = "merged"  # its bookings, mail and addresses moved to customer.merged_into
 
 
 class Customer(SQLModel, table=True):
@@ -143,6 +144,7 @@ class Customer(SQLModel, table=True):
     unreachable_reason: str = Field(default="", max_length=400)
     soft_bounces: int = 0  # in the window that began at soft_bounces_since
     soft_bounces_since: datetime | None = _ts()
+    merged_into: int | None = Field(default=None, foreign_key="customer.id")  # status MERGED: the one kept
 
 
 class Token(SQLModel, table=True):

@@ -102,3 +102,27 @@ def redact(text: str) -> str:
     return _PHONE_LIKE.sub(
         lambda m: mask_phone(re.sub(r"\D", "", unicodedata.normalize("NFKC", m.group(0)))), text
     )
+
+
+def name_query(value: str) -> tuple[str, ...]:
+    """The spellings a name or reading typed for a search may be stored as: width and spaces ignored
+    (NFKC, as `name` stores them), hiragana and katakana alike. Empty when nothing was typed."""
+    text = _SPACES.sub("", unicodedata.normalize("NFKC", _INVISIBLE.sub("", value)))
+    if not text:
+        return ()
+    return tuple(dict.fromkeys((text, jaconv.hira2kata(text), jaconv.kata2hira(text))))
+
+
+def phone_query(value: str) -> str:
+    """The national digits of a phone number typed in any format (+81 90-1234-5678, ０９０…): the
+    stored form for a whole number, the digits as typed for a part of one ("5678"); "" when none."""
+    text = re.sub(r"[\s()（）.]", "", _DASHES.sub("", unicodedata.normalize("NFKC", value)))
+    if text.startswith("+81"):  # also for numbers phonenumbers does not know (generated, new ranges)
+        text = "0" + text[3:]
+    try:
+        parsed = phonenumbers.parse(text, "JP")
+    except phonenumbers.NumberParseException:
+        parsed = None
+    if parsed is not None and phonenumbers.is_valid_number(parsed) and parsed.country_code == 81:
+        return "0" + phonenumbers.national_significant_number(parsed)
+    return re.sub(r"\D", "", text)

@@ -150,7 +150,7 @@ def test_a_bad_relay_url_is_a_configuration_error_before_anything_starts(
 ) -> None:
     path = write_config(tmp_path / "shop", f'[outbound]\nrelay = "{relay}"\n', database=False)
     done = CliRunner().invoke(app, ["--config", str(path), *command])
-    assert done.exit_code == 2, (done.output, done.exception)
+    assert done.exit_code == 1, (done.output, done.exception)
     assert done.stderr.startswith("configuration error:")
     assert f"{path}: [outbound] relay: bad relay URL {relay!r}: {why}" in done.stderr
     assert not (tmp_path / "shop" / "var").exists()

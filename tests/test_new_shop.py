@@ -74,6 +74,6 @@ def test_a_config_error_stops_the_cli_before_anything_starts(tmp_path: Path) -> 
     bad = tmp_path / "mailgate.toml"
     bad.write_text('[smtp]\nlisten = "everywhere"\n[paths]\nvar = "var"\n')
     done = invoke(["--config", str(bad), "serve"])
-    assert done.exit_code == 2
+    assert done.exit_code == 1
     assert f"{bad}: [smtp] listen: expected HOST:PORT" in done.stderr
     assert not (tmp_path / "var").exists()

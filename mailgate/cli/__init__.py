@@ -1,6 +1,7 @@
 """The operator's command line (typer). Each module adds its commands to the shared app."""
 
 from mailgate.cli import (  # noqa: F401  (register commands)
+    customers,
     day,
     db,
     desk,
@@ -17,6 +18,9 @@ from mailgate.cli import (  # noqa: F401  (register commands)
     tasks,
 )
 from mailgate.cli.common import app
+from mailgate.cli.examples import attach
+
+attach(app)
 
 
 def main() -> None:

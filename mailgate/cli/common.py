@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import click
+import sqlalchemy.exc
 import typer
 from typer.core import TyperGroup
 
@@ -37,6 +38,20 @@ class GroupedCommands(TyperGroup):
         for panel in order:
             with formatter.section(panel):
                 formatter.write_dl(groups[panel])
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """A database that cannot be reached (stopped, wrong [db] url, gone mid-command) is the
+        operator's to fix: say so in one paragraph, exit 1, no traceback."""
+        try:
+            return super().invoke(ctx)
+        except sqlalchemy.exc.OperationalError as e:
+            reason = str(e.orig or e).strip().splitlines()[0]
+            typer.echo(
+                f"the database cannot be reached: {reason}\n"
+                "Is it running? Check [db] url in the config; `mailgate db current` tries the connection.",
+                err=True,
+            )
+            raise typer.Exit(1) from None
 
 
 # No Rich markup: help texts name config sections like `[imap]`, which Rich would swallow as tags.
@@ -69,7 +84,7 @@ def load_config(ctx: typer.Context, **overrides: str | None) -> Config:
     try:
         return config_mod.load(ctx.obj, **overrides)
     except ConfigError as e:
-        raise fail(f"configuration error:\n{e}") from None
+        raise fail(f"configuration error:\n{e}", 1) from None
 
 
 def build_context(cfg: Config, *, read_only: bool = False, check_schema: bool = True) -> Any:
@@ -84,13 +99,13 @@ def build_context(cfg: Config, *, read_only: bool = False, check_schema: bool = 
     except NoDatabase as e:
         raise fail(str(e), 1) from None
     except SchemaError as e:
-        raise fail(str(e)) from None
+        raise fail(str(e), 1) from None
     except RulesError as e:
-        raise fail(f"rules error:\n{e}") from None
+        raise fail(f"rules error:\n{e}", 1) from None
     except ConfigError as e:  # the files the config points at: shift table, DNS overrides
-        raise fail(f"configuration error:\n{e}") from None
+        raise fail(f"configuration error:\n{e}", 1) from None
     except (OSError, ValueError) as e:
-        raise fail(f"configuration error: {e}") from None
+        raise fail(f"configuration error: {e}", 1) from None
     command = click.get_current_context(silent=True)
     if command is not None:  # the command's connections close with it (in-process callers, tests)
         command.call_on_close(built.engine.dispose)

@@ -55,7 +55,7 @@ def db_upgrade(
             typer.confirm("Upgrade now?", abort=True)
         _before, after = schema.upgrade(engine, pin_key=_pin_key(cfg))
     except schema.SchemaError as e:
-        raise fail(str(e)) from None
+        raise fail(str(e), 1) from None
     finally:
         engine.dispose()
     typer.echo(f"upgraded to revision {after} (head)")
@@ -88,7 +88,7 @@ def db_current(ctx: typer.Context) -> None:
     try:
         revision = schema.current(engine)
     except schema.SchemaError as e:
-        raise fail(str(e)) from None
+        raise fail(str(e), 1) from None
     finally:
         engine.dispose()
     typer.echo(schema.describe(revision) if revision == schema.head() else str(schema.outdated(revision)))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from sqlmodel import Session, col, select
@@ -19,6 +19,7 @@ from mailgate.cli.common import (
     load_config,
 )
 from mailgate.cli.history import SinceOpt, since_option
+from mailgate.config import Config
 
 messages_app = typer.Typer(invoke_without_command=True, help="Stored messages and their states.")
 app.add_typer(messages_app, name="messages", rich_help_panel=output.MESSAGES)
@@ -48,14 +49,18 @@ def messages_list(
     if as_json:
         emit_json([r.model_dump(exclude={"decision", "traceback", "dedupe_key"}) for r in rows])
         return
-    for m in rows:
-        held = f"  [{m.claimed_by} until {fmt_dt(m.lease_until, cfg)}]" if m.claimed_by else ""
-        typer.echo(
-            f"{m.id:>6}  {fmt_dt(m.received_at, cfg)}  {m.state:<8}  {m.via:<5} "
-            f"{m.from_addr or '-'} -> {m.rcpt}  {m.reason}{held}"
-        )
     if not rows:
         typer.echo("no messages")
+        return
+    output.show_table(
+        ["#", "received", "state", "via", "from", "to", "reason", "worker (lease until)"],
+        (
+            [m.id, fmt_dt(m.received_at, cfg), m.state, m.via, m.from_addr, m.rcpt, m.reason, _lease(m, cfg)]
+            for m in rows
+        ),
+        title=f"messages{f' ({state})' if state else ''}, newest first",
+        zone=cfg.tz.key,
+    )
 
 
 @messages_app.command("show")
@@ -79,10 +84,7 @@ def messages_show(ctx: typer.Context, message_id: int, as_json: JsonOpt = False)
         typer.echo(f"{key}: {value}")
 
 
-@app.command(
-    rich_help_panel=output.MESSAGES,
-    epilog="Example: mailgate audit --booking 1251  |  mailgate audit --operator 佐藤 --since 2031-12-01",
-)
+@app.command(rich_help_panel=output.MESSAGES)
 def audit(
     ctx: typer.Context,
     customer: Annotated[
@@ -166,11 +168,29 @@ def outbox(
     if as_json:
         emit_json([r.model_dump(exclude={"body"}) for r in rows])
         return
-    for r in rows:
-        claim = f"owner={r.claimed_by} lease={fmt_dt(r.lease_until, cfg)} " if r.claimed_by else ""
-        typer.echo(
-            f"{r.id:>6}  {fmt_dt(r.created_at, cfg)}  {r.state:<7} tries={r.attempts} {claim}"
-            f"{r.to_addr}  {r.subject}" + (f"  [{r.last_error}]" if r.last_error else "")
-        )
     if not rows:
         typer.echo("outbox empty")
+        return
+    output.show_table(
+        ["#", "queued", "state", "tries", "to", "subject", "last error", "sender (lease until)"],
+        (
+            [
+                r.id,
+                fmt_dt(r.created_at, cfg),
+                r.state,
+                r.attempts,
+                r.to_addr,
+                r.subject,
+                r.last_error,
+                _lease(r, cfg),
+            ]
+            for r in rows
+        ),
+        title=f"outbox{f' ({state})' if state else ''}, newest first",
+        zone=cfg.tz.key,
+    )
+
+
+def _lease(row: Any, cfg: Config) -> str:
+    """Who holds a claimed row, and until when (the database's clock, in the shop's zone)."""
+    return f"{row.claimed_by} until {fmt_dt(row.lease_until, cfg)}" if row.claimed_by else ""

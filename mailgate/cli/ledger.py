@@ -89,15 +89,25 @@ def waitlist(
     if as_json:
         emit_json(rows)
         return
-    typer.echo(f"waitlists on {on}{'' if day else ' (today)'}")
-    for r in rows:
-        until = f"  offered until {r['offered_until_local'][11:]}" if r["offered_until_local"] else ""
-        typer.echo(
-            f"{r['id']:>5}  {r['start_local'][11:]}  {r['state']:<8} {r['staff'] or '指名なし':<6} "
-            f"#{r['customer_id']} {r['customer'] or '-'}  {r['menu']}{until}"
-        )
     if not rows:
         typer.echo(f"nobody waits on {on}")
+        return
+    output.show_table(
+        ["#", "time", "state", "staff", "customer", "menu", "offered until"],
+        (
+            [
+                *(r["id"], r["start_local"][11:16], r["state"], r["staff"] or "指名なし"),
+                *(
+                    f"#{r['customer_id']} {r['customer'] or ''}",
+                    r["menu"],
+                    (r["offered_until_local"] or "")[11:16],
+                ),
+            ]
+            for r in rows
+        ),
+        title=f"waitlists on {on}{'' if day else ' (today)'}",
+        zone=cfg.tz.key,
+    )
 
 
 @conflicts_app.callback()
@@ -114,13 +124,18 @@ def conflicts_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     if as_json:
         emit_json([{"conflict": cf.model_dump(), "booking": b.model_dump()} for cf, b in rows])
         return
-    for cf, b in rows:
-        typer.echo(
-            f"{cf.id:>5}  {fmt_dt(b.start, cfg)[:16]}  {b.source} {b.external_id or '-'}  "
-            f"booking {b.id}  {' / '.join(cf.reasons)}"
-        )
     if not rows:
         typer.echo("no open conflicts")
+        return
+    output.show_table(
+        ["#", "appointment", "source", "reservation", "booking", "why"],
+        (
+            [cf.id, fmt_dt(b.start, cfg)[:16], b.source, b.external_id, b.id, " / ".join(cf.reasons)]
+            for cf, b in rows
+        ),
+        title="open conflicts, soonest first",
+        zone=cfg.tz.key,
+    )
 
 
 @conflicts_app.command("resolve")
@@ -165,14 +180,21 @@ def inquiries_list(
     if as_json:
         emit_json([q.model_dump() for q in rows])
         return
-    for q in rows:
-        typer.echo(
-            f"{q.id:>5}  {fmt_dt(q.received_at, cfg)[:16]}  {q.status:<7} {q.kind:<15} "
-            f"{q.name or '-'} <{q.email or '-'}>  assignee={q.assignee or '-'} next={q.next_action_on or '-'}"
-        )
-        typer.echo(f"       {q.body.splitlines()[0] if q.body else ''}")
     if not rows:
         typer.echo("no inquiries")
+        return
+    output.show_table(
+        ["#", "received", "status", "kind", "from", "assignee", "next", "first line"],
+        (
+            [
+                *(q.id, fmt_dt(q.received_at, cfg)[:16], q.status, q.kind, f"{q.name} <{q.email or '-'}>"),
+                *(q.assignee, q.next_action_on, q.body.splitlines()[0] if q.body else ""),
+            ]
+            for q in rows
+        ),
+        title=f"inquiries{f' ({status})' if status else ''}",
+        zone=cfg.tz.key,
+    )
 
 
 @inquiries_app.command("set")

@@ -28,13 +28,13 @@ def poll(
 
     cfg = load_config(ctx)
     if cfg.imap is None:
-        raise fail(f"{cfg.source or 'the built-in defaults'}: no [imap] section: no mailbox to poll")
+        raise fail(f"{cfg.source or 'the built-in defaults'}: no [imap] section: no mailbox to poll", 1)
     setup_logging()
     c = build_context(cfg)
     try:
         imap_session.credentials(cfg)
     except imap_session.ImapError as e:
-        raise fail(f"imap: {e}") from None
+        raise fail(f"imap: {e}", 1) from None
     if once:
         try:
             result = imap.poll_once(cfg, c.engine)

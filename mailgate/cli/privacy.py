@@ -11,7 +11,8 @@ from mailgate.cli import output
 from mailgate.cli.common import JsonOpt, app, build_context, emit_json, fail, fmt_dt, load_config
 
 customers_app = typer.Typer(
-    invoke_without_command=True, help="Customers: who mail cannot reach; erasing one."
+    invoke_without_command=True,
+    help="Customers: search, show, edit, merge, extra addresses; who mail cannot reach; erasing one.",
 )
 app.add_typer(customers_app, name="customers", rich_help_panel=output.CUSTOMERS)
 

@@ -39,7 +39,7 @@ def rules_test(
     try:
         ruleset = engine.load(cfg)
     except engine.RulesError as e:
-        raise fail(f"rules error:\n{e}") from None
+        raise fail(f"rules error:\n{e}", 1) from None
     try:
         raw = file.read_bytes()
     except OSError as e:

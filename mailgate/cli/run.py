@@ -38,7 +38,7 @@ def serve(
     try:
         asyncio.run(run(c, process=worker))
     except SchemaError as e:
-        raise fail(str(e)) from None
+        raise fail(str(e), 1) from None
     except OSError as e:
         raise fail(f"cannot start: {e}", 1) from None
 

@@ -157,10 +157,10 @@ def shifts_export(
 
 def _staff(cal: Calendar, text: str) -> str:
     if not cal.staff:
-        raise fail("no staff yet: add them with `mailgate shop import` from [shop] staff")
+        raise fail("no staff yet: add them with `mailgate shop import` from [shop] staff", 1)
     name = cal.staff_named(text)
     if name is None:
-        raise fail(f"{text!r} is not a staff member (known: {', '.join(cal.staff)})")
+        raise fail(f"{text!r} is not a staff member (known: {', '.join(cal.staff)})", 1)
     return name
 
 

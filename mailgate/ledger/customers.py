@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from mailgate import audit, normalize, tokens
 from mailgate.audit import Actor
+from mailgate.customer_addresses import by_address
 from mailgate.ledger import bounces, matching
 from mailgate.ledger.env import LedgerEnv
 from mailgate.ledger.pins import hash_pin, pin_keys
@@ -19,7 +20,8 @@ from mailgate.models import Customer, CustomerStatus, Token
 
 
 def by_email(session: Session, email: str) -> Customer | None:
-    return session.exec(select(Customer).where(Customer.email_key == email.lower())).first()
+    """The customer of email 1 or of an extra address (a customer who changed phones)."""
+    return by_address(session, email)
 
 
 @dataclass(frozen=True)

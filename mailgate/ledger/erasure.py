@@ -19,6 +19,7 @@ from typing import Any
 from sqlmodel import Session, col, func, or_, select
 
 from mailgate import audit
+from mailgate.customer_addresses import CustomerAddress
 from mailgate.ledger.customers import revoke
 from mailgate.ledger.notes import erase_notes
 from mailgate.mail.addresses import mailbox_key
@@ -98,10 +99,19 @@ def _ids(session: Session, stmt: Any) -> set[int]:
     return {i for i in session.exec(stmt) if i is not None}
 
 
+def _linked(session: Session, customer: Customer) -> list[CustomerAddress]:
+    return list(session.exec(select(CustomerAddress).where(CustomerAddress.customer_id == customer.id)))
+
+
+def _addresses(customer: Customer, linked: list[CustomerAddress]) -> list[str]:
+    """Email 1, the linked addresses, and any the memo names."""
+    return [customer.email, *(a.email for a in linked), *_ADDRESS.findall(customer.memo)]
+
+
 def messages_of(session: Session, customer: Customer) -> set[int]:
     """The stored messages from or about a customer: what made their rows, and what their addresses
     sent (the customer's history shows them too)."""
-    return _messages_of(session, customer, [customer.email, *_ADDRESS.findall(customer.memo)])
+    return _messages_of(session, customer, _addresses(customer, _linked(session, customer)))
 
 
 def _messages_of(session: Session, customer: Customer, addresses: Iterable[str]) -> set[int]:
@@ -131,9 +141,12 @@ def _person(customer: Customer, messages: list[Message]) -> Person:
 def erase(session: Session, customer: Customer, now: datetime, actor: str, token_id: int | None) -> Erased:
     """Erase `customer` in the caller's transaction."""
     assert customer.id is not None
-    message_ids = messages_of(session, customer)
+    linked = _linked(session, customer)
+    addresses = _addresses(customer, linked)
+    message_ids = _messages_of(session, customer, addresses)
     first = list(session.exec(select(Message).where(col(Message.id).in_(message_ids))))
     person = _person(customer, first)
+    person.add(*addresses)
     # Rows of other recipients share the bytes of a message: they go with it.
     paths = {m.spool_path for m in first if m.spool_path and not m.spool_path.startswith(ERASED_RAW)}
     sharing = select(Message).where(col(Message.spool_path).in_(paths)) if paths else None
@@ -141,7 +154,7 @@ def erase(session: Session, customer: Customer, now: datetime, actor: str, token
     erased = Erased(customer.id, messages=sorted(i for i in messages if i is not None))
     for m in messages.values():
         _erase_message(session, m, person, erased)
-    _erase_outbox(session, customer, set(messages), person, erased)
+    _erase_outbox(session, customer, addresses, set(messages), person, erased)
     erased.events = _erase_events(session, customer, set(messages), person)
     for inquiry in session.exec(
         select(Inquiry).where(or_(Inquiry.customer_id == customer.id, col(Inquiry.message_id).in_(messages)))
@@ -156,6 +169,8 @@ def erase(session: Session, customer: Customer, now: datetime, actor: str, token
             conflict.reasons = [person.scrub(r) for r in conflict.reasons]
             conflict.resolution = person.scrub(conflict.resolution)
             session.add(conflict)
+    for address in linked:
+        session.delete(address)
     customer.status = CustomerStatus.DELETED
     customer.email, customer.email_key, customer.memo = "", None, ""
     customer.name = customer.name_kana = customer.phone = customer.pin_hash = ""
@@ -206,11 +221,17 @@ def forget_sent(row: Outbox) -> None:
 
 
 def _erase_outbox(
-    session: Session, customer: Customer, messages: set[int], person: Person, erased: Erased
+    session: Session,
+    customer: Customer,
+    addresses: list[str],
+    messages: set[int],
+    person: Person,
+    erased: Erased,
 ) -> None:
     theirs = or_(Outbox.customer_id == customer.id, col(Outbox.cause_message_id).in_(messages))
-    if customer.email:
-        theirs = or_(theirs, Outbox.to_key == mailbox_key(customer.email))
+    keys = [mailbox_key(a) for a in addresses if a]
+    if keys:
+        theirs = or_(theirs, col(Outbox.to_key).in_(keys))
     mentioning = [col(c).contains(v) for v in person.raw for c in (Outbox.subject, Outbox.body)]
     for row in session.exec(select(Outbox).where(or_(theirs, *mentioning))):
         mine = row.customer_id == customer.id or person.mentioned_in(row.to_addr)

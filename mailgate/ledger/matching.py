@@ -10,8 +10,11 @@ from sqlmodel import Session, col, select
 
 from mailgate import audit, db, normalize
 from mailgate.audit import Actor
+from mailgate.customer_addresses import by_address
 from mailgate.models import Customer, CustomerStatus
 from mailgate.times import name_key
+
+GONE = (CustomerStatus.DELETED, CustomerStatus.MERGED)  # never matched: erased, or now another's
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,7 @@ def find(session: Session, details: Person) -> Customer | None:
 def match(session: Session, details: Person) -> tuple[Customer | None, list[Customer]]:
     """(the customer, the other people with the same phone). Phone, then email, then name and reading;
     a phone alone never makes two different names one customer (a home phone, a family phone)."""
-    live = col(Customer.status) != CustomerStatus.DELETED
+    live = col(Customer.status).not_in(GONE)
     phone, email = details.phone, details.email
     name, kana = details.name, details.name_kana
     others: list[Customer] = []
@@ -58,8 +61,8 @@ def match(session: Session, details: Person) -> tuple[Customer | None, list[Cust
                 return found, []
             others.append(found)
     if email:
-        found = session.exec(select(Customer).where(Customer.email_key == email.lower(), live)).first()
-        if found:
+        found = by_address(session, email)
+        if found and found.status not in GONE:
             return found, []
     if name and kana:
         stmt = select(Customer).where(Customer.name == name, Customer.name_kana == kana, live)
@@ -82,9 +85,14 @@ def duplicates_of(session: Session, customer: Customer) -> list[Customer]:
     if not customer.phone or not customer.name:
         return []
     me = Person(name=customer.name, name_kana=customer.name_kana)
-    live = col(Customer.status) != CustomerStatus.DELETED
+    live = col(Customer.status).not_in(GONE)
     stmt = select(Customer).where(Customer.phone == customer.phone, Customer.id != customer.id, live)
     return [c for c in session.exec(stmt.order_by(Customer.id)) if c.name and same_person(me, c)]
+
+
+def _owner_id(session: Session, email: str) -> int | None:
+    owner = by_address(session, email)
+    return owner.id if owner else None
 
 
 def lock(session: Session, details: Person) -> None:
@@ -107,7 +115,7 @@ def find_or_create(
     customer, others = match(session, details)
     if customer is None:
         email = details.email
-        taken = email and session.exec(select(Customer).where(Customer.email_key == email.lower())).first()
+        taken = email and by_address(session, email)
         customer = Customer(
             email="" if taken else email,
             email_key=None if taken or not email else email.lower(),
@@ -129,11 +137,10 @@ def find_or_create(
             changed[key] = details.get(key)
     email = details.email
     if email and not customer.email:
-        clash = session.exec(select(Customer).where(Customer.email_key == email.lower())).first()
-        if clash is None:
+        if by_address(session, email) is None:
             customer.email, customer.email_key = email, email.lower()
             changed["email"] = email
-    elif email and email.lower() != customer.email.lower() and email not in customer.memo:
+    elif email and _owner_id(session, email) != customer.id and email not in customer.memo:
         line = f"別のメールアドレス: {email}（{label}）"
         customer.memo = f"{customer.memo}\n{line}".strip()
         changed["memo"] = line

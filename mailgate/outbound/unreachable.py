@@ -4,9 +4,10 @@ from the address (which clears the mark first) or a link they used just now."""
 
 from __future__ import annotations
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from mailgate.audit import Actor
+from mailgate.customer_addresses import by_address
 from mailgate.models import Customer, Message
 
 
@@ -21,13 +22,11 @@ def _answers_them(session: Session, to: str, actor: Actor) -> bool:
 
 def suppressed(session: Session, to: str, customer_id: int | None, actor: Actor) -> str:
     """Why a mail to `to` must not go ("" when it may): the address is marked unreachable."""
-    failing = select(Customer).where(col(Customer.unreachable_since).is_not(None))
-    if customer_id is not None:
-        failing = failing.where(Customer.id == customer_id)
-    else:
-        failing = failing.where(Customer.email_key == to.lower())
-    customer = session.exec(failing).first()
-    if customer is None or customer.email.lower() != to.lower() or _answers_them(session, to, actor):
+    customer = session.get(Customer, customer_id) if customer_id is not None else by_address(session, to)
+    if customer is None or customer.unreachable_since is None:
+        return ""
+    # The mark is about email 1: an extra address of the same customer may still work.
+    if customer.email.lower() != to.lower() or _answers_them(session, to, actor):
         return ""
     since = customer.unreachable_since.date().isoformat() if customer.unreachable_since else ""
     return f"suppressed: {to} unreachable since {since} ({customer.unreachable_reason})"

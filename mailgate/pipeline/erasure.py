@@ -30,6 +30,10 @@ def erase_customer(ctx: Context, customer_id: int, actor: str, now: datetime | N
         customer = s.get(Customer, customer_id, with_for_update=True)
         if customer is None:
             raise LookupError(f"no customer {customer_id}")
+        if customer.merged_into is not None:  # an empty row: the person is the kept customer now
+            raise LookupError(
+                f"customer {customer_id} was merged into {customer.merged_into}: erase that one"
+            )
         erased = erasure.erase(s, customer, now or utcnow(), actor, None)
     finish(ctx, erased)
     return erased

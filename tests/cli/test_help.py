@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +14,7 @@ from typer.testing import CliRunner
 from mailgate.cli import app
 
 _BRACKETED = re.compile(r"\[[a-z_]+\]")
+_EXAMPLE = re.compile(r"^\s*(?:Examples?:\s*)?(mailgate .+?)\s*$", re.MULTILINE)
 
 
 def _commands() -> Iterator[tuple[list[str], Any]]:
@@ -57,3 +59,32 @@ def test_every_command_is_listed_under_its_job() -> None:
     listed = CliRunner().invoke(app, ["--help"], terminal_width=200).output
     headings = [line[:-1] for line in listed.splitlines() if line.endswith(":") and not line.startswith(" ")]
     assert headings[headings.index("Options") + 1 :] == [p for p in output.PANELS if p != output.DATA]
+
+
+def _examples() -> list[tuple[list[str], Any, str]]:
+    """(path, command, example line) for every example shown under a `--help`."""
+    found = []
+    for path, command in _commands():
+        text = command.epilog if isinstance(command.epilog, str) else ""
+        found += [(path, command, m.group(1)) for m in _EXAMPLE.finditer(text)]
+    return found
+
+
+def test_every_command_shows_an_example() -> None:
+    shown = {" ".join(path) for path, _, _ in _examples()}
+    runnable = {
+        " ".join(path)
+        for path, command in _commands()
+        if path and (not getattr(command, "commands", None) or getattr(command, "invoke_without_command", 0))
+    }
+    assert runnable - shown == set()
+
+
+@pytest.mark.parametrize(("path", "command", "line"), _examples(), ids=[e[2] for e in _examples()])
+def test_each_example_is_a_command_line_its_command_accepts(path: list[str], command: Any, line: str) -> None:
+    """Parsed as the shell would split it: the command path, then options and arguments the command
+    has (an example that names a removed option fails here, not in front of an operator)."""
+    words = shlex.split(line)[1:]
+    assert words[: len(path)] == path
+    context = command.make_context(" ".join(path), words[len(path) :])
+    assert context.params is not None

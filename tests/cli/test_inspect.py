@@ -24,7 +24,7 @@ def test_messages_being_processed_show_their_worker_and_lease(db_ctx: Context) -
 
     text = runner.invoke(app, ["--config", config, "messages", "--state", "processing"])
     assert text.exit_code == 0, text.output
-    assert "processing" in text.output and "[worker@node-b/4242/abc until 20" in text.output
+    assert "processing" in text.output and "worker@node-b/4242/abc until 20" in text.output
 
     listed = runner.invoke(app, ["--config", config, "messages", "--state", "processing", "--json"])
     [row] = json.loads(listed.output)

@@ -80,16 +80,17 @@ def test_set_a_usual_weekday_and_hear_what_it_means(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("args", "message"),
+    ("args", "code", "message"),
     [
-        (["山本", "2026-12-03", "10:00-16:00"], "'山本' is not a staff member (known: 佐藤, 田中)"),
-        (["佐藤", "someday", "10:00-16:00"], "'someday': expected YYYY-MM-DD or a weekday mon..sun"),
-        (["佐藤", "2026-12-03", "10:00-10:00"], "expected START-END such as 10:00-16:00"),
+        (["山本", "2026-12-03", "10:00-16:00"], 1, "'山本' is not a staff member (known: 佐藤, 田中)"),
+        (["佐藤", "someday", "10:00-16:00"], 2, "'someday': expected YYYY-MM-DD or a weekday mon..sun"),
+        (["佐藤", "2026-12-03", "10:00-10:00"], 2, "expected START-END such as 10:00-16:00"),
     ],
 )
-def test_set_refuses_what_it_cannot_set(tmp_path: Path, args: list[str], message: str) -> None:
+def test_set_refuses_what_it_cannot_set(tmp_path: Path, args: list[str], code: int, message: str) -> None:
+    """Someone not on the staff is not found (1); a day or hours written wrong is usage (2)."""
     done = run(write_shop(tmp_path), "set", *args)
-    assert done.exit_code == 2 and message in done.stderr
+    assert done.exit_code == code and message in done.stderr
 
 
 def test_check_says_ok_and_lists_shifts_the_shops_hours_do_not_hold(tmp_path: Path) -> None:

@@ -17,9 +17,10 @@ from typer.testing import CliRunner
 from mailgate import config, db
 from mailgate.cli import app
 from mailgate.context import Context
+from mailgate.customer_addresses import CustomerAddress
 from mailgate.inbound.store import store
 from mailgate.ledger import customers, logins
-from mailgate.models import Booking, Customer, Token
+from mailgate.models import Booking, Customer, Outbox, Token
 from mailgate.outbound.sender import Sender
 from mailgate.pipeline.worker import process_pending
 from mailgate.web.app import create_app
@@ -79,8 +80,8 @@ def sqlite_files(ctx: Context) -> list[Path]:
     return [p for p in (path, path.with_name(path.name + "-wal")) if p.exists()]
 
 
-def assert_erased(ctx: Context, customer_id: int) -> None:
-    assert where_found(ctx, PERSON, sqlite_files(ctx)) == {}
+def assert_erased(ctx: Context, customer_id: int, *also: str) -> None:
+    assert where_found(ctx, [*PERSON, *also], sqlite_files(ctx)) == {}
     with Session(ctx.engine) as s:
         [booking] = s.exec(select(Booking)).all()
         customer = s.get(Customer, customer_id)
@@ -119,3 +120,28 @@ def test_an_operators_erase_leaves_nothing_of_the_customer(shop: Context) -> Non
     assert done.exit_code == 0, done.output
     assert f"erased customer {customer_id}" in done.output
     assert_erased(shop, customer_id)
+
+
+def test_mail_from_a_linked_address_reaches_the_customer_and_the_erase_takes_it_too(shop: Context) -> None:
+    """A customer who changed phones: the operator links the new address, a blank mail from it is the
+    registered customer's (a settings link, no new customer); erasing them leaves nothing of it."""
+    customer_id = a_customers_life(shop)
+    new = "taro.new@docomo.ne.jp"
+    operator = ["--config", str(shop.cfg.source), "customers"]
+    linked = CliRunner().invoke(app, [*operator, "link", str(customer_id), new])
+    assert linked.exit_code == 0, linked.output
+
+    deliver(
+        shop, BLANK.replace(ADDRESS.encode(), new.encode()).replace(b"<b1@", b"<b2@"), "signup@shop.example"
+    )
+
+    with Session(shop.engine) as s:
+        assert [c.id for c in s.exec(select(Customer))] == [customer_id]
+        settings = s.exec(select(Token).where(Token.purpose == "settings")).one()
+        assert settings.customer_id == customer_id
+        assert [o.template for o in s.exec(select(Outbox).where(Outbox.to_addr == new))] == ["settings_link"]
+    done = CliRunner().invoke(app, [*operator, "erase", str(customer_id), "--yes"])
+    assert done.exit_code == 0, done.output
+    assert_erased(shop, customer_id, new)
+    with Session(shop.engine) as s:
+        assert s.exec(select(CustomerAddress)).all() == []

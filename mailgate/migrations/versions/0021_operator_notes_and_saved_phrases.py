@@ -4,14 +4,14 @@ Operators write notes on a customer with a status (waiting / in_progress / done)
 next-action date; the work queue (`mailgate tasks`) reads the open ones. Saved phrases fill a note's
 title and body. Both tables are new: nothing to fill.
 
-Revision 0020, after 0019.
+Revision 0021, after 0020.
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0020"
-down_revision = "0019"
+revision = "0021"
+down_revision = "0020"
 
 
 def upgrade() -> None:

@@ -1,0 +1,41 @@
+"""A customer's extra addresses (a customer changed phones: the new docomo address beside the old one),
+and the one way to find a customer by an address they write from: email 1 or any extra address. An
+address belongs to one customer only (ledger/extra_addresses.py refuses a second owner)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Field, Session, SQLModel, col, or_, select
+
+from mailgate.models import Customer, UTCDateTime, utcnow
+
+
+class CustomerAddress(SQLModel, table=True):
+    """One extra address of a customer; email 1 stays in customer.email."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    email: str = Field(max_length=320)  # as the operator typed it
+    email_key: str = Field(max_length=320, unique=True)  # lowercased, like customer.email_key
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+
+
+def by_address(session: Session, email: str) -> Customer | None:
+    """The customer whose email 1 or extra address this is (case does not matter), or None."""
+    key = email.strip().lower()
+    if not key:
+        return None
+    linked = select(CustomerAddress.customer_id).where(CustomerAddress.email_key == key)
+    stmt = select(Customer).where(or_(Customer.email_key == key, col(Customer.id).in_(linked)))
+    return session.exec(stmt.order_by(col(Customer.id))).first()
+
+
+def extra_addresses(session: Session, customer_id: int | None) -> list[str]:
+    stmt = select(CustomerAddress.email).where(CustomerAddress.customer_id == customer_id)
+    return list(session.exec(stmt.order_by(col(CustomerAddress.id))))
+
+
+def all_addresses(session: Session, customer: Customer) -> list[str]:
+    """Email 1 first, then the extra addresses."""
+    return [a for a in (customer.email, *extra_addresses(session, customer.id)) if a]

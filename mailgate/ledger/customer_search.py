@@ -1,0 +1,118 @@
+"""Finding customers as an operator types them: part of a name or reading (kanji or kana, hiragana,
+katakana or half-width, with or without spaces), a phone number in any format, part of any of their
+addresses, a status, when they were created. `bookings search` and `note --bulk` use the same filter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, String
+from sqlmodel import Session, col, func, or_, select
+
+from mailgate import normalize
+from mailgate.customer_addresses import CustomerAddress
+from mailgate.models import Booking, BookingStatus, Customer, CustomerStatus
+
+
+def _contains(column: Any, text: str) -> ColumnElement[bool]:
+    """The stored value as the query is typed: no spaces (older rows may have them), no dashes."""
+    for dropped in (" ", "\u3000", "-"):
+        column = func.replace(column, dropped, "", type_=String)
+    return column.contains(text, autoescape=True)
+
+
+def matching_customers(
+    session: Session,
+    name: str | None = None,
+    phone: str | None = None,
+    email: str | None = None,
+    status: str | None = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+) -> list[int]:
+    """The ids of the customers every given criterion matches, oldest first (created_to exclusive).
+    A merged customer is an empty row: found only when status "merged" is asked for."""
+    stmt = select(Customer.id)
+    if name:
+        spellings = normalize.name_query(name)
+        stmt = stmt.where(
+            or_(*(_contains(c, s) for s in spellings for c in (Customer.name, Customer.name_kana)))
+        )
+    if phone is not None:
+        digits = normalize.phone_query(phone)
+        stmt = stmt.where(_contains(Customer.phone, digits) if digits else col(Customer.id).is_(None))
+    if email:
+        text = email.strip().lower()
+        has = col(CustomerAddress.email_key).contains(text, autoescape=True)
+        linked = select(CustomerAddress.customer_id).where(has)
+        stmt = stmt.where(
+            or_(col(Customer.email_key).contains(text, autoescape=True), col(Customer.id).in_(linked))
+        )
+    if status:
+        stmt = stmt.where(Customer.status == status)
+    else:
+        stmt = stmt.where(Customer.status != CustomerStatus.MERGED)
+    if created_from is not None:
+        stmt = stmt.where(Customer.created_at >= created_from)
+    if created_to is not None:
+        stmt = stmt.where(Customer.created_at < created_to)
+    return [i for i in session.exec(stmt.order_by(col(Customer.id))) if i is not None]
+
+
+@dataclass(frozen=True)
+class Found:
+    """A customer as the search lists them."""
+
+    id: int
+    name: str
+    name_kana: str
+    phone: str
+    emails: list[str]
+    status: str
+    bookings: int  # not cancelled, not expired
+    last_visit: datetime | None  # the start of the latest confirmed booking before now
+    created_at: datetime
+
+
+def summaries(session: Session, ids: list[int], now: datetime) -> list[Found]:
+    """What the search shows of each customer, in the order of `ids`."""
+    if not ids:
+        return []
+    kept = col(Booking.status).not_in([BookingStatus.CANCELLED, BookingStatus.EXPIRED])
+    counts = dict(
+        session.exec(
+            select(Booking.customer_id, func.count())
+            .where(col(Booking.customer_id).in_(ids), kept)
+            .group_by(col(Booking.customer_id))
+        ).all()
+    )
+    visited = (Booking.status == BookingStatus.CONFIRMED, Booking.start <= now)
+    last = dict(
+        session.exec(
+            select(Booking.customer_id, func.max(Booking.start))
+            .where(col(Booking.customer_id).in_(ids), *visited)
+            .group_by(col(Booking.customer_id))
+        ).all()
+    )
+    extra: dict[int, list[str]] = {}
+    linked = select(CustomerAddress).where(col(CustomerAddress.customer_id).in_(ids))
+    for a in session.exec(linked.order_by(col(CustomerAddress.id))):
+        extra.setdefault(a.customer_id, []).append(a.email)
+    people = {c.id: c for c in session.exec(select(Customer).where(col(Customer.id).in_(ids)))}
+    return [
+        Found(
+            id=i,
+            name=c.name,
+            name_kana=c.name_kana,
+            phone=c.phone,
+            emails=[e for e in (c.email, *extra.get(i, [])) if e],
+            status=c.status,
+            bookings=counts.get(i, 0),
+            last_visit=last.get(i),
+            created_at=c.created_at,
+        )
+        for i in ids
+        if (c := people.get(i)) is not None
+    ]
