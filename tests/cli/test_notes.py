@@ -72,8 +72,9 @@ def test_a_note_from_a_saved_phrase_is_written_changed_and_audited_with_the_oper
     assert cli(shop, "phrases", "list") == []
 
 
-def test_one_note_goes_to_many_customers_once_each(shop: Path) -> None:  # noqa: F811
-    """What `note --bulk` calls with a search's customers: repeats once, unknown ids skipped."""
+def test_one_note_goes_to_many_customers_once_each_and_follows_a_merge(shop: Path) -> None:  # noqa: F811
+    """What `note --bulk` calls with a search's customers: repeats once, unknown ids skipped; a
+    merge takes the notes along."""
     from mailgate.models import Customer, utcnow
 
     with db.transaction(db.make_engine(config.load(shop).db_url)) as s:
@@ -83,6 +84,8 @@ def test_one_note_goes_to_many_customers_once_each(shop: Path) -> None:  # noqa:
         )
         assert sorted(n.customer_id for n in made) == sorted(ids)
     assert len(_events(shop, "note_added")) == len(ids) == 3
+    merged = cli(shop, "customers", "merge", str(ids[0]), str(ids[1]))
+    assert merged["moved"]["customer_note"] == 1, "a merged customer's notes go with them"
 
 
 def test_note_mistakes_are_refused_with_what_to_do(shop: Path) -> None:  # noqa: F811
