@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -58,15 +59,29 @@ def record(
 
 
 def timeline(
-    session: Session, *, customer_id: int | None = None, message_id: int | None = None
+    session: Session,
+    *,
+    customer_ids: Iterable[int] = (),
+    message_id: int | None = None,
+    booking_id: int | None = None,
+    actor: str | None = None,
+    since: datetime | None = None,
 ) -> list[Event]:
-    """Events about a customer or caused by a message, oldest first."""
-    conds = []
-    if customer_id is not None:
-        conds.append(Event.customer_id == customer_id)
+    """Events about any of the customers, caused by the message or about the booking, narrowed to
+    one actor (e.g. "operator:佐藤") and to those from `since`; oldest first. Nothing asked: none."""
+    about = []
+    if ids := list(customer_ids):
+        about.append(col(Event.customer_id).in_(ids))
     if message_id is not None:
-        conds.append(Event.message_id == message_id)
+        about.append(Event.message_id == message_id)
+    if booking_id is not None:  # in the detail, where every booking event names its booking
+        about.append(col(Event.detail)["booking_id"].as_integer() == booking_id)
+    conds = [or_(*about)] if about else []
+    if actor is not None:
+        conds.append(Event.actor == actor)
     if not conds:
         return []
-    stmt = select(Event).where(or_(*conds)).order_by(col(Event.at), col(Event.id))
+    if since is not None:
+        conds.append(col(Event.at) >= since)
+    stmt = select(Event).where(*conds).order_by(col(Event.at), col(Event.id))
     return list(session.exec(stmt))

@@ -19,7 +19,14 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, create_engine
 
-from mailgate import customer_addresses, desk_tables, followup_tables, models, shop_tables  # noqa: F401  (registers the tables)
+from mailgate import (  # noqa: F401  (registers the tables)
+    customer_addresses,
+    desk_tables,
+    followup_tables,
+    models,
+    notes_tables,
+    shop_tables,
+)
 from mailgate.files import private_dir
 
 _READ_ONLY = "mailgate_read_only"

@@ -7,8 +7,10 @@ from mailgate.cli import (  # noqa: F401  (register commands)
     db,
     desk,
     exchange,
+    history,
     inspect,
     ledger,
+    notes,
     poll,
     privacy,
     report,
@@ -17,6 +19,7 @@ from mailgate.cli import (  # noqa: F401  (register commands)
     shifts,
     shop,
     stats,
+    tasks,
     visits,
 )
 from mailgate.cli.common import app

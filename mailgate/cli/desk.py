@@ -29,7 +29,9 @@ AtOpt = Annotated[str, typer.Option("--at", help='the start in the shop\'s time,
 NotifyOpt = Annotated[
     bool, typer.Option("--notify", help="mail the customer (when mailgate has their address)")
 ]
-OperatorOpt = Annotated[str, typer.Option(help="who is acting (recorded in the audit)")]
+OperatorOpt = Annotated[
+    str, typer.Option("--as", "--operator", help="who is acting (recorded in the audit; default: you)")
+]
 ANYONE = ("anyone", "指名なし")  # --staff: whoever is free
 
 

@@ -22,7 +22,12 @@ EXAMPLES: dict[str, list[str]] = {
     "book": ['mailgate book --customer 090-1234-5678 --menu 整体60分 --at "2026-12-05 14:00" --notify'],
     "change": ['mailgate change 812 --at "2026-12-05 15:00" --staff anyone --notify'],
     "cancel": ["mailgate cancel 812 --notify"],
-    "audit": ["mailgate audit --customer 090-1234-5678", "mailgate audit --message 1203 --json"],
+    "audit": [
+        "mailgate audit --customer 090-1234-5678",
+        "mailgate audit --booking 812",
+        "mailgate audit --operator 佐藤 --since 2026-12-01",
+        "mailgate audit --message 1203 --json",
+    ],
     "outbox": ["mailgate outbox --state failed"],
     "poll": ["mailgate poll --once"],
     "purge": ["mailgate purge --dry-run"],

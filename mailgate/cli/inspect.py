@@ -18,6 +18,7 @@ from mailgate.cli.common import (
     fmt_dt,
     load_config,
 )
+from mailgate.cli.history import SinceOpt, since_option
 from mailgate.config import Config
 
 messages_app = typer.Typer(invoke_without_command=True, help="Stored messages and their states.")
@@ -89,35 +90,62 @@ def audit(
     customer: Annotated[
         str | None, typer.Option(help="customer's mail address, phone number (every customer with it) or #ID")
     ] = None,
-    message: Annotated[int | None, typer.Option(help="message id")] = None,
+    message: Annotated[int | None, typer.Option(help="what this stored message caused")] = None,
+    booking: Annotated[int | None, typer.Option(help="what happened to this booking")] = None,
+    operator: Annotated[str | None, typer.Option(help="what this operator did (their --as name)")] = None,
+    since: SinceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """The timeline of what happened to a customer or because of a message."""
+    """Cause and effect: what happened to a customer, a booking or because of a message, or what an
+    operator did — each event with what caused it (the mail, the link, the operator by name) and
+    what it changed. --operator and --since narrow the others."""
     from mailgate import audit as audit_mod
     from mailgate.ledger.customers import find_for_operator
+    from mailgate.ledger.history import causes, changed
 
-    if customer is None and message is None:
-        raise fail("give --customer ADDRESS|PHONE|#ID or --message ID")
+    if customer is None and message is None and booking is None and operator is None:
+        raise fail("give --customer ADDRESS|PHONE|#ID, --message ID, --booking ID or --operator NAME")
     cfg = load_config(ctx)
     c = build_context(cfg, read_only=True)
+    start = since_option(since, cfg.tz)
     with Session(c.engine) as s:
-        events = audit_mod.timeline(s, message_id=message) if message is not None else []
+        ids: list[int] = []
         if customer is not None:
             found = find_for_operator(s, customer)
             if not found:
                 raise fail(f"no customer with address, phone or id {customer}", 1)
-            for one in found:
-                events += audit_mod.timeline(s, customer_id=one.id)
-        events = sorted({e.id: e for e in events}.values(), key=lambda e: (e.at, e.id or 0))
+            ids = [one.id for one in found if one.id is not None]
+        events = audit_mod.timeline(
+            s,
+            customer_ids=ids,
+            message_id=message,
+            booking_id=booking,
+            actor=f"operator:{operator.strip()}" if operator else None,
+            since=start,
+        )
+        said = causes(s, events)
+    shown = [
+        e.model_dump(mode="json") | {"cause": said[e.actor], "what": changed(e.detail, cfg.tz)}
+        for e in events
+    ]
     if as_json:
-        emit_json([e.model_dump() for e in events])
+        emit_json(shown)
         return
-    for e in events:
-        detail = " ".join(f"{k}={v}" for k, v in e.detail.items())
-        who = f"customer={e.customer_id} " if e.customer_id else ""
-        typer.echo(f"{fmt_dt(e.at, cfg)}  {e.kind:<20} {e.actor:<20} {who}{detail}")
-    if not events:
-        typer.echo("no events")
+    output.show_table(
+        ("time", "event", "booking", "caused by", "what"),
+        [
+            (
+                fmt_dt(e.at, cfg)[:16],
+                e.kind,
+                e.detail.get("booking_id"),
+                x["cause"],
+                " ".join(w for w in (f"#{e.customer_id}" if e.customer_id else "", x["what"]) if w),
+            )
+            for e, x in zip(events, shown, strict=True)
+        ],
+        title=f"audit: {len(events)} events",
+        zone=cfg.tz.key,
+    )
 
 
 @app.command(rich_help_panel=output.MESSAGES)

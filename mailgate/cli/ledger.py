@@ -26,7 +26,9 @@ bookings_app = typer.Typer(
 )
 app.add_typer(bookings_app, name="bookings", rich_help_panel=output.DAILY)
 
-OperatorOpt = Annotated[str, typer.Option(help="who is acting (recorded in the audit)")]
+OperatorOpt = Annotated[
+    str, typer.Option("--as", "--operator", help="who is acting (recorded in the audit; default: you)")
+]
 
 
 def _operator(name: str) -> str:

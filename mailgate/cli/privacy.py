@@ -55,7 +55,9 @@ def customers_erase(
     ctx: typer.Context,
     customer_id: Annotated[int, typer.Argument(help="the customer's id (`audit --customer` shows it)")],
     yes: Annotated[bool, typer.Option("--yes", help="do not ask")] = False,
-    operator: Annotated[str, typer.Option(help="who is acting (recorded in the audit)")] = "",
+    operator: Annotated[
+        str, typer.Option("--as", "--operator", help="who is acting (recorded in the audit; default: you)")
+    ] = "",
 ) -> None:
     """Erase a customer (a request under APPI): name, reading, phone, addresses, their mail in the
     database, the spool and the outbox. Bookings keep an anonymous customer."""

@@ -21,6 +21,7 @@ from sqlmodel import Session, col, func, or_, select
 from mailgate import audit
 from mailgate.customer_addresses import CustomerAddress
 from mailgate.ledger.customers import revoke
+from mailgate.ledger.notes import erase_notes
 from mailgate.mail.addresses import mailbox_key
 from mailgate.models import (
     Booking,
@@ -98,6 +99,21 @@ def _ids(session: Session, stmt: Any) -> set[int]:
     return {i for i in session.exec(stmt) if i is not None}
 
 
+def _linked(session: Session, customer: Customer) -> list[CustomerAddress]:
+    return list(session.exec(select(CustomerAddress).where(CustomerAddress.customer_id == customer.id)))
+
+
+def _addresses(customer: Customer, linked: list[CustomerAddress]) -> list[str]:
+    """Email 1, the linked addresses, and any the memo names."""
+    return [customer.email, *(a.email for a in linked), *_ADDRESS.findall(customer.memo)]
+
+
+def messages_of(session: Session, customer: Customer) -> set[int]:
+    """The stored messages from or about a customer: what made their rows, and what their addresses
+    sent (the customer's history shows them too)."""
+    return _messages_of(session, customer, _addresses(customer, _linked(session, customer)))
+
+
 def _messages_of(session: Session, customer: Customer, addresses: Iterable[str]) -> set[int]:
     cid = customer.id
     found = _ids(session, select(Event.message_id).where(Event.customer_id == cid))
@@ -125,8 +141,8 @@ def _person(customer: Customer, messages: list[Message]) -> Person:
 def erase(session: Session, customer: Customer, now: datetime, actor: str, token_id: int | None) -> Erased:
     """Erase `customer` in the caller's transaction."""
     assert customer.id is not None
-    linked = list(session.exec(select(CustomerAddress).where(CustomerAddress.customer_id == customer.id)))
-    addresses = [customer.email, *(a.email for a in linked), *_ADDRESS.findall(customer.memo)]
+    linked = _linked(session, customer)
+    addresses = _addresses(customer, linked)
     message_ids = _messages_of(session, customer, addresses)
     first = list(session.exec(select(Message).where(col(Message.id).in_(message_ids))))
     person = _person(customer, first)
@@ -145,6 +161,7 @@ def erase(session: Session, customer: Customer, now: datetime, actor: str, token
     ):
         inquiry.name, inquiry.email, inquiry.body = "", "", ERASED
         session.add(inquiry)
+    erase_notes(session, customer.id)
     for booking in session.exec(select(Booking).where(Booking.customer_id == customer.id)):
         booking.note = person.scrub(booking.note)
         session.add(booking)

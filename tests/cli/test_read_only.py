@@ -30,6 +30,9 @@ LOOKING = [
     ["replay", "1", "--dry-run"],
     ["report", "morning"],
     ["stats"],
+    ["tasks"],
+    ["phrases", "list"],
+    ["customers", "history", "#1"],
 ]
 # Commands that need none.
 NO_DATABASE = [["rules", "check"], ["rules", "test", BOOKED], ["rules", "test", BOOKED, "--json"], ["qr"]]

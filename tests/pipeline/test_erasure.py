@@ -109,10 +109,13 @@ def test_after_taikai_nothing_of_the_customer_is_left(shop: Context) -> None:
 
 def test_an_operators_erase_leaves_nothing_of_the_customer(shop: Context) -> None:
     customer_id = a_customers_life(shop)
-
-    done = CliRunner().invoke(
-        app, ["--config", str(shop.cfg.source), "customers", "erase", str(customer_id), "--yes"]
+    runner, cfg = CliRunner(), ["--config", str(shop.cfg.source)]
+    noted = runner.invoke(
+        app, [*cfg, "note", f"#{customer_id}", "--title", "山田 太郎様より電話 090-1234-5678"]
     )
+    assert noted.exit_code == 0, noted.output
+
+    done = runner.invoke(app, [*cfg, "customers", "erase", str(customer_id), "--yes"])
 
     assert done.exit_code == 0, done.output
     assert f"erased customer {customer_id}" in done.output
