@@ -1,6 +1,6 @@
 """The morning report: what the desk double-checks before opening, in one mail to staff ([shop]
 staff_alerts) — the day's ledger per staff member, conflicts new since the last report, held
-messages, open inquiries whose next action is due.
+messages, open inquiries whose next action is due, operators' notes due (tasks).
 
 Each part is a function of SECTIONS (session, env, the report's day) -> Part, so a new part (tasks
 due) is one more function; the mail lists them in that order, each with its heading and lines."""
@@ -20,6 +20,7 @@ from mailgate.ledger import staff_alerts
 from mailgate.ledger.day_sheet import NO_ONE, sheet
 from mailgate.ledger.env import LedgerEnv
 from mailgate.ledger.listing import bookings_on
+from mailgate.ledger.tasks import due_tasks
 from mailgate.models import Booking, Conflict, Event, Inquiry, InquiryStatus, Message, MessageState
 
 SENT = "morning_report_sent"  # the audit event of each report mailed: the next one's "since"
@@ -72,6 +73,9 @@ def ledger_part(session: Session, env: LedgerEnv, d: Day) -> Part:
             if e["kind"] == "free":
                 if _minutes(e["end"]) - _minutes(e["start"]) >= SHORTEST_FREE:
                     lines.append(f"  {e['start']}-{e['end']} 空き")
+                continue
+            if e["kind"] == "break":
+                lines.append(f"  {e['start']}-{e['end']} 休憩")
                 continue
             mark = " ⚠重複" if e["open_conflicts"] else ""
             tentative = " (仮)" if e["status"] != "confirmed" else ""
@@ -133,7 +137,18 @@ def inquiries_part(session: Session, env: LedgerEnv, d: Day) -> Part:
     return Part("inquiries", "対応が必要なお問い合わせ", lines, len(lines))
 
 
-SECTIONS: list[Section] = [ledger_part, conflicts_part, held_part, inquiries_part]
+def tasks_part(session: Session, env: LedgerEnv, d: Day) -> Part:
+    """Operators' notes due by the report's day or overdue (inquiries have their own part above)."""
+    lines = [
+        f"  [メモ{t.id}] {'期限切れ ' if t.overdue else ''}{t.next_on:%m/%d} {t.customer or '-'}: "
+        f"{t.title[:40]} {t.status_label}{f' 担当{t.assignee}' if t.assignee else ''}"
+        for t in due_tasks(session, d.day)
+        if t.kind == "note" and t.next_on is not None
+    ]
+    return Part("tasks", "今日までの対応メモ", lines, len(lines))
+
+
+SECTIONS: list[Section] = [ledger_part, conflicts_part, held_part, inquiries_part, tasks_part]
 
 
 def build(session: Session, env: LedgerEnv, day: date, now: datetime) -> list[Part]:

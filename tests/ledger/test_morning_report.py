@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from mailgate import config, db, jobs
 from mailgate.context import Context
+from mailgate.ledger import notes
 from mailgate.models import Booking, Conflict, Inquiry, Message, MessageState, Outbox
 from tests.cli.test_desk import run
 from tests.e2e.helpers import cli
@@ -30,7 +31,7 @@ def with_report(month: Path) -> Path:
 
 def troubles(ctx: Context) -> Booking:
     """A conflict on a booking of the day, a held message, three inquiries (one due, one done, one
-    not due before Friday); returns the conflicted booking."""
+    not due before Friday), two notes (one overdue, one next week); returns the conflicted booking."""
     with db.transaction(ctx.engine) as s:
         start = datetime(2031, 12, 3, 0, 0, tzinfo=TOKYO)
         booking = s.exec(
@@ -63,6 +64,12 @@ def troubles(ctx: Context) -> Booking:
             ("先日次郎", "waiting", DAY + timedelta(days=2)),
         ):
             s.add(Inquiry(source="stores", kind="question", name=name, status=status, next_action_on=next_on))
+        for title, next_on in (
+            ("回数券の残りを伝える", DAY - timedelta(days=1)),
+            ("来週の確認電話", DAY + timedelta(days=5)),
+        ):
+            text = notes.NoteText(title, assignee="田中", next_on=next_on)
+            notes.add_note(s, booking.customer_id or 0, text, operator="佐藤", now=AT - timedelta(days=2))
         s.expunge(booking)
     return booking
 
@@ -81,7 +88,8 @@ def test_two_nodes_send_one_morning_report_a_day_listing_what_the_desk_must_chec
         booking = troubles(node_a)
         printed = cli(month, "report", "morning", "--date", DAY.isoformat())
         counts = {p["key"]: p["count"] for p in printed["sections"]}
-        assert counts["conflicts"] == counts["held"] == counts["inquiries"] == 1 and counts["ledger"] >= 10
+        assert counts["conflicts"] == counts["held"] == counts["inquiries"] == counts["tasks"] == 1
+        assert counts["ledger"] >= 10
 
         assert jobs.morning_report(node_a, AT) == 1
         assert jobs.morning_report(node_b, AT + timedelta(minutes=1)) == 0  # the other node: done today
@@ -91,6 +99,8 @@ def test_two_nodes_send_one_morning_report_a_day_listing_what_the_desk_must_chec
         assert "■ 佐藤" in body and f"{booking.start.astimezone(TOKYO):%H:%M}" in body and "⚠重複" in body
         assert "担当が重なっています" in body and "読めない形式" in body
         assert "問合太郎" in body and "完了花子" not in body and "先日次郎" not in body
+        assert "期限切れ" in body and "回数券の残りを伝える" in body and "来週の確認電話" not in body
+        assert "13:00-14:00 休憩" in body  # the lunch break, never shown as free time
 
         assert jobs.morning_report(node_b, AT + timedelta(days=1)) == 1  # the next morning
         later = reports(node_a)[-1].body
