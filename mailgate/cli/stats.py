@@ -23,7 +23,7 @@ def stats(
     as_json: JsonOpt = False,
 ) -> None:
     """Bookings by source and state (by their appointment day), new customers, mails in and out,
-    held messages and conflicts, over days of the shop's zone."""
+    held messages, conflicts, check-ins and no-shows, over days of the shop's zone."""
     from mailgate import db
     from mailgate.ledger.stats import gather
 
@@ -59,6 +59,8 @@ def stats(
             ["held messages (still held)", found["held"]],
             ["conflicts found", found["conflicts"]],
             ["conflicts still open", found["conflicts_open"]],
+            ["checked in (来店)", found["checked_in"]],
+            ["no-shows (無断キャンセル)", found["no_shows"]],
         ],
         title=f"{since}..{to} ({days} days)",
         zone=cfg.tz.key,

@@ -1,6 +1,6 @@
 """The shop's numbers over a span of days (`mailgate stats`): appointments by source and state, new
-customers, mail in and out, held messages, conflicts. The days are the shop's (midnight in its zone,
-not UTC's): a mail at 07:00 in Tokyo belongs to that day, not to the one before."""
+customers, mail in and out, held messages, conflicts, check-ins and no-shows. The days are the
+shop's (midnight in its zone, not UTC's): a mail at 07:00 in Tokyo belongs to that day."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlmodel import Session, col, func, select
 
+from mailgate.desk_tables import Visit, VisitState
 from mailgate.models import Booking, Conflict, Customer, Message, MessageState, Outbox, OutboxState
 
 
@@ -38,6 +39,9 @@ def gather(session: Session, tz: ZoneInfo, first: date, last: date) -> dict[str,
     )
     for source, status, n in session.exec(stmt):
         by_source.setdefault(source, {})[status] = int(n)
+    visits = select(Visit.state, func.count()).join(Booking, col(Booking.id) == Visit.booking_id)
+    visits = visits.where(col(Booking.start) >= lo, col(Booking.start) < hi).group_by(col(Visit.state))
+    came = {state: int(n) for state, n in session.exec(visits)}
     return {
         "from": first.isoformat(),
         "to": last.isoformat(),
@@ -51,4 +55,6 @@ def gather(session: Session, tz: ZoneInfo, first: date, last: date) -> dict[str,
         "held": _count(session, Message.received_at, lo, hi, Message.state == MessageState.HELD),
         "conflicts": _count(session, Conflict.created_at, lo, hi),
         "conflicts_open": _count(session, Conflict.created_at, lo, hi, col(Conflict.resolved_at).is_(None)),
+        "checked_in": came.get(VisitState.ARRIVED, 0),  # of the span's appointments
+        "no_shows": came.get(VisitState.NO_SHOW, 0),
     }

@@ -1,6 +1,6 @@
 """`mailgate stats` on the generated month (SQLite and PostgreSQL): every booking counted once by
-source and state, and days that are the shop's (a mail at 07:00 in Tokyo is that day's, though it is
-the day before in UTC)."""
+source and state, check-ins and no-shows of the days' appointments, and days that are the shop's (a
+mail at 07:00 in Tokyo is that day's, though it is the day before in UTC)."""
 
 from __future__ import annotations
 
@@ -34,6 +34,12 @@ def test_stats_count_the_months_bookings_and_use_the_shops_days(month: Path) -> 
         for state, n in states.items():
             summed[state] = summed.get(state, 0) + n
     assert summed == by_state
+    held = [b["id"] for b in listed if b["status"] == "confirmed"]
+    for booking_id, command in zip(held[:3], ("checkin", "checkin", "noshow"), strict=True):
+        assert run(month, command, str(booking_id))[0] == 0
+    marked = cli(month, "stats", "--from", "2031-12-03", "--to", "2031-12-03")
+    assert (marked["checked_in"], marked["no_shows"]) == (2, 1)
+    assert cli(month, "stats", "--from", "2031-12-04", "--to", "2031-12-04")["no_shows"] == 0
 
     engine = db.make_engine(config.load(month).db_url)
     with db.transaction(engine) as s:
