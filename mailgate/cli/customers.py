@@ -94,7 +94,7 @@ def customers_search(
         emit_json({"customers": [_local(vars(f), cfg) for f in found], "more": more})
         return
     show_table(
-        ["id", "name", "reading", "phone", "email", "status", "bookings", "last visit"],
+        ["id", "name", "reading", "phone", "email", "status", "bookings", "last visit", "no-shows"],
         [
             (
                 f.id,
@@ -105,6 +105,7 @@ def customers_search(
                 f.status,
                 f.bookings,
                 f.last_visit and f.last_visit.astimezone(cfg.tz).strftime("%Y-%m-%d %H:%M"),
+                f.no_shows,
             )
             for f in found
         ],
@@ -154,6 +155,7 @@ def customers_show(ctx: typer.Context, customer_id: IdArg, as_json: JsonOpt = Fa
             | {
                 "extra_addresses": r.extra_addresses,
                 "bookings": r.bookings,
+                "visits": r.visits,
                 "open_bookings": [_local(b, cfg) for b in bookings],
                 "events": [_local(e, cfg) for e in events],
             }
@@ -165,6 +167,7 @@ def customers_show(ctx: typer.Context, customer_id: IdArg, as_json: JsonOpt = Fa
         + [
             ("extra addresses", "\n".join(r.extra_addresses)),
             ("bookings", ", ".join(f"{k} {n}" for k, n in sorted(r.bookings.items()))),
+            ("checked in / no-shows", f"{r.visits['arrived']} / {r.visits['no_show']}"),
         ],
         title=f"customer {customer_id}",
         zone=cfg.tz.key,

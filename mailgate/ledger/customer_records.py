@@ -11,6 +11,7 @@ from sqlmodel import Session, col, func, select
 from mailgate import audit, normalize
 from mailgate.audit import Actor
 from mailgate.customer_addresses import extra_addresses
+from mailgate.ledger import visits
 from mailgate.ledger.customers import read_details, tell_possible_duplicates
 from mailgate.ledger.env import LedgerEnv
 from mailgate.ledger.extra_addresses import Refused
@@ -27,6 +28,7 @@ class Record:
     bookings: dict[str, int]  # per status
     open_bookings: list[Booking]  # live, from now on
     events: list[Event]  # the latest first
+    visits: dict[str, int]  # checked in / no-shows (visits.counts)
 
 
 def record(session: Session, customer_id: int, now: datetime, events: int = 10) -> Record:
@@ -45,6 +47,7 @@ def record(session: Session, customer_id: int, now: datetime, events: int = 10) 
         bookings=dict(session.exec(per_status.group_by(col(Booking.status))).all()),
         open_bookings=list(session.exec(upcoming.order_by(col(Booking.start)))),
         events=list(session.exec(latest.order_by(col(Event.at).desc(), col(Event.id).desc()).limit(events))),
+        visits=visits.counts(session, customer_id),
     )
 
 

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, func, or_, select
 
 from mailgate import normalize
 from mailgate.customer_addresses import CustomerAddress
+from mailgate.desk_tables import Visit, VisitState
 from mailgate.models import Booking, BookingStatus, Customer, CustomerStatus
 
 
@@ -74,6 +75,7 @@ class Found:
     bookings: int  # not cancelled, not expired
     last_visit: datetime | None  # the start of the latest confirmed booking before now
     created_at: datetime
+    no_shows: int = 0  # bookings marked `mailgate noshow`
 
 
 def summaries(session: Session, ids: list[int], now: datetime) -> list[Found]:
@@ -96,6 +98,13 @@ def summaries(session: Session, ids: list[int], now: datetime) -> list[Found]:
             .group_by(col(Booking.customer_id))
         ).all()
     )
+    missed = (
+        select(Booking.customer_id, func.count())
+        .join(Visit, col(Visit.booking_id) == Booking.id)
+        .where(col(Booking.customer_id).in_(ids), Visit.state == VisitState.NO_SHOW)
+        .group_by(col(Booking.customer_id))
+    )
+    no_shows = dict(session.exec(missed).all())
     extra: dict[int, list[str]] = {}
     linked = select(CustomerAddress).where(col(CustomerAddress.customer_id).in_(ids))
     for a in session.exec(linked.order_by(col(CustomerAddress.id))):
@@ -112,6 +121,7 @@ def summaries(session: Session, ids: list[int], now: datetime) -> list[Found]:
             bookings=counts.get(i, 0),
             last_visit=last.get(i),
             created_at=c.created_at,
+            no_shows=no_shows.get(i, 0),
         )
         for i in ids
         if (c := people.get(i)) is not None

@@ -33,6 +33,12 @@ def test_checkin_and_noshow_are_recorded_counted_and_undone(month: Path) -> None
 
     rows = cli(month, "bookings", "search", "--number", str(missed))["bookings"]
     assert (rows[0]["visit"], rows[0]["no_shows"]) == ("no_show", 1)
+    shown = cli(month, "customers", "show", "7")
+    assert shown["visits"] == {"arrived": 1, "no_show": 1}
+    [found] = [
+        c for c in cli(month, "customers", "search", "--phone", shown["phone"])["customers"] if c["id"] == 7
+    ]
+    assert found["no_shows"] == 1
     with _session(month) as s:
         assert visits.counts(s, 7) == {"arrived": 1, "no_show": 1}
         kinds = s.exec(
