@@ -42,9 +42,12 @@ def write_private(path: Path, data: bytes) -> None:
         f.write(data)
 
 
-def write_durably(final: Path, data: bytes, *, tmp_dir: Path | None = None, mode: int = 0o600) -> Path:
+def write_durably(
+    final: Path, data: bytes, *, tmp_dir: Path | None = None, mode: int = 0o600, sync_dir: bool = True
+) -> Path:
     """`final` holds exactly `data`, on disk, when this returns. The temporary file is unique to
-    this call (in `tmp_dir`, else beside `final`), so one a killed writer left never gets in the way."""
+    this call (in `tmp_dir`, else beside `final`), so one a killed writer left never gets in the way.
+    sync_dir=False: the caller fsyncs final's directory (once for many files) before relying on it."""
     where = tmp_dir or final.parent
     fd, tmp = tempfile.mkstemp(dir=where, prefix=f".{final.name[:80]}.", suffix=".tmp")
     try:
@@ -60,7 +63,8 @@ def write_durably(final: Path, data: bytes, *, tmp_dir: Path | None = None, mode
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    fsync_dir(final.parent)
+    if sync_dir:
+        fsync_dir(final.parent)
     return final
 
 
