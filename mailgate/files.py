@@ -42,12 +42,9 @@ def write_private(path: Path, data: bytes) -> None:
         f.write(data)
 
 
-def write_durably(
-    final: Path, data: bytes, *, tmp_dir: Path | None = None, mode: int = 0o600, sync_dir: bool = True
-) -> Path:
+def write_durably(final: Path, data: bytes, *, tmp_dir: Path | None = None, mode: int = 0o600) -> Path:
     """`final` holds exactly `data`, on disk, when this returns. The temporary file is unique to
-    this call (in `tmp_dir`, else beside `final`), so one a killed writer left never gets in the way.
-    sync_dir=False: the caller fsyncs final's directory (once for many files) before relying on it."""
+    this call (in `tmp_dir`, else beside `final`), so one a killed writer left never gets in the way."""
     where = tmp_dir or final.parent
     fd, tmp = tempfile.mkstemp(dir=where, prefix=f".{final.name[:80]}.", suffix=".tmp")
     try:
@@ -63,8 +60,7 @@ def write_durably(
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    if sync_dir:
-        fsync_dir(final.parent)
+    fsync_dir(final.parent)
     return final
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import timedelta
 from pathlib import Path
 from typing import TypeVar
@@ -77,6 +77,7 @@ def _together(work: Callable[[T], R], items: list[T]) -> list[R]:
         if _pool is None:
             _pool = ThreadPoolExecutor(SYNC_THREADS, thread_name_prefix="mailgate-fsync")
     futures = [_pool.submit(work, item) for item in items]
+    wait(futures)
     for f in futures:
         if (error := f.exception()) is not None:
             raise error
