@@ -186,6 +186,7 @@ async def serve(ctx: Context, *, process: bool = True) -> None:
     log.info("stopping")
     smtp.close()
     await smtp.wait_closed()
+    await asyncio.to_thread(handler.intake.close)
     web.should_exit = True
     if scheduler is not None:
         scheduler.shutdown(wait=False)

@@ -5,10 +5,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from email.message import Message as EmailMessage
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 from pathlib import Path
+from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -68,7 +71,15 @@ def dedupe_key(raw: bytes) -> tuple[str, str]:
 
     Without a Message-ID the whole message minus trace fields counts, so two people's identical
     blank mails (different From, Date) never collide."""
-    headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
+    return _dedupe_key(raw, _headers(raw))
+
+
+def _headers(raw: bytes) -> EmailMessage:
+    """The header fields alone: the parser is not fed the body, which it would read line by line."""
+    return BytesHeaderParser(policy=compat32).parsebytes(_split(raw)[0])
+
+
+def _dedupe_key(raw: bytes, headers: EmailMessage) -> tuple[str, str]:
     msgid = str(headers.get("Message-ID", "") or "").strip().strip("<>").strip()
     head, body = _split(raw)
     body_hash = hashlib.sha256(body.replace(b"\r\n", b"\n")).hexdigest()
@@ -84,6 +95,18 @@ def _text(value: str) -> str:
     return value.replace("\x00", "\ufffd")
 
 
+@dataclass(frozen=True)
+class Arrival:
+    """A message to store: its bytes, its local recipients and where it came from (client: the SMTP
+    client's address, None for IMAP and files)."""
+
+    raw: bytes
+    rcpts: Sequence[str]
+    mail_from: str | None
+    via: str
+    client: str | None = None
+
+
 def store(
     engine: Engine,
     spool_dir: Path,
@@ -94,52 +117,82 @@ def store(
     via: str,
     client: str | None = None,
 ) -> Stored:
-    """Durably store raw for each recipient. Raises OSError or a database error on our own failure.
-    client: the SMTP client's address (None for IMAP and files)."""
-    key, msgid = dedupe_key(raw)
-    mailboxes: dict[str, str] = {}
-    for r in rcpts:
-        mailboxes.setdefault(r.lower(), r)  # one row per mailbox, spelled as first given
-    rcpts = list(mailboxes.values()) or [""]
-    with Session(db.reading(engine)) as session:
-        existing = {
-            m.rcpt: m.id
-            for m in session.exec(select(Message).where(Message.dedupe_key == key, Message.rcpt.in_(rcpts)))
+    """Durably store raw for each recipient. Raises OSError or a database error on our own failure."""
+    return store_many(engine, spool_dir, [Arrival(raw, rcpts, mail_from, via, client)])[0]
+
+
+def store_many(engine: Engine, spool_dir: Path, arrivals: Sequence[Arrival]) -> list[Stored]:
+    """Durably store several messages at once: their files fsynced together, their rows in one
+    transaction. All or nothing: on our own failure it raises and no row of any of them is stored."""
+    rows = [_Rows.of(a) for a in arrivals]
+    for attempt in range(3):
+        try:
+            return _store_once(engine, spool_dir, arrivals, rows)
+        except IntegrityError:
+            # A concurrent delivery of the same message (another node, IMAP) won the race: read again,
+            # its rows stand.
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """What a message's rows hold apart from where its bytes are, parsed once."""
+
+    key: str
+    rcpts: list[str]
+    fields: dict[str, Any]
+
+    @classmethod
+    def of(cls, a: Arrival) -> _Rows:
+        headers = _headers(a.raw)
+        key, msgid = _dedupe_key(a.raw, headers)
+        mailboxes: dict[str, str] = {}
+        for r in a.rcpts:
+            mailboxes.setdefault(r.lower(), r)  # one row per mailbox, spelled as first given
+        fields = {
+            "dedupe_key": key,
+            "mail_from": a.mail_from,
+            "via": a.via,
+            "client": a.client[:64] if a.client else None,
+            "size": len(a.raw),
+            "header_message_id": _text(msgid)[:998],
+            "from_addr": _text(first_address(str(headers.get("From") or "")))[:320],
+            "subject": decode_header_value(headers.get("Subject")),
         }
-    missing = [r for r in rcpts if r not in existing]
-    if not missing:
-        return Stored(ids=[], duplicates=[i for i in existing.values() if i is not None])
-    # A file is written before the transaction (not to hold SQLite's write lock over an fsync);
-    # bytes kept in PostgreSQL go in with the rows.
-    rel = None if db.is_postgres(engine) else spool.write(spool_dir, raw)
-    headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
-    from_addr = _text(first_address(str(headers.get("From") or "")))
-    subject = decode_header_value(headers.get("Subject"))
-    rows = [
-        Message(
-            dedupe_key=key,
-            rcpt=r,
-            mail_from=mail_from,
-            via=via,
-            client=client[:64] if client else None,
-            spool_path=rel or "",
-            size=len(raw),
-            header_message_id=_text(msgid)[:998],
-            from_addr=from_addr[:320],
-            subject=subject,
+        return cls(key, list(mailboxes.values()) or [""], fields)
+
+
+def _store_once(
+    engine: Engine, spool_dir: Path, arrivals: Sequence[Arrival], rows: list[_Rows]
+) -> list[Stored]:
+    with Session(db.reading(engine)) as session:
+        query = select(Message.dedupe_key, Message.rcpt, Message.id).where(
+            Message.dedupe_key.in_({r.key for r in rows})
         )
-        for r in missing
-    ]
-    try:
-        with Session(engine) as session:
-            if rel is None:
-                path = spool.keep_in_db(session, raw)
-                for row in rows:
-                    row.spool_path = path
-            session.add_all(rows)
-            session.commit()
-            ids = [m.id for m in rows if m.id is not None]
-    except IntegrityError:
-        # A concurrent delivery of the same message won the race: its rows stand.
-        return store(engine, spool_dir, raw, rcpts, mail_from=mail_from, via=via, client=client)
-    return Stored(ids=ids, duplicates=[i for i in existing.values() if i is not None])
+        ids: dict[tuple[str, str], int] = {(k, r): i for k, r, i in session.exec(query)}
+    existing = set(ids)
+    new: dict[tuple[str, str], int] = {}  # (key, rcpt) -> the arrival that makes the row
+    for n, r in enumerate(rows):
+        new.update({(r.key, x): n for x in r.rcpts if (r.key, x) not in existing and (r.key, x) not in new})
+    carrying = sorted(set(new.values()))
+    if carrying:
+        raws = [arrivals[n].raw for n in carrying]
+        # Files are written before the transaction (not to hold SQLite's write lock over fsyncs);
+        # bytes kept in PostgreSQL go in with the rows.
+        files = None if db.is_postgres(engine) else spool.write_many(spool_dir, raws)
+        with engine.begin() as conn:
+            paths = dict(zip(carrying, files or spool.keep_many_in_db(conn, raws), strict=True))
+            values = [
+                {**rows[n].fields, "rcpt": rcpt, "spool_path": paths[n]} for (_, rcpt), n in new.items()
+            ]
+            # Core, not ORM objects: a batch's rows in one statement, their ids returned by it.
+            stmt = insert(Message).returning(Message.dedupe_key, Message.rcpt, Message.id)
+            ids.update({(k, r): i for k, r, i in conn.execute(stmt, values)})
+    out = []
+    for n, r in enumerate(rows):
+        made = [ids[(r.key, x)] for x in r.rcpts if new.get((r.key, x)) == n]
+        others = {ids[(r.key, x)] for x in r.rcpts} - set(made)
+        out.append(Stored(ids=made, duplicates=sorted(others)))
+    return out

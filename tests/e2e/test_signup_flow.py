@@ -100,8 +100,8 @@ def test_blank_mail_to_registration_to_personal_link(tmp_path: Path) -> None:
 def test_the_log_names_each_message_without_phone_numbers(tmp_path: Path) -> None:
     served = start_serve(write_config(tmp_path))
     send_blank(served, "hanako@example.jp", "log-1@example.jp")
-    # A phone number is a common carrier address: every line that names it (SMTP's own lines of
-    # MAIL FROM and RCPT TO, ours) masks it.
+    # A phone number is a common carrier address: every line that names it (intake's line per stored
+    # message, the outbox's) masks it.
     send_blank(served, "09012345678@docomo.ne.jp", "log-2@docomo.ne.jp")
     wait_for(lambda: len(outbox_files(served.outbox)) == 2)
     served.stop()
@@ -112,4 +112,4 @@ def test_the_log_names_each_message_without_phone_numbers(tmp_path: Path) -> Non
         assert part in line
     assert "09012345678" not in log
     masked = [x for x in log.splitlines() if "090******78@docomo.ne.jp" in x]
-    assert any("mail.log" in x for x in masked) and any("mailgate.outbox" in x for x in masked), masked
+    assert any("mailgate.smtp" in x for x in masked) and any("mailgate.outbox" in x for x in masked), masked
