@@ -17,6 +17,7 @@ import email.policy
 import hashlib
 import logging
 import re
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
@@ -95,12 +96,31 @@ class Resolver:
             text = self.records.get(key)
             answer = text.encode("utf-8") if text is not None else None
         else:
-            from dkim.dnsplug import get_txt  # imported late: only real lookups need a resolver
-
-            # dkimpy wraps timeouts in DnsTimeoutError and reports them as a failed signature.
-            answer = get_txt(name if isinstance(name, bytes) else name.encode("utf-8"), timeout=timeout)
+            answer = _looked_up(key, name, timeout)
         self.answers[key] = answer
         return answer
+
+
+# Real DNS answers (a key, or none published) kept for this long across the messages a reader reads:
+# a burst of one vendor's notices asks once, not once per mail. A key rotation is seen this late.
+# A lookup that timed out is not kept: the next mail asks again.
+DNS_KEEP_SECONDS = 300.0
+_known: dict[str, tuple[bytes | None, float]] = {}
+
+
+def _looked_up(key: str, name: bytes | str, timeout: float) -> bytes | None:
+    now = time.monotonic()
+    known = _known.get(key)
+    if known is not None and known[1] > now:
+        return known[0]
+    from dkim.dnsplug import get_txt  # imported late: only real lookups need a resolver
+
+    # dkimpy wraps timeouts in DnsTimeoutError and reports them as a failed signature.
+    answer = get_txt(name if isinstance(name, bytes) else name.encode("utf-8"), timeout=timeout)
+    if len(_known) > 1000:  # a hostile stream of made-up selectors
+        _known.clear()
+    _known[key] = (answer, now + DNS_KEEP_SECONDS)
+    return answer
 
 
 def _dns_key(name: bytes | str) -> str:

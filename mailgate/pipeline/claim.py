@@ -12,7 +12,7 @@ import logging
 import threading
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, or_
+from sqlalchemy import ColumnElement, or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
@@ -130,6 +130,21 @@ def return_kept(engine: Engine) -> None:
         retry_later(engine, message_id, owner, why)  # False: no longer ours, nothing to hand back
         with _unreturned_lock:
             _unreturned.pop(message_id, None)
+
+
+def give_back(engine: Engine, message_ids: list[int], owner: str) -> int:
+    """Claims not worked on after all: back to `received` at once, no strike. Returns how many."""
+    with Session(engine) as session:
+        stmt = (
+            update(Message)
+            .where(col(Message.id).in_(message_ids), col(Message.claimed_by) == owner)
+            .where(col(Message.state) == BUSY)
+            .values(state=MessageState.RECEIVED, claimed_by=None, lease_until=None)
+            .execution_options(synchronize_session=False)
+        )
+        count = session.exec(stmt).rowcount  # type: ignore[call-overload]
+        session.commit()
+    return int(count)
 
 
 def retry_later(engine: Engine, message_id: int, owner: str, why: str) -> bool:

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import threading
 import traceback
+from collections import Counter
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -167,6 +168,8 @@ class Reader:
             if code == -signal.SIGXCPU:
                 raise Unreadable(f"reading it used more than {seconds} s of CPU; stopped") from None
             raise Unreadable(f"the reader died reading it (exit code {code})") from None
+        with _lock:
+            reads_by_pid[self.process.pid] += 1
         if kind == "error":
             error, text = value
             raise error from ChildTraceback(text)
@@ -175,6 +178,13 @@ class Reader:
 
 _idle: list[Reader] = []
 _lock = threading.Lock()
+# Messages read, per reader process, since this process started: how the work was spread.
+reads_by_pid: Counter[int] = Counter()
+
+
+def pool_size() -> int:
+    """Readers a worker keeps busy at once: one per core it may run on (reading is CPU work)."""
+    return max(1, len(os.sched_getaffinity(0)))
 
 
 @contextlib.contextmanager

@@ -1,10 +1,19 @@
-"""The worker: claim a stored message, decide what it means with no transaction open, then record
-the outcome in one short transaction that first checks the claim is still ours."""
+"""The worker: claim stored messages, decide what each means with no transaction open (in reader
+processes, several at once), then record the outcomes in short transactions that first check each
+claim is still ours.
+
+A burst is worked as a stream: up to WINDOW claimed messages are being read at a time, one reader
+process per core, and whatever has been read by the time the previous outcomes are committed is
+recorded together in one transaction (pipeline/batch.py): one commit for many messages, while the
+readers go on with the next ones. A read that waits (a DKIM key from a slow DNS server) holds back
+only its own message.
+"""
 
 from __future__ import annotations
 
 import logging
 import traceback
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
@@ -14,11 +23,15 @@ from mailgate.context import Context
 from mailgate.faults import is_our_own
 from mailgate.models import Message, MessageState, utcnow
 from mailgate.normalize import redact
-from mailgate.pipeline import claim
+from mailgate.pipeline import batch, claim, isolated
 from mailgate.pipeline.decide import decide_stored
 from mailgate.pipeline.dispatch import apply
+from mailgate.rules.intent import Intent
 
 log = logging.getLogger("mailgate.pipeline")
+# Claimed messages being read or waiting to be recorded, per worker: enough to keep every reader
+# busy while a batch commits, few enough that a batch holds SQLite's write lock briefly.
+WINDOW = 32
 
 
 def _kept_alive(engine: Engine, owner: str):  # type: ignore[no-untyped-def]
@@ -43,56 +56,118 @@ def process_pending(ctx: Context, *, owner: str | None = None) -> int:
     claim.return_kept(ctx.engine)  # before reaping: what we still hold is no strike
     claim.reap(ctx.engine)
     done = 0
-    with _kept_alive(ctx.engine, owner):
-        while taken := claim.take_next(ctx.engine, owner):
-            for message_id in taken:
-                done += work(ctx, message_id, owner) is not None
-    return done
+    reading: dict[int, Future[Intent]] = {}
+    with _kept_alive(ctx.engine, owner), ThreadPoolExecutor(isolated.pool_size()) as pool:
+        try:
+            while True:
+                if len(reading) < WINDOW:
+                    for message_id in claim.take_next(ctx.engine, owner, limit=WINDOW - len(reading)):
+                        reading[message_id] = pool.submit(decide, ctx, message_id)
+                if not reading:
+                    return done
+                wait(reading.values(), return_when=FIRST_COMPLETED)
+                ready = {mid: reading[mid] for mid in sorted(reading) if reading[mid].done()}
+                recorded, left = _record(ctx, owner, ready)
+                done += recorded
+                for message_id in set(ready) - set(left):
+                    del reading[message_id]
+        except BaseException as exc:
+            _give_back(ctx, owner, reading, exc)
+            raise
+
+
+def _give_back(ctx: Context, owner: str, reading: dict[int, Future[Intent]], exc: BaseException) -> None:
+    """Claimed but not recorded when the pass stopped (the database went away, Ctrl-C): back to
+    `received` now, without a strike; if the database refuses that too, by the next pass."""
+    for future in reading.values():
+        future.cancel()
+    if not reading:
+        return
+    try:
+        claim.give_back(ctx.engine, list(reading), owner)
+    except Exception:
+        for message_id in reading:
+            claim.keep_for_later(message_id, owner, f"{type(exc).__name__}: {exc}"[:500])
+
+
+def decide(ctx: Context, message_id: int) -> Intent:
+    with db.transaction(db.reading(ctx.engine)) as s:
+        msg = s.get(Message, message_id)
+        assert msg is not None
+    return decide_stored(ctx, msg)
+
+
+def _record(ctx: Context, owner: str, ready: dict[int, Future[Intent]]) -> tuple[int, list[int]]:
+    """Read messages to their outcomes: together where they can be, one at a time where not.
+    Returns how many were moved on, and the ones left for the next batch."""
+    intents: dict[int, Intent] = {}
+    done = 0
+    for message_id, future in ready.items():
+        error = future.exception()
+        if error is None:
+            intents[message_id] = future.result()
+        else:
+            tb = "".join(traceback.format_exception(error))
+            done += _failed(ctx, message_id, owner, error, tb) is not None
+    result = batch.record(ctx, owner, intents)
+    for message_id, (outcome, intent) in result.recorded.items():
+        _log(message_id, intent, outcome)
+    for message_id, (error, tb) in result.failed.items():
+        done += _failed(ctx, message_id, owner, error, tb) is not None
+    for message_id in result.alone:  # the database refused the batch: each on its own
+        done += work(ctx, message_id, owner) is not None
+    return done + len(result.recorded), result.left
 
 
 def work(ctx: Context, message_id: int, owner: str, now: datetime | None = None) -> str | None:
     """A claimed message to its outcome. None: the claim was lost (another worker has it now)."""
     now = now or utcnow()
     try:
-        with db.transaction(db.reading(ctx.engine)) as s:
-            msg = s.get(Message, message_id)
-            assert msg is not None
-        intent = decide_stored(ctx, msg)
+        intent = decide(ctx, message_id)
         with db.transaction(ctx.engine) as s:
             if not claim.hold(s, message_id, owner):
-                log.warning(
-                    "msg=%s: lease lost before its outcome was recorded; left to its new owner", message_id
-                )
+                batch.lost(message_id)
                 return None
             msg = s.get(Message, message_id)
             assert msg is not None
             apply(s, ctx, msg, intent, now)
             claim.finish(msg)
-            state, reason = msg.state, msg.reason
-        log.info(
-            "msg=%s from=%s rule=%s action=%s outcome=%s: %s",
-            message_id,
-            redact(msg.from_addr or "-"),  # 09012345678@docomo.ne.jp is a common address
-            intent.rule or "-",
-            intent.action,
-            state,
-            redact(reason),
-        )
-        return state
+            done = batch.Done(msg.state, msg.reason, msg.from_addr)
+        _log(message_id, intent, done)
+        return done.state
     except Exception as exc:
-        reason = f"{type(exc).__name__}: {exc}"[:500]
-        if is_our_own(exc):
-            try:
-                returned = claim.retry_later(ctx.engine, message_id, owner, reason)
-            except Exception as again:
-                if not is_our_own(again):
-                    raise
-                # A full disk refuses this write too: the claim stays ours, to be handed back by
-                # the next pass instead of running out and counting as a worker that died.
-                claim.keep_for_later(message_id, owner, reason)
+        return _failed(ctx, message_id, owner, exc, traceback.format_exc())
+
+
+def _log(message_id: int, intent: Intent, done: batch.Done) -> None:
+    log.info(
+        "msg=%s from=%s rule=%s action=%s outcome=%s: %s",
+        message_id,
+        redact(done.from_addr or "-"),  # 09012345678@docomo.ne.jp is a common address
+        intent.rule or "-",
+        intent.action,
+        done.state,
+        redact(done.reason),
+    )
+
+
+def _failed(ctx: Context, message_id: int, owner: str, exc: BaseException, tb: str) -> str | None:
+    """Processing raised: later again for an error of our own, else the message is `failed`."""
+    reason = f"{type(exc).__name__}: {exc}"[:500]
+    if is_our_own(exc):
+        try:
+            returned = claim.retry_later(ctx.engine, message_id, owner, reason)
+        except Exception as again:
+            if not is_our_own(again):
                 raise
-            return MessageState.RECEIVED if returned else None
-        if not claim.fail(ctx.engine, message_id, owner, reason, traceback.format_exc()):
-            return None
-        log.error("msg=%s failed: %s", message_id, redact(reason))
-        return MessageState.FAILED
+            # A full disk refuses this write too: the claim stays ours, to be handed back by
+            # the next pass instead of running out and counting as a worker that died.
+            claim.keep_for_later(message_id, owner, reason)
+            raise
+        return MessageState.RECEIVED if returned else None
+    if not isinstance(exc, Exception):
+        raise exc
+    if not claim.fail(ctx.engine, message_id, owner, reason, tb):
+        return None
+    log.error("msg=%s failed: %s", message_id, redact(reason))
+    return MessageState.FAILED

@@ -13,7 +13,7 @@ import dkim.dnsplug
 import pytest
 
 from mailgate import config
-from mailgate.authn import find_originals
+from mailgate.authn import find_originals, signatures
 from mailgate.authn.signatures import MAX_VERIFICATIONS
 from mailgate.mail.parse import parse
 from mailgate.rules import engine
@@ -51,6 +51,7 @@ def spy(monkeypatch: pytest.MonkeyPatch) -> Iterator[Spy]:
 
     monkeypatch.setattr(dkim.DKIM, "verify", verify)
     monkeypatch.setattr(dkim.dnsplug, "get_txt", get_txt)
+    monkeypatch.setattr(signatures, "_known", {})  # nothing another test's lookups left
     yield seen
 
 

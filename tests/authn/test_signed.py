@@ -474,8 +474,11 @@ def test_no_required_domain_proves_nothing() -> None:
     )
 
 
-def test_without_overrides_real_dns_is_asked_once_per_key(monkeypatch: pytest.MonkeyPatch) -> None:
+def dns_asked(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """Real DNS as dkimpy asks it, answered from the corpus's records; the names asked, in order."""
     import dkim.dnsplug
+
+    from mailgate.authn import signatures
 
     records = txt_records()
     asked: list[bytes] = []
@@ -486,11 +489,26 @@ def test_without_overrides_real_dns_is_asked_once_per_key(monkeypatch: pytest.Mo
         return text.encode() if text else None
 
     monkeypatch.setattr(dkim.dnsplug, "get_txt", fake_get_txt)
+    monkeypatch.setattr(signatures, "_known", {})  # nothing another test's lookups left
+    return asked
+
+
+def test_without_overrides_real_dns_is_asked_once_per_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked = dns_asked(monkeypatch)
     inner = signed(notice())
     raw = outer([rfc822_part(inner), rfc822_part(inner)])
     found = find_originals(signed(raw, "salon-mail.example", "m1"), None)
     assert [sorted(o.signed_by) for o in found] == [["salon-mail.example"], ["coubic.com"], ["coubic.com"]]
     assert sorted(asked) == [b"m1._domainkey.salon-mail.example.", b"s1._domainkey.coubic.com."]
+
+
+def test_a_burst_of_one_vendors_notices_asks_dns_for_its_key_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked = dns_asked(monkeypatch)
+    mail = signed(notice())
+    for _ in range(3):  # each read on its own, as the worker reads them
+        [found] = find_originals(mail, None)
+        assert found.signed_by == {"coubic.com"}
+    assert asked == [b"s1._domainkey.coubic.com."]
 
 
 def test_attachment_only_the_email_package_can_find_is_still_offered() -> None:

@@ -45,6 +45,8 @@ def _arm(session: Session, _context: object) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _die_after(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint released: nothing is committed yet
+        return
     if session.info.pop("kill_after_commit", False):
         os.kill(os.getpid(), signal.SIGKILL)
 

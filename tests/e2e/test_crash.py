@@ -95,8 +95,10 @@ def test_killed_at_a_worst_moment_every_message_is_answered_exactly_once(
         timeout=60,
     )
     assert doomed.returncode == -signal.SIGKILL, (moment, doomed.stderr[-2000:])
-    message_state, outbox_state, files = left  # what the first message and its reply were left in
-    assert cli(cfg, "messages", "--limit", "500")[-1]["state"] == message_state
+    message_state, outbox_state, files = left  # what a message and the first reply were left in
+    # Several messages are read at once and recorded in the order their reads finish: which one
+    # was caught at the kill is not known, only that one was.
+    assert message_state in [m["state"] for m in cli(cfg, "messages", "--limit", "500")]
     assert [r["state"] for r in cli(cfg, "outbox", "--limit", "500")][-1:] == (
         [outbox_state] if outbox_state else []
     )

@@ -1,0 +1,93 @@
+"""The outcomes of several read messages recorded in one transaction: one commit (on SQLite one
+fsync) for all of them instead of one each. Each message is recorded in its own savepoint, so one
+that raises is rolled back alone and the others' work stays; it is failed after the commit, as it
+would have been on its own. When the database itself refuses (locked, gone, a full disk, a
+deadlock between nodes) nothing of the batch is kept and each message is tried again on its own,
+where the worker's usual rules for errors of our own apply."""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from dataclasses import dataclass, field
+
+from sqlalchemy.exc import DBAPIError
+from sqlmodel import Session
+
+from mailgate import db
+from mailgate.context import Context
+from mailgate.faults import is_our_own
+from mailgate.models import Message, utcnow
+from mailgate.pipeline import claim
+from mailgate.pipeline.dispatch import apply
+from mailgate.rules.intent import Intent
+
+log = logging.getLogger("mailgate.pipeline")
+# How long one batch may hold the database (on SQLite the only writer's lock; mail being stored
+# meanwhile waits for it). At least one message is recorded, however long it takes.
+SECONDS = 0.3
+
+
+@dataclass(frozen=True)
+class Done:
+    state: str
+    reason: str
+    from_addr: str | None
+
+
+@dataclass
+class Batch:
+    recorded: dict[int, tuple[Done, Intent]] = field(default_factory=dict)
+    failed: dict[int, tuple[Exception, str]] = field(default_factory=dict)  # the error, its traceback
+    alone: list[int] = field(default_factory=list)  # to be recorded one at a time
+    left: list[int] = field(default_factory=list)  # not reached in time: for the next batch
+
+
+def lost(message_id: int) -> None:
+    log.warning("msg=%s: lease lost before its outcome was recorded; left to its new owner", message_id)
+
+
+def _refused(exc: BaseException) -> bool:
+    """The database's own complaint, not the message's: the transaction cannot go on."""
+    return isinstance(exc, DBAPIError) or is_our_own(exc)
+
+
+def record(ctx: Context, owner: str, intents: dict[int, Intent], seconds: float = SECONDS) -> Batch:
+    """Record each message's outcome, in the order given, in one transaction; after `seconds` the
+    rest is left for the next one."""
+    result = Batch()
+    if not intents:
+        return result
+    until = time.monotonic() + seconds
+    try:
+        with db.transaction(ctx.engine) as s:
+            for n, (message_id, intent) in enumerate(intents.items()):
+                if n and time.monotonic() > until:
+                    result.left.append(message_id)
+                    continue
+                try:
+                    with s.begin_nested():
+                        done = _one(s, ctx, owner, message_id, intent)
+                except Exception as exc:
+                    if _refused(exc):
+                        raise
+                    result.failed[message_id] = (exc, traceback.format_exc())
+                    continue
+                if done is not None:
+                    result.recorded[message_id] = (done, intent)
+    except Exception as exc:
+        log.warning("recording %s outcomes together failed (%s); one at a time", len(intents), exc)
+        return Batch(alone=[mid for mid in intents if mid not in result.left], left=result.left)
+    return result
+
+
+def _one(s: Session, ctx: Context, owner: str, message_id: int, intent: Intent) -> Done | None:
+    if not claim.hold(s, message_id, owner):
+        lost(message_id)
+        return None
+    msg = s.get(Message, message_id)
+    assert msg is not None
+    apply(s, ctx, msg, intent, utcnow())
+    claim.finish(msg)
+    return Done(msg.state, msg.reason, msg.from_addr)
