@@ -7,7 +7,7 @@ import getpass
 from dataclasses import asdict
 from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from sqlmodel import Session
@@ -68,18 +68,23 @@ def bookings(
         return
     shown = "of all days" if on is None else f"on {on}{'' if day else ' (today)'}"
     typer.echo(f"bookings {shown}")
-    for r in rows:
-        typer.echo(
-            f"{r['id']:>5}  {r['start_local']}-{r['end_local'][11:]}  {r['status']:<9} "
-            f"{r['staff'] or '指名なし':<6} "
-            f"{r['source']:<10} {r['external_id'] or '-':<12} {r['customer'] or '-'}  {r['menu']}"
-            + "".join(f" +{a}" for a in r["addons"])
-            + ("  [CONFLICT]" if r["open_conflicts"] else "")
-        )
-        for line in r["answers"]:
-            typer.echo(f"         {line}")
     if not rows:
         typer.echo(f"no bookings {shown}")
+        return
+    output.show_table(
+        ["#", "time", "state", "staff", "source", "reservation", "customer", "menu", "answers"],
+        (_booking_row(r) for r in rows),
+        zone=cfg.tz.key,
+    )
+
+
+def _booking_row(r: dict[str, Any]) -> list[Any]:
+    conflict = "  [CONFLICT]" if r["open_conflicts"] else ""
+    menu = r["menu"] + "".join(f" +{a}" for a in r["addons"]) + conflict
+    when = f"{r['start_local']}-{r['end_local'][11:]}"
+    staff = r["staff"] or "指名なし"
+    answers = " / ".join(r["answers"])
+    return [r["id"], when, r["status"], staff, r["source"], r["external_id"], r["customer"], menu, answers]
 
 
 @app.command(rich_help_panel=output.DAILY)
@@ -246,6 +251,7 @@ def digest(
     ctx: typer.Context,
     day: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (default: today)")] = None,
     send: Annotated[bool, typer.Option(help="queue the mail to [shop] staff_alerts")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """The evening list of the day's inquiries that did not become bookings."""
     from mailgate.ledger.inquiries import send_digest, unbooked_on
@@ -260,8 +266,18 @@ def digest(
             s.commit()
             typer.echo(f"digest queued: {n} inquiries" if n else "nothing to send")
             return
-        for q in unbooked_on(s, c.ledger, d):
-            typer.echo(f"{q.id:>5}  {q.kind:<15} {q.status:<7} {q.name or '-'} <{q.email or '-'}>")
+        rows = unbooked_on(s, c.ledger, d)
+    if as_json:
+        emit_json([q.model_dump(mode="json") for q in rows])
+        return
+    if not rows:
+        typer.echo(f"no inquiries on {d} left without a booking")
+        return
+    output.show_table(
+        ["#", "kind", "status", "name", "address"],
+        ([q.id, q.kind, q.status, q.name, q.email] for q in rows),
+        title=f"inquiries on {d} that did not become bookings",
+    )
 
 
 @app.command(rich_help_panel=output.MESSAGES)
@@ -295,12 +311,17 @@ def reconcile(
         typer.echo(f"notices received on {on}{today}; --date D lists those about the appointments of D")
     else:
         typer.echo(f"notices about appointments on {on}{today}; --received D lists those that arrived on D")
-    for x in lines:
-        typer.echo(
-            f"{x.message_id:>6}  {fmt_dt(x.received_at, cfg)[11:16]}  {x.source:<10} {x.action:<7} "
-            f"{x.external_id or '-':<12} {x.start[:16] or '-':<16} {x.customer or '-'}  "
-            f"{x.verdict.upper()}: {x.reason}"
-        )
+    output.show_table(
+        ["message", "received", "source", "action", "reservation", "appointment", "customer", "outcome"],
+        (
+            [
+                *(x.message_id, fmt_dt(x.received_at, cfg)[11:16], x.source, x.action, x.external_id),
+                *(x.start[:16], x.customer, f"{x.verdict.upper()}: {x.reason}"),
+            ]
+            for x in lines
+        ),
+        zone=cfg.tz.key,
+    )
     counts: dict[str, int] = {}
     for x in lines:
         counts[x.verdict] = counts.get(x.verdict, 0) + 1

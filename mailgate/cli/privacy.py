@@ -43,11 +43,15 @@ def customers_list(
         keys = {"id", "email", "name", "status", "unreachable_since", "unreachable_reason", "soft_bounces"}
         emit_json([r.model_dump(include=keys) for r in rows])
         return
-    for r in rows:
-        since = fmt_dt(r.unreachable_since, cfg)
-        typer.echo(f"#{r.id:<5} {since}  {r.email}  {r.name or '-'}  {r.unreachable_reason}")
     if not rows:
         typer.echo("no unreachable customers")
+        return
+    output.show_table(
+        ["#", "since", "address", "name", "why"],
+        ([f"#{r.id}", fmt_dt(r.unreachable_since, cfg), r.email, r.name, r.unreachable_reason] for r in rows),
+        title="customers no automatic mail goes to",
+        zone=cfg.tz.key,
+    )
 
 
 @customers_app.command("erase")
