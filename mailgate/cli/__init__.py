@@ -13,6 +13,7 @@ from mailgate.cli import (  # noqa: F401  (register commands)
     notes,
     poll,
     privacy,
+    replay,
     report,
     rules,
     run,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import getpass
 import importlib.metadata
 import json
 import logging
 import re
 import sys
-from datetime import datetime
+from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,6 +18,7 @@ import typer
 from typer.core import TyperGroup
 
 from mailgate import config as config_mod
+from mailgate.audit import Actor
 from mailgate.cli import output
 from mailgate.config import Config, ConfigError
 from mailgate.normalize import redact
@@ -73,6 +75,19 @@ ConfigOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]
+AsOpt = Annotated[
+    str,
+    typer.Option("--as", "--operator", help="who is acting, for the audit (default: the OS user)"),
+]
+
+
+def operator_name(given: str) -> str:
+    """Who acts: `--as NAME`, else the OS user (every operator action is audited with a name)."""
+    return given.strip() or getpass.getuser()
+
+
+def operator_actor(given: str) -> Actor:
+    return Actor.operator(operator_name(given))
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -168,3 +183,15 @@ VersionOpt = Annotated[
 @app.callback()
 def main_callback(ctx: typer.Context, config: ConfigOpt = None, version: VersionOpt = False) -> None:
     ctx.obj = config
+
+
+def shop_day(value: str | None, tz: tzinfo) -> date:
+    """--date YYYY-MM-DD, or today in the shop's zone; anything else is a usage error (2)."""
+    from mailgate.models import utcnow
+
+    if value is None:
+        return utcnow().astimezone(tz).date()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise fail(f"expected a date like 2026-12-03, got {value!r}") from None

@@ -3,7 +3,6 @@ The work is in the ledger (customer_search, customer_records, merging, extra_add
 
 from __future__ import annotations
 
-import getpass
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -11,27 +10,25 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 from sqlmodel import Session
 
-from mailgate.cli.common import JsonOpt, build_context, emit_json, fail, fmt_dt, load_config
+from mailgate.cli.common import (
+    AsOpt,
+    JsonOpt,
+    build_context,
+    emit_json,
+    fail,
+    fmt_dt,
+    load_config,
+    operator_actor,
+)
 from mailgate.cli.output import show_table
 from mailgate.cli.privacy import customers_app
 from mailgate.config import Config
 
 if TYPE_CHECKING:
-    from mailgate.audit import Actor
     from mailgate.context import Context
 
 T = TypeVar("T")
-AsOpt = Annotated[
-    str,
-    typer.Option("--as", "--operator", help="who is acting, recorded in the audit (default: the OS user)"),
-]
 IdArg = Annotated[int, typer.Argument(help="the customer's id (`customers search` shows it)")]
-
-
-def _actor(name: str) -> Actor:
-    from mailgate.audit import Actor
-
-    return Actor.operator(name or getpass.getuser())
 
 
 def _day_start(value: str | None, cfg: Config, days: int = 0) -> datetime | None:
@@ -227,7 +224,7 @@ def customers_edit(
         customer = s.get(Customer, customer_id, with_for_update=True)
         if customer is None:
             raise LookupError(f"no customer {customer_id}: `mailgate customers search` finds them")
-        return edit(s, c.ledger, customer, given, _actor(operator), now)
+        return edit(s, c.ledger, customer, given, operator_actor(operator), now)
 
     changed = _write(c, work)
     if as_json:
@@ -252,7 +249,7 @@ def customers_merge(
     from mailgate.ledger.merging import merge
 
     c = build_context(load_config(ctx))
-    done = _write(c, lambda s, now: merge(s, keep, other, _actor(operator), now, dry_run=dry_run))
+    done = _write(c, lambda s, now: merge(s, keep, other, operator_actor(operator), now, dry_run=dry_run))
     if as_json:
         emit_json(vars(done) | {"dry_run": dry_run})
         return
@@ -303,7 +300,7 @@ def _address(ctx: typer.Context, customer_id: int, address: str, operator: str, 
         customer = s.get(Customer, customer_id, with_for_update=True)
         if customer is None:
             raise LookupError(f"no customer {customer_id}: `mailgate customers search` finds them")
-        done: str | None = getattr(extra_addresses, what)(s, customer, address, _actor(operator))
+        done: str | None = getattr(extra_addresses, what)(s, customer, address, operator_actor(operator))
         return done
 
     return _write(c, work)

@@ -10,8 +10,7 @@ import typer
 from sqlmodel import Session
 
 from mailgate.cli import output
-from mailgate.cli.common import JsonOpt, app, build_context, emit_json, load_config
-from mailgate.cli.ledger import _day
+from mailgate.cli.common import JsonOpt, app, build_context, emit_json, load_config, shop_day
 from mailgate.times import WEEKDAYS_JA
 
 
@@ -31,7 +30,7 @@ def ledger(
 
     cfg = load_config(ctx)
     c = build_context(cfg, read_only=True)
-    on = _day(day, cfg.tz)
+    on = shop_day(day, cfg.tz)
     days = [on + timedelta(days=i) for i in range(7 if week else 1)]
     with Session(reading(c.engine)) as s:
         cal = c.calendars.current(s)

@@ -5,7 +5,6 @@ or limits. A time taken meanwhile says so (ちょうど埋まりました) with 
 
 from __future__ import annotations
 
-import getpass
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -15,11 +14,19 @@ import typer
 from sqlmodel import Session
 
 from mailgate.cli import output
-from mailgate.cli.common import JsonOpt, app, build_context, emit_json, fail, load_config
+from mailgate.cli.common import (
+    AsOpt,
+    JsonOpt,
+    app,
+    build_context,
+    emit_json,
+    fail,
+    load_config,
+    operator_actor,
+)
 from mailgate.config import Config
 
 if TYPE_CHECKING:
-    from mailgate.audit import Actor
     from mailgate.context import Context
     from mailgate.ledger.matching import Person
     from mailgate.ledger.results import Result
@@ -28,9 +35,6 @@ if TYPE_CHECKING:
 AtOpt = Annotated[str, typer.Option("--at", help='the start in the shop\'s time, e.g. "2026-12-05 14:00"')]
 NotifyOpt = Annotated[
     bool, typer.Option("--notify", help="mail the customer (when mailgate has their address)")
-]
-OperatorOpt = Annotated[
-    str, typer.Option("--as", "--operator", help="who is acting (recorded in the audit; default: you)")
 ]
 ANYONE = ("anyone", "指名なし")  # --staff: whoever is free
 
@@ -73,7 +77,7 @@ def book(
         bool, typer.Option("--force", help="book a full or off-shift time anyway, flagged as a conflict")
     ] = False,
     notify: NotifyOpt = False,
-    operator: OperatorOpt = "",
+    operator: AsOpt = "",
     as_json: JsonOpt = False,
 ) -> None:
     """Book a caller or a walk-in, found by #ID, phone, address or name, or created from --name,
@@ -104,7 +108,7 @@ def book(
         force=force,
     )
     asked = Asked(cmd.menu, start, cmd.staff)
-    _run(c, as_json, lambda s, now: fitting.book(s, c.ledger, cmd, _actor(operator), now), asked)
+    _run(c, as_json, lambda s, now: fitting.book(s, c.ledger, cmd, operator_actor(operator), now), asked)
 
 
 @app.command(rich_help_panel=output.DAILY)
@@ -116,7 +120,7 @@ def change(
         str | None, typer.Option(help="another staff member, or `anyone` (default: the same one)")
     ] = None,
     notify: NotifyOpt = False,
-    operator: OperatorOpt = "",
+    operator: AsOpt = "",
     as_json: JsonOpt = False,
 ) -> None:
     """Move a booking to another free time (and staff member), as the desk."""
@@ -137,7 +141,7 @@ def change(
         staff_asked if isinstance(staff_asked, str) else None,
         booking_id,
     )
-    _run(c, as_json, lambda s, now: fitting.move(s, c.ledger, cmd, _actor(operator), now), asked)
+    _run(c, as_json, lambda s, now: fitting.move(s, c.ledger, cmd, operator_actor(operator), now), asked)
 
 
 @app.command(rich_help_panel=output.DAILY)
@@ -145,7 +149,7 @@ def cancel(
     ctx: typer.Context,
     booking_id: Annotated[int, typer.Argument(help="the booking's number (mailgate bookings)")],
     notify: NotifyOpt = False,
-    operator: OperatorOpt = "",
+    operator: AsOpt = "",
     as_json: JsonOpt = False,
 ) -> None:
     """Cancel a booking, as the desk: its seat is free at once."""
@@ -154,7 +158,7 @@ def cancel(
 
     c = _open(ctx)
     cmd = fitting.FitCancel(booking_id, policy=DESK, notify=notify)
-    _run(c, as_json, lambda s, now: fitting.cancel(s, c.ledger, cmd, _actor(operator), now), Asked())
+    _run(c, as_json, lambda s, now: fitting.cancel(s, c.ledger, cmd, operator_actor(operator), now), Asked())
 
 
 def _open(ctx: typer.Context) -> Context:
@@ -270,9 +274,3 @@ def _when(text: str, cfg: Config) -> datetime:
     if not 2000 <= naive.year <= 2199:  # days around it are reckoned (the nearest free times)
         raise fail(f"{text!r} is not a year mailgate books in (2000-2199)")
     return naive.replace(tzinfo=cfg.tz) if naive.tzinfo is None else naive
-
-
-def _actor(name: str) -> Actor:
-    from mailgate.audit import Actor
-
-    return Actor.operator(name or getpass.getuser())

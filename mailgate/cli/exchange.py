@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import getpass
 import sys
 from datetime import date
 from enum import StrEnum
@@ -13,13 +12,21 @@ from typing import TYPE_CHECKING, Annotated, Any, BinaryIO
 import typer
 
 from mailgate.cli import output
-from mailgate.cli.common import JsonOpt, app, build_context, emit_json, fail, load_config
+from mailgate.cli.common import (
+    AsOpt,
+    JsonOpt,
+    app,
+    build_context,
+    emit_json,
+    fail,
+    load_config,
+    operator_name,
+)
 
 if TYPE_CHECKING:
     from mailgate.exchange.csv_export import Written
     from mailgate.exchange.import_run import Report
 
-OperatorOpt = Annotated[str, typer.Option("--as", help="who is acting (recorded in the audit)")]
 SHOWN = 20  # substitutions and bad rows listed one by one; the rest counted
 
 
@@ -60,7 +67,7 @@ def export(
     encoding: Annotated[
         Encoding, typer.Option(help="utf-8-sig (Excel reads every character) or cp932 (old Excel)")
     ] = Encoding.utf8,
-    operator: OperatorOpt = "",
+    operator: AsOpt = "",
 ) -> None:
     """CSV that Excel in Japan opens as it is: times in the shop's zone, formulas neutralized."""
     from sqlmodel import Session
@@ -85,7 +92,7 @@ def export(
             except OSError as e:
                 raise fail(f"cannot write {csv}: {e.strerror}", 1) from None
     with db.transaction(c.engine) as s:  # personal data left the ledger: who took what
-        actor = audit.Actor.operator(operator or getpass.getuser())
+        actor = audit.Actor.operator(operator_name(operator))
         audit.by(s, "csv_exported", actor, what=what.value, rows=written.rows, first=first, last=last)
     _tell_export(what.value, csv, encoding.value, written)
 
@@ -119,7 +126,7 @@ def import_(
     encoding: Annotated[
         Encoding | None, typer.Option(help="the file's encoding (default: the map's, else utf-8-sig)")
     ] = None,
-    operator: OperatorOpt = "",
+    operator: AsOpt = "",
     as_json: JsonOpt = False,
 ) -> None:
     """Bookings or customers from CSV: every row checked first, all or nothing; twice changes nothing."""
@@ -136,9 +143,7 @@ def import_(
     enc = encoding.value if encoding else cmap.encoding or Encoding.utf8.value
     asked = import_run.Asked(what.value, file, cmap, enc, skip_bad=skip_bad, dry_run=dry_run)
     try:
-        report = import_run.run(
-            c.engine, c.ledger, asked, Actor.operator(operator or getpass.getuser()), utcnow()
-        )
+        report = import_run.run(c.engine, c.ledger, asked, Actor.operator(operator_name(operator)), utcnow())
     except FileError as e:
         raise fail(str(e), 1) from None
     stopped = bool(report.bad) and not skip_bad  # all or nothing: nothing

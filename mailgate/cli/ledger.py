@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-import dataclasses
-import getpass
 from dataclasses import asdict
-from datetime import date, datetime, timedelta, tzinfo
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from sqlmodel import Session
 
 from mailgate.cli import output
-from mailgate.cli.common import JsonOpt, app, build_context, emit_json, fail, fmt_dt, load_config
+from mailgate.cli.common import (
+    AsOpt,
+    JsonOpt,
+    app,
+    build_context,
+    emit_json,
+    fail,
+    fmt_dt,
+    load_config,
+    operator_name,
+    shop_day,
+)
 
 conflicts_app = typer.Typer(invoke_without_command=True, help="Double bookings and other clashes.")
 inquiries_app = typer.Typer(invoke_without_command=True, help="Inquiries from vendors' contact forms.")
@@ -25,25 +32,6 @@ bookings_app = typer.Typer(
     help="The ledger: bookings of a day (`bookings --date D`), or found by `bookings search`.",
 )
 app.add_typer(bookings_app, name="bookings", rich_help_panel=output.DAILY)
-
-OperatorOpt = Annotated[
-    str, typer.Option("--as", "--operator", help="who is acting (recorded in the audit; default: you)")
-]
-
-
-def _operator(name: str) -> str:
-    return name or getpass.getuser()
-
-
-def _day(value: str | None, tz: tzinfo) -> date:
-    from mailgate.models import utcnow
-
-    if value is None:
-        return utcnow().astimezone(tz).date()
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise fail(f"expected a date like 2026-12-03, got {value!r}") from None
 
 
 @bookings_app.callback(epilog="Example: mailgate bookings --date 2026-12-05")
@@ -60,7 +48,7 @@ def bookings(
 
     cfg = load_config(ctx)
     c = build_context(cfg, read_only=True)
-    on = None if all_days else _day(day, cfg.tz)
+    on = None if all_days else shop_day(day, cfg.tz)
     with Session(c.engine) as s:
         rows = bookings_on(s, cfg.tz, on)
     if as_json:
@@ -98,7 +86,7 @@ def waitlist(
 
     cfg = load_config(ctx)
     c = build_context(cfg, read_only=True)
-    on = _day(day, cfg.tz)
+    on = shop_day(day, cfg.tz)
     with Session(c.engine) as s:
         rows = waitlist_on(s, cfg.tz, on)
     if as_json:
@@ -158,7 +146,7 @@ def conflicts_resolve(
     ctx: typer.Context,
     conflict_id: int,
     note: Annotated[str, typer.Option(help="what was done, e.g. 田中さんに変更してお客様に連絡済み")],
-    operator: OperatorOpt = "",
+    operator: AsOpt = "",
 ) -> None:
     """Close a conflict with a note of what was done."""
     from mailgate.ledger.conflict_records import resolve
@@ -170,7 +158,7 @@ def conflicts_resolve(
         raise fail("--note must say what was done")
     with Session(c.engine) as s:
         try:
-            resolve(s, conflict_id, _operator(operator), note.strip(), utcnow())
+            resolve(s, conflict_id, operator_name(operator), note.strip(), utcnow())
         except (LookupError, ValueError) as e:
             raise fail(str(e), 1) from None
         s.commit()
@@ -220,7 +208,7 @@ def inquiries_set(
     assignee: Annotated[str | None, typer.Option(help="who handles it")] = None,
     next_on: Annotated[str | None, typer.Option("--next", help="next action date YYYY-MM-DD")] = None,
     booking: Annotated[int | None, typer.Option(help="the booking it became")] = None,
-    operator: OperatorOpt = "",
+    operator: AsOpt = "",
 ) -> None:
     """Update an inquiry's status, assignee, next-action date or booking."""
     from mailgate.ledger.inquiries import update
@@ -233,11 +221,11 @@ def inquiries_set(
             update(
                 s,
                 inquiry_id,
-                operator=_operator(operator),
+                operator=operator_name(operator),
                 now=utcnow(),
                 status=status,
                 assignee=assignee,
-                next_action_on=_day(next_on, cfg.tz) if next_on else None,
+                next_action_on=shop_day(next_on, cfg.tz) if next_on else None,
                 booking_id=booking,
             )
         except (LookupError, ValueError) as e:
@@ -259,7 +247,7 @@ def digest(
 
     cfg = load_config(ctx)
     c = build_context(cfg, read_only=not send)
-    d = _day(day, cfg.tz)
+    d = shop_day(day, cfg.tz)
     with Session(c.engine) as s:
         if send:
             n = send_digest(s, c.ledger, d, utcnow())
@@ -299,7 +287,7 @@ def reconcile(
         raise fail("give --date (the appointment day) or --received (the day notices arrived), not both")
     cfg = load_config(ctx)
     c = build_context(cfg, read_only=True)
-    on = _day(received if received is not None else day, cfg.tz)
+    on = shop_day(received if received is not None else day, cfg.tz)
     by = "received" if received is not None else "appointment"
     with Session(c.engine) as s:
         lines = day_notices(s, c, on, by)
@@ -328,84 +316,3 @@ def reconcile(
     typer.echo(
         f"{len(lines)} notices: " + (", ".join(f"{v} {k}" for k, v in sorted(counts.items())) or "none")
     )
-
-
-@app.command(rich_help_panel=output.MESSAGES)
-def replay(
-    ctx: typer.Context,
-    ids: Annotated[list[int] | None, typer.Argument(help="message ids")] = None,
-    state: Annotated[
-        str | None, typer.Option(help="every message in this state, e.g. held or failed")
-    ] = None,
-    since: Annotated[
-        str | None, typer.Option(help="messages received from YYYY-MM-DD[THH:MM] (shop time)")
-    ] = None,
-    until: Annotated[
-        str | None, typer.Option(help="... and before YYYY-MM-DDTHH:MM, or to the end of YYYY-MM-DD")
-    ] = None,
-    rules: Annotated[
-        Path | None, typer.Option("--rules", help="read with the rules in this directory (with --dry-run)")
-    ] = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="show what would happen; change nothing")
-    ] = False,
-    operator: OperatorOpt = "",
-    as_json: JsonOpt = False,
-) -> None:
-    """Run stored messages through the current rules (idempotent: what is in the ledger stays once).
-    Each message shows its reading then and now as a diff; an applied message read differently now
-    is left for you to decide and counted as a difference."""
-    from mailgate.pipeline.replay import replay as run
-    from mailgate.pipeline.replay import select_ids
-
-    cfg = load_config(ctx)
-    if not ids and not state and not since and not until:
-        raise fail("name message ids, --state or --since/--until")
-    if rules is not None:
-        if not dry_run:
-            raise fail(
-                "--rules is for trying rules: add --dry-run (install them with [paths] rules to apply)"
-            )
-        if not rules.is_dir():
-            raise fail(f"--rules: {rules} is not a directory", 1)
-        cfg = dataclasses.replace(cfg, rules_dir=rules.resolve())
-    c = build_context(cfg, read_only=dry_run)
-    since_at = _moment(since, cfg.tz, "--since", end_of_day=False)
-    until_at = _moment(until, cfg.tz, "--until", end_of_day=True)
-    chosen = select_ids(c, list(ids or []), state, since_at, until_at)
-    if ids and len(chosen) < len(set(ids)):
-        missing = sorted(set(ids) - set(chosen))
-        raise fail(f"no message {', '.join(map(str, missing))}", 1)
-    with output.progress(len(chosen), "replaying") as step:
-        results = run(c, chosen, dry_run=dry_run, operator=_operator(operator), each=lambda _: step())
-    differences = [r for r in results if r.differs]
-    if as_json:
-        emit_json([asdict(r) | {"differs": r.differs} for r in results])
-        return
-    for r in results:
-        typer.echo(f"{r.message_id:>6}  then: {r.then['state']} ({r.then['action']}) {r.then['reason']}")
-        if r.differs:
-            typer.echo(f"{'':>6}  - {r.then_reading}\n{'':>6}  + {r.now_reading}")
-        now = "would be" if dry_run else "now"
-        typer.echo(f"{'':>6}  {now}: {r.now['state']} ({r.now['action']}) {r.now['reason']}")
-    done = "checked (dry run: nothing changed)" if dry_run else "replayed"
-    typer.echo(f"{len(results)} messages {done}; {len(differences)} differences")
-    left = [r.message_id for r in differences if r.now.get("tag") == "differs"]
-    if left:
-        typer.echo(
-            f"applied before and read differently now, left for you to decide: {', '.join(map(str, left))} "
-            "(mailgate change / cancel, or mailgate messages ID)"
-        )
-
-
-def _moment(value: str | None, tz: tzinfo, option: str, *, end_of_day: bool) -> datetime | None:
-    """A date or a date and time in the shop's zone; a bare date as --until means up to its end."""
-    if value is None:
-        return None
-    try:
-        at = datetime.fromisoformat(value)
-    except ValueError:
-        raise fail(f"{option}: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM, got {value!r}") from None
-    if end_of_day and len(value) == 10:
-        at += timedelta(days=1)
-    return at if at.tzinfo else at.replace(tzinfo=tz)

@@ -4,7 +4,6 @@ keeps the saved titles and bodies notes start from. The logic is ledger/notes.py
 
 from __future__ import annotations
 
-import getpass
 from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -12,7 +11,17 @@ import typer
 from sqlmodel import Session
 
 from mailgate.cli import output
-from mailgate.cli.common import JsonOpt, app, build_context, emit_json, fail, fmt_dt, load_config
+from mailgate.cli.common import (
+    AsOpt,
+    JsonOpt,
+    app,
+    build_context,
+    emit_json,
+    fail,
+    fmt_dt,
+    load_config,
+    operator_name,
+)
 from mailgate.cli.lookup import one_customer
 
 if TYPE_CHECKING:
@@ -24,17 +33,10 @@ phrases_app = typer.Typer(help="Saved phrases (定型文) that fill a note's tit
 app.add_typer(notes_app, name="notes", rich_help_panel=output.CUSTOMERS)
 app.add_typer(phrases_app, name="phrases", rich_help_panel=output.CUSTOMERS)
 
-AsOpt = Annotated[
-    str, typer.Option("--as", "--operator", help="who is acting (recorded in the audit; default: you)")
-]
 CustomerArg = Annotated[str, typer.Argument(help="the customer: #ID, mail address or phone number")]
 SEARCH = "--name, --phone, --email, --customer-status"
 StatusHelp = "waiting (対応待ち) | in_progress (対応中) | done (完了)"
 NextOpt = Annotated[str | None, typer.Option("--next", help="the next action's day, YYYY-MM-DD")]
-
-
-def operator_name(given: str) -> str:
-    return given.strip() or getpass.getuser()
 
 
 def day_option(text: str, option: str) -> date:

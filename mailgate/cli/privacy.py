@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-import getpass
 from typing import Annotated
 
 import typer
 
 from mailgate.cli import output
-from mailgate.cli.common import JsonOpt, app, build_context, emit_json, fail, fmt_dt, load_config
+from mailgate.cli.common import (
+    JsonOpt,
+    app,
+    build_context,
+    emit_json,
+    fail,
+    fmt_dt,
+    load_config,
+    operator_name,
+)
 
 customers_app = typer.Typer(
     invoke_without_command=True,
@@ -72,7 +80,7 @@ def customers_erase(
     if not yes:
         typer.confirm(f"Erase customer {customer_id}? This cannot be undone.", abort=True)
     try:
-        erased = erase_customer(c, customer_id, f"operator:{operator or getpass.getuser()}")
+        erased = erase_customer(c, customer_id, f"operator:{operator_name(operator)}")
     except LookupError as e:
         raise fail(str(e), 1) from None
     typer.echo(

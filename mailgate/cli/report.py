@@ -8,8 +8,7 @@ import typer
 from sqlmodel import Session
 
 from mailgate.cli import output
-from mailgate.cli.common import JsonOpt, app, build_context, emit_json, fail, load_config
-from mailgate.cli.ledger import _day
+from mailgate.cli.common import JsonOpt, app, build_context, emit_json, fail, load_config, shop_day
 
 report_app = typer.Typer(help="Reports for staff: the morning report.")
 app.add_typer(report_app, name="report", rich_help_panel=output.DAILY)
@@ -32,7 +31,7 @@ def morning(
 
     cfg = load_config(ctx)
     c = build_context(cfg, read_only=not send)
-    on = _day(day, cfg.tz)
+    on = shop_day(day, cfg.tz)
     now = utcnow()
     if send:
         if not cfg.shop.staff_alerts:

@@ -10,8 +10,18 @@ from typing import Annotated
 
 import typer
 
+from mailgate import audit
 from mailgate.cli import output
-from mailgate.cli.common import JsonOpt, app, build_context, emit_json, fail, load_config
+from mailgate.cli.common import (
+    AsOpt,
+    JsonOpt,
+    app,
+    build_context,
+    emit_json,
+    fail,
+    load_config,
+    operator_actor,
+)
 from mailgate.shop.calendar import ALL_DAY, Calendar
 from mailgate.shop.shift_checks import outside_hours
 from mailgate.shop.shifts import ShiftTableError, format_day, parse_day
@@ -65,6 +75,7 @@ def shifts_set(
     hours: Annotated[
         str, typer.Argument(metavar="START-END|off", help="e.g. 10:00-16:00, 22:00-02:00, or off (休)")
     ],
+    operator: AsOpt = "",
 ) -> None:
     """Set one person's hours on one day (or weekday)."""
     from mailgate import db
@@ -78,9 +89,12 @@ def shifts_set(
         raise fail(f"{day!r}: expected YYYY-MM-DD or a weekday mon..sun")
     span = _parse_hours_arg(hours)
     had_week = any(isinstance(d, int) for (n, d) in cal.shifts if n == name)
+    shown = "off" if span is None else fmt_span_ascii(span)
     with db.transaction(c.engine) as session:
         replaced = shift_store.set_shift(session, cal, name, when, span)
-    shown = "off" if span is None else fmt_span_ascii(span)
+        audit.by(
+            session, "shift_set", operator_actor(operator), staff=name, day=format_day(when), hours=shown
+        )
     typer.echo(f"{name} {format_day(when)} {shown} ({'updated' if replaced else 'added'})")
     if isinstance(when, int) and not had_week:
         typer.echo(f"note: {name} now has a usual week: weekdays without a row are days off", err=True)
@@ -109,6 +123,7 @@ def shifts_import(
     ctx: typer.Context,
     path: Annotated[Path, typer.Argument(help="a shift table, .csv or .toml (date,staff,start,end)")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="check and count, change nothing")] = False,
+    operator: AsOpt = "",
 ) -> None:
     """Replace the shifts with a table file's (every mistake as FILE:LINE, nothing changed then)."""
     from mailgate import db
@@ -131,6 +146,7 @@ def shifts_import(
         return
     with db.transaction(c.engine) as session:
         count = shift_store.replace_all(session, cal, rows)
+        audit.by(session, "shifts_imported", operator_actor(operator), file=path.name, rows=count)
     typer.echo(f"{path}: {count} rows imported (the shifts are these now)")
 
 

@@ -9,8 +9,7 @@ import typer
 from sqlmodel import Session
 
 from mailgate.cli import output
-from mailgate.cli.common import JsonOpt, app, build_context, emit_json, fail, load_config
-from mailgate.cli.ledger import _day
+from mailgate.cli.common import JsonOpt, app, build_context, emit_json, fail, load_config, shop_day
 
 
 @app.command(rich_help_panel=output.DAILY, epilog="Example: mailgate stats --from 2031-12-01 --to 2031-12-31")
@@ -29,8 +28,8 @@ def stats(
 
     cfg = load_config(ctx)
     c = build_context(cfg, read_only=True)
-    to = _day(last, cfg.tz)
-    since: date = _day(first, cfg.tz) if first else to.replace(day=1)
+    to = shop_day(last, cfg.tz)
+    since: date = shop_day(first, cfg.tz) if first else to.replace(day=1)
     if since > to:
         raise fail(f"--from {since} is after --to {to}")
     with Session(db.reading(c.engine)) as s:

@@ -3,7 +3,6 @@ operator's name on the audit event; `--undo` takes the mark back."""
 
 from __future__ import annotations
 
-import getpass
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import Annotated
@@ -11,12 +10,11 @@ from typing import Annotated
 import typer
 
 from mailgate.cli import output
-from mailgate.cli.common import JsonOpt, app, build_context, emit_json, load_config
+from mailgate.cli.common import AsOpt, JsonOpt, app, build_context, emit_json, load_config, operator_name
 from mailgate.desk_tables import VisitState
 
 BookingArg = Annotated[int, typer.Argument(help="the booking's number (mailgate bookings)")]
 UndoOpt = Annotated[bool, typer.Option("--undo", help="take the mark back")]
-AsOpt = Annotated[str, typer.Option("--as", help="who is acting (default: the OS user)")]
 
 
 def _command(state: str, doc: str) -> Callable[..., None]:
@@ -49,7 +47,7 @@ def _mark(ctx: typer.Context, booking_id: int, state: str, undo: bool, who: str,
     from mailgate.models import utcnow
 
     c = build_context(load_config(ctx))
-    actor = Actor.operator(who or getpass.getuser())
+    actor = Actor.operator(operator_name(who))
     with db.transaction(c.engine) as s:
         if undo:
             result = visits.undo(s, booking_id, actor, utcnow())

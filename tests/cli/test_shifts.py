@@ -66,9 +66,15 @@ def test_set_a_day_by_alias_in_the_database(tmp_path: Path) -> None:
         json.loads(run(config, "--week", "2026-12-03", "--json").stdout)["staff"]["佐藤"]["2026-12-03"]
         is None
     )
-    done = run(config, "set", "Sato", "2026-12-05", "22:00-02:00")  # a late shift, past midnight
+    done = run(config, "set", "Sato", "2026-12-05", "22:00-02:00", "--as", "店長")  # a late shift
     assert done.stdout.startswith("佐藤 2026-12-05 22:00-02:00 (added)")
     assert "the shop is closed" not in done.stderr
+    events = json.loads(
+        CliRunner().invoke(app, ["--config", str(config), "audit", "--operator", "店長", "--json"]).stdout
+    )
+    assert [(e["kind"], e["detail"]["day"], e["detail"]["hours"]) for e in events] == [
+        ("shift_set", "2026-12-05", "22:00-02:00")
+    ]
 
 
 def test_set_a_usual_weekday_and_hear_what_it_means(tmp_path: Path) -> None:
