@@ -253,9 +253,18 @@ def _drop(conn: smtplib.SMTP | None) -> None:
 
 
 def crash_run(
-    directory: Path, *, kills: int, messages: int, seed: int, db_url: str = "", seconds: float = 1800
+    directory: Path,
+    *,
+    kills: int,
+    messages: int,
+    seed: int,
+    db_url: str = "",
+    seconds: float = 1800,
+    gap: float = 4.0,
 ) -> pg.Report:
-    """The whole run in `directory` (a fresh shop); bounded by the number of kills and `seconds`."""
+    """The whole run in `directory` (a fresh shop); bounded by the number of kills and `seconds`.
+    A kill comes between 0 and 2 × `gap` seconds after serve said ready: kills a second apart on a
+    busy machine strike the first message each time, before its reader child has even started."""
     rng = random.Random(seed)
     cfg = pg.write_shop(directory, db_url=db_url)
     serve = pg.Serve(cfg)
@@ -268,8 +277,6 @@ def crash_run(
     senders = [threading.Thread(target=stream.run_sender, daemon=True) for _ in range(SENDERS)]
     for t in senders:
         t.start()
-    # Spread the kills over the stream: the expected time the stream takes, at a guessed rate.
-    gap = max(0.3, messages / 60 / max(kills, 1))
     survived = during_start = 0
     try:
         while survived < kills and time.monotonic() < deadline:
@@ -455,10 +462,17 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--db", default="", help="a database URL (default: SQLite in the run's directory)")
+    parser.add_argument("--gap", type=float, default=4.0, help="mean seconds from ready to the kill")
     args = parser.parse_args()
     where = pg.directory(args, "mailgate-crash-")
     report = crash_run(
-        where, kills=args.kills, messages=args.messages, seed=args.seed, db_url=args.db, seconds=args.seconds
+        where,
+        kills=args.kills,
+        messages=args.messages,
+        seed=args.seed,
+        db_url=args.db,
+        seconds=args.seconds,
+        gap=args.gap,
     )
     return pg.finish(f"crash run, seed {args.seed}", where, report, keep=bool(args.dir))
 

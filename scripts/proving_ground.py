@@ -74,7 +74,9 @@ def finish(title: str, directory: Path, report: Report, keep: bool) -> int:
 
 
 def arguments(doc: str, seconds: float) -> argparse.ArgumentParser:
-    """The options every proof script takes (--seconds, --dir); the script adds its own."""
+    """The options every proof script takes (--seconds, --dir); the script adds its own. SIGTERM ends
+    the script as an exception would, so that the serve it started is stopped too."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=seconds, help="the run's bound in time")
     parser.add_argument("--dir", type=Path, help="where the shop lives (default: a temporary directory)")

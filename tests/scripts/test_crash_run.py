@@ -20,7 +20,7 @@ pg = script("proving_ground")
 
 
 def test_a_stream_through_sigkills_is_stored_applied_and_answered_exactly_once(tmp_path: Path) -> None:
-    report = crash_run.crash_run(tmp_path, kills=3, messages=120, seed=11, seconds=300)
+    report = crash_run.crash_run(tmp_path, kills=3, messages=120, seed=11, seconds=300, gap=1.5)
     print(report.text())
     assert report.problems == []
     assert report.figures["kills survived (SIGKILL)"] == 3
