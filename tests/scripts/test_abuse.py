@@ -15,7 +15,7 @@ abuse = script("abuse")
 
 
 def test_abusers_meet_their_limits_while_a_well_behaved_client_is_served(tmp_path: Path) -> None:
-    report = abuse.abuse(tmp_path, seconds=6)
+    report = abuse.abuse(tmp_path, seconds=4)
     print(report.text())
     figures = report.figures
     assert report.problems == []
