@@ -134,6 +134,7 @@ max_connections_per_client = 50       # smtpd_client_connection_count_limit
 max_messages_per_connection = 50
 max_messages_per_client_minute = 30
 max_recipients = 1000                 # RCPTs in one message (smtpd_recipient_limit)
+max_refused_recipients = 20           # then 421 and the connection closed (smtpd_hard_error_limit)
 command_seconds = 300                 # silence before a connection is closed (smtpd_timeout)
 # front_mtas = ["192.0.2.25"]
 

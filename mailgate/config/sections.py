@@ -269,6 +269,7 @@ class SmtpSection(Section):
     max_messages_per_connection: int = Field(50, gt=0)
     max_messages_per_client_minute: int = Field(30, gt=0)
     max_recipients: int = Field(1000, gt=0)
+    max_refused_recipients: int = Field(20, gt=0)  # in one connection: smtpd_hard_error_limit
     command_seconds: int = Field(300, gt=0)
     # Front MTAs that may name the original client (XCLIENT, XFORWARD).
     front_mtas: list[IpAddress] = []

@@ -100,7 +100,7 @@ class Handler:
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
     ) -> str:
         if not self.cfg.is_local(address):
-            return "550 5.7.1 Relaying denied: not a domain of this server"
+            return _refused(server, "550 5.7.1 Relaying denied: not a domain of this server")
         local, _, domain = address.lower().rpartition("@")
         book = f"{local.partition('+')[0]}@{domain}" == self.cfg.mail.book.lower()  # book@, book+K7Q2@
         bounce = self.cfg.is_bounce_address(address)  # bounce+TOKEN@: delivery reports of our mail
@@ -109,7 +109,7 @@ class Handler:
             and not (book or bounce)
             and local not in ("postmaster", "abuse")
         ):
-            return "550 5.1.1 No such user here"
+            return _refused(server, "550 5.1.1 No such user here")
         if any(address.lower() == r.lower() for r in envelope.rcpt_tos):
             return "250 2.1.5 OK (duplicate recipient)"  # one mailbox, one message: never two rows
         if isinstance(server, Connection) and len(envelope.rcpt_tos) >= server.limits.recipients:
@@ -167,3 +167,8 @@ def make_smtp(cfg: Config, handler: Handler, limits: SmtpLimits) -> Connection:
         ident="mailgate",
         timeout=cfg.raw.smtp.command_seconds,
     )
+
+
+def _refused(server: SMTP, reply: str) -> str:
+    """The refusal, or the 421 that closes a connection past `[smtp] max_refused_recipients`."""
+    return (server.refused_recipient() if isinstance(server, Connection) else None) or reply

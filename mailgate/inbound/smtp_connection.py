@@ -27,6 +27,7 @@ class SmtpLimits:
     rate: Rate  # messages per client and minute
     per_connection: int  # messages in one connection
     recipients: int  # RCPTs in one transaction
+    refused_recipients: int  # in one connection, before it is closed
     front_mtas: frozenset[str]
     said: EveryMinute = field(default_factory=EveryMinute)  # refusals are logged once a minute
 
@@ -39,6 +40,7 @@ class SmtpLimits:
             rate=Rate(smtp.max_messages_per_client_minute),
             per_connection=smtp.max_messages_per_connection,
             recipients=smtp.max_recipients,
+            refused_recipients=smtp.max_refused_recipients,
             front_mtas=front,
         )
 
@@ -86,6 +88,7 @@ class Connection(SMTP):
         self.client = ""  # the original client: the peer, or whom XCLIENT named
         self.admitted = False
         self.messages = 0
+        self.refused_recipients = 0
         self.close_after_reply = False
 
     @property
@@ -137,6 +140,19 @@ class Connection(SMTP):
         await super().smtp_MAIL(arg)
         if self.close_after_reply and self.transport is not None:
             self.transport.close()
+
+    async def smtp_RCPT(self, arg: str | None) -> None:
+        await super().smtp_RCPT(arg)
+        if self.close_after_reply and self.transport is not None:
+            self.transport.close()
+
+    def refused_recipient(self) -> str | None:
+        """Counts a refused RCPT; past the limit (a client guessing addresses), the 421 that ends it."""
+        self.refused_recipients += 1
+        if self.refused_recipients < self.limits.refused_recipients:
+            return None
+        self.close_after_reply = True
+        return f"421 4.7.0 {self.hostname} Error: too many refused recipients; closing"
 
     async def _named_by_front(self, command: str, arg: str | None) -> tuple[bool, str | None]:
         """(taken, the client named or None) for XCLIENT/XFORWARD; not taken: answered here."""

@@ -1,6 +1,6 @@
 """What one SMTP client may do, the original client counted where a configured front MTA names it
 (XCLIENT, XFORWARD): recipients in a message (once each, whatever their case), messages in one
-connection and in a minute, connections."""
+connection and in a minute, refused recipients in a connection, connections."""
 
 from __future__ import annotations
 
@@ -52,6 +52,22 @@ def test_recipients_count_once_whatever_their_case_and_at_most_max_recipients(se
         assert s.data(BLANK)[0] == 250
     rcpts = sorted(m["rcpt"] for m in cli(served.config, "messages"))
     assert rcpts == ["POSTMASTER@shop.example", "notices@shop.example", "signup@Shop.Example"]
+
+
+def test_a_client_guessing_addresses_is_cut_off_after_max_refused_recipients(serve_with: Start) -> None:
+    """Postfix's smtpd_hard_error_limit: thousands of refused RCPTs in one connection would be a free
+    address probe; past the limit a 421 ends the connection. Another connection is served."""
+    served = serve_with("max_refused_recipients = 5")
+    with _smtp(served) as s:
+        assert s.mail("a@example.jp")[0] == 250
+        assert s.rcpt("signup@shop.example")[0] == 250  # an accepted one never counts
+        refused = [s.rcpt(f"guess{n}@shop.example")[0] for n in range(4)] + [s.rcpt("x@elsewhere.jp")[0]]
+        assert refused == [550, 550, 550, 550, 421]
+        with pytest.raises(smtplib.SMTPServerDisconnected):
+            s.rcpt("guess5@shop.example")
+    with _smtp(served) as s:
+        s.sendmail("a@example.jp", ["signup@shop.example"], BLANK)
+    assert [m["rcpt"] for m in cli(served.config, "messages")] == ["signup@shop.example"]
 
 
 def test_messages_are_limited_per_connection_and_per_client_and_minute(serve_with: Start) -> None:
