@@ -241,6 +241,7 @@ def _shown(booking: Booking, cfg: Config) -> dict[str, Any]:
         "id": booking.id,
         "start": f"{booking.start.astimezone(tz):%Y-%m-%d %H:%M}",
         "end": f"{booking.end.astimezone(tz):%H:%M}",
+        "zone": tz.key,
         "menu": booking.menu,
         "staff": booking.staff,
         "customer_id": booking.customer_id,
@@ -254,7 +255,8 @@ def _say(out: dict[str, Any], taken: bool, ok: bool) -> None:
     line = f"{out['status']}: {out['reason']}"
     if b and ok:
         line += (
-            f"\n  #{b['id']} {b['start']}-{b['end']} {b['menu']} {b['staff'] or '指名なし'} ({b['status']})"
+            f"\n  #{b['id']} {b['start']}-{b['end']} ({b['zone']}) {b['menu']} {b['staff'] or '指名なし'}"
+            f" ({b['status']})"
         )
     if out.get("conflicts"):
         line += "\n  [CONFLICT] " + " / ".join(out["conflicts"])

@@ -68,6 +68,7 @@ def test_the_desk_books_changes_and_cancels_naming_the_customer_three_ways(shop:
         "id": 0,
         "start": f"{THU} 13:00",
         "end": "14:00",
+        "zone": "Asia/Tokyo",  # the times are the shop's
         "menu": "整体",
         "staff": "佐藤",  # anyone: the first free person
         "customer_id": me,
