@@ -21,11 +21,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import jaconv
-from sqlalchemy import ColumnElement, func, or_
+from sqlalchemy import ColumnElement, func
 from sqlmodel import Session, col, select
 
-from mailgate import normalize
-from mailgate.ledger import visits
+from mailgate.ledger import customer_search, visits
 from mailgate.models import Booking, Customer, CustomerStatus
 
 
@@ -59,44 +58,14 @@ def name_forms(text: str) -> set[str]:
     return {f for f in (base, jaconv.hira2kata(base), jaconv.kata2hira(base)) if f}
 
 
-def phone_filter(text: str) -> ColumnElement[bool] | None:
-    """A whole number in any format compares in its stored national form (the index serves it); a
-    part of one (the last digits) by its digits. None: no digits to look for."""
-    try:
-        return col(Customer.phone) == normalize.phone(text)
-    except normalize.NormalizeError:
-        typed = unicodedata.normalize("NFKC", text).strip()
-        national = "0" + typed[3:] if typed.startswith("+81") else typed
-        digits = re.sub(r"\D", "", national)
-        return col(Customer.phone).like(f"%{digits}%") if len(digits) >= 3 else None
-
-
-def _like(column: Any, part: str) -> ColumnElement[bool]:
-    escaped = part.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return column.like(f"%{escaped}%", escape="\\")
-
-
 def katakana(forms: set[str]) -> str:
     """The reading's form of a typed name (readings are stored in katakana)."""
     return jaconv.hira2kata(min(forms))
 
 
 def customer_filters(q: Query) -> list[ColumnElement[bool]]:
-    found: list[ColumnElement[bool]] = []
-    if q.name.strip():
-        forms = name_forms(q.name)
-        # Stored names need no work per row (normalized when written); lower() only for Latin letters.
-        latin = any("a" <= ch <= "z" for ch in min(forms))
-        name = func.lower(col(Customer.name)) if latin else col(Customer.name)
-        found.append(
-            or_(*[_like(name, f) for f in sorted(forms)], _like(col(Customer.name_kana), katakana(forms)))
-        )
-    if q.phone.strip():
-        by_phone = phone_filter(q.phone)
-        found.append(by_phone if by_phone is not None else col(Customer.id) < 0)
-    if q.email.strip():
-        found.append(_like(func.lower(col(Customer.email)), q.email.strip().lower()))
-    return found
+    phone = q.phone if q.phone.strip() else None
+    return customer_search.conditions(q.name, phone, q.email)
 
 
 def _day_span(column: Any, first: date, last: date, tz: ZoneInfo) -> list[ColumnElement[bool]]:

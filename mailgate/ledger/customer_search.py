@@ -24,6 +24,26 @@ def _contains(column: Any, text: str) -> ColumnElement[bool]:
     return column.contains(text, autoescape=True)
 
 
+def conditions(name: str | None, phone: str | None, email: str | None) -> list[ColumnElement[bool]]:
+    """Who a search means, however the name, reading, phone or address is typed; `mailgate bookings
+    search` uses the same conditions for the customer of a booking."""
+    found: list[ColumnElement[bool]] = []
+    if name and name.strip():
+        spellings = normalize.name_query(name)
+        found.append(or_(*(_contains(c, s) for s in spellings for c in (Customer.name, Customer.name_kana))))
+    if phone is not None:
+        digits = normalize.phone_query(phone)
+        found.append(_contains(Customer.phone, digits) if digits else col(Customer.id).is_(None))
+    if email and email.strip():
+        text = email.strip().lower()
+        has = col(CustomerAddress.email_key).contains(text, autoescape=True)
+        linked = select(CustomerAddress.customer_id).where(has)
+        found.append(
+            or_(col(Customer.email_key).contains(text, autoescape=True), col(Customer.id).in_(linked))
+        )
+    return found
+
+
 def matching_customers(
     session: Session,
     name: str | None = None,
@@ -35,22 +55,7 @@ def matching_customers(
 ) -> list[int]:
     """The ids of the customers every given criterion matches, oldest first (created_to exclusive).
     A merged customer is an empty row: found only when status "merged" is asked for."""
-    stmt = select(Customer.id)
-    if name:
-        spellings = normalize.name_query(name)
-        stmt = stmt.where(
-            or_(*(_contains(c, s) for s in spellings for c in (Customer.name, Customer.name_kana)))
-        )
-    if phone is not None:
-        digits = normalize.phone_query(phone)
-        stmt = stmt.where(_contains(Customer.phone, digits) if digits else col(Customer.id).is_(None))
-    if email:
-        text = email.strip().lower()
-        has = col(CustomerAddress.email_key).contains(text, autoescape=True)
-        linked = select(CustomerAddress.customer_id).where(has)
-        stmt = stmt.where(
-            or_(col(Customer.email_key).contains(text, autoescape=True), col(Customer.id).in_(linked))
-        )
+    stmt = select(Customer.id).where(*conditions(name, phone, email))
     if status:
         stmt = stmt.where(Customer.status == status)
     else:

@@ -106,3 +106,14 @@ def test_a_limit_says_how_many_more_and_the_bare_form_still_lists_a_day(month: P
     assert {r["id"] for r in day} >= {r["id"] for r in page["bookings"]}
     code, said = run(month, "bookings", "search", "--from", "2031-02-30")
     assert code == 2 and "expected a date" in said
+
+
+def test_an_address_finds_the_bookings_of_whoever_has_it_as_email_1_or_linked(month: Path) -> None:
+    """The same customer conditions as `customers search`: a customer who changed phones is found by
+    the new address linked to them as well as by the old one."""
+    who, _ = _someone(month)
+    theirs = _found(month, phone=who.phone)
+    assert run(month, "customers", "link", str(who.id), "New.Phone@Docomo.ne.jp")[0] == 0
+    assert _found(month, email="new.phone@docomo") == theirs
+    if who.email:
+        assert _found(month, email=who.email.upper()) == theirs
