@@ -4,6 +4,7 @@ from a configured front MTA, as Postfix sends them), its messages, and DATA line
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import logging
 import re
@@ -19,6 +20,9 @@ log = logging.getLogger("mailgate.smtp")
 
 _UNKNOWN = ("[UNAVAILABLE]", "[TEMPUNAVAIL]")
 _XTEXT = re.compile(r"\+([0-9A-Fa-f]{2})")
+# <dot-atom@dot-atom>, how nearly every MTA writes MAIL FROM and RCPT TO (RFC 5321 4.1.2).
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_PLAIN_PATH = re.compile(rf"<({_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)>(.*)", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,11 @@ def _named_client(attributes: dict[str, str]) -> str | bool | None:
     return client_address(addr) or False
 
 
+@functools.cache
+def _command_methods(cls: type) -> list[str]:
+    return [n for n in dir(cls) if n.startswith(("smtp_", "auth_"))]
+
+
 class Connection(SMTP):
     """aiosmtpd's SMTP with mailgate's limits; the Handler asks it whether a message may begin."""
 
@@ -90,6 +99,27 @@ class Connection(SMTP):
         self.messages = 0
         self.refused_recipients = 0
         self.close_after_reply = False
+
+    def __dir__(self) -> list[str]:
+        # aiosmtpd's SMTP.__init__ finds its command and AUTH methods with dir() and getmembers() on
+        # every connection, reading every attribute: a third of a short session's CPU. Only those
+        # two families are looked up that way, so the class's own list of them is enough.
+        return _command_methods(type(self))
+
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        # aiosmtpd parses every path with the email package's header parser (and defines a class
+        # per call); a plain <local@domain> is read here with the same result, anything else there.
+        plain = _PLAIN_PATH.fullmatch(arg)
+        if plain is None:
+            return super()._getaddr(arg)
+        address, rest = plain.groups()
+        if rest[:1] in (" ", "\t"):
+            rest = rest.lstrip()  # as the header parser takes folding white space after the path
+        if rest.startswith("("):
+            return super()._getaddr(arg)  # a comment: the header parser's to read
+        if self.local_part_limit and len(address.rpartition("@")[0]) > self.local_part_limit:
+            return None, None
+        return address, rest
 
     @property
     def from_front_mta(self) -> bool:

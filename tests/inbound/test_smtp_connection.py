@@ -1,9 +1,23 @@
 """How an SMTP client is named: the IP as Python writes it, and the ADDR a front MTA's XCLIENT or
-XFORWARD gives (xtext, IPV6: prefix, "[UNAVAILABLE]")."""
+XFORWARD gives (xtext, IPV6: prefix, "[UNAVAILABLE]"); the shortcuts a connection takes past aiosmtpd's
+per-connection and per-path work give aiosmtpd's own results."""
 
 from __future__ import annotations
 
-from mailgate.inbound.smtp_connection import _attributes, _named_client, client_address
+import pytest
+from aiosmtpd.smtp import SMTP
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mailgate.config.sections import SmtpSection
+from mailgate.inbound.smtp_connection import (
+    _PLAIN_PATH,
+    Connection,
+    SmtpLimits,
+    _attributes,
+    _named_client,
+    client_address,
+)
 
 
 def test_a_client_is_its_address_as_python_writes_it() -> None:
@@ -24,3 +38,53 @@ def test_the_client_a_front_mta_names_may_be_unknown_or_malformed() -> None:
     assert _named_client({"ADDR": "[TEMPUNAVAIL]"}) is None
     assert _named_client({"NAME": "mx.example"}) is None
     assert _named_client({"ADDR": "not-an-ip"}) is False
+
+
+def _connection() -> Connection:
+    return Connection(object(), SmtpLimits.of(SmtpSection()), hostname="shop.example")
+
+
+def test_a_connection_finds_every_command_and_auth_method_a_plain_smtp_finds() -> None:
+    plain, ours = SMTP(object(), hostname="shop.example"), _connection()
+    assert set(plain._smtp_methods) | {"XCLIENT", "XFORWARD"} == set(ours._smtp_methods)
+    assert set(plain._auth_methods) == set(ours._auth_methods)
+    assert ours._smtp_methods["DATA"] == ours.smtp_DATA  # our own DATA, not aiosmtpd's
+
+
+ATOM = st.text("abcXYZ019!#$%&'*+/=?^_`{|}~-", min_size=1, max_size=8)
+DOT_ATOM = st.lists(ATOM, min_size=1, max_size=3).map(".".join)
+LABEL = st.text("abz09-", min_size=1, max_size=6)
+REST = st.sampled_from(["", " SIZE=2048", " BODY=8BITMIME SMTPUTF8"]) | st.text(
+    " \t\x0b\u3000()=AB", max_size=6
+)
+
+
+@given(local=DOT_ATOM, domain=st.lists(LABEL, min_size=1, max_size=3).map(".".join), rest=REST)
+def test_a_plain_path_reads_as_aiosmtpd_reads_it(local: str, domain: str, rest: str) -> None:
+    ours, arg = _connection(), f"<{local}@{domain}>{rest}"
+    assert _PLAIN_PATH.fullmatch(arg) is not None  # the fast path is tried
+    assert ours._getaddr(arg) == SMTP._getaddr(ours, arg)
+
+
+@pytest.mark.parametrize(
+    "arg",
+    [
+        "",
+        "<>",
+        "<> SIZE=10",
+        '<"john doe"@example.jp>',
+        "<@relay.example:user@example.jp>",
+        "user@example.jp",
+        "<user@[192.0.2.1]>",
+        "<user@example.jp",
+        "<ユーザー@例え.jp> SMTPUTF8",
+        " <user@example.jp>",
+        "\x0b<user@example.jp>",
+        "<user@example.jp> (a comment) SIZE=1",
+        "<a..b@example.jp>",
+        f"<{'x' * 65}@example.jp>",
+    ],
+)
+def test_any_other_path_reads_as_aiosmtpd_reads_it(arg: str) -> None:
+    ours = _connection()
+    assert ours._getaddr(arg) == SMTP._getaddr(ours, arg)
