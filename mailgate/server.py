@@ -135,6 +135,7 @@ async def serve(ctx: Context, *, process: bool = True) -> None:
     smtp_cfg, web_cfg = ctx.cfg.raw.smtp, ctx.cfg.raw.web
     budget = fit_connections(smtp_cfg.max_connections, web_cfg.max_connections)
     handler = Handler(ctx.cfg, ctx.engine, on_stored=wake.set)
+    await asyncio.to_thread(handler.intake.writer.warm)  # its start-up is not the first client's wait
     limits = SmtpLimits.of(smtp_cfg, budget.smtp)
     host, port = ctx.cfg.smtp_listen
     smtp = await loop.create_server(lambda: make_smtp(ctx.cfg, handler, limits), host, port)

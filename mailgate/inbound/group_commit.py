@@ -2,8 +2,9 @@
 together in the next one (their files fsynced at once, their rows in one transaction). Each client's
 250 waits for the commit that covers its message; a batch that fails fails every message in it.
 
-One writer thread at a time: it never holds more than one transaction, and SQLite has one writer
-anyway. While it works the event loop goes on reading the next messages.
+One batch at a time, stored by the writer process (inbound/writer.py): it never holds more than one
+transaction, and SQLite has one writer anyway. While it works the event loop goes on reading the next
+messages.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from mailgate.inbound.store import Arrival, Stored, store_many
+from mailgate.inbound.store import Arrival, Stored
+from mailgate.inbound.writer import Writer
 
 MAX_BATCH = 500  # messages in one transaction: bounds a batch's time and what a failure refuses
 
@@ -37,8 +39,7 @@ class Counts:
 
 class GroupCommit:
     def __init__(self, engine: Engine, spool_dir: Path, max_batch: int = MAX_BATCH) -> None:
-        self.engine = engine
-        self.spool_dir = spool_dir
+        self.writer = Writer(engine.url.render_as_string(hide_password=False), spool_dir)
         self.max_batch = max_batch
         self.counts = Counts()
         self._waiting: list[tuple[Arrival, asyncio.Future[Stored]]] = []
@@ -67,9 +68,7 @@ class GroupCommit:
             arrivals = [a for a, _ in batch]
             self.storing = len(batch)
             try:
-                results = await loop.run_in_executor(
-                    self._thread, store_many, self.engine, self.spool_dir, arrivals
-                )
+                results = await loop.run_in_executor(self._thread, self.writer.store_many, arrivals)
             except Exception as e:  # our own failure: every message in the batch is refused for now
                 self.counts.failed += 1
                 for _, future in batch:
@@ -86,3 +85,4 @@ class GroupCommit:
     def close(self) -> None:
         """After the SMTP server closed: the batch being stored ends, no other begins."""
         self._thread.shutdown(wait=True)
+        self.writer.stop(grace=10)

@@ -14,7 +14,7 @@ from mailgate import db
 from mailgate.config import Config
 from mailgate.faults import is_our_own, is_out_of_space
 from mailgate.inbound.group_commit import GroupCommit
-from mailgate.inbound.smtp_connection import Connection, SmtpLimits
+from mailgate.inbound.smtp_connection import Connection, SmtpLimits, looked_up_names
 from mailgate.inbound.store import Arrival
 
 log = logging.getLogger("mailgate.smtp")
@@ -44,11 +44,15 @@ class Handler:
         self._said_short = 0.0
         self.unavailable: str | None = None  # why the database cannot be used, while it cannot
 
+    def __dir__(self) -> list[str]:
+        return looked_up_names(type(self))
+
     def space_left(self) -> int | None:
-        """Bytes free where the spool is; None when the bytes go to the database (PostgreSQL)."""
-        if db.is_postgres(self.engine):
+        """Bytes free where the SQLite database is; None for a database server's (PostgreSQL)."""
+        path = db.sqlite_path(self.engine.url.render_as_string())
+        if path is None:
             return None
-        where = self.cfg.spool_dir if self.cfg.spool_dir.exists() else self.cfg.var_dir
+        where = path.parent if path.parent.exists() else self.cfg.var_dir
         try:
             return shutil.disk_usage(where).free
         except OSError:

@@ -179,11 +179,8 @@ def _store_once(
     carrying = sorted(set(new.values()))
     if carrying:
         raws = [arrivals[n].raw for n in carrying]
-        # Files are written before the transaction (not to hold SQLite's write lock over fsyncs);
-        # bytes kept in PostgreSQL go in with the rows.
-        files = None if db.is_postgres(engine) else spool.write_many(spool_dir, raws)
         with engine.begin() as conn:
-            paths = dict(zip(carrying, files or spool.keep_many_in_db(conn, raws), strict=True))
+            paths = dict(zip(carrying, spool.keep_many_in_db(conn, raws), strict=True))
             values = [
                 {**rows[n].fields, "rcpt": rcpt, "spool_path": paths[n]} for (_, rcpt), n in new.items()
             ]

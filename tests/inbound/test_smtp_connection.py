@@ -10,6 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mailgate.config.sections import SmtpSection
+from mailgate.context import Context
+from mailgate.inbound.smtp import Handler
 from mailgate.inbound.smtp_connection import (
     _PLAIN_PATH,
     Connection,
@@ -40,8 +42,8 @@ def test_the_client_a_front_mta_names_may_be_unknown_or_malformed() -> None:
     assert _named_client({"ADDR": "not-an-ip"}) is False
 
 
-def _connection() -> Connection:
-    return Connection(object(), SmtpLimits.of(SmtpSection()), hostname="shop.example")
+def _connection(handler: object | None = None) -> Connection:
+    return Connection(handler or object(), SmtpLimits.of(SmtpSection()), hostname="shop.example")
 
 
 def test_a_connection_finds_every_command_and_auth_method_a_plain_smtp_finds() -> None:
@@ -49,6 +51,13 @@ def test_a_connection_finds_every_command_and_auth_method_a_plain_smtp_finds() -
     assert set(plain._smtp_methods) | {"XCLIENT", "XFORWARD"} == set(ours._smtp_methods)
     assert set(plain._auth_methods) == set(ours._auth_methods)
     assert ours._smtp_methods["DATA"] == ours.smtp_DATA  # our own DATA, not aiosmtpd's
+
+
+def test_a_connection_finds_every_hook_of_mailgates_handler(ctx: Context) -> None:
+    handler = Handler(ctx.cfg, ctx.engine, on_stored=lambda: None)
+    hooks = {name.removeprefix("handle_") for name in vars(Handler) if name.startswith("handle_")}
+    assert hooks >= {"EHLO", "MAIL", "RCPT", "DATA"}
+    assert set(_connection(handler)._handle_hooks) == hooks
 
 
 ATOM = st.text("abcXYZ019!#$%&'*+/=?^_`{|}~-", min_size=1, max_size=8)
