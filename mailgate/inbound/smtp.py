@@ -42,6 +42,7 @@ class Handler:
         self.intake = GroupCommit(engine, cfg.spool_dir)
         self.accepted = {cfg.mail.signup.lower(), cfg.mail.notices.lower()}
         self._said_short = 0.0
+        self._space: tuple[float, int | None] = (-1.0, None)  # (when looked, bytes free)
         self.unavailable: str | None = None  # why the database cannot be used, while it cannot
 
     def __dir__(self) -> list[str]:
@@ -63,7 +64,10 @@ class Handler:
         return self.cfg.mail.max_size * 3 // 2
 
     def _short_of_space(self) -> bool:
-        free = self.space_left()
+        now = time.monotonic()
+        if now - self._space[0] >= 1:  # once a second, not a statvfs per message
+            self._space = (now, self.space_left())
+        free = self._space[1]
         if free is None or free >= self.space_needed():
             return False
         if time.monotonic() - self._said_short > 60:
