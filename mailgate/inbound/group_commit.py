@@ -39,7 +39,7 @@ class Counts:
 
 class GroupCommit:
     def __init__(self, engine: Engine, spool_dir: Path, max_batch: int = MAX_BATCH) -> None:
-        self.writer = Writer(engine.url.render_as_string(hide_password=False), spool_dir)
+        self.writer = Writer(engine, spool_dir)
         self.max_batch = max_batch
         self.counts = Counts()
         self._waiting: list[tuple[Arrival, asyncio.Future[Stored]]] = []

@@ -21,6 +21,7 @@ from subprocess import Popen
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from mailgate import children, db
 from mailgate.faults import is_our_own, is_out_of_space
@@ -34,8 +35,8 @@ class WriterFailed(OSError):
 class Writer:
     """store_many in the child: one batch at a time (GroupCommit's one writer thread calls it)."""
 
-    def __init__(self, url: str, spool_dir: Path) -> None:
-        self.setup = (url, str(spool_dir))
+    def __init__(self, engine: Engine, spool_dir: Path) -> None:
+        self.engine, self.spool_dir = engine, spool_dir
         self.process: Popen[bytes] | None = None
         self.conn: Connection | None = None
         self.commits = 0  # transactions the child committed, counted by the database driver there
@@ -46,7 +47,7 @@ class Writer:
             if self.conn is None or self.process is None or self.process.poll() is not None:
                 children.stop(self.process, self.conn)
                 self.process, self.conn = children.start(__name__)
-                self.conn.send(self.setup)
+                self.conn.send((self.engine.url.render_as_string(hide_password=False), str(self.spool_dir)))
                 self.conn.recv()  # ready: its imports done, not left to the first batch's clients
             return self.conn
 
