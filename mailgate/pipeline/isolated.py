@@ -4,9 +4,8 @@ A parser or pattern that goes quadratic on a hostile mail holds the GIL while it
 one blank mail of 48,000 dashes stopped SMTP and the link pages for 80 s. In a child it stops nothing
 else, and past `[mail] read_cpu_seconds` the kernel ends it (RLIMIT_CPU): the message fails with that
 reason and the next one gets a fresh child. A child is `python -P -m mailgate.pipeline.isolated` on
-the parent's mailgate (multiprocessing's spawn and forkserver would run the parent's `__main__`
-again, and `mailgate/__main__.py` is the CLI), kept between messages, and exits when its parent
-closes the socket.
+the parent's mailgate (mailgate/children.py), kept between messages, and exits when its parent closes
+the socket.
 """
 
 from __future__ import annotations
@@ -16,17 +15,15 @@ import os
 import pickle
 import resource
 import signal
-import socket
-import subprocess
 import sys
 import threading
 import traceback
 from collections import Counter
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import Any
 
+from mailgate import children
 from mailgate.authn import find_originals
 from mailgate.config import Config
 from mailgate.context import Context
@@ -100,16 +97,6 @@ def _child(fd: int) -> None:
             return
 
 
-def _same_mailgate() -> dict[str, str]:
-    """The child imports the mailgate this process runs (`-P` keeps the working directory, which
-    may hold another checkout, off its path)."""
-    import mailgate
-
-    root = str(Path(mailgate.__file__).resolve().parent.parent)
-    path = os.environ.get("PYTHONPATH")
-    return {**os.environ, "PYTHONPATH": root + (os.pathsep + path if path else "")}
-
-
 class Reader:
     """One child process and the pipe to it; started on first use and again after it was ended."""
 
@@ -121,23 +108,11 @@ class Reader:
     def _start(self) -> Connection:
         if self.conn is None or self.process is None or self.process.poll() is not None:
             self.stop()
-            ours, theirs = socket.socketpair()
-            with ours, theirs:
-                self.process = subprocess.Popen(
-                    [sys.executable, "-P", "-m", __name__, str(theirs.fileno())],
-                    pass_fds=[theirs.fileno()],
-                    env=_same_mailgate(),
-                )
-                self.conn, self.setup = Connection(ours.detach()), None
+            self.process, self.conn = children.start(__name__)
         return self.conn
 
     def stop(self) -> None:
-        if self.conn is not None:
-            self.conn.close()
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-        if self.process is not None:
-            self.process.wait()
+        children.stop(self.process, self.conn)
         self.process = self.conn = self.setup = None
 
     def _ask(self, setup: Setup, request: tuple[Any, ...]) -> Connection:
