@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from mailgate import config
+from mailgate.context import Context
+from mailgate.inbound import spool
 from tests.conftest import Served, start_serve, wait_for, write_config
 from tests.e2e.helpers import cli
 
@@ -71,9 +74,10 @@ def test_lines_over_1000_bytes_and_bare_lf_line_ends_are_taken_as_they_came(serv
     with smtplib.SMTP("127.0.0.1", served.smtp_port, timeout=30) as s:
         s.sendmail("a@example.jp", ["signup@shop.example"], crlf)
     stored = {m["subject"]: m for m in cli(served.config, "messages")}
-    kept = (served.var / "spool" / stored["An HTML message with long lines"]["spool_path"]).read_bytes()
+    ctx = Context.build(config.load(served.config), read_only=True)
+    kept = spool.read(ctx.engine, ctx.cfg.spool_dir, stored["An HTML message with long lines"]["spool_path"])
     assert kept == BARE_LF + b"\r\n"
-    assert (served.var / "spool" / stored["base64 in one line"]["spool_path"]).read_bytes() == crlf
+    assert spool.read(ctx.engine, ctx.cfg.spool_dir, stored["base64 in one line"]["spool_path"]) == crlf
 
 
 @pytest.fixture

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import resource
 import smtplib
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -41,9 +43,15 @@ def test_mail_over_the_size_limit_is_refused_with_552(tmp_path: Path) -> None:
             code, _ = s.data(big)
             assert code == 552
         assert cli(served.config, "messages") == []
-        assert not any((tmp_path / "var" / "spool").rglob("*.eml"))
+        assert raw_messages(tmp_path) == 0
     finally:
         served.stop()
+
+
+def raw_messages(tmp_path: Path) -> int:
+    """Raw messages kept in the shop's SQLite database."""
+    with closing(sqlite3.connect(tmp_path / "var" / "mailgate.db")) as db:
+        return int(db.execute("SELECT count(*) FROM rawmessage").fetchone()[0])
 
 
 def _sized_config(tmp_path: Path, max_size: int) -> Path:
@@ -70,8 +78,8 @@ def test_a_spool_without_room_for_the_largest_mail_refuses_mail_at_mail_from_wit
         served.stop()
 
 
-def test_a_spool_write_that_fails_answers_451_and_stores_nothing_half(tmp_path: Path) -> None:
-    # The kernel's file size limit fails the spool write itself (EFBIG), after MAIL FROM was taken.
+def test_a_write_of_the_mail_that_fails_answers_451_and_stores_nothing_half(tmp_path: Path) -> None:
+    # The kernel's file size limit fails the database write itself (EFBIG), after MAIL FROM was taken.
     limit_fsize = lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))  # noqa: E731
     served = start_serve(write_config(tmp_path), preexec_fn=limit_fsize)
     try:
@@ -84,11 +92,12 @@ def test_a_spool_write_that_fails_answers_451_and_stores_nothing_half(tmp_path: 
             s.sendmail("a@example.jp", ["signup@shop.example"], raw)
         assert e.value.smtp_code == 451
         assert cli(served.config, "messages") == []
-        assert not list((tmp_path / "var" / "spool" / "tmp").glob("*")), "no half-written file is left"
+        assert raw_messages(tmp_path) == 0, "nothing of it is left"
         # A small message still fits and is accepted: the server did not wedge.
         with smtplib.SMTP("127.0.0.1", served.smtp_port, timeout=10) as s:
             s.sendmail(
                 "a@example.jp", ["signup@shop.example"], b"From: a@example.jp\r\nSubject: s\r\n\r\nhi\r\n"
             )
+        assert raw_messages(tmp_path) == 1
     finally:
         served.stop()
