@@ -357,6 +357,14 @@ def _span(sent: list[Sent]) -> float:
     return (max(acked) - min(s.due for s in sent)) if acked else float("nan")
 
 
+def checkout(rev: str, directory: Path) -> Path:
+    """The code at `rev`, from git archive (bench_intake.py does the same)."""
+    directory.mkdir()
+    archive = subprocess.run(["git", "-C", str(HERE.parent), "archive", rev], check=True, capture_output=True)
+    subprocess.run(["tar", "-x", "-C", str(directory)], input=archive.stdout, check=True)
+    return directory
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--rate", type=float, default=200.0, help="messages per second offered, all clients")
@@ -384,77 +392,29 @@ def main() -> None:
         f"{os.cpu_count()} cores; {count} mixed messages at {args.rate:g}/s from {args.clients} clients;"
         f" load average {load[0]:.1f}"
     )
-    parts: list[tuple[Part, bool]] = []
+    parts: list[tuple[Part, bool]] = []  # (part, whether it has outcomes to report)
+
+    def measured(part: Part, outcome: bool = True) -> None:
+        parts.append((part, outcome))
+        load.append(os.getloadavg()[0])
+
     with tempfile.TemporaryDirectory(prefix="bench-latency-") as tmp:
         os.chdir(tmp)  # `python -m mailgate` takes its working directory first: not this checkout
+        mixed = (mails, kinds, args.rate, args.clients)
         if not args.no_baselines:
-            parts.append(
-                (
-                    bare_part(
-                        "bare aiosmtpd, same clients and schedule (baseline)",
-                        mails,
-                        kinds,
-                        args.rate,
-                        args.clients,
-                    ),
-                    False,
-                )
-            )
-            load.append(os.getloadavg()[0])
-        parts.append(
-            (
-                mailgate_part(
-                    f"mailgate serve, mixed mail at {args.rate:g}/s",
-                    Path(tmp) / "mixed",
-                    mails,
-                    kinds,
-                    args.rate,
-                    args.clients,
-                    args,
-                ),
-                True,
-            )
-        )
-        load.append(os.getloadavg()[0])
+            measured(bare_part("bare aiosmtpd, same clients and schedule (baseline)", *mixed), False)
+        name = f"mixed mail at {args.rate:g}/s"
+        measured(mailgate_part(f"mailgate serve, {name}", Path(tmp) / "mixed", *mixed, args))
         if args.before:
-            code = Path(tmp) / "before"
-            code.mkdir()
-            archive = subprocess.run(
-                ["git", "-C", str(HERE.parent), "archive", args.before], check=True, capture_output=True
+            code = checkout(args.before, Path(tmp) / "before")
+            part = mailgate_part(
+                f"mailgate serve at {args.before}, {name}", Path(tmp) / "old", *mixed, args, code
             )
-            subprocess.run(["tar", "-x", "-C", str(code)], input=archive.stdout, check=True)
-            parts.append(
-                (
-                    mailgate_part(
-                        f"mailgate serve at {args.before}, mixed mail at {args.rate:g}/s",
-                        Path(tmp) / "before-mixed",
-                        mails,
-                        kinds,
-                        args.rate,
-                        args.clients,
-                        args,
-                        code,
-                    ),
-                    True,
-                )
-            )
-            load.append(os.getloadavg()[0])
+            measured(part)
         if not args.no_baselines:
-            parts.append(
-                (
-                    mailgate_part(
-                        f"mailgate serve, blank signups alone at {args.alone_rate:g}/s, one connection",
-                        Path(tmp) / "alone",
-                        burst(alone_count * 2)[::2],
-                        ["signup"] * alone_count,
-                        args.alone_rate,
-                        1,
-                        args,
-                    ),
-                    True,
-                )
-            )
-            load.append(os.getloadavg()[0])
+            alone = (burst(alone_count * 2)[::2], ["signup"] * alone_count, args.alone_rate, 1)
+            name = f"mailgate serve, blank signups alone at {args.alone_rate:g}/s, one connection"
+            measured(mailgate_part(name, Path(tmp) / "alone", *alone, args))
     for part, outcome in parts:
         part.warmup = args.warmup
         print("\n".join(part.report(outcome)))
