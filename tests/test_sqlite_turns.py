@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection, Engine
 from mailgate import config, db, sqlite_turns
 from mailgate.context import Context
 from mailgate.inbound.store import store
+from mailgate.outbound.sender import Sender
 from mailgate.pipeline import claim
 from mailgate.pipeline.worker import work
 from tests.conftest import write_config
@@ -110,7 +111,7 @@ def _synchronous_at_commit(engine: Engine) -> list[int]:
     return seen
 
 
-def test_a_claim_commits_without_an_fsync_and_the_outcome_with_one(tmp_path: Path) -> None:
+def test_claims_commit_without_an_fsync_and_outcomes_with_one(tmp_path: Path) -> None:
     ctx = Context.build(config.load(write_config(tmp_path / "shop")))
     raw = b"From: a@example.jp\r\nTo: signup@shop.example\r\nSubject: \r\nMessage-ID: <s1@example.jp>\r\n\r\n"
     store(ctx.engine, ctx.cfg.spool_dir, raw, ["signup@shop.example"], mail_from=None, via="smtp")
@@ -119,5 +120,8 @@ def test_a_claim_commits_without_an_fsync_and_the_outcome_with_one(tmp_path: Pat
     assert seen == [1]  # lost in a power cut, the message is only taken again
     assert work(ctx, message_id, "tester") == "applied"
     assert seen[1:] and set(seen[1:]) == {2}  # the outcome and its reply are durable
+    del seen[:]
+    assert len(Sender.build(ctx.cfg, ctx.engine).take()) == 1  # the reply, claimed by the sender
+    assert seen == [1]
     with ctx.engine.connect() as conn:  # the pooled connection is back to FULL
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar_one() == 2
