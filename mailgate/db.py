@@ -26,10 +26,12 @@ from mailgate import (  # noqa: F401  (registers the tables)
     models,
     notes_tables,
     shop_tables,
+    sqlite_turns,
 )
 from mailgate.files import private_dir
 
 _READ_ONLY = "mailgate_read_only"
+_REDOABLE = "mailgate_redoable"
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -43,7 +45,9 @@ def make_engine(url: str) -> Engine:
         path = sqlite_path(url)
         if path is not None:
             create_private(path)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # TurnTaking: this process's writers queue for the write lock instead of polling for it.
+        connect = {"check_same_thread": False, "timeout": 30, "factory": sqlite_turns.TurnTaking}
+        engine = create_engine(url, connect_args=connect)
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
@@ -73,13 +77,33 @@ def _sqlite_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
 
 
 def _sqlite_begin(conn: Connection) -> None:
-    read_only = conn.get_execution_options().get(_READ_ONLY, False)
-    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+    if conn.get_execution_options().get(_READ_ONLY, False):
+        conn.exec_driver_sql("BEGIN")
+        return
+    raw = conn.connection.dbapi_connection
+    if isinstance(raw, sqlite_turns.TurnTaking):
+        raw.take_turn()
+        if conn.get_execution_options().get(_REDOABLE, False):
+            raw.relax()
+    try:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    except BaseException:
+        if isinstance(raw, sqlite_turns.TurnTaking):
+            raw.give_turn()
+        raise
 
 
 def reading(engine: Engine) -> Engine:
     """The same database for sessions that only read: on SQLite they do not take the write lock."""
     return engine.execution_options(**{_READ_ONLY: True})
+
+
+def redoable(engine: Engine) -> Engine:
+    """The same database for transactions whose loss in a power cut costs only a redo (a claim, a
+    lease renewal: the work is taken again). On SQLite their commit does not wait for an fsync
+    (synchronous=NORMAL for that transaction); the WAL is one file written in order, so the next
+    durable commit's fsync puts them on disk too. A process that dies loses nothing either way."""
+    return engine.execution_options(**{_REDOABLE: True})
 
 
 def is_postgres(session_or_engine: Session | Engine) -> bool:

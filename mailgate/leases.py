@@ -114,7 +114,7 @@ def hold(session: Session, model: Any, row_id: int, owner: str, busy_state: str)
 
 def renew(engine: Engine, model: Any, owner: str, busy_state: str, lease: timedelta) -> int:
     """Push out the lease of every row this owner holds; returns how many."""
-    with Session(engine) as session:
+    with Session(db.redoable(engine)) as session:  # lost in a power cut: the work is taken again
         until = db.now(session) + lease
         stmt = (
             update(model)

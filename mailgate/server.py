@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import logging.handlers
+import queue
 import signal
 import sys
 from collections.abc import Iterator
@@ -21,6 +23,7 @@ from mailgate.inbound.smtp_connection import SmtpLimits
 from mailgate.limits import AcceptErrors, Gate, fit_connections
 from mailgate.outbound.sender import Sender
 from mailgate.pipeline import isolated
+from mailgate.pipeline.arrivals import Arrivals
 from mailgate.pipeline.worker import process_pending
 from mailgate.rules import binding
 from mailgate.shop import importing
@@ -39,19 +42,26 @@ class _WebServer(uvicorn.Server):
         yield
 
 
-async def _worker(ctx: Context, wake: asyncio.Event, stop: asyncio.Event, sent: asyncio.Event) -> None:
+async def _worker(ctx: Context, arrivals: Arrivals, stop: asyncio.Event, sent: asyncio.Event) -> None:
+    """Passes of the worker; a pass waits for intake's next message itself (pipeline/arrivals.py) and
+    ends after POLL_SECONDS without one: then stale claims are reaped and a retry that came due is
+    found, as before."""
+    loop = asyncio.get_running_loop()
+
+    def recorded(_count: int) -> None:
+        loop.call_soon_threadsafe(sent.set)  # replies queued: the outbox sender goes now
+
     while not stop.is_set():
-        wake.clear()
         try:
-            if await asyncio.to_thread(process_pending, ctx):
-                sent.set()
+            await asyncio.to_thread(
+                process_pending, ctx, arrivals=arrivals, linger=POLL_SECONDS, on_recorded=recorded
+            )
         except Exception as e:  # the database went away, the disk is full: log, wait, try again
             if is_our_own(e):
                 log.error("worker pass failed: %s: %s", type(e).__name__, e)
             else:
                 log.exception("worker pass failed")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(_first(wake, stop), POLL_SECONDS)
+            await asyncio.to_thread(arrivals.wait, POLL_SECONDS)
 
 
 async def _sender(sender: Sender, stop: asyncio.Event, wake: asyncio.Event) -> None:
@@ -117,12 +127,45 @@ def _calendar_drift(ctx: Context) -> list[str]:
         return importing.differences(session, ctx.cfg.shop)
 
 
+@contextlib.contextmanager
+def _logging_from_a_thread() -> Iterator[None]:
+    """Log lines are written by a thread of their own: on the loop, a write that blocks (a full
+    pipe, a disk held up by other processes' writeback) stops SMTP and the pages with it; a
+    suspect for the ~8 s stall seen under load (README "Latency from 250 to the outbox")."""
+    root = logging.getLogger()
+    handlers = list(root.handlers)
+    lines: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    listener = logging.handlers.QueueListener(lines, *handlers, respect_handler_level=True)
+    to_queue = logging.handlers.QueueHandler(lines)
+    for handler in handlers:
+        root.removeHandler(handler)
+    root.addHandler(to_queue)
+    listener.start()
+    try:
+        yield
+    finally:
+        root.removeHandler(to_queue)
+        listener.stop()  # writes what is queued
+        for handler in handlers:
+            root.addHandler(handler)
+
+
 async def serve(ctx: Context, *, process: bool = True) -> None:
+    with _logging_from_a_thread():
+        await _serve(ctx, process=process)
+
+
+async def _serve(ctx: Context, *, process: bool) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    wake, sent = asyncio.Event(), asyncio.Event()
+    arrivals, sent = Arrivals(), asyncio.Event()
+    # The readers' interpreters start while the servers do (a child sent its setup blocks until it
+    # has imported mailgate, a second or more on a busy machine).
+    readers = asyncio.create_task(
+        asyncio.to_thread(isolated.start_readers, ctx) if process else asyncio.sleep(0)
+    )
     if ctx.cfg.imap is not None:
         try:
             imap_session.credentials(ctx.cfg)  # a missing password is a startup error, not a retry loop
@@ -134,7 +177,7 @@ async def serve(ctx: Context, *, process: bool = True) -> None:
     loop.set_exception_handler(AcceptErrors())
     smtp_cfg, web_cfg = ctx.cfg.raw.smtp, ctx.cfg.raw.web
     budget = fit_connections(smtp_cfg.max_connections, web_cfg.max_connections)
-    handler = Handler(ctx.cfg, ctx.engine, on_stored=wake.set)
+    handler = Handler(ctx.cfg, ctx.engine, on_stored=arrivals.announce)
     await asyncio.to_thread(handler.intake.writer.warm)  # its start-up is not the first client's wait
     limits = SmtpLimits.of(smtp_cfg, budget.smtp)
     host, port = ctx.cfg.smtp_listen
@@ -177,14 +220,19 @@ async def serve(ctx: Context, *, process: bool = True) -> None:
         if ctx.cfg.imap is not None:
 
             def imap_stored(_result: imap.PassResult) -> None:
-                loop.call_soon_threadsafe(wake.set)  # from the IMAP thread: wake the worker, as SMTP does
+                arrivals.announce()  # from the IMAP thread: wake the worker, as SMTP does
 
             tasks.append(asyncio.create_task(imap.run(ctx.cfg, ctx.engine, stop, imap_stored)))
         if process:
-            tasks.append(asyncio.create_task(_worker(ctx, wake, stop, sent)))
+            try:
+                await readers  # started meanwhile: the first messages do not wait for them
+            except Exception:
+                log.exception("starting the readers failed; the first messages start them")
+            tasks.append(asyncio.create_task(_worker(ctx, arrivals, stop, sent)))
             scheduler = schedule.start(ctx)
     await stop.wait()
     log.info("stopping")
+    arrivals.close()  # a worker pass waiting for mail ends now
     smtp.close()
     await smtp.wait_closed()
     await asyncio.to_thread(handler.intake.close)

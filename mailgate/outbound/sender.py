@@ -204,7 +204,7 @@ class Sender:
 
     def take(self) -> list[int]:
         """Claim up to `batch` due rows, oldest first; each claim counts as an attempt."""
-        with db.transaction(self.engine) as s:
+        with db.transaction(db.redoable(self.engine)) as s:  # lost in a power cut: claimed again
             now = db.now(s)
             return leases.take(
                 s,

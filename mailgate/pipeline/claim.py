@@ -32,7 +32,7 @@ def _ready(now: datetime, state: str = MessageState.RECEIVED) -> list[ColumnElem
 
 def take_next(engine: Engine, owner: str, *, lease: timedelta = LEASE, limit: int = 1) -> list[int]:
     """The next messages waiting in `received`, now ours."""
-    with Session(engine) as session:
+    with Session(db.redoable(engine)) as session:  # lost in a power cut: taken again
         now = db.now(session)
         ids = leases.take(
             session,
@@ -57,7 +57,7 @@ def take_one(
     from_state: str = MessageState.RECEIVED,
 ) -> bool:
     """This message, if it is in `from_state` (replay takes a final state) and nobody holds it."""
-    with Session(engine) as session:
+    with Session(db.redoable(engine)) as session:  # lost in a power cut: taken again
         now = db.now(session)
         ready = [col(Message.id) == message_id, *_ready(now, from_state)]
         if from_state != MessageState.RECEIVED:
@@ -134,7 +134,7 @@ def return_kept(engine: Engine) -> None:
 
 def give_back(engine: Engine, message_ids: list[int], owner: str) -> int:
     """Claims not worked on after all: back to `received` at once, no strike. Returns how many."""
-    with Session(engine) as session:
+    with Session(db.redoable(engine)) as session:  # lost in a power cut: taken again
         stmt = (
             update(Message)
             .where(col(Message.id).in_(message_ids), col(Message.claimed_by) == owner)

@@ -115,6 +115,11 @@ class Reader:
         children.stop(self.process, self.conn)
         self.process = self.conn = self.setup = None
 
+    def prepare(self, setup: Setup) -> None:
+        """Started and given the setup now, before a message waits for it."""
+        self._start().send(("setup", setup))
+        self.setup = setup
+
     def _ask(self, setup: Setup, request: tuple[Any, ...]) -> Connection:
         conn = self._start()
         if self.setup is None or any(a is not b for a, b in zip(self.setup, setup, strict=True)):
@@ -179,6 +184,21 @@ def read(ctx: Context, raw: bytes, rcpt: str, mail_from: str | None) -> Intent:
     takes more than `[mail] read_cpu_seconds` of CPU or kills the child."""
     with _reader() as reader:
         return reader.read((ctx.rules, ctx.cfg, ctx.dns), raw, rcpt, mail_from, ctx.cfg.mail.read_cpu_seconds)
+
+
+def start_readers(ctx: Context) -> list[int]:
+    """The pool's readers started ahead of the first message (serve, at start): a child's start (an
+    interpreter, mailgate's imports, the rules and config sent over) took the first messages' time
+    after every start, a second and more on a busy machine. Returns the new readers' pids."""
+    setup = (ctx.rules, ctx.cfg, ctx.dns)
+    with _lock:
+        missing = pool_size() - len(_idle)
+    readers = [Reader() for _ in range(missing)]
+    for reader in readers:
+        reader.prepare(setup)
+    with _lock:
+        _idle.extend(readers)
+    return [reader.process.pid for reader in readers]
 
 
 def stop_all() -> None:

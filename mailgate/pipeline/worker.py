@@ -12,7 +12,9 @@ only its own message.
 from __future__ import annotations
 
 import logging
+import time
 import traceback
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime
 
@@ -24,6 +26,7 @@ from mailgate.faults import is_our_own
 from mailgate.models import Message, MessageState, utcnow
 from mailgate.normalize import redact
 from mailgate.pipeline import batch, claim, isolated
+from mailgate.pipeline.arrivals import Arrivals
 from mailgate.pipeline.decide import decide_stored
 from mailgate.pipeline.dispatch import apply
 from mailgate.rules.intent import Intent
@@ -32,6 +35,9 @@ log = logging.getLogger("mailgate.pipeline")
 # Claimed messages being read or waiting to be recorded, per worker: enough to keep every reader
 # busy while a batch commits, few enough that a batch holds SQLite's write lock briefly.
 WINDOW = 32
+# How long a pass that waits for arrivals goes on: claims whose worker died are reaped when a pass
+# begins, so under steady mail a pass must end now and then.
+PASS_SECONDS = claim.LEASE.total_seconds()
 
 
 def _kept_alive(engine: Engine, owner: str):  # type: ignore[no-untyped-def]
@@ -49,12 +55,25 @@ def process(
         return work(ctx, message_id, owner, now)
 
 
-def process_pending(ctx: Context, *, owner: str | None = None) -> int:
+def process_pending(
+    ctx: Context,
+    *,
+    owner: str | None = None,
+    arrivals: Arrivals | None = None,
+    linger: float = 0.0,
+    on_recorded: Callable[[int], None] | None = None,
+) -> int:
     """Everything in `received`, including what applying releases (deferred notices) on the way, and
-    what a dead worker left behind. Returns how many messages this call moved on."""
+    what a dead worker left behind. Returns how many messages this call moved on.
+
+    With `arrivals` (serve) the pass does not end when it runs out of work: it waits up to `linger`
+    seconds for intake to announce the next message and claims it at once (for PASS_SECONDS at
+    most). `on_recorded` is told
+    how many messages each batch moved on (serve wakes the outbox sender with it)."""
     owner = owner or leases.owner_name("worker")
     claim.return_kept(ctx.engine)  # before reaping: what we still hold is no strike
     claim.reap(ctx.engine)
+    ends = time.monotonic() + PASS_SECONDS  # then a new pass reaps what other workers left
     done = 0
     reading: dict[int, Future[Intent]] = {}
     with _kept_alive(ctx.engine, owner), ThreadPoolExecutor(isolated.pool_size()) as pool:
@@ -64,11 +83,15 @@ def process_pending(ctx: Context, *, owner: str | None = None) -> int:
                     for message_id in claim.take_next(ctx.engine, owner, limit=WINDOW - len(reading)):
                         reading[message_id] = pool.submit(decide, ctx, message_id)
                 if not reading:
-                    return done
+                    if arrivals is None or time.monotonic() > ends or not arrivals.wait(linger):
+                        return done
+                    continue
                 wait(reading.values(), return_when=FIRST_COMPLETED)
                 ready = {mid: reading[mid] for mid in sorted(reading) if reading[mid].done()}
                 recorded, left = _record(ctx, owner, ready)
                 done += recorded
+                if recorded and on_recorded is not None:
+                    on_recorded(recorded)
                 for message_id in set(ready) - set(left):
                     del reading[message_id]
         except BaseException as exc:

@@ -72,3 +72,16 @@ def test_a_reader_ended_while_idle_is_replaced_and_the_message_read(ctx: Context
     with Session(ctx.engine) as s:
         states = [row.state for row in (s.get(Message, first), s.get(Message, second)) if row is not None]
     assert states == ["applied", "applied"]
+
+
+def test_readers_started_ahead_read_the_first_messages(ctx: Context) -> None:
+    isolated.stop_all()
+    isolated.reads_by_pid.clear()
+    started = isolated.start_readers(ctx)
+    assert len(started) == isolated.pool_size()
+    assert isolated.start_readers(ctx) == []  # the pool is full: none more
+    for n in range(4):
+        put(ctx, "signup@shop.example", "", n)
+    assert process_pending(ctx) == 4
+    assert sum(isolated.reads_by_pid.values()) == 4
+    assert set(isolated.reads_by_pid) <= set(started)  # no reader had to be started for them

@@ -1,0 +1,128 @@
+"""One writer at a time per SQLite file in this process, in the order they asked, handed over at once.
+
+SQLite lets one transaction write at a time; another `BEGIN IMMEDIATE` meanwhile is refused with
+SQLITE_BUSY and its busy handler sleeps and tries again, in steps of 1 to 100 ms. Under load
+(intake's group commit, the worker's batches, the outbox sender) the writers of `mailgate serve`
+spent most of their waiting in those sleeps: the lock was free long before they looked again.
+Here the writers of one process queue instead, and each commit or rollback hands the turn to the
+next one in line. Other processes (a `mailgate process` beside serve) still meet SQLite's busy
+handler, as before.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+# As PRAGMA busy_timeout: a writer that waits this long for its turn is told the database is locked.
+WAIT_SECONDS = 30.0
+
+
+class Turns:
+    """A first-come first-served turn to write: taken before BEGIN IMMEDIATE, given back after
+    COMMIT or ROLLBACK, possibly by another thread than the one that took it."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._held = False
+        self._queue: deque[threading.Lock] = deque()
+        self.waited = 0  # turns that had to wait for another writer (for tests and benchmarks)
+
+    @property
+    def waiting(self) -> int:
+        with self._mutex:
+            return len(self._queue)
+
+    def take(self, seconds: float = WAIT_SECONDS) -> bool:
+        """True once it is our turn; False after `seconds` in line."""
+        with self._mutex:
+            if not self._held:
+                self._held = True
+                return True
+            gate = threading.Lock()
+            gate.acquire()
+            self._queue.append(gate)
+            self.waited += 1
+        if gate.acquire(timeout=seconds):
+            return True
+        with self._mutex:
+            if gate in self._queue:
+                self._queue.remove(gate)
+                return False
+        return True  # handed to us just as we gave up: ours
+
+    def give(self) -> None:
+        with self._mutex:
+            if self._queue:
+                self._queue.popleft().release()  # still held: now by the next one in line
+            else:
+                self._held = False
+
+
+_by_file: dict[str, Turns] = {}
+_by_file_lock = threading.Lock()
+
+
+def turns_for(database: str) -> Turns | None:
+    """The turns of one database file in this process; None for an in-memory database."""
+    if not database or database == ":memory:" or database.startswith("file::memory:"):
+        return None
+    key = str(Path(database).resolve())
+    with _by_file_lock:
+        return _by_file.setdefault(key, Turns())
+
+
+class TurnTaking(sqlite3.Connection):
+    """An SQLite connection that waits for its process's turn before a write transaction
+    (`take_turn`, called before BEGIN IMMEDIATE) and gives it back when the transaction ends."""
+
+    def __init__(self, database: str, *args: Any, **kwargs: Any) -> None:
+        super().__init__(database, *args, **kwargs)
+        self.turns = turns_for(str(database))
+        self.has_turn = False
+        self.relaxed = False
+
+    def relax(self) -> None:
+        """This transaction's commit need not wait for an fsync (db.redoable); set before BEGIN,
+        since SQLite refuses to change it inside a transaction."""
+        super().execute("PRAGMA synchronous=NORMAL")
+        self.relaxed = True
+
+    def _end(self) -> None:
+        if self.relaxed and not self.in_transaction:  # a COMMIT that failed is rolled back next
+            self.relaxed = False
+            super().execute("PRAGMA synchronous=FULL")  # as db._sqlite_connect set it
+        self.give_turn()
+
+    def take_turn(self) -> None:
+        if self.turns is None or self.has_turn:
+            return
+        if not self.turns.take():
+            raise sqlite3.OperationalError("database is locked (waited for this process's other writers)")
+        self.has_turn = True
+
+    def give_turn(self) -> None:
+        if self.has_turn and self.turns is not None:
+            self.has_turn = False
+            self.turns.give()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self._end()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self._end()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.give_turn()
