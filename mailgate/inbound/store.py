@@ -121,13 +121,18 @@ def store(
     return store_many(engine, spool_dir, [Arrival(raw, rcpts, mail_from, via, client)])[0]
 
 
-def store_many(engine: Engine, spool_dir: Path, arrivals: Sequence[Arrival]) -> list[Stored]:
+def store_many(
+    engine: Engine, spool_dir: Path, arrivals: Sequence[Arrival], *, raw_in_db: bool | None = None
+) -> list[Stored]:
     """Durably store several messages at once: their files fsynced together, their rows in one
-    transaction. All or nothing: on our own failure it raises and no row of any of them is stored."""
+    transaction. All or nothing: on our own failure it raises and no row of any of them is stored.
+    raw_in_db: None keeps the bytes in PostgreSQL and in files beside SQLite (README "Several
+    nodes"); scripts/bench_nodes.py sets it to measure the other way."""
     rows = [_Rows.of(a) for a in arrivals]
+    in_db = db.is_postgres(engine) if raw_in_db is None else raw_in_db
     for attempt in range(3):
         try:
-            return _store_once(engine, spool_dir, arrivals, rows)
+            return _store_once(engine, spool_dir, arrivals, rows, in_db)
         except IntegrityError:
             # A concurrent delivery of the same message (another node, IMAP) won the race: read again,
             # its rows stand.
@@ -165,7 +170,7 @@ class _Rows:
 
 
 def _store_once(
-    engine: Engine, spool_dir: Path, arrivals: Sequence[Arrival], rows: list[_Rows]
+    engine: Engine, spool_dir: Path, arrivals: Sequence[Arrival], rows: list[_Rows], in_db: bool
 ) -> list[Stored]:
     with Session(db.reading(engine)) as session:
         query = select(Message.dedupe_key, Message.rcpt, Message.id).where(
@@ -181,7 +186,7 @@ def _store_once(
         raws = [arrivals[n].raw for n in carrying]
         # Files are written before the transaction (not to hold SQLite's write lock over fsyncs);
         # bytes kept in PostgreSQL go in with the rows.
-        files = None if db.is_postgres(engine) else spool.write_many(spool_dir, raws)
+        files = None if in_db else spool.write_many(spool_dir, raws)
         with engine.begin() as conn:
             paths = dict(zip(carrying, files or spool.keep_many_in_db(conn, raws), strict=True))
             values = [

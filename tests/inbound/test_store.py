@@ -6,12 +6,12 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from mailgate import db
+from mailgate import config, db
 from mailgate.context import Context
 from mailgate.inbound import spool
-from mailgate.inbound.store import dedupe_key, store
-from mailgate.models import Message
-from tests.conftest import private
+from mailgate.inbound.store import Arrival, dedupe_key, store, store_many
+from mailgate.models import Message, RawMessage
+from tests.conftest import private, write_config
 
 RAW = (
     b"From: a@example.jp\r\nTo: signup@shop.example\r\nMessage-ID: <m1@example.jp>\r\n"
@@ -43,6 +43,24 @@ def test_a_stored_message_has_its_bytes_kept_and_a_row(db_ctx: Context) -> None:
     else:
         assert (db_ctx.cfg.spool_dir / msg.spool_path).read_bytes() == RAW
         assert not list((db_ctx.cfg.spool_dir / "tmp").iterdir())
+
+
+def test_on_postgresql_the_bytes_kept_as_spool_files_read_back_the_same(
+    tmp_path: Path, pg_db_url: str
+) -> None:
+    """The other way scripts/bench_nodes.py measures (a spool path shared by the nodes): a file, no
+    rawmessage row."""
+    ctx = Context.build(config.load(write_config(tmp_path, db_url=pg_db_url)))
+    [stored] = store_many(
+        ctx.engine, ctx.cfg.spool_dir, [Arrival(RAW, ["signup@shop.example"], None, "smtp")], raw_in_db=False
+    )
+    [msg] = rows(ctx)
+    assert stored.ids == [msg.id]
+    assert (ctx.cfg.spool_dir / msg.spool_path).read_bytes() == RAW
+    assert spool.read(ctx.engine, ctx.cfg.spool_dir, msg.spool_path) == RAW
+    with Session(ctx.engine) as s:
+        assert s.exec(select(RawMessage)).all() == []
+    ctx.engine.dispose()
 
 
 def test_spool_files_and_directories_are_owner_only_whatever_the_umask(
