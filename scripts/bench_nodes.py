@@ -302,7 +302,14 @@ def run_nodes(
         run.problems.append("replies delivered twice, without a kill")  # no node was killed here
     if run.figures.get("states") != {MessageState.APPLIED: len(items) + len(warm)}:
         run.problems.append(f"not every message applied: {run.figures.get('states')}")
-    run.figures["tracebacks in the logs"] = sum(node.log_text().count("Traceback") for node in nodes)
+    logs = [node.log_text() for node in nodes]
+    # Deadlocks between transactions (PostgreSQL picks one to fail): a batch is then recorded again
+    # one message at a time, a lease renewal waits for the next.
+    run.figures["batches refused and redone one at a time"] = sum(
+        log.count("; one at a time") for log in logs
+    )
+    run.figures["lease renewals failed"] = sum(log.count("lease renewal for") for log in logs)
+    run.figures["tracebacks in the logs"] = sum(log.count("Traceback") for log in logs)
     if run.figures["tracebacks in the logs"]:
         run.problems.append("tracebacks in the nodes' logs")
     engine.dispose()
