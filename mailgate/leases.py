@@ -113,12 +113,15 @@ def hold(session: Session, model: Any, row_id: int, owner: str, busy_state: str)
 
 
 def renew(engine: Engine, model: Any, owner: str, busy_state: str, lease: timedelta) -> int:
-    """Push out the lease of every row this owner holds; returns how many."""
+    """Push out the lease of every row this owner holds; returns how many. Rows locked meanwhile (the
+    owner's own batch is recording them) are passed over, not waited for: waiting, the renewal and the
+    batch deadlocked when the batch went on to a row the renewal had locked. The next beat renews them."""
     with Session(db.redoable(engine)) as session:  # lost in a power cut: the work is taken again
         until = db.now(session) + lease
+        mine = select(model.id).where(col(model.state) == busy_state, col(model.claimed_by) == owner)
         stmt = (
             update(model)
-            .where(col(model.state) == busy_state, col(model.claimed_by) == owner)
+            .where(col(model.id).in_(mine.with_for_update(skip_locked=True)))
             .values(lease_until=until)
             .execution_options(synchronize_session=False)
         )

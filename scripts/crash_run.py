@@ -28,6 +28,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.policy import compat32
@@ -317,7 +318,7 @@ def crash_run(
             problems.append(f"the last serve exited {code} on SIGTERM")
         if stream.refused:
             figures["refusals (then retried)"] = dict(stream.refused.most_common(5))
-        check(engine, cfg.parent / "var" / "outbox", items, figures, problems)
+        check(engine, [cfg.parent / "var" / "outbox"], items, figures, problems)
         tracebacks = serve.log_text().count("Traceback")
         figures["tracebacks in the server log"] = tracebacks
         engine.dispose()
@@ -337,9 +338,13 @@ def serve_start_and_kill(serve: pg.Serve, after: float) -> None:
 
 
 def check(
-    engine: object, outbox: Path, items: list[Item], figures: dict[str, object], problems: list[str]
+    engine: object,
+    outboxes: Sequence[Path],
+    items: list[Item],
+    figures: dict[str, object],
+    problems: list[str],
 ) -> None:
-    """The end state against what the stream had acknowledged."""
+    """The end state against what the stream had acknowledged; outboxes: the Maildir of each node."""
     with Session(engine) as s:  # type: ignore[arg-type]
         messages = list(s.exec(select(Message)))
         bookings = list(s.exec(select(Booking)))
@@ -382,7 +387,7 @@ def check(
     done = [i for i in acked if i.msgid in applied]
     check_bookings(bookings, events, done, figures, problems)
     check_customers(customers, events, problems)
-    check_replies(outbox_rows, outbox, done, figures, problems)
+    check_replies(outbox_rows, outboxes, done, figures, problems)
 
 
 def check_bookings(
@@ -431,7 +436,11 @@ def check_customers(customers: list[Customer], events: list[Event], problems: li
 
 
 def check_replies(
-    rows: list[Outbox], outbox: Path, items: list[Item], figures: dict[str, object], problems: list[str]
+    rows: list[Outbox],
+    outboxes: Sequence[Path],
+    items: list[Item],
+    figures: dict[str, object],
+    problems: list[str],
 ) -> None:
     """One registration mail per signup in the outbox table; in the Maildir one file per row, a second
     only where a kill fell between writing the file and recording it."""
@@ -443,7 +452,7 @@ def check_replies(
     doubled = [k for k, n in per_person.items() if n > 1]
     if doubled:
         problems.append(f"replies queued twice: {doubled[:5]}")
-    delivered = sorted((outbox / "new").iterdir()) if (outbox / "new").is_dir() else []
+    delivered = [p for o in outboxes if (o / "new").is_dir() for p in sorted((o / "new").iterdir())]
     files = Counter(
         str(email.message_from_bytes(p.read_bytes(), policy=compat32)["Message-ID"]).strip("<>")
         for p in delivered

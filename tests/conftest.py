@@ -23,6 +23,7 @@ import pytest
 from mailgate import config, schema
 from mailgate.context import Context
 from mailgate.db import make_engine
+from tests.postgres import pg_bin, running_postgres
 
 pytest_plugins = ["tests.cli.month"]  # the generated month of a 5-staff shop: the `month` fixture
 
@@ -231,63 +232,17 @@ def wait_for(predicate, timeout: float = 20.0, interval: float = 0.1):  # type: 
 # --- PostgreSQL: a throwaway server on a loopback port, started once per test session ---------------
 
 
-def _pg_bin() -> Path | None:
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-    return found[-1].parent if found else None
-
-
 @pytest.fixture(scope="session")
 def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if os.environ.get("MAILGATE_TEST_PG_URL"):
         yield os.environ["MAILGATE_TEST_PG_URL"]
         return
-    bindir = _pg_bin()
-    if bindir is None:
+    if pg_bin() is None:
         pytest.fail(
             "PostgreSQL is not installed: run scripts/test as root to install it, or set MAILGATE_TEST_PG_URL"
         )
-    base = tmp_path_factory.mktemp("pg")
-    data, sock = base / "data", base / "sock"
-    sock.mkdir()
-    port = free_port()
-    as_user: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses to run as root
-        shutil.chown(base, "postgres")
-        shutil.chown(sock, "postgres")
-        os.chmod(base, 0o700)
-        as_user = ["runuser", "-u", "postgres", "--"]
-        for parent in base.parents:  # postgres must be able to reach its data directory
-            if parent == Path("/"):
-                break
-            os.chmod(parent, os.stat(parent).st_mode | 0o011)
-    subprocess.run(
-        [*as_user, str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8"],
-        check=True,
-        capture_output=True,
-    )
-    subprocess.run(
-        [
-            *as_user,
-            str(bindir / "pg_ctl"),
-            "-D",
-            str(data),
-            "-l",
-            str(base / "log"),
-            "-w",
-            "-o",
-            f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off",
-            "start",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run(
-            [*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-            capture_output=True,
-        )
+    with running_postgres(tmp_path_factory.mktemp("pg"), "fsync=off") as server:
+        yield server.url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

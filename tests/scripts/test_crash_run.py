@@ -36,7 +36,7 @@ def test_a_stream_through_sigkills_is_stored_applied_and_answered_exactly_once(t
     next((tmp_path / "var" / "outbox" / "new").iterdir()).unlink()
     figures: dict[str, object] = {}
     problems: list[str] = []
-    crash_run.check(engine, tmp_path / "var" / "outbox", report.items, figures, problems)
+    crash_run.check(engine, [tmp_path / "var" / "outbox"], report.items, figures, problems)
     engine.dispose()
     found = {p.split(":")[0] for p in problems}
     assert {
