@@ -66,13 +66,14 @@ def record(ctx: Context, owner: str, intents: dict[int, Intent], seconds: float 
     now = utcnow()
     try:
         with db.transaction(ctx.engine) as s:
+            held = claim.hold_all(s, list(intents), owner)
             for n, (message_id, intent) in enumerate(intents.items()):
                 if n and time.monotonic() > until:
                     result.left.append(message_id)
                     continue
                 try:
                     with s.begin_nested():
-                        done = _one(s, ctx, owner, message_id, intent, now)
+                        done = _one(s, ctx, message_id in held, message_id, intent, now)
                 except Exception as exc:
                     if _refused(exc):
                         raise
@@ -86,8 +87,8 @@ def record(ctx: Context, owner: str, intents: dict[int, Intent], seconds: float 
     return result
 
 
-def _one(s: Session, ctx: Context, owner: str, message_id: int, intent: Intent, now: datetime) -> Done | None:
-    if not claim.hold(s, message_id, owner):
+def _one(s: Session, ctx: Context, held: bool, message_id: int, intent: Intent, now: datetime) -> Done | None:
+    if not held:
         lost(message_id)
         return None
     msg = s.get(Message, message_id)
