@@ -74,10 +74,19 @@ def hold_recorded(session: Session, cal: Calendar, booking: Booking) -> bool:
     time, so customers are not offered it. Held by another already: the clash check flagged it. A
     booking with no one named holds nothing: availability counts it against everyone."""
     assert booking.id is not None
+    if not name_ids(cal, booking):
+        return False
+    menu = cal.menu_named(booking.menu) if booking.menu else None
+    end = booking.end + timedelta(minutes=menu.buffer if menu else 0)
+    return hold_time(session, booking.id, person(booking.staff_id), booking.start, end)
+
+
+def name_ids(cal: Calendar, booking: Booking) -> bool:
+    """The booking's staff and menu ids from their names (set before its insert, it is written
+    once); False for a staff member the roster does not have, who holds nothing."""
     if cal.staff and booking.staff not in cal.staff_ids:
         return False
     menu = cal.menu_named(booking.menu) if booking.menu else None
     booking.staff_id = cal.staff_ids.get(booking.staff) if booking.staff else None
     booking.menu_id = menu.id if menu is not None else booking.menu_id
-    end = booking.end + timedelta(minutes=menu.buffer if menu else 0)
-    return hold_time(session, booking.id, person(booking.staff_id), booking.start, end)
+    return True
