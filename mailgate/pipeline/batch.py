@@ -73,7 +73,7 @@ def record(ctx: Context, owner: str, intents: dict[int, Intent], seconds: float 
                     continue
                 try:
                     with s.begin_nested():
-                        done = _one(s, ctx, message_id in held, message_id, intent, now)
+                        done = _one(s, ctx, held.get(message_id), message_id, intent, now)
                 except Exception as exc:
                     if _refused(exc):
                         raise
@@ -87,12 +87,12 @@ def record(ctx: Context, owner: str, intents: dict[int, Intent], seconds: float 
     return result
 
 
-def _one(s: Session, ctx: Context, held: bool, message_id: int, intent: Intent, now: datetime) -> Done | None:
-    if not held:
+def _one(
+    s: Session, ctx: Context, msg: Message | None, message_id: int, intent: Intent, now: datetime
+) -> Done | None:
+    if msg is None:  # no longer ours
         lost(message_id)
         return None
-    msg = s.get(Message, message_id)
-    assert msg is not None
     apply(s, ctx, msg, intent, now)
     claim.finish(msg)
     return Done(msg.state, msg.reason, msg.from_addr)

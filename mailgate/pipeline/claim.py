@@ -80,8 +80,8 @@ def hold(session: Session, message_id: int, owner: str) -> bool:
     return leases.hold(session, Message, message_id, owner, BUSY)
 
 
-def hold_all(session: Session, message_ids: list[int], owner: str) -> set[int]:
-    """`hold` for a batch in two statements: the ones still ours, locked and loaded into the session."""
+def hold_all(session: Session, message_ids: list[int], owner: str) -> dict[int, Message]:
+    """`hold` for a batch in two statements: the ones still ours, locked, loaded."""
     stmt = (
         update(Message)
         .where(col(Message.id).in_(message_ids), col(Message.state) == BUSY, col(Message.claimed_by) == owner)
@@ -89,10 +89,10 @@ def hold_all(session: Session, message_ids: list[int], owner: str) -> set[int]:
         .returning(col(Message.id))
         .execution_options(synchronize_session=False)
     )
-    held = set(session.exec(stmt).scalars())  # type: ignore[call-overload]
-    if held:
-        list(session.exec(select(Message).where(col(Message.id).in_(held))))
-    return held
+    held = list(session.exec(stmt).scalars())  # type: ignore[call-overload]
+    if not held:
+        return {}
+    return {m.id or 0: m for m in session.exec(select(Message).where(col(Message.id).in_(held)))}
 
 
 def finish(message: Message) -> None:
