@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, func, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from mailgate import audit, db, tokens
 from mailgate.audit import Actor
@@ -107,6 +108,21 @@ def new_customers_refusal(session: Session, cfg: Config, client: str | None, now
     """Why no new customer may be made now: counted by the registration links blank mails brought."""
     limits = cfg.mail
     counts = caps.kept_counts(session, NEW_CUSTOMERS, now)
+    if client is not None:
+        mine = counts.count(session, ("client", client), lambda: _new_customers(now, client))
+        if mine >= limits.new_customers_per_client_hour:
+            most = limits.new_customers_per_client_hour
+            return f"more than {most} new customers from client {client} in an hour"
+    if (
+        counts.count(session, ("all", None), lambda: _new_customers(now, None))
+        >= limits.new_customers_total_hour
+    ):
+        return f"more than {limits.new_customers_total_hour} new customers in an hour"
+    return None
+
+
+def _new_customers(now: datetime, client: str | None) -> SelectOfScalar[int]:
+    """Customers a registration link brought by a blank mail (from `client`, if one is named) made."""
     stmt = (
         select(func.count(func.distinct(Token.customer_id)))
         .select_from(Token)
@@ -116,14 +132,9 @@ def new_customers_refusal(session: Session, cfg: Config, client: str | None, now
             col(Token.created_at) > now - HOUR,
         )
     )
-    if client is not None:
-        mine = stmt.join(Message, col(Message.id) == col(Token.message_id)).where(Message.client == client)
-        if counts.count(session, ("client", client), mine) >= limits.new_customers_per_client_hour:
-            most = limits.new_customers_per_client_hour
-            return f"more than {most} new customers from client {client} in an hour"
-    if counts.count(session, ("all", None), stmt) >= limits.new_customers_total_hour:
-        return f"more than {limits.new_customers_total_hour} new customers in an hour"
-    return None
+    if client is None:
+        return stmt
+    return stmt.join(Message, col(Message.id) == col(Token.message_id)).where(Message.client == client)
 
 
 def live_link(session: Session, customer_id: int, purpose: str, now: datetime) -> Token | None:

@@ -9,6 +9,7 @@ reply is counted afresh."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -32,9 +33,10 @@ class Counts:
     now: datetime
     values: dict[Key, int] = field(default_factory=dict)
 
-    def count(self, session: Session, key: Key, stmt: SelectOfScalar[int]) -> int:
+    def count(self, session: Session, key: Key, stmt: Callable[[], SelectOfScalar[int]]) -> int:
+        """`stmt` builds the query (only when it is asked: building one costs as much as running it)."""
         if key not in self.values:
-            self.values[key] = session.exec(stmt).one()
+            self.values[key] = session.exec(stmt()).one()
         return self.values[key]
 
     def added(self, *keys: Key) -> None:
@@ -79,6 +81,11 @@ def _capped_since(since: datetime) -> SelectOfScalar[int]:
     return select(func.count()).select_from(Outbox).where(col(Outbox.capped), col(Outbox.created_at) > since)
 
 
+def _client_capped(since: datetime, client: str | None) -> SelectOfScalar[int]:
+    stmt = _capped_since(since).join(Message, col(Message.id) == col(Outbox.cause_message_id))
+    return stmt.where(Message.client == client)
+
+
 def reply_keys(to: str, client: str | None) -> tuple[Key, ...]:
     return (("to", mailbox_key(to)), ("client", client), ("all", None))
 
@@ -90,19 +97,17 @@ def suppressed(session: Session, cfg: Config, to: str, client: str | None, now: 
     limits, since = cfg.mail, now - HOUR
     counts = kept_counts(session, "replies", now)
     key = mailbox_key(to)
-    if counts.count(session, ("to", key), _capped_since(since).where(Outbox.to_key == key)) >= (
+    if counts.count(session, ("to", key), lambda: _capped_since(since).where(Outbox.to_key == key)) >= (
         limits.replies_per_hour
     ):
         return f"more than {limits.replies_per_hour} mails to this address ({key}) in an hour"
     if client is not None:
-        stmt = _capped_since(since).join(Message, col(Message.id) == col(Outbox.cause_message_id))
-        if counts.count(session, ("client", client), stmt.where(Message.client == client)) >= (
-            limits.replies_per_client_hour
-        ):
+        mine = counts.count(session, ("client", client), lambda: _client_capped(since, client))
+        if mine >= limits.replies_per_client_hour:
             return (
                 f"more than {limits.replies_per_client_hour} automatic replies to mail from client "
                 f"{client} in an hour"
             )
-    if counts.count(session, ("all", None), _capped_since(since)) >= limits.replies_total_hour:
+    if counts.count(session, ("all", None), lambda: _capped_since(since)) >= limits.replies_total_hour:
         return f"more than {limits.replies_total_hour} automatic replies in an hour"
     return None
