@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Session, create_engine
 
 from mailgate import (  # noqa: F401  (registers the tables)
@@ -172,3 +175,47 @@ def open_transaction(engine: Engine) -> Session | None:
         return None
     bind = session.get_bind()
     return session if isinstance(bind, Engine) and bind.pool is engine.pool else None
+
+
+def sole_writer(session: Session) -> bool:
+    """Nothing else writes to the database until this transaction ends: on SQLite every writing
+    transaction holds the only write lock from its BEGIN IMMEDIATE. On PostgreSQL other nodes commit
+    meanwhile, and each statement sees what they committed."""
+    return not is_postgres(session)
+
+
+# Values read once per transaction and kept while it lasts (the calendar, the reply limits' counts):
+# a batch of messages asks once instead of once per message.
+_KEPT = "mailgate_kept"
+T = TypeVar("T")
+
+
+def kept(session: Session, key: Hashable, read: Callable[[], T]) -> T:
+    """`read()`'s value, read once in this transaction. Forgotten when the transaction ends or a
+    savepoint in it rolls back (what was counted may be gone with it), or by `forget_kept`."""
+    values = session.info.setdefault(_KEPT, {})
+    if key not in values:
+        values[key] = read()
+    return values[key]  # type: ignore[no-any-return]
+
+
+def kept_already(session: Session, key: Hashable) -> object | None:
+    """The value kept under `key` in this transaction, if one was read; None otherwise."""
+    return session.info.get(_KEPT, {}).get(key)
+
+
+def forget_kept(session: Session, key: Hashable) -> None:
+    session.info.get(_KEPT, {}).pop(key, None)
+
+
+def _forget_all(session: OrmSession, *_: object) -> None:
+    session.info.pop(_KEPT, None)
+
+
+def _transaction_ended(session: OrmSession, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        _forget_all(session)
+
+
+event.listen(OrmSession, "after_soft_rollback", _forget_all)
+event.listen(OrmSession, "after_transaction_end", _transaction_ended)

@@ -1,6 +1,6 @@
 """Add-ons booked with a menu (タオルレンタル), each with its own stock, guarded like seats: item n of
 an add-on is the seat-claim resource "addon:<id>#<n>", held in the booking's 5-minute grains. A
-booking tries the items one by one, each insert in a savepoint (seats.hold_time), so two bookings at
+booking tries the items one by one, each all or nothing (seats.hold_time), so two bookings at
 overlapping times never hold the same item, on SQLite and PostgreSQL alike, and no more are handed
 out at once than exist. Cancelling or expiring a booking frees them with its seat (seats.release);
 a move claims them again for the new time, or is refused.

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from mailgate import audit
+from mailgate import audit, db
 from mailgate.audit import Actor
 from mailgate.ledger import conflict_records, matching, reminders, seats, waitlist
 from mailgate.ledger.env import LedgerEnv
@@ -161,16 +161,21 @@ def book(session: Session, env: LedgerEnv, cmd: Book, actor: Actor, now: datetim
         message_id=actor.message_id,
         notice_at=cmd.as_of,
     )
-    session.flush()  # what came before stays, whatever happens to the insert
-    try:
-        with session.begin_nested():
-            session.add(booking)
-    except IntegrityError:
-        # Another worker (another node) booked the same reservation since we looked.
-        existing = _already(session, cmd)
-        if existing is None:
-            raise
-        return _already_result(name, existing)
+    seats.name_ids(env.calendar, booking)
+    if db.sole_writer(session):  # nobody can have booked it since `_already` looked
+        session.add(booking)
+        session.flush()
+    else:
+        session.flush()  # what came before stays, whatever happens to the insert
+        try:
+            with session.begin_nested():
+                session.add(booking)
+        except IntegrityError:
+            # Another worker (another node) booked the same reservation since we looked.
+            existing = _already(session, cmd)
+            if existing is None:
+                raise
+            return _already_result(name, existing)
     audit.by(
         session,
         "booking_created",

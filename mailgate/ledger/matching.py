@@ -50,6 +50,12 @@ def find(session: Session, details: Person) -> Customer | None:
 def match(session: Session, details: Person) -> tuple[Customer | None, list[Customer]]:
     """(the customer, the other people with the same phone). Phone, then email, then name and reading;
     a phone alone never makes two different names one customer (a home phone, a family phone)."""
+    customer, others, _ = _match(session, details)
+    return customer, others
+
+
+def _match(session: Session, details: Person) -> tuple[Customer | None, list[Customer], Customer | None]:
+    """match, and the customer of the email address when it was looked up (a gone one: not a match)."""
     live = col(Customer.status).not_in(GONE)
     phone, email = details.phone, details.email
     name, kana = details.name, details.name_kana
@@ -58,16 +64,15 @@ def match(session: Session, details: Person) -> tuple[Customer | None, list[Cust
         sharing = session.exec(select(Customer).where(Customer.phone == phone, live).order_by(Customer.id))
         for found in sharing:
             if same_person(details, found):
-                return found, []
+                return found, [], None
             others.append(found)
-    if email:
-        found = by_address(session, email)
-        if found and found.status not in GONE:
-            return found, []
+    owner = by_address(session, email) if email else None
+    if owner and owner.status not in GONE:
+        return owner, [], owner
     if name and kana:
         stmt = select(Customer).where(Customer.name == name, Customer.name_kana == kana, live)
-        return session.exec(stmt.order_by(Customer.id)).first(), others
-    return None, others
+        return session.exec(stmt.order_by(Customer.id)).first(), others, owner
+    return None, others, owner
 
 
 def flag_shared_phone(session: Session, customer: Customer, others: list[Customer], actor: Actor) -> None:
@@ -112,10 +117,10 @@ def find_or_create(
     if not (details.phone or details.email or details.name):
         return None
     lock(session, details)
-    customer, others = match(session, details)
+    customer, others, owner = _match(session, details)
     if customer is None:
         email = details.email
-        taken = email and by_address(session, email)
+        taken = email and owner  # looked up by _match: nothing was written since
         customer = Customer(
             email="" if taken else email,
             email_key=None if taken or not email else email.lower(),

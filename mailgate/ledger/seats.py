@@ -12,9 +12,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col
 
+from mailgate import db
 from mailgate.models import Booking
 from mailgate.shop.calendar import Calendar
 from mailgate.shop_tables import SeatClaim
@@ -34,26 +35,31 @@ def grains(start: datetime, end: datetime) -> range:
     return range(first, last)
 
 
-def _insert(session: Session, rows: list[SeatClaim]) -> bool:
-    session.flush()  # what came before stays, whatever happens to the insert
-    try:
-        with session.begin_nested():
-            session.add_all(rows)
-    except IntegrityError:
-        return False
-    return True
+def _insert(session: Session, rows: list[dict[str, object]]) -> bool:
+    """All the rows, or none when any unit is held already. One statement and no savepoint: the
+    unique key still decides (on PostgreSQL a unit another transaction is inserting waits for its
+    end), the rows that did go in are taken out again."""
+    table = SeatClaim.__table__  # type: ignore[attr-defined]
+    insert = postgresql.insert if db.is_postgres(session) else sqlite.insert
+    stmt = insert(table).values(rows).on_conflict_do_nothing().returning(table.c.id)
+    ids = list(session.exec(stmt).scalars())  # type: ignore[call-overload]
+    if len(ids) == len(rows):
+        return True
+    if ids:
+        session.exec(delete(SeatClaim).where(col(SeatClaim.id).in_(ids)))  # type: ignore[call-overload]
+    return False
 
 
 def hold_time(session: Session, booking_id: int, resource: str, start: datetime, end: datetime) -> bool:
     """The booking holds `resource` for [start, end) — or False when any of it is held already."""
-    rows = [SeatClaim(resource=resource, unit=u, booking_id=booking_id) for u in grains(start, end)]
-    return _insert(session, rows)
+    rows = [{"resource": resource, "unit": u, "booking_id": booking_id} for u in grains(start, end)]
+    return _insert(session, rows) if rows else True
 
 
 def hold_seat(session: Session, booking_id: int, slot_id: int, seats: int) -> int | None:
     """The number of the seat the booking now holds in a fixed slot, or None when all are taken."""
     for number in range(1, seats + 1):
-        if _insert(session, [SeatClaim(resource=f"slot:{slot_id}", unit=number, booking_id=booking_id)]):
+        if _insert(session, [{"resource": f"slot:{slot_id}", "unit": number, "booking_id": booking_id}]):
             return number
     return None
 
@@ -68,10 +74,19 @@ def hold_recorded(session: Session, cal: Calendar, booking: Booking) -> bool:
     time, so customers are not offered it. Held by another already: the clash check flagged it. A
     booking with no one named holds nothing: availability counts it against everyone."""
     assert booking.id is not None
+    if not name_ids(cal, booking):
+        return False
+    menu = cal.menu_named(booking.menu) if booking.menu else None
+    end = booking.end + timedelta(minutes=menu.buffer if menu else 0)
+    return hold_time(session, booking.id, person(booking.staff_id), booking.start, end)
+
+
+def name_ids(cal: Calendar, booking: Booking) -> bool:
+    """The booking's staff and menu ids from their names (set before its insert, it is written
+    once); False for a staff member the roster does not have, who holds nothing."""
     if cal.staff and booking.staff not in cal.staff_ids:
         return False
     menu = cal.menu_named(booking.menu) if booking.menu else None
     booking.staff_id = cal.staff_ids.get(booking.staff) if booking.staff else None
     booking.menu_id = menu.id if menu is not None else booking.menu_id
-    end = booking.end + timedelta(minutes=menu.buffer if menu else 0)
-    return hold_time(session, booking.id, person(booking.staff_id), booking.start, end)
+    return True

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, func, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from mailgate import audit, db, tokens
 from mailgate.audit import Actor
@@ -18,12 +19,14 @@ from mailgate.ledger.env import LedgerEnv
 from mailgate.ledger.results import Result, Status
 from mailgate.links import Link
 from mailgate.models import Customer, CustomerStatus, Message, Outbox, Token
+from mailgate.outbound import caps
 from mailgate.outbound.caps import HOUR, client_of
 
 # A link this close to its end is not mailed again: a new one is.
 FRESH = timedelta(hours=1)
 DAY = timedelta(days=1)
 WHAT = {"register": "registration link", "settings": "settings link"}
+NEW_CUSTOMERS = "new_customers"  # counts kept in a transaction (outbound/caps.py Counts)
 
 
 def signup_mail(session: Session, env: LedgerEnv, email: str, actor: Actor, now: datetime) -> Result:
@@ -41,13 +44,17 @@ def signup_mail(session: Session, env: LedgerEnv, email: str, actor: Actor, now:
     if why is not None:
         return _suppressed(session, actor, customer, why)
     if customer is None or customer.status == CustomerStatus.DELETED:
-        why = new_customers_refusal(session, env.cfg, client_of(session, actor.message_id), now)
+        client = client_of(session, actor.message_id)
+        why = new_customers_refusal(session, env.cfg, client, now)
         if why is not None:
             return _suppressed(session, actor, customer, why)
         if customer is None:
             customer = Customer(email=email, email_key=email.lower(), created_at=now)
-        else:  # a deleted customer starts again from scratch
+            if actor.message_id is not None:  # its registration link, issued below, counts
+                caps.added(session, NEW_CUSTOMERS, now, ("client", client), ("all", None))
+        else:  # a deleted customer starts again from scratch (its old link may count already)
             customer.status = CustomerStatus.PENDING
+            db.forget_kept(session, NEW_CUSTOMERS)
         session.add(customer)
         session.flush()
         audit.by(session, "customer_pending", actor, customer_id=customer.id)
@@ -84,8 +91,9 @@ def signup_mail(session: Session, env: LedgerEnv, email: str, actor: Actor, now:
         url=Link(purpose, token.id or 0),
         bookmark=bookmark,
         hours=left,
+        checked=True,
     )
-    if sent is None:  # cannot happen: checked above in this transaction
+    if sent is None:  # the address cannot be answered (checked above: no limit says no)
         return _suppressed(session, actor, customer, "a reply limit")
     return Result(Status.CREATED, f"{WHAT[purpose]} sent")
 
@@ -99,6 +107,22 @@ def _suppressed(session: Session, actor: Actor, customer: Customer | None, why: 
 def new_customers_refusal(session: Session, cfg: Config, client: str | None, now: datetime) -> str | None:
     """Why no new customer may be made now: counted by the registration links blank mails brought."""
     limits = cfg.mail
+    counts = caps.kept_counts(session, NEW_CUSTOMERS, now)
+    if client is not None:
+        mine = counts.count(session, ("client", client), lambda: _new_customers(now, client))
+        if mine >= limits.new_customers_per_client_hour:
+            most = limits.new_customers_per_client_hour
+            return f"more than {most} new customers from client {client} in an hour"
+    if (
+        counts.count(session, ("all", None), lambda: _new_customers(now, None))
+        >= limits.new_customers_total_hour
+    ):
+        return f"more than {limits.new_customers_total_hour} new customers in an hour"
+    return None
+
+
+def _new_customers(now: datetime, client: str | None) -> SelectOfScalar[int]:
+    """Customers a registration link brought by a blank mail (from `client`, if one is named) made."""
     stmt = (
         select(func.count(func.distinct(Token.customer_id)))
         .select_from(Token)
@@ -108,14 +132,9 @@ def new_customers_refusal(session: Session, cfg: Config, client: str | None, now
             col(Token.created_at) > now - HOUR,
         )
     )
-    if client is not None:
-        mine = stmt.join(Message, col(Message.id) == col(Token.message_id)).where(Message.client == client)
-        if session.exec(mine).one() >= limits.new_customers_per_client_hour:
-            most = limits.new_customers_per_client_hour
-            return f"more than {most} new customers from client {client} in an hour"
-    if session.exec(stmt).one() >= limits.new_customers_total_hour:
-        return f"more than {limits.new_customers_total_hour} new customers in an hour"
-    return None
+    if client is None:
+        return stmt
+    return stmt.join(Message, col(Message.id) == col(Token.message_id)).where(Message.client == client)
 
 
 def live_link(session: Session, customer_id: int, purpose: str, now: datetime) -> Token | None:

@@ -1,29 +1,93 @@
 """Limits on automatic replies to unknown or unverified senders (a blank mail's From can be anyone's):
 per mailbox, per SMTP client and in all, each an hour. Only rows queued `capped` count: mail owed to
-a customer who acted through a link is neither limited nor counted."""
+a customer who acted through a link is neither limited nor counted.
+
+A batch of messages recorded in one transaction asks the database for each count once: on SQLite
+nothing else can queue mail until the transaction ends (db.sole_writer), so a count read at its
+start plus the replies it queued itself is the count. On PostgreSQL other nodes queue meanwhile: each
+reply is counted afresh."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, func, select
+from sqlmodel.sql.expression import SelectOfScalar
 
+from mailgate import db
 from mailgate.config import Config
 from mailgate.mail.addresses import domain_of, is_address_literal, mailbox_key
 from mailgate.models import Message, Outbox
 
 HOUR = timedelta(hours=1)
+Key = tuple[str, str | None]  # ("to", mailbox key) | ("client", address) | ("all", None)
+
+
+@dataclass
+class Counts:
+    """What was counted in this transaction for the hour before `now`, kept up to date with what it
+    adds (`added`); a different `now` counts again."""
+
+    now: datetime
+    values: dict[Key, int] = field(default_factory=dict)
+
+    def count(self, session: Session, key: Key, stmt: Callable[[], SelectOfScalar[int]]) -> int:
+        """`stmt` builds the query (only when it is asked: building one costs as much as running it)."""
+        if key not in self.values:
+            self.values[key] = session.exec(stmt()).one()
+        return self.values[key]
+
+    def added(self, *keys: Key) -> None:
+        for key in keys:
+            if key in self.values:
+                self.values[key] += 1
+
+
+def kept_counts(session: Session, name: str, now: datetime) -> Counts:
+    """This transaction's counts under `name` at `now`: kept on SQLite, fresh each time otherwise."""
+    if not db.sole_writer(session):
+        return Counts(now)
+    counts = db.kept(session, name, lambda: Counts(now))
+    if counts.now != now:
+        counts = Counts(now)
+        db.forget_kept(session, name)
+        db.kept(session, name, lambda: counts)
+    return counts
+
+
+def added(session: Session, name: str, now: datetime, *keys: Key) -> None:
+    """A row these counts count was added at `now` in this transaction."""
+    counts = db.kept_already(session, name)
+    if not isinstance(counts, Counts):
+        return
+    if counts.now == now:
+        counts.added(*keys)
+    else:
+        db.forget_kept(session, name)
 
 
 def client_of(session: Session, message_id: int | None) -> str | None:
-    """The SMTP client a message came from; None for IMAP, files, and what no message caused."""
+    """The SMTP client a message came from; None for IMAP, files, and what no message caused.
+    The worker has the message loaded already: no query then."""
     if message_id is None:
         return None
-    return session.exec(select(Message.client).where(Message.id == message_id)).first()
+    message = session.get(Message, message_id)
+    return message.client if message is not None else None
 
 
-def _capped_since(since: datetime):  # type: ignore[no-untyped-def]
+def _capped_since(since: datetime) -> SelectOfScalar[int]:
     return select(func.count()).select_from(Outbox).where(col(Outbox.capped), col(Outbox.created_at) > since)
+
+
+def _client_capped(since: datetime, client: str | None) -> SelectOfScalar[int]:
+    stmt = _capped_since(since).join(Message, col(Message.id) == col(Outbox.cause_message_id))
+    return stmt.where(Message.client == client)
+
+
+def reply_keys(to: str, client: str | None) -> tuple[Key, ...]:
+    return (("to", mailbox_key(to)), ("client", client), ("all", None))
 
 
 def suppressed(session: Session, cfg: Config, to: str, client: str | None, now: datetime) -> str | None:
@@ -31,16 +95,19 @@ def suppressed(session: Session, cfg: Config, to: str, client: str | None, now: 
     if is_address_literal(to):
         return f"an address literal ({domain_of(to)}) is not answered"
     limits, since = cfg.mail, now - HOUR
+    counts = kept_counts(session, "replies", now)
     key = mailbox_key(to)
-    if session.exec(_capped_since(since).where(Outbox.to_key == key)).one() >= limits.replies_per_hour:
+    if counts.count(session, ("to", key), lambda: _capped_since(since).where(Outbox.to_key == key)) >= (
+        limits.replies_per_hour
+    ):
         return f"more than {limits.replies_per_hour} mails to this address ({key}) in an hour"
     if client is not None:
-        stmt = _capped_since(since).join(Message, col(Message.id) == col(Outbox.cause_message_id))
-        if session.exec(stmt.where(Message.client == client)).one() >= limits.replies_per_client_hour:
+        mine = counts.count(session, ("client", client), lambda: _client_capped(since, client))
+        if mine >= limits.replies_per_client_hour:
             return (
                 f"more than {limits.replies_per_client_hour} automatic replies to mail from client "
                 f"{client} in an hour"
             )
-    if session.exec(_capped_since(since)).one() >= limits.replies_total_hour:
+    if counts.count(session, ("all", None), lambda: _capped_since(since)) >= limits.replies_total_hour:
         return f"more than {limits.replies_total_hour} automatic replies in an hour"
     return None

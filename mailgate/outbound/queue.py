@@ -43,6 +43,7 @@ class Mailer:
         thread: bool = True,
         reply_address: str = "",
         calendar: str = "",
+        checked: bool = False,
         **context: object,
     ) -> Outbox | None:
         """Render and queue a mail; None (and an audit event) when no mail can go to the address, or
@@ -50,12 +51,14 @@ class Mailer:
         capped=False for mail the shop owes: staff alerts, and what a customer asked for through a
         link (a confirmation); it is neither limited nor counted.
         thread=False for mail that answers nobody (staff alerts): no In-Reply-To.
+        checked=True: the caller asked `suppressed` in this transaction a moment ago (once per reply).
         A `Link` in the context is rendered as a placeholder, signed into a URL only when sent."""
         if why := unanswerable(to):
             kind = "reply_unanswerable"
             audit.by(session, kind, actor, customer_id=customer_id, template=template, why=why)
             return None
-        why = self.suppressed(session, to, now, actor) if capped else None
+        client = caps.client_of(session, actor.message_id) if capped else None
+        why = caps.suppressed(session, self.cfg, to, client, now) if capped and not checked else None
         if why is not None:
             audit.by(session, "reply_suppressed", actor, customer_id=customer_id, template=template, why=why)
             return None
@@ -86,6 +89,8 @@ class Mailer:
             row.state, row.last_error = OutboxState.SUPPRESSED, failing
         session.add(row)
         session.flush()
+        if capped:
+            caps.added(session, "replies", now, *caps.reply_keys(to, client))
         audit.by(
             session,
             "mail_suppressed" if failing else "mail_queued",

@@ -11,6 +11,7 @@ import logging
 import time
 import traceback
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
@@ -60,15 +61,19 @@ def record(ctx: Context, owner: str, intents: dict[int, Intent], seconds: float 
     if not intents:
         return result
     until = time.monotonic() + seconds
+    # One time for the whole batch, as for one commit: what it counts (the reply limits) is then
+    # counted once for all its messages.
+    now = utcnow()
     try:
         with db.transaction(ctx.engine) as s:
+            held = claim.hold_all(s, list(intents), owner)
             for n, (message_id, intent) in enumerate(intents.items()):
                 if n and time.monotonic() > until:
                     result.left.append(message_id)
                     continue
                 try:
                     with s.begin_nested():
-                        done = _one(s, ctx, owner, message_id, intent)
+                        done = _one(s, ctx, held.get(message_id), message_id, intent, now)
                 except Exception as exc:
                     if _refused(exc):
                         raise
@@ -82,12 +87,12 @@ def record(ctx: Context, owner: str, intents: dict[int, Intent], seconds: float 
     return result
 
 
-def _one(s: Session, ctx: Context, owner: str, message_id: int, intent: Intent) -> Done | None:
-    if not claim.hold(s, message_id, owner):
+def _one(
+    s: Session, ctx: Context, msg: Message | None, message_id: int, intent: Intent, now: datetime
+) -> Done | None:
+    if msg is None:  # no longer ours
         lost(message_id)
         return None
-    msg = s.get(Message, message_id)
-    assert msg is not None
-    apply(s, ctx, msg, intent, utcnow())
+    apply(s, ctx, msg, intent, now)
     claim.finish(msg)
     return Done(msg.state, msg.reason, msg.from_addr)

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, or_, update
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from mailgate import audit, db, leases
 from mailgate.models import Message, MessageState, utcnow
@@ -78,6 +78,21 @@ def take_one(
 def hold(session: Session, message_id: int, owner: str) -> bool:
     """In the transaction that records the outcome: still ours? (and locked until it commits)."""
     return leases.hold(session, Message, message_id, owner, BUSY)
+
+
+def hold_all(session: Session, message_ids: list[int], owner: str) -> dict[int, Message]:
+    """`hold` for a batch in two statements: the ones still ours, locked, loaded."""
+    stmt = (
+        update(Message)
+        .where(col(Message.id).in_(message_ids), col(Message.state) == BUSY, col(Message.claimed_by) == owner)
+        .values(claimed_by=owner)
+        .returning(col(Message.id))
+        .execution_options(synchronize_session=False)
+    )
+    held = list(session.exec(stmt).scalars())  # type: ignore[call-overload]
+    if not held:
+        return {}
+    return {m.id or 0: m for m in session.exec(select(Message).where(col(Message.id).in_(held)))}
 
 
 def finish(message: Message) -> None:

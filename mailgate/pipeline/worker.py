@@ -19,6 +19,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
+from sqlmodel import col, select
 
 from mailgate import db, leases
 from mailgate.context import Context
@@ -80,8 +81,15 @@ def process_pending(
         try:
             while True:
                 if len(reading) < WINDOW:
-                    for message_id in claim.take_next(ctx.engine, owner, limit=WINDOW - len(reading)):
-                        reading[message_id] = pool.submit(decide, ctx, message_id)
+                    taken = claim.take_next(ctx.engine, owner, limit=WINDOW - len(reading))
+                    stored = _stored(ctx, taken)
+                    for message_id in taken:
+                        msg = stored.get(message_id)
+                        reading[message_id] = (
+                            pool.submit(decide_stored, ctx, msg)
+                            if msg
+                            else pool.submit(decide, ctx, message_id)
+                        )
                 if not reading:
                     if arrivals is None or time.monotonic() > ends or not arrivals.wait(linger):
                         return done
@@ -118,6 +126,14 @@ def decide(ctx: Context, message_id: int) -> Intent:
         msg = s.get(Message, message_id)
         assert msg is not None
     return decide_stored(ctx, msg)
+
+
+def _stored(ctx: Context, message_ids: list[int]) -> dict[int, Message]:
+    """The claimed messages' rows, read in one query for the readers."""
+    if not message_ids:
+        return {}
+    with db.transaction(db.reading(ctx.engine)) as s:
+        return {m.id or 0: m for m in s.exec(select(Message).where(col(Message.id).in_(message_ids)))}
 
 
 def _record(ctx: Context, owner: str, ready: dict[int, Future[Intent]]) -> tuple[int, list[int]]:

@@ -22,6 +22,7 @@ from mailgate.shop_tables import (
 from mailgate.times import Span, name_key, parse_span
 
 VERSION = "calendar_version"
+KEPT = "calendar"  # the Calendar read in a transaction (db.kept)
 PUBLIC_HOLIDAYS = "public_holidays"  # "holiday": Japanese public holidays are holidays; "as_usual"
 HOLIDAY_ROW = 7
 

@@ -38,6 +38,11 @@ class LiveCalendar:
             return self._current(own)
 
     def _current(self, session: Session) -> Calendar:
+        """Read once per transaction: a batch of notices recorded together asks once. A change to
+        the calendar in the same transaction (shift_store.bump) forgets it."""
+        return db.kept(session, calendar_db.KEPT, lambda: self._read(session))
+
+    def _read(self, session: Session) -> Calendar:
         # No lock is held while the database is asked: a thread waiting for it would hold up one
         # that holds the write lock and wants the calendar.
         version = calendar_db.version(session)  # one small query; the whole calendar only on change

@@ -8,7 +8,9 @@ from datetime import date
 
 from sqlmodel import Session, col, delete, select
 
+from mailgate import db
 from mailgate.models import utcnow
+from mailgate.shop import calendar_db
 from mailgate.shop.calendar import Calendar
 from mailgate.shop.calendar_db import VERSION
 from mailgate.shop.shifts import Day
@@ -21,6 +23,7 @@ def bump(session: Session) -> None:
     row = session.get(ShopSetting, VERSION) or ShopSetting(key=VERSION, value=0)
     row.value, row.updated_at = int(row.value or 0) + 1, utcnow()
     session.add(row)
+    db.forget_kept(session, calendar_db.KEPT)
 
 
 def day_key(when: Day) -> str:
