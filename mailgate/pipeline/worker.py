@@ -152,7 +152,8 @@ def _log(message_id: int, intent: Intent, done: batch.Done) -> None:
 
 
 def _failed(ctx: Context, message_id: int, owner: str, exc: BaseException, tb: str) -> str | None:
-    """Processing raised: later again for an error of our own, else the message is `failed`."""
+    """Processing raised: later again for an error of our own, a strike when it killed its reader,
+    else the message is `failed`."""
     reason = f"{type(exc).__name__}: {exc}"[:500]
     if is_our_own(exc):
         try:
@@ -167,6 +168,8 @@ def _failed(ctx: Context, message_id: int, owner: str, exc: BaseException, tb: s
         return MessageState.RECEIVED if returned else None
     if not isinstance(exc, Exception):
         raise exc
+    if isinstance(exc, isolated.ReaderDied):
+        return claim.strike(ctx.engine, message_id, owner, reason, tb)
     if not claim.fail(ctx.engine, message_id, owner, reason, tb):
         return None
     log.error("msg=%s failed: %s", message_id, redact(reason))

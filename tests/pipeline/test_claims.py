@@ -74,7 +74,7 @@ def test_a_worker_whose_claim_was_taken_over_records_nothing(db_ctx: Context) ->
     with Session(db_ctx.engine) as s:
         assert len(list(s.exec(select(Outbox)))) == 1
     m = row(db_ctx, mid)
-    assert (m.state, m.claimed_by, m.lease_until, m.strikes) == ("applied", None, None, 1)
+    assert (m.state, m.claimed_by, m.lease_until, m.lost_leases) == ("applied", None, None, 1)
 
 
 def test_a_dead_worker_on_this_host_is_recovered_without_waiting_for_its_lease(db_ctx: Context) -> None:
@@ -86,7 +86,7 @@ def test_a_dead_worker_on_this_host_is_recovered_without_waiting_for_its_lease(d
     assert claim.take_one(db_ctx.engine, mid, owner, lease=timedelta(hours=1))
     claim.reap(db_ctx.engine)
     m = row(db_ctx, mid)
-    assert (m.state, m.claimed_by, m.strikes) == ("received", None, 1)
+    assert (m.state, m.claimed_by, m.lost_leases) == ("received", None, 1)
 
 
 def test_an_error_of_our_own_is_retried_later_without_a_strike(db_ctx: Context) -> None:
