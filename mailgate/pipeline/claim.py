@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, or_, update
 from sqlalchemy.engine import Engine
@@ -95,9 +96,15 @@ def finish(message: Message) -> None:
     message.retry_at = None
 
 
-def reap(engine: Engine) -> list[int]:
+class Reaped(NamedTuple):
+    taken_again: list[int]
+    set_aside: list[int]
+
+
+def reap(engine: Engine) -> Reaped:
     """Messages whose worker's lease ran out, or whose worker on this host is gone: taken again, or
-    set aside after MAX_LOST_LEASES. Returns the ids set aside."""
+    set aside after MAX_LOST_LEASES."""
+    taken_again: list[int] = []
     set_aside: list[int] = []
     with Session(engine) as session:
         for msg in leases.stale(session, Message, BUSY, db.now(session)):
@@ -110,11 +117,12 @@ def reap(engine: Engine) -> list[int]:
                 log.warning("msg=%s set aside after %s lost leases", msg.id, msg.lost_leases)
             else:
                 msg.state = MessageState.RECEIVED
+                taken_again.append(msg.id or 0)
                 audit.record(session, "message_lease_lost", "system", message_id=msg.id, owner=lost)
                 log.warning("msg=%s: %s stopped while working on it; taken again", msg.id, lost)
             session.add(msg)
         session.commit()
-    return set_aside
+    return Reaped(taken_again, set_aside)
 
 
 def _set_aside(session: Session, msg: Message, reason: str, actor: str = "system") -> None:

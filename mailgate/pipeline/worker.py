@@ -54,14 +54,17 @@ def process_pending(ctx: Context, *, owner: str | None = None) -> int:
     what a dead worker left behind. Returns how many messages this call moved on."""
     owner = owner or leases.owner_name("worker")
     claim.return_kept(ctx.engine)  # before reaping: what we still hold is no strike
-    claim.reap(ctx.engine)
+    # After a worker died with messages in work, one of them may be what killed it: they are taken
+    # one at a time at first, then twice as many after each batch recorded, so that such a message
+    # does not cost a whole window of others a lost lease at every death.
+    window = 1 if claim.reap(ctx.engine).taken_again else WINDOW
     done = 0
     reading: dict[int, Future[Intent]] = {}
     with _kept_alive(ctx.engine, owner), ThreadPoolExecutor(isolated.pool_size()) as pool:
         try:
             while True:
-                if len(reading) < WINDOW:
-                    for message_id in claim.take_next(ctx.engine, owner, limit=WINDOW - len(reading)):
+                if len(reading) < window:
+                    for message_id in claim.take_next(ctx.engine, owner, limit=window - len(reading)):
                         reading[message_id] = pool.submit(decide, ctx, message_id)
                 if not reading:
                     return done
@@ -69,6 +72,7 @@ def process_pending(ctx: Context, *, owner: str | None = None) -> int:
                 ready = {mid: reading[mid] for mid in sorted(reading) if reading[mid].done()}
                 recorded, left = _record(ctx, owner, ready)
                 done += recorded
+                window = min(WINDOW, window * 2) if recorded else window
                 for message_id in set(ready) - set(left):
                     del reading[message_id]
         except BaseException as exc:

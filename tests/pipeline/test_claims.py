@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlmodel import Session, select
 
@@ -15,7 +16,7 @@ from mailgate.context import Context
 from mailgate.inbound.store import store
 from mailgate.models import Message, Outbox
 from mailgate.pipeline import claim
-from mailgate.pipeline.worker import work
+from mailgate.pipeline.worker import process_pending, work
 from tests.conftest import wait_for
 
 
@@ -56,7 +57,7 @@ def test_a_long_message_keeps_its_lease_while_worked_on(db_ctx: Context) -> None
     first = lease_of(db_ctx, mid)
     with leases.kept_alive(db_ctx.engine, Message, owner, claim.BUSY, lease):
         wait_for(lambda: lease_of(db_ctx, mid) > first)
-        assert claim.reap(db_ctx.engine) == []
+        assert claim.reap(db_ctx.engine).set_aside == []
     m = row(db_ctx, mid)
     assert (m.state, m.claimed_by, m.strikes) == ("processing", owner, 0)
 
@@ -99,3 +100,28 @@ def test_an_error_of_our_own_is_retried_later_without_a_strike(db_ctx: Context) 
     assert (m.state, m.strikes, m.claimed_by) == ("received", 0, None)
     assert m.retry_at is not None
     assert claim.take_next(db_ctx.engine, "worker@b/2/y") == []  # not before its retry time
+
+
+def test_after_a_worker_died_its_messages_are_taken_one_at_a_time_at_first(
+    db_ctx: Context, tmp_path: Path
+) -> None:
+    """A worker died with six messages in work; the next one is killed as soon as it has taken one
+    back: only that one lost its lease again, not the six (one of them may be what kills workers)."""
+    ids = [put(db_ctx, n) for n in range(6)]
+    assert claim.take_next(db_ctx.engine, "worker@dead/1/x", lease=timedelta(0), limit=6) == ids
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "mailgate", "--config", str(tmp_path / "shop" / "mailgate.toml"), "process"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(
+            lambda: any(row(db_ctx, m).claimed_by not in (None, "worker@dead/1/x") for m in ids), 120, 0.02
+        )
+    finally:
+        worker.kill()
+        worker.wait()
+    claim.reap(db_ctx.engine)  # the killed worker was on this host: taken back at once
+    assert sorted(row(db_ctx, m).lost_leases for m in ids) == [1, 1, 1, 1, 1, 2]
+    process_pending(db_ctx)
+    assert {row(db_ctx, m).state for m in ids} == {"applied"}
