@@ -96,9 +96,6 @@ def _child(fd: int) -> None:
         if kind == "setup":
             setup = payload
             continue
-        if kind == "ping":  # the parent waits until we are ready to read
-            conn.send(("pong", None))
-            continue
         raw, rcpt, mail_from, seconds = payload
         assert setup is not None
         _limit_cpu(seconds)
@@ -160,12 +157,12 @@ class Reader:
             self.process.wait()
         self.process = self.conn = self.setup = None
 
-    def _ask(self, setup: Setup, request: tuple[Any, ...], kind: str = "read") -> Connection:
+    def _ask(self, setup: Setup, request: tuple[Any, ...]) -> Connection:
         conn = self._start()
         if self.setup is None or any(a is not b for a, b in zip(self.setup, setup, strict=True)):
             conn.send(("setup", setup))
             self.setup = setup  # kept: the objects' identities say when the context changed
-        conn.send((kind, request))
+        conn.send(("read", request))
         return conn
 
     def read(self, setup: Setup, raw: bytes, rcpt: str, mail_from: str | None, seconds: int) -> Intent:
@@ -224,34 +221,6 @@ def _reader() -> Iterator[Reader]:
     finally:
         with _lock:
             _idle.append(reader)
-
-
-def warm(ctx: Context) -> None:
-    """Start this process's readers and wait until each has answered. A worker taking back what a
-    dead one had in work does so only then: a message is not held while children start, where a
-    kill would cost it a lost lease that says nothing about it. Best effort: a reader that does not
-    answer is ended, and the next read starts a fresh one."""
-    setup = (ctx.rules, ctx.cfg, ctx.dns)
-    with _lock:
-        readers = [_idle.pop() if _idle else Reader() for _ in range(pool_size())]
-    try:
-        asked = []
-        for reader in readers:
-            try:
-                asked.append((reader, reader._ask(setup, (), "ping")))
-            except OSError:
-                reader.stop()
-        for reader, conn in asked:
-            try:
-                if conn.poll(_WALL_EXTRA):
-                    conn.recv()
-                    continue
-            except (EOFError, OSError):
-                pass
-            reader.stop()
-    finally:
-        with _lock:
-            _idle.extend(readers)
 
 
 def read(ctx: Context, raw: bytes, rcpt: str, mail_from: str | None) -> Intent:

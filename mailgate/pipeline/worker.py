@@ -56,12 +56,8 @@ def process_pending(ctx: Context, *, owner: str | None = None) -> int:
     claim.return_kept(ctx.engine)  # before reaping: what we still hold is no strike
     # After a worker died with messages in work, one of them may be what killed it: they are taken
     # one at a time at first, then twice as many after each batch recorded, so that such a message
-    # does not cost a whole window of others a lost lease at every death; and only once the readers
-    # are up, so that none is held while they start.
-    window = WINDOW
-    if claim.reap(ctx.engine).taken_again:
-        isolated.warm(ctx)
-        window = 1
+    # does not cost a whole window of others a lost lease at every death.
+    window = 1 if claim.reap(ctx.engine).taken_again else WINDOW
     done = 0
     reading: dict[int, Future[Intent]] = {}
     with _kept_alive(ctx.engine, owner), ThreadPoolExecutor(isolated.pool_size()) as pool:
