@@ -93,8 +93,9 @@ class Message(SQLModel, table=True):
     state: str = Field(default=MessageState.RECEIVED, max_length=16, index=True)
     reason: str = Field(default="", sa_type=Text)
     attempts: int = 0  # times a worker took it
-    # Leases that ran out: the worker died or hung on it. The third one sets the message aside.
+    # Times its reader process died reading it (the message's own doing): the third sets it aside.
     strikes: int = 0
+    lost_leases: int = 0  # times its worker's lease ran out (the node died or hung): the tenth does
     claimed_by: str | None = Field(default=None, max_length=200)
     lease_until: datetime | None = _ts()  # the database's clock
     retry_at: datetime | None = _ts()  # after an error of our own (disk full, database gone)

@@ -379,10 +379,12 @@ def check(
     if not_applied:
         figures["not applied (state: reason)"] = dict(not_applied.most_common(5))
     figures["tracebacks on messages"] = sum(1 for m in messages if m.traceback)
-    # A message in work at three kills is set aside (failed, with the reason): the poison-mail guard.
-    figures["set aside after three kills in its work"] = sum(
-        "stopped the worker" in m.reason for m in messages
+    # A kill with a message in work is not the message's fault: it is taken again, and set aside only
+    # after claim.MAX_LOST_LEASES of them (the guard against a mail that kills the whole node).
+    figures["taken again after kills in their work (most kills for one)"] = (
+        f"{sum(m.lost_leases > 0 for m in messages)} ({max((m.lost_leases for m in messages), default=0)})"
     )
+    figures["set aside after lost leases"] = sum("lost its lease" in m.reason for m in messages)
     applied = {m.header_message_id for m in messages if m.state == MessageState.APPLIED}
     done = [i for i in acked if i.msgid in applied]
     check_bookings(bookings, events, done, figures, problems)

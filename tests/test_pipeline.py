@@ -140,16 +140,30 @@ def die_holding(ctx: Context, message_id: int) -> None:
     assert claim.take_one(ctx.engine, message_id, "worker@dead", lease=timedelta(0))
 
 
-def test_a_message_that_killed_the_worker_three_times_is_set_aside(db_ctx: Context) -> None:
+def test_a_message_in_work_at_three_node_deaths_is_processed_normally(db_ctx: Context) -> None:
+    """A node SIGKILLed around a good message (a deploy, a power cut) is not the message's fault."""
     mid = put(db_ctx, blank_from("a@example.jp", "p1@example.jp"))
-    for _ in range(claim.MAX_STRIKES - 1):
+    for _ in range(3):
         die_holding(db_ctx, mid)
-        assert claim.reap(db_ctx.engine) == []
+        assert claim.reap(db_ctx.engine).set_aside == []
+    assert process_pending(db_ctx) == 1
+    [msg] = get(db_ctx, Message)
+    assert (msg.state, msg.lost_leases, msg.strikes, msg.claimed_by) == ("applied", 3, 0, None)
+    assert len(get(db_ctx, Outbox)) == 1
+
+
+def test_a_message_in_work_at_every_one_of_many_node_deaths_is_set_aside(db_ctx: Context) -> None:
+    """What kills the whole node (not only its reader) cannot be told from a kill from outside: only
+    many more lost leases than reader deaths set it aside."""
+    mid = put(db_ctx, blank_from("a@example.jp", "p2@example.jp"))
+    for _ in range(claim.MAX_LOST_LEASES - 1):
+        die_holding(db_ctx, mid)
+        assert claim.reap(db_ctx.engine).set_aside == []
     die_holding(db_ctx, mid)
     assert process_pending(db_ctx) == 0
     [msg] = get(db_ctx, Message)
-    assert msg.state == "failed" and "3 times" in msg.reason
-    assert (msg.strikes, msg.claimed_by) == (3, None)
+    assert msg.state == "failed" and f"lost its lease {claim.MAX_LOST_LEASES} times" in msg.reason
+    assert (msg.lost_leases, msg.strikes, msg.claimed_by) == (claim.MAX_LOST_LEASES, 0, None)
     assert get(db_ctx, Outbox) == []
 
 
@@ -158,7 +172,7 @@ def test_a_message_interrupted_once_is_processed_on_the_next_pass(db_ctx: Contex
     die_holding(db_ctx, mid)
     assert process_pending(db_ctx) == 1
     [msg] = get(db_ctx, Message)
-    assert (msg.state, msg.strikes, msg.attempts) == ("applied", 1, 2)
+    assert (msg.state, msg.lost_leases, msg.strikes, msg.attempts) == ("applied", 1, 0, 2)
     assert len(get(db_ctx, Outbox)) == 1
     assert [e.detail["owner"] for e in get(db_ctx, Event, kind="message_lease_lost")] == ["worker@dead"]
 

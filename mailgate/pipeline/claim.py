@@ -1,9 +1,12 @@
 """Stored messages are claimed before they are worked on: `processing`, an owner, a lease.
 
-A worker killed mid-message leaves a lease that runs out; the message is then taken again, and the
-lost lease counts as a strike: after MAX_STRIKES the message is set aside as `failed` instead of
-killing the next worker too (Mailman's poison rule). An error of our own (a full disk, the database
-gone) is no strike: the message goes back to `received` and is tried again a little later.
+A message whose reader process died reading it (pipeline/isolated.py ReaderDied: the OOM killer, a
+crash in C code) gets a strike and is read again by a fresh reader; after MAX_STRIKES it is set
+aside as `failed` instead of killing readers forever (Mailman's poison rule). A worker killed
+mid-message leaves a lease that runs out; the message is then taken again. That is no strike: a node
+SIGKILLed by a deploy or a power cut around a good message is not the message's fault. An error of
+our own (a full disk, the database gone) is neither: the message goes back to `received` and is tried
+again a little later.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, or_, update
 from sqlalchemy.engine import Engine
@@ -21,6 +25,11 @@ from mailgate.models import Message, MessageState, utcnow
 
 LEASE = timedelta(seconds=60)
 MAX_STRIKES = 3
+# A message can also kill the whole node rather than its reader (the OOM killer picks the parent; a
+# crash while its outcome is recorded), and that looks like any kill from outside. So lost leases
+# set a message aside too, but only after many more: a good message is in work for well under a
+# second, and at ten node deaths running is far less likely its bad luck than its doing.
+MAX_LOST_LEASES = 10
 RETRY_AFTER = [timedelta(seconds=s) for s in (10, 30, 60, 300, 900)]
 BUSY = MessageState.PROCESSING
 log = logging.getLogger("mailgate.pipeline")
@@ -102,28 +111,69 @@ def finish(message: Message) -> None:
     message.retry_at = None
 
 
-def reap(engine: Engine) -> list[int]:
+class Reaped(NamedTuple):
+    taken_again: list[int]
+    set_aside: list[int]
+
+
+def reap(engine: Engine) -> Reaped:
     """Messages whose worker's lease ran out, or whose worker on this host is gone: taken again, or
-    set aside after MAX_STRIKES. Returns the ids set aside."""
+    set aside after MAX_LOST_LEASES."""
+    taken_again: list[int] = []
     set_aside: list[int] = []
     with Session(engine) as session:
         for msg in leases.stale(session, Message, BUSY, db.now(session)):
-            lost, msg.strikes = msg.claimed_by, msg.strikes + 1
+            lost, msg.lost_leases = msg.claimed_by, msg.lost_leases + 1
             finish(msg)
-            if msg.strikes >= MAX_STRIKES:
-                msg.state = MessageState.FAILED
-                msg.reason = f"processing stopped the worker {msg.strikes} times; set aside"
-                msg.processed_at = utcnow()
-                audit.record(session, "message_failed", "system", message_id=msg.id, reason=msg.reason)
+            if msg.lost_leases >= MAX_LOST_LEASES:
+                why = f"lost its lease {msg.lost_leases} times (its worker stopped each time); set aside"
+                _set_aside(session, msg, why)
                 set_aside.append(msg.id or 0)
-                log.warning("msg=%s set aside after %s lost leases", msg.id, msg.strikes)
+                log.warning("msg=%s set aside after %s lost leases", msg.id, msg.lost_leases)
             else:
                 msg.state = MessageState.RECEIVED
+                taken_again.append(msg.id or 0)
                 audit.record(session, "message_lease_lost", "system", message_id=msg.id, owner=lost)
                 log.warning("msg=%s: %s stopped while working on it; taken again", msg.id, lost)
             session.add(msg)
         session.commit()
-    return set_aside
+    return Reaped(taken_again, set_aside)
+
+
+def _set_aside(session: Session, msg: Message, reason: str, actor: str = "system") -> None:
+    msg.state, msg.reason, msg.processed_at = MessageState.FAILED, reason, utcnow()
+    audit.record(session, "message_failed", actor, message_id=msg.id, reason=reason)
+
+
+def _ours(session: Session, message_id: int, owner: str) -> Message | None:
+    """The message with its claim ended, if `owner` still holds it (locked until the commit)."""
+    if not hold(session, message_id, owner):
+        return None
+    msg = session.get(Message, message_id)
+    assert msg is not None
+    finish(msg)
+    return msg
+
+
+def strike(engine: Engine, message_id: int, owner: str, why: str, tb: str) -> str | None:
+    """Its reader died reading it: back to `received` for a fresh reader, or `failed` at MAX_STRIKES.
+    Returns the state it is left in (None: no longer ours)."""
+    with Session(engine) as session:
+        msg = _ours(session, message_id, owner)
+        if msg is None:
+            return None
+        msg.strikes += 1
+        if msg.strikes >= MAX_STRIKES:
+            _set_aside(session, msg, f"{why}, {msg.strikes} times; set aside")
+            msg.traceback = tb
+        else:
+            msg.state, msg.reason = MessageState.RECEIVED, why
+            audit.record(session, "message_reader_died", "system", message_id=msg.id, reason=why)
+        session.add(msg)
+        session.commit()
+        state = msg.state
+    log.warning("msg=%s: %s (strike %s); %s", message_id, why, msg.strikes, state)
+    return state
 
 
 # Claims this process could not hand back because the database refused the write (a full disk):
@@ -165,12 +215,10 @@ def give_back(engine: Engine, message_ids: list[int], owner: str) -> int:
 def retry_later(engine: Engine, message_id: int, owner: str, why: str) -> bool:
     """An error of our own: back to `received`, to be tried again after a pause. No strike."""
     with Session(engine) as session:
-        if not hold(session, message_id, owner):
+        msg = _ours(session, message_id, owner)
+        if msg is None:
             return False
-        msg = session.get(Message, message_id)
-        assert msg is not None
         pause = RETRY_AFTER[min(msg.attempts, len(RETRY_AFTER)) - 1]
-        finish(msg)
         msg.state, msg.reason, msg.retry_at = MessageState.RECEIVED, why, db.now(session) + pause
         session.add(msg)
         session.commit()
@@ -181,14 +229,11 @@ def retry_later(engine: Engine, message_id: int, owner: str, why: str) -> bool:
 def fail(engine: Engine, message_id: int, owner: str, reason: str, tb: str, actor: str = "system") -> bool:
     """The message itself made processing fail: `failed` with the traceback, for an operator."""
     with Session(engine) as session:
-        if not hold(session, message_id, owner):
+        msg = _ours(session, message_id, owner)
+        if msg is None:
             return False
-        msg = session.get(Message, message_id)
-        assert msg is not None
-        finish(msg)
-        msg.state, msg.reason, msg.traceback = MessageState.FAILED, reason, tb
-        msg.processed_at = utcnow()
+        _set_aside(session, msg, reason, actor)
+        msg.traceback = tb
         session.add(msg)
-        audit.record(session, "message_failed", actor, message_id=msg.id, reason=reason)
         session.commit()
     return True

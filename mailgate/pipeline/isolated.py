@@ -2,10 +2,12 @@
 
 A parser or pattern that goes quadratic on a hostile mail holds the GIL while it runs: in `serve`
 one blank mail of 48,000 dashes stopped SMTP and the link pages for 80 s. In a child it stops nothing
-else, and past `[mail] read_cpu_seconds` the kernel ends it (RLIMIT_CPU): the message fails with that
-reason and the next one gets a fresh child. A child is `python -P -m mailgate.pipeline.isolated` on
-the parent's mailgate (mailgate/children.py), kept between messages, and exits when its parent closes
-the socket.
+else, and past `[mail] read_cpu_seconds` of CPU spent on that one message the kernel ends it (a
+profiling timer, SIGPROF): the message fails with that reason and the next one gets a fresh child.
+A child that dies any other way (the OOM killer, a crash in C code) raises ReaderDied: the worker
+reads the message again in a fresh child before it sets it aside (pipeline/claim.py, strikes). A
+child is `python -P -m mailgate.pipeline.isolated` on the parent's mailgate (mailgate/children.py),
+kept between messages, and exits when its parent closes the socket.
 """
 
 from __future__ import annotations
@@ -40,6 +42,10 @@ class Unreadable(Exception):
     """Reading this message was stopped: it took too long, or the reader died on it."""
 
 
+class ReaderDied(Unreadable):
+    """The reader died reading this message, and not by its CPU limit."""
+
+
 class ChildTraceback(Exception):
     """The traceback of an error raised while reading, in the child."""
 
@@ -54,8 +60,17 @@ def _read(setup: Setup, raw: bytes, rcpt: str, mail_from: str | None) -> Intent:
 
 
 def _limit_cpu(seconds: int) -> None:
+    """Allow the read that starts now `seconds` of CPU, counted from now.
+
+    ITIMER_PROF counts this process's CPU (user and system) from the moment it is set, to the
+    microsecond, and its SIGPROF ends the process: the bound is the message's own, however much the
+    reader spent before. RLIMIT_CPU, whole seconds of the process's total on the kernel's tick
+    clock, stays as a guard should the timer ever be off; its margin keeps it behind the timer. (A
+    limit from the process's usage alone, `int(used) + seconds + 1`, allowed between 1 and 2 s for
+    1, and mixed getrusage's clock with the limit's.)"""
+    signal.setitimer(signal.ITIMER_PROF, seconds)
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    soft = int(usage.ru_utime + usage.ru_stime) + seconds + 1
+    soft = int(usage.ru_utime + usage.ru_stime) + 2 * seconds + 2
     _, hard = resource.getrlimit(resource.RLIMIT_CPU)
     if hard != resource.RLIM_INFINITY:
         soft = min(soft, hard)
@@ -91,6 +106,8 @@ def _child(fd: int) -> None:
             except Exception:
                 error = RuntimeError(f"{type(e).__name__}: {e}")
             reply = ("error", (error, traceback.format_exc()))
+        finally:
+            signal.setitimer(signal.ITIMER_PROF, 0)  # what is left of it is not the next read's
         try:
             conn.send(reply)
         except OSError:  # the parent is gone
@@ -145,15 +162,22 @@ class Reader:
             process = self.process
             self.stop()
             code = process.returncode if process is not None else None
-            if code == -signal.SIGXCPU:
+            if code in (-signal.SIGPROF, -signal.SIGXCPU):
                 raise Unreadable(f"reading it used more than {seconds} s of CPU; stopped") from None
-            raise Unreadable(f"the reader died reading it (exit code {code})") from None
+            raise ReaderDied(f"the reader died reading it ({_death(code)})") from None
         with _lock:
             reads_by_pid[self.process.pid] += 1
         if kind == "error":
             error, text = value
             raise error from ChildTraceback(text)
         return value
+
+
+def _death(code: int | None) -> str:
+    if code is not None and code < 0:
+        with contextlib.suppress(ValueError):
+            return f"killed by {signal.Signals(-code).name}"
+    return f"exit code {code}"
 
 
 _idle: list[Reader] = []
@@ -181,7 +205,7 @@ def _reader() -> Iterator[Reader]:
 
 def read(ctx: Context, raw: bytes, rcpt: str, mail_from: str | None) -> Intent:
     """The Intent for a stored message, worked out in a child process; raises Unreadable when that
-    takes more than `[mail] read_cpu_seconds` of CPU or kills the child."""
+    takes more than `[mail] read_cpu_seconds` of CPU, ReaderDied when the child dies otherwise."""
     with _reader() as reader:
         return reader.read((ctx.rules, ctx.cfg, ctx.dns), raw, rcpt, mail_from, ctx.cfg.mail.read_cpu_seconds)
 

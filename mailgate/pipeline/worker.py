@@ -73,15 +73,18 @@ def process_pending(
     how many messages each batch moved on (serve wakes the outbox sender with it)."""
     owner = owner or leases.owner_name("worker")
     claim.return_kept(ctx.engine)  # before reaping: what we still hold is no strike
-    claim.reap(ctx.engine)
+    # After a worker died with messages in work, one of them may be what killed it: they are taken
+    # one at a time at first, then twice as many after each batch recorded, so that such a message
+    # does not cost a whole window of others a lost lease at every death.
+    window = 1 if claim.reap(ctx.engine).taken_again else WINDOW
     ends = time.monotonic() + PASS_SECONDS  # then a new pass reaps what other workers left
     done = 0
     reading: dict[int, Future[Intent]] = {}
     with _kept_alive(ctx.engine, owner), ThreadPoolExecutor(isolated.pool_size()) as pool:
         try:
             while True:
-                if len(reading) < WINDOW:
-                    taken = claim.take_next(ctx.engine, owner, limit=WINDOW - len(reading))
+                if len(reading) < window:
+                    taken = claim.take_next(ctx.engine, owner, limit=window - len(reading))
                     stored = _stored(ctx, taken)
                     for message_id in taken:
                         msg = stored.get(message_id)
@@ -100,6 +103,7 @@ def process_pending(
                 done += recorded
                 if recorded and on_recorded is not None:
                     on_recorded(recorded)
+                window = min(WINDOW, window * 2) if recorded else window
                 for message_id in set(ready) - set(left):
                     del reading[message_id]
         except BaseException as exc:
@@ -191,7 +195,8 @@ def _log(message_id: int, intent: Intent, done: batch.Done) -> None:
 
 
 def _failed(ctx: Context, message_id: int, owner: str, exc: BaseException, tb: str) -> str | None:
-    """Processing raised: later again for an error of our own, else the message is `failed`."""
+    """Processing raised: later again for an error of our own, a strike when it killed its reader,
+    else the message is `failed`."""
     reason = f"{type(exc).__name__}: {exc}"[:500]
     if is_our_own(exc):
         try:
@@ -206,6 +211,8 @@ def _failed(ctx: Context, message_id: int, owner: str, exc: BaseException, tb: s
         return MessageState.RECEIVED if returned else None
     if not isinstance(exc, Exception):
         raise exc
+    if isinstance(exc, isolated.ReaderDied):
+        return claim.strike(ctx.engine, message_id, owner, reason, tb)
     if not claim.fail(ctx.engine, message_id, owner, reason, tb):
         return None
     log.error("msg=%s failed: %s", message_id, redact(reason))

@@ -308,7 +308,7 @@ def check_messages_and_ledger(engine: Engine, run: Run, p: Plan, killed: Killed)
     stored = Counter((m.dedupe_key, m.rcpt) for m in messages)
     assert set(stored) == run.expected and set(stored.values()) == {1}, "every message stored once"
     assert [(m.id, m.state, m.reason) for m in messages if m.state != MessageState.APPLIED] == []
-    taken_over = {m.id for m in messages if m.strikes}
+    taken_over = {m.id for m in messages if m.lost_leases}
     assert killed.message_id in taken_over
     print(f"messages: {len(messages)} stored and applied; taken over from the killed node: {len(taken_over)}")
     # One booking per reservation number, created once; one conflict per clashing pair.

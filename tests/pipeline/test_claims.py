@@ -16,7 +16,7 @@ from mailgate.context import Context
 from mailgate.inbound.store import store
 from mailgate.models import Message, Outbox
 from mailgate.pipeline import claim
-from mailgate.pipeline.worker import work
+from mailgate.pipeline.worker import process_pending, work
 from tests.conftest import wait_for, write_config
 
 
@@ -57,7 +57,7 @@ def test_a_long_message_keeps_its_lease_while_worked_on(db_ctx: Context) -> None
     first = lease_of(db_ctx, mid)
     with leases.kept_alive(db_ctx.engine, Message, owner, claim.BUSY, lease):
         wait_for(lambda: lease_of(db_ctx, mid) > first)
-        assert claim.reap(db_ctx.engine) == []
+        assert claim.reap(db_ctx.engine).set_aside == []
     m = row(db_ctx, mid)
     assert (m.state, m.claimed_by, m.strikes) == ("processing", owner, 0)
 
@@ -75,7 +75,7 @@ def test_a_worker_whose_claim_was_taken_over_records_nothing(db_ctx: Context) ->
     with Session(db_ctx.engine) as s:
         assert len(list(s.exec(select(Outbox)))) == 1
     m = row(db_ctx, mid)
-    assert (m.state, m.claimed_by, m.lease_until, m.strikes) == ("applied", None, None, 1)
+    assert (m.state, m.claimed_by, m.lease_until, m.lost_leases) == ("applied", None, None, 1)
 
 
 def test_a_dead_worker_on_this_host_is_recovered_without_waiting_for_its_lease(db_ctx: Context) -> None:
@@ -87,7 +87,7 @@ def test_a_dead_worker_on_this_host_is_recovered_without_waiting_for_its_lease(d
     assert claim.take_one(db_ctx.engine, mid, owner, lease=timedelta(hours=1))
     claim.reap(db_ctx.engine)
     m = row(db_ctx, mid)
-    assert (m.state, m.claimed_by, m.strikes) == ("received", None, 1)
+    assert (m.state, m.claimed_by, m.lost_leases) == ("received", None, 1)
 
 
 def test_an_error_of_our_own_is_retried_later_without_a_strike(db_ctx: Context) -> None:
@@ -123,3 +123,28 @@ def test_a_lease_renewal_passes_over_the_rows_its_own_batch_is_recording(
     assert lease_of(ctx, b) == leased[b]  # renewed at the next beat, or recorded meanwhile
     impatient.dispose()
     ctx.engine.dispose()
+
+
+def test_after_a_worker_died_its_messages_are_taken_one_at_a_time_at_first(
+    db_ctx: Context, tmp_path: Path
+) -> None:
+    """A worker died with six messages in work; the next one is killed as soon as it has taken one
+    back: only that one lost its lease again, not the six (one of them may be what kills workers)."""
+    ids = [put(db_ctx, n) for n in range(6)]
+    assert claim.take_next(db_ctx.engine, "worker@dead/1/x", lease=timedelta(0), limit=6) == ids
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "mailgate", "--config", str(tmp_path / "shop" / "mailgate.toml"), "process"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(
+            lambda: any(row(db_ctx, m).claimed_by not in (None, "worker@dead/1/x") for m in ids), 120, 0.02
+        )
+    finally:
+        worker.kill()
+        worker.wait()
+    claim.reap(db_ctx.engine)  # the killed worker was on this host: taken back at once
+    assert sorted(row(db_ctx, m).lost_leases for m in ids) == [1, 1, 1, 1, 1, 2]
+    process_pending(db_ctx)
+    assert {row(db_ctx, m).state for m in ids} == {"applied"}

@@ -4,7 +4,11 @@ without holding its GIL."""
 
 from __future__ import annotations
 
+import base64
+import os
 import shutil
+import signal
+import threading
 from pathlib import Path
 
 from sqlmodel import Session
@@ -14,7 +18,7 @@ from mailgate.config import shipped_dir
 from mailgate.context import Context
 from mailgate.inbound.store import store
 from mailgate.models import Message
-from mailgate.pipeline import isolated
+from mailgate.pipeline import claim, isolated
 from mailgate.pipeline.worker import process_pending
 from tests.conftest import write_config
 
@@ -31,11 +35,12 @@ action = "hold"
 """
 
 
-def slow_shop(directory: Path, seconds: int = 1) -> Path:
+def slow_shop(directory: Path, seconds: int = 1, db_url: str | None = None) -> Path:
     rules = directory / "rules"
     shutil.copytree(shipped_dir("rules"), rules, ignore=shutil.ignore_patterns("__*"))
     (rules / "slow.toml").write_text(SLOW_RULE, encoding="utf-8")
-    path = write_config(directory, 'rules = "rules"\n')
+    db = f'[db]\nurl = "{db_url}"\n' if db_url else ""
+    path = write_config(directory, 'rules = "rules"\n' + db, database=not db_url)
     text = path.read_text(encoding="utf-8")
     path.write_text(text.replace("[mail]\n", f"[mail]\nread_cpu_seconds = {seconds}\n"), encoding="utf-8")
     return path
@@ -85,3 +90,74 @@ def test_readers_started_ahead_read_the_first_messages(ctx: Context) -> None:
     assert process_pending(ctx) == 4
     assert sum(isolated.reads_by_pid.values()) == 4
     assert set(isolated.reads_by_pid) <= set(started)  # no reader had to be started for them
+
+
+def readers() -> dict[int, float]:
+    """This process's reader children and the CPU seconds each has used, from /proc."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except (OSError, ValueError):
+            continue
+        fields = stat.rpartition(")")[2].split()
+        if int(fields[1]) == os.getpid() and isolated.__name__.encode() in cmdline:
+            found[int(entry.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return found
+
+
+def test_a_message_that_kills_its_reader_three_times_is_set_aside(tmp_path: Path, db_url: str) -> None:
+    """As the OOM killer would: each reader is SIGKILLed once it is deep in the message (past the
+    CPU a reader spends starting). The message is read again by a fresh reader twice, then set
+    aside with the reason; the next message is read as usual."""
+    ctx = Context.build(config.load(slow_shop(tmp_path, seconds=60, db_url=db_url)))
+    isolated.stop_all()  # only readers started for this message are about
+    poison = put(ctx, "notices@shop.example", "a" * 80 + "b", 1)
+    passes: list[int] = []
+    worker = threading.Thread(target=lambda: passes.append(process_pending(ctx)))
+    worker.start()
+    killed: set[int] = set()
+    while worker.is_alive():
+        for pid, cpu in readers().items():
+            if cpu > 2 and pid not in killed:
+                os.kill(pid, signal.SIGKILL)
+                killed.add(pid)
+        worker.join(0.05)
+    with Session(ctx.engine) as s:
+        msg = s.get(Message, poison)
+        assert msg is not None
+        assert (msg.state, msg.strikes, msg.lost_leases) == ("failed", claim.MAX_STRIKES, 0)
+        assert "the reader died reading it (killed by SIGKILL)" in msg.reason
+        assert f"{claim.MAX_STRIKES} times" in msg.reason
+    assert len(killed) == claim.MAX_STRIKES
+    blank = put(ctx, "signup@shop.example", "", 2)
+    assert process_pending(ctx) == 1
+    with Session(ctx.engine) as s:
+        assert (row := s.get(Message, blank)) is not None and row.state == "applied"
+
+
+def costly_mail() -> bytes:
+    """A notice of 3.8 MB in base64: about a tenth of a second of CPU to read."""
+    body = base64.encodebytes(("予約のお知らせ " * 64 * 2000).encode()).decode()
+    return (
+        "From: c@example.jp\r\nTo: notices@shop.example\r\nSubject: x\r\nMessage-ID: <c@example.jp>\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n" + body
+    ).encode()
+
+
+def test_a_long_lived_reader_allows_each_mail_its_own_cpu_seconds(ctx: Context) -> None:
+    """The limit is per message: a reader that has used many times `read_cpu_seconds` over a series
+    of mails (each far under it) stops none of them."""
+    reader, raw, setup = isolated.Reader(), costly_mail(), (ctx.rules, ctx.cfg, ctx.dns)
+    try:
+        pids, used = set(), 0.0
+        for _ in range(300):  # a bound, should a mail ever cost nothing
+            reader.read(setup, raw, "notices@shop.example", "c@example.jp", 1)
+            pids.add(reader.process.pid)
+            used = readers()[reader.process.pid]
+            if used > 4:
+                break
+        assert used > 4 and len(pids) == 1
+    finally:
+        reader.stop()
