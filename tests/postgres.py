@@ -7,6 +7,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -45,8 +46,9 @@ def running_postgres(base: Path, *settings: str) -> Iterator[Postgres]:
     bindir = pg_bin()
     if bindir is None:
         raise FileNotFoundError("PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb)")
-    data, sock = base / "data", base / "sock"
-    sock.mkdir(parents=True)
+    # The socket's path must fit in 107 bytes (sun_path): a short directory of its own, not under base.
+    data, sock = base / "data", Path(tempfile.mkdtemp(prefix="pg-"))
+    base.mkdir(parents=True, exist_ok=True)
     port = _free_port()
     as_user: list[str] = []
     if os.geteuid() == 0:  # initdb refuses to run as root
@@ -72,3 +74,4 @@ def running_postgres(base: Path, *settings: str) -> Iterator[Postgres]:
         yield Postgres(f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres", data)
     finally:
         subprocess.run([*pg_ctl, "-m", "immediate", "stop"], capture_output=True)
+        shutil.rmtree(sock, ignore_errors=True)

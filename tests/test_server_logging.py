@@ -25,7 +25,9 @@ def test_log_lines_are_written_by_another_thread_than_the_one_logging() -> None:
     try:
         with server._logging_from_a_thread():
             assert where not in root.handlers  # behind the queue now
-            logging.getLogger("mailgate.smtp").warning("stored as %s", 7)
+            log = logging.getLogger("test_server_logging")  # a level other tests' CLI runs do not set
+            log.setLevel(logging.INFO)
+            log.warning("stored as %s", 7)
         assert where in root.handlers  # given back when serve ends
     finally:
         root.removeHandler(where)
