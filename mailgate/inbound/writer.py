@@ -27,6 +27,8 @@ from mailgate import children, db
 from mailgate.faults import is_our_own, is_out_of_space
 from mailgate.inbound.store import Arrival, Stored, store_many
 
+START_SECONDS = 60  # an interpreter and mailgate's imports, on a busy machine
+
 
 class WriterFailed(OSError):
     """The writer could not store a batch; errno says whose fault, as faults.py reads it."""
@@ -48,7 +50,11 @@ class Writer:
                 children.stop(self.process, self.conn)
                 self.process, self.conn = children.start(__name__)
                 self.conn.send((self.engine.url.render_as_string(hide_password=False), str(self.spool_dir)))
-                self.conn.recv()  # ready: its imports done, not left to the first batch's clients
+                # Ready: its imports done, not left to the first batch's clients. A child that never
+                # answers (a broken install) fails this batch instead of holding intake for good.
+                if not self.conn.poll(START_SECONDS):
+                    raise OSError(errno.ETIMEDOUT, f"the intake writer did not start in {START_SECONDS} s")
+                self.conn.recv()
             return self.conn
 
     def warm(self) -> None:
