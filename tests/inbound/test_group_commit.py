@@ -149,12 +149,13 @@ def test_a_batch_that_fails_answers_451_to_each_message_in_it_and_stores_none(
 def test_a_writer_killed_mid_batch_fails_its_messages_and_the_next_batch_is_stored(
     db_ctx: Context, intake: Intake
 ) -> None:
+    intake.handler.intake.writer.warm()  # started and ready, as serve leaves it: the batch goes to it
+    writer = intake.handler.intake.writer.process
+    assert writer is not None
     pool = ThreadPoolExecutor(1)
     with write_lock(db_ctx):
         first = pool.submit(intake.send, 0)
-        wait_for(lambda: intake.handler.intake.storing == 1)  # in the writer, waiting for the lock
-        writer = intake.handler.intake.writer.process
-        assert writer is not None
+        wait_for(lambda: intake.handler.intake.storing == 1)  # handed to the writer, waiting for the lock
         writer.kill()
         code, reply = first.result(timeout=60)
     pool.shutdown()
