@@ -42,7 +42,7 @@ class Batch:
     recorded: dict[int, tuple[Done, Intent]] = field(default_factory=dict)
     failed: dict[int, tuple[Exception, str]] = field(default_factory=dict)  # the error, its traceback
     alone: list[int] = field(default_factory=list)  # to be recorded one at a time
-    left: list[int] = field(default_factory=list)  # not reached in time: for the next batch
+    left: list[int] = field(default_factory=list)  # not reached in time or locked out: the next batch
 
 
 def lost(message_id: int) -> None:
@@ -72,8 +72,13 @@ def record(ctx: Context, owner: str, intents: dict[int, Intent], seconds: float 
                     result.left.append(message_id)
                     continue
                 try:
-                    with s.begin_nested():
+                    # The first message waits for the locks it needs; the others only take what is
+                    # free or in order (two nodes' batches booking the same days in another order).
+                    with db.locks_in_order(s, strict=n > 0), s.begin_nested():
                         done = _one(s, ctx, held.get(message_id), message_id, intent, now)
+                except db.OutOfOrder:
+                    result.left.append(message_id)
+                    continue
                 except Exception as exc:
                     if _refused(exc):
                         raise
