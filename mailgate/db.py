@@ -96,6 +96,24 @@ def _sqlite_begin(conn: Connection) -> None:
         raise
 
 
+def others_waiting(session: Session) -> bool:
+    """Whether other writers of this process (intake) wait for this transaction to end: a long one
+    (a worker's batch) then commits what it has. PostgreSQL: never, writers don't queue there."""
+    if is_postgres(session):
+        return False
+    return sqlite_turns.others_waiting(session.connection().connection.dbapi_connection)
+
+
+@contextmanager
+def turn_on_behalf(engine: Engine) -> Iterator[None]:
+    """While another process writes this SQLite database for us, our own writers wait their turn."""
+    if engine.dialect.name != "sqlite" or not engine.url.database:
+        yield
+        return
+    with sqlite_turns.on_behalf(engine.url.database):
+        yield
+
+
 def reading(engine: Engine) -> Engine:
     """The same database for sessions that only read: on SQLite they do not take the write lock."""
     return engine.execution_options(**{_READ_ONLY: True})

@@ -68,7 +68,8 @@ def record(ctx: Context, owner: str, intents: dict[int, Intent], seconds: float 
         with db.transaction(ctx.engine) as s:
             held = claim.hold_all(s, list(intents), owner)
             for n, (message_id, intent) in enumerate(intents.items()):
-                if n and time.monotonic() > until:
+                # Intake's batch waits for this transaction: the rest goes into the next one.
+                if n and (time.monotonic() > until or db.others_waiting(s)):
                     result.left.append(message_id)
                     continue
                 try:
