@@ -1,12 +1,14 @@
 """On SQLite a worker's batch gives way to the writers of its process waiting for the write lock
-(intake's batch, whose clients wait for their 250): it commits what it has recorded and leaves the
-rest for its next batch. SQLite only: PostgreSQL writers don't queue for one lock."""
+(intake's batch, whose clients wait for their 250): once it has held the lock for batch.YIELD_AFTER,
+it commits what it has recorded and leaves the rest for its next batch. SQLite only: PostgreSQL
+writers don't queue for one lock."""
 
 from __future__ import annotations
 
 import threading
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from mailgate import config, db, leases, sqlite_turns
@@ -20,7 +22,10 @@ from tests.test_pipeline import get
 from tests.waiting import until
 
 
-def test_a_batch_with_intake_waiting_records_one_message_and_leaves_the_rest(tmp_path: Path) -> None:
+def test_a_batch_with_intake_waiting_records_one_message_and_leaves_the_rest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(batch, "YIELD_AFTER", 0)  # it gives way at once, not after 50 ms of recording
     ctx = Context.build(config.load(write_config(tmp_path / "shop")))
     ids = [blank(ctx, f"y{n}@example.jp") for n in range(3)]
     owner = leases.owner_name("worker")
