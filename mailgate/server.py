@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import uvicorn
 from sqlmodel import Session
 
-from mailgate import db, links, schedule, startup
+from mailgate import db, links, malloc_arenas, schedule, startup
 from mailgate.context import Context
 from mailgate.faults import is_our_own
 from mailgate.inbound import imap, imap_session, spool
@@ -151,6 +151,7 @@ def _logging_from_a_thread() -> Iterator[None]:
 
 
 async def serve(ctx: Context, *, process: bool = True) -> None:
+    malloc_arenas.limit()  # before our threads start
     with _logging_from_a_thread():
         await _serve(ctx, process=process)
 
