@@ -91,6 +91,7 @@ def record(session: Session, env: LedgerEnv, bounce: Bounce, actor: Actor, now: 
 def _counted(session: Session, message_id: int) -> bool:
     """The report was applied before (a replay): a soft bounce counts once."""
     kinds = col(Event.kind).in_(["bounce_hard", "bounce_soft"])
+    audit.written(session)
     return session.exec(select(Event.id).where(Event.message_id == message_id, kinds)).first() is not None
 
 

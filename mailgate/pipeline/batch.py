@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
-from mailgate import db
+from mailgate import audit, db
 from mailgate.context import Context
 from mailgate.faults import is_our_own
 from mailgate.models import Message, utcnow
@@ -66,6 +66,7 @@ def record(ctx: Context, owner: str, intents: dict[int, Intent], seconds: float 
     now = utcnow()
     try:
         with db.transaction(ctx.engine) as s:
+            audit.gather(s)
             held = claim.hold_all(s, list(intents), owner)
             for n, (message_id, intent) in enumerate(intents.items()):
                 if n and time.monotonic() > until:

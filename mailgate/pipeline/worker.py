@@ -21,7 +21,7 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
-from mailgate import db, leases
+from mailgate import audit, db, leases
 from mailgate.context import Context
 from mailgate.faults import is_our_own
 from mailgate.models import Message, MessageState, utcnow
@@ -168,6 +168,7 @@ def work(ctx: Context, message_id: int, owner: str, now: datetime | None = None)
     try:
         intent = decide(ctx, message_id)
         with db.transaction(ctx.engine) as s:
+            audit.gather(s)
             if not claim.hold(s, message_id, owner):
                 batch.lost(message_id)
                 return None

@@ -1,7 +1,8 @@
 """What a batch reads once and keeps for its transaction stays right while its messages change it:
 the reply and new-customer limits hold when several messages of one batch reach them (also when one
 of them is rolled back, and with two workers at once), two notices for one seat in one batch give a
-conflict, and a calendar change in a transaction counts for what that transaction reads next.
+conflict, a calendar change in a transaction counts for what that transaction reads next, and the
+audit events a batch gathers are written with it, less those of what rolled back.
 SQLite and PostgreSQL, except where a test says why not."""
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from mailgate import config, db, leases
+from mailgate import audit, config, db, leases
 from mailgate.context import Context
 from mailgate.inbound.store import store
-from mailgate.models import Booking, Conflict, Customer, Message, Outbox
+from mailgate.models import Booking, Conflict, Customer, Event, Message, Outbox
 from mailgate.pipeline import batch, claim, dispatch
 from mailgate.pipeline.worker import decide
 from mailgate.shop import shift_store
@@ -194,3 +195,55 @@ def test_a_calendar_change_counts_for_what_the_same_transaction_reads_next(
         shift_store.set_shift(s, cal, cal.staff[0], day, None)
         assert ctx.ledger.calendar.shifts[(cal.staff[0], day)] is None  # read again
     assert ctx.ledger.calendar.shifts[(cal.staff[0], day)] is None
+
+
+def kinds_by_message(ctx: Context) -> dict[int | None, list[str]]:
+    by: dict[int | None, list[str]] = {}
+    for e in sorted(get(ctx, Event), key=lambda e: e.id or 0):
+        by.setdefault(e.message_id, []).append(e.kind)
+    return by
+
+
+def test_a_batch_writes_its_messages_events_in_order_and_none_of_a_rolled_back_one(
+    shop: Callable[..., Context], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(dispatch.HANDLERS, "register", register_then(ValueError("broken mail")))
+    ctx = shop()
+    ids = [blank(ctx, addr) for addr in ("a@example.jp", BAD, "b@example.jp")]
+    ids.append(notice(ctx, "RB9", datetime.fromisoformat("2027-01-05T13:00+09:00"), "090-1111-0009"))
+    assert list(one_batch(ctx).failed) == [ids[1]]
+    signup = ["customer_pending", "link_issued", "mail_queued", "message_applied"]
+    events = kinds_by_message(ctx)
+    assert events[ids[0]] == signup and events[ids[2]] == signup
+    assert events[ids[3]][-1] == "message_applied" and "booking_created" in events[ids[3]]
+    assert ids[1] not in events  # its registration's events went with its savepoint
+    [customer] = [c for c in get(ctx, Customer) if c.email == "a@example.jp"]
+    assert customer.id is not None
+    assert [e.kind for e in get(ctx, Event, customer_id=customer.id)] == signup[:3]
+
+
+def test_gathered_events_follow_their_savepoints_and_are_read_in_their_transaction(
+    shop: Callable[..., Context],
+) -> None:
+    ctx = shop()
+    with db.transaction(ctx.engine) as s:
+        audit.gather(s)
+        audit.record(s, "kept_before", "system")
+        with s.begin_nested():
+            audit.record(s, "kept_released", "system")
+        with pytest.raises(ValueError), s.begin_nested():
+            audit.record(s, "dropped", "system")
+            with s.begin_nested():
+                audit.record(s, "dropped_inner", "system")
+            raise ValueError("rolled back")
+        assert [e.kind for e in audit.timeline(s, actor="system")] == ["kept_before", "kept_released"]
+        audit.record(s, "kept_after", "system")
+    with pytest.raises(ValueError), db.transaction(ctx.engine) as s:
+        audit.gather(s)
+        audit.record(s, "dropped_with_its_transaction", "system")
+        raise ValueError("rolled back")
+    assert [e.kind for e in sorted(get(ctx, Event), key=lambda e: e.id or 0)] == [
+        "kept_before",
+        "kept_released",
+        "kept_after",
+    ]
