@@ -41,8 +41,10 @@ def _insert(session: Session, rows: list[dict[str, object]]) -> bool:
     end), the rows that did go in are taken out again."""
     table = SeatClaim.__table__  # type: ignore[attr-defined]
     insert = postgresql.insert if db.is_postgres(session) else sqlite.insert
-    stmt = insert(table).values(rows).on_conflict_do_nothing().returning(table.c.id)
-    ids = list(session.exec(stmt).scalars())  # type: ignore[call-overload]
+    # The rows as parameters of one statement (the driver gets one multi-row INSERT): the same
+    # statement for any number of rows, compiled once, where `.values(rows)` was compiled each time.
+    stmt = insert(table).on_conflict_do_nothing().returning(table.c.id)
+    ids = list(session.execute(stmt, rows).scalars())
     if len(ids) == len(rows):
         return True
     if ids:
