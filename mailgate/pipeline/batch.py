@@ -20,8 +20,9 @@ from mailgate import audit, db
 from mailgate.context import Context
 from mailgate.faults import is_our_own
 from mailgate.models import Message, utcnow
+from mailgate.outbound import caps
 from mailgate.pipeline import claim
-from mailgate.pipeline.dispatch import apply
+from mailgate.pipeline.dispatch import WRITES_IN, apply
 from mailgate.rules.intent import Intent
 
 log = logging.getLogger("mailgate.pipeline")
@@ -68,6 +69,8 @@ def record(ctx: Context, owner: str, intents: dict[int, Intent], seconds: float 
         with db.transaction(ctx.engine) as s:
             audit.gather(s)
             held = claim.hold_all(s, list(intents), owner)
+            senders = [i.customer.get("email", "") for i in intents.values() if i.action in WRITES_IN]
+            caps.count_mailboxes(s, now, senders)  # the replies' per-mailbox counts, in one query
             for n, (message_id, intent) in enumerate(intents.items()):
                 if n and time.monotonic() > until:
                     result.left.append(message_id)

@@ -116,6 +116,20 @@ def test_the_address_limit_holds_for_two_spellings_in_one_batch(shop: Callable[.
     assert reasons(ctx, [first])[0].startswith("applied")
 
 
+def test_a_batch_counts_its_senders_earlier_replies_and_its_own(shop: Callable[..., Context]) -> None:
+    """The per-mailbox counts of a batch's senders are read together at its start (SQLite): what
+    earlier batches queued to an address counts, and so does what this batch queues to it."""
+    ctx = shop(replies_per_hour=2)
+    blank(ctx, "x@example.jp")
+    one_batch(ctx)
+    later = [blank(ctx, sender) for sender in ("X+2@example.jp", "y@example.jp", "x+3@example.jp")]
+    one_batch(ctx)
+    assert sorted(o.to_addr for o in get(ctx, Outbox)) == ["X+2@example.jp", "x@example.jp", "y@example.jp"]
+    assert reasons(ctx, [later[2]]) == [
+        "held: reply suppressed: more than 2 mails to this address (x@example.jp) in an hour"
+    ]
+
+
 def test_the_new_customer_limits_hold_for_the_messages_of_one_batch(shop: Callable[..., Context]) -> None:
     ctx = shop(new_customers_per_client_hour=2, new_customers_total_hour=3)
     ids = [blank(ctx, f"a{n}@example.jp") for n in range(3)] + [
