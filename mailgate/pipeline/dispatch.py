@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session, col, select
 
-from mailgate import audit
+from mailgate import audit, db
 from mailgate.audit import Actor
 from mailgate.context import Context
 from mailgate.inbound.store import DERIVED_ID_SUFFIX
@@ -51,7 +51,9 @@ def _applied(result: Result) -> Outcome:
 
 def _register(session: Session, ctx: Context, message: Message, intent: Intent, now: datetime) -> Outcome:
     actor = actor_of(message)
-    result = signup.signup_mail(session, ctx.ledger, intent.customer["email"], actor, now)
+    # The sender's customer, as `apply` found it; on PostgreSQL looked up again after the signup's lock.
+    found = session.info.pop(_SENDER, signup.UNKNOWN) if db.sole_writer(session) else signup.UNKNOWN
+    result = signup.signup_mail(session, ctx.ledger, intent.customer["email"], actor, now, found=found)
     for note in intent.notes:
         audit.by(session, "note", actor, note=note)
     if result.status == Status.SUPPRESSED:  # `messages --state held` shows the mail nobody answered
@@ -186,6 +188,7 @@ HANDLERS: dict[str, Handler] = {
     "wait_request": _by_mail(book_by_mail.wait),
 }
 # A customer's own mail: their address works again, whatever bounced before.
+_SENDER = "mailgate_sender"  # the customer of its address, looked up once for this message
 WRITES_IN = ("register", "book_request", "book_reply", "cancel_request", "wait_request")
 
 
@@ -212,10 +215,13 @@ def _applied_before(session: Session, message: Message, intent: Intent) -> Outco
 
 def apply(session: Session, ctx: Context, message: Message, intent: Intent, now: datetime) -> Outcome:
     if intent.action in WRITES_IN:
-        bounces.wrote_in(session, intent.customer.get("email", ""), actor_of(message))
-    outcome = _applied_before(session, message, intent) or HANDLERS[intent.action](
-        session, ctx, message, intent, now
-    )
+        session.info[_SENDER] = bounces.wrote_in(session, intent.customer.get("email", ""), actor_of(message))
+    try:
+        outcome = _applied_before(session, message, intent) or HANDLERS[intent.action](
+            session, ctx, message, intent, now
+        )
+    finally:
+        session.info.pop(_SENDER, None)
     if outcome.state == MessageState.APPLIED and intent.notice_key:
         message.notice_key = intent.notice_key
     previous = message.decision

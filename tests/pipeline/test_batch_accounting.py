@@ -130,6 +130,25 @@ def test_a_batch_counts_its_senders_earlier_replies_and_its_own(shop: Callable[.
     ]
 
 
+def test_a_signup_finds_the_customer_an_earlier_message_of_its_batch_made(
+    shop: Callable[..., Context],
+) -> None:
+    """Each message looks its sender up once (wrote_in, then the signup): never a lookup kept from
+    an earlier message of the batch."""
+    ctx = shop()
+    at = datetime.fromisoformat("2027-01-05T13:00+09:00")
+    ids = [
+        notice(ctx, "RB7", at, "090-1111-0007"),  # its customer: nRB7@example.jp
+        blank(ctx, "nRB7@example.jp"),
+        blank(ctx, "same@example.jp"),
+        blank(ctx, "Same@example.jp"),
+    ]
+    one_batch(ctx)
+    assert sorted(c.email_key for c in get(ctx, Customer)) == ["nrb7@example.jp", "same@example.jp"]
+    assert [r.split(":")[0] for r in reasons(ctx, ids)] == ["applied"] * 4
+    assert [o.to_addr for o in get(ctx, Outbox)] == ["nRB7@example.jp", "same@example.jp"]
+
+
 def test_the_new_customer_limits_hold_for_the_messages_of_one_batch(shop: Callable[..., Context]) -> None:
     ctx = shop(new_customers_per_client_hour=2, new_customers_total_hour=3)
     ids = [blank(ctx, f"a{n}@example.jp") for n in range(3)] + [
