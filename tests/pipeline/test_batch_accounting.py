@@ -213,6 +213,8 @@ def test_two_notices_for_one_seat_in_one_batch_give_a_conflict(shop: Callable[..
     assert set(bookings) == {"RB1", "RB2"}
     [conflict] = get(ctx, Conflict)
     assert conflict.booking_id == bookings["RB2"].id
+    # The reason names the other booking and its customer (read only once a clash is found).
+    assert conflict.reasons == ["佐藤さんは 1/5(火) 13:00〜14:00 に別の予約があります（STORES RB1 山田太郎）"]
     # The second holds none of its time, not even the half that was free (all or nothing).
     held = [c.booking_id for c in get(ctx, SeatClaim)]
     assert held == [bookings["RB1"].id] * 12
