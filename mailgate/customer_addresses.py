@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import ColumnElement
 from sqlmodel import Field, Session, SQLModel, col, or_, select
 
 from mailgate.models import Customer, UTCDateTime, utcnow
@@ -21,14 +22,22 @@ class CustomerAddress(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
 
 
-def by_address(session: Session, email: str) -> Customer | None:
-    """The customer whose email 1 or extra address this is (case does not matter), or None."""
+def owning(email: str) -> ColumnElement[bool] | None:
+    """The condition that a customer has this address as email 1 or an extra address (case does not
+    matter); None for no address."""
     key = email.strip().lower()
     if not key:
         return None
     linked = select(CustomerAddress.customer_id).where(CustomerAddress.email_key == key)
-    stmt = select(Customer).where(or_(Customer.email_key == key, col(Customer.id).in_(linked)))
-    return session.exec(stmt.order_by(col(Customer.id))).first()
+    return or_(Customer.email_key == key, col(Customer.id).in_(linked))
+
+
+def by_address(session: Session, email: str) -> Customer | None:
+    """The customer whose email 1 or extra address this is (case does not matter), or None."""
+    owns = owning(email)
+    if owns is None:
+        return None
+    return session.exec(select(Customer).where(owns).order_by(col(Customer.id))).first()
 
 
 def extra_addresses(session: Session, customer_id: int | None) -> list[str]:

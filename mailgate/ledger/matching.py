@@ -6,11 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-from sqlmodel import Session, col, select
+from sqlalchemy import and_, false
+from sqlmodel import Session, col, or_, select
 
 from mailgate import audit, db, normalize
 from mailgate.audit import Actor
-from mailgate.customer_addresses import by_address
+from mailgate.customer_addresses import owning
 from mailgate.models import Customer, CustomerStatus
 from mailgate.times import name_key
 
@@ -55,23 +56,31 @@ def match(session: Session, details: Person) -> tuple[Customer | None, list[Cust
 
 
 def _match(session: Session, details: Person) -> tuple[Customer | None, list[Customer], Customer | None]:
-    """match, and the customer of the email address when it was looked up (a gone one: not a match)."""
-    live = col(Customer.status).not_in(GONE)
+    """match, and the customer of the email address (a gone one: not a match). One query finds the
+    candidates of all three ways; they are tried in the order above, each in id order."""
     phone, email = details.phone, details.email
     name, kana = details.name, details.name_kana
+    live = col(Customer.status).not_in(GONE)
+    owns = owning(email)
+    ways = [and_(Customer.phone == phone, live)] if phone else []
+    ways += [owns] if owns is not None else []
+    ways += [and_(Customer.name == name, Customer.name_kana == kana, live)] if name and kana else []
+    if not ways:
+        return None, [], None
+    owns_it = (owns if owns is not None else false()).label("owns")
+    found = session.exec(select(Customer, owns_it).where(or_(*ways)).order_by(col(Customer.id))).all()
+    owner = next((c for c, owned in found if owned), None)
     others: list[Customer] = []
-    if phone:
-        sharing = session.exec(select(Customer).where(Customer.phone == phone, live).order_by(Customer.id))
-        for found in sharing:
-            if same_person(details, found):
-                return found, [], None
-            others.append(found)
-    owner = by_address(session, email) if email else None
+    for c, _ in found:
+        if phone and c.phone == phone and c.status not in GONE:
+            if same_person(details, c):
+                return c, [], owner
+            others.append(c)
     if owner and owner.status not in GONE:
         return owner, [], owner
     if name and kana:
-        stmt = select(Customer).where(Customer.name == name, Customer.name_kana == kana, live)
-        return session.exec(stmt.order_by(Customer.id)).first(), others, owner
+        named = (c for c, _ in found if c.name == name and c.name_kana == kana and c.status not in GONE)
+        return next(named, None), others, owner
     return None, others, owner
 
 
@@ -93,11 +102,6 @@ def duplicates_of(session: Session, customer: Customer) -> list[Customer]:
     live = col(Customer.status).not_in(GONE)
     stmt = select(Customer).where(Customer.phone == customer.phone, Customer.id != customer.id, live)
     return [c for c in session.exec(stmt.order_by(Customer.id)) if c.name and same_person(me, c)]
-
-
-def _owner_id(session: Session, email: str) -> int | None:
-    owner = by_address(session, email)
-    return owner.id if owner else None
 
 
 def lock(session: Session, details: Person) -> None:
@@ -140,12 +144,12 @@ def find_or_create(
         if details.get(key) and not getattr(customer, key):
             setattr(customer, key, details.get(key))
             changed[key] = details.get(key)
-    email = details.email
+    email = details.email  # its owner was looked up by _match: nothing was written since
     if email and not customer.email:
-        if by_address(session, email) is None:
+        if owner is None:
             customer.email, customer.email_key = email, email.lower()
             changed["email"] = email
-    elif email and _owner_id(session, email) != customer.id and email not in customer.memo:
+    elif email and (owner.id if owner else None) != customer.id and email not in customer.memo:
         line = f"別のメールアドレス: {email}（{label}）"
         customer.memo = f"{customer.memo}\n{line}".strip()
         changed["memo"] = line
