@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 import traceback
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -21,8 +22,8 @@ from mailgate.context import Context
 from mailgate.faults import is_our_own
 from mailgate.models import Message, utcnow
 from mailgate.outbound import caps
-from mailgate.pipeline import claim
-from mailgate.pipeline.dispatch import WRITES_IN, apply
+from mailgate.pipeline import claim, deferred, known
+from mailgate.pipeline.dispatch import NOTICES, WRITES_IN, apply
 from mailgate.rules.intent import Intent
 
 log = logging.getLogger("mailgate.pipeline")
@@ -71,6 +72,7 @@ def record(ctx: Context, owner: str, intents: dict[int, Intent], seconds: float 
             held = claim.hold_all(s, list(intents), owner)
             senders = [i.customer.get("email", "") for i in intents.values() if i.action in WRITES_IN]
             caps.count_mailboxes(s, now, senders)  # the replies' per-mailbox counts, in one query
+            _notices(s, intents.values())
             for n, (message_id, intent) in enumerate(intents.items()):
                 if n and time.monotonic() > until:
                     result.left.append(message_id)
@@ -89,6 +91,16 @@ def record(ctx: Context, owner: str, intents: dict[int, Intent], seconds: float 
         log.warning("recording %s outcomes together failed (%s); one at a time", len(intents), exc)
         return Batch(alone=[mid for mid in intents if mid not in result.left], left=result.left)
     return result
+
+
+def _notices(s: Session, intents: Iterable[Intent]) -> None:
+    """Which of the batch's notices were applied already, and which bookings deferred messages
+    wait for: one query each (SQLite), not one each per notice."""
+    notices = [i for i in intents if i.notice_key and i.action in NOTICES]
+    waits = [
+        deferred.key(i.source or "mail", i.fields.get("external_id")) for i in notices if i.action == "book"
+    ]
+    known.read(s, [i.notice_key for i in notices], waits)
 
 
 def _one(

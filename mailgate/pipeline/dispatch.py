@@ -20,7 +20,7 @@ from mailgate.ledger import booking_mail, bookings, bounces, inquiries, signup
 from mailgate.ledger.matching import Person
 from mailgate.ledger.results import Result, Status
 from mailgate.models import Booking, Message, MessageState
-from mailgate.pipeline import book_by_mail, deferred
+from mailgate.pipeline import book_by_mail, deferred, known
 from mailgate.pipeline.outcome import Outcome
 from mailgate.rules.intent import Intent
 
@@ -189,16 +189,20 @@ HANDLERS: dict[str, Handler] = {
 }
 # A customer's own mail: their address works again, whatever bounced before.
 _SENDER = "mailgate_sender"  # the customer of its address, looked up once for this message
+NOTICES = ("book", "change", "cancel")  # a vendor's notice: applied once, whatever wraps it
 WRITES_IN = ("register", "book_request", "book_reply", "cancel_request", "wait_request")
 
 
 def _applied_before(session: Session, message: Message, intent: Intent) -> Outcome | None:
     """The same vendor notice already applied, by this message (a replay) or in another wrapper: a
     notice applies once."""
-    if not intent.notice_key or intent.action not in ("book", "change", "cancel"):
+    if not intent.notice_key or intent.action not in NOTICES:
         return None
     earlier: int | None = message.id if message.notice_key == intent.notice_key else None
-    if earlier is None:
+    applied = known.applied_by(session, intent.notice_key) if earlier is None else None
+    if applied is not None:
+        earlier = next((i for i in applied if i != message.id), None)
+    elif earlier is None:
         stmt = select(Message.id).where(
             Message.notice_key == intent.notice_key,
             Message.state == MessageState.APPLIED,
@@ -230,6 +234,7 @@ def apply(session: Session, ctx: Context, message: Message, intent: Intent, now:
     message.processed_at = now
     if outcome.state != MessageState.DEFERRED:
         message.waiting_for = None
+    known.recorded(session, message)
     # The decision record: what was read and decided, and what came of it; earlier runs are kept.
     history = [*(previous or {}).get("history", []), *([_summary(previous)] if previous else [])]
     message.decision = {

@@ -24,11 +24,14 @@ from mailgate.shop import shift_store
 from mailgate.shop_tables import SeatClaim
 from tests.conftest import CORPUS, write_config
 from tests.e2e.cluster import SHOP  # 佐藤 and 田中, open every day 10:00-20:00
-from tests.notices import jp_when, stores_booked
+from tests.notices import jp_when, stores_booked, stores_changed
 from tests.pipeline.test_batches import BAD, register_then
 from tests.test_pipeline import get
 
-DNS = f'[authn]\ndns_overrides = "{CORPUS / "keys" / "dns.json"}"\n'
+DNS = f"""[authn]
+dns_overrides = "{CORPUS / "keys" / "dns.json"}"
+trusted_forwarders = ["uketsuke@salon-mail.example"]
+"""
 
 
 @pytest.fixture
@@ -53,7 +56,12 @@ def blank(ctx: Context, sender: str, client: str = "203.0.113.9") -> int:
 
 
 def notice(ctx: Context, number: str, start: datetime, phone: str) -> int:
-    raw = stores_booked(number, jp_when(start), staff="佐藤", email=f"n{number}@example.jp", phone=phone)
+    return stored(
+        ctx, stores_booked(number, jp_when(start), staff="佐藤", email=f"n{number}@example.jp", phone=phone)
+    )
+
+
+def stored(ctx: Context, raw: bytes) -> int:
     [mid] = store(
         ctx.engine,
         ctx.cfg.spool_dir,
@@ -281,4 +289,42 @@ def test_gathered_events_follow_their_savepoints_and_are_read_in_their_transacti
         "kept_before",
         "kept_released",
         "kept_after",
+    ]
+
+
+@pytest.mark.parametrize("together", [True, False], ids=["one batch", "two batches"])
+def test_a_notice_in_two_wrappers_is_applied_once_in_one_batch_or_two(
+    shop: Callable[..., Context], together: bool
+) -> None:
+    ctx = shop()
+    first = stored(ctx, (CORPUS / "stores" / "booked-01.eml").read_bytes())
+    if not together:
+        one_batch(ctx)
+    second = stored(ctx, (CORPUS / "forwarded" / "stores-booked-attached.eml").read_bytes())
+    one_batch(ctx)
+    assert reasons(ctx, [first, second]) == [
+        "applied: STORES 87246923 booked as 1",
+        f"applied: STORES 87246923 already applied by message {first} (the same notice): nothing changed",
+    ]
+    assert len(get(ctx, Booking)) == 1
+
+
+@pytest.mark.parametrize("together", [True, False], ids=["one batch", "two batches"])
+def test_a_change_waiting_for_its_booking_is_released_by_it_in_one_batch_or_two(
+    shop: Callable[..., Context], together: bool
+) -> None:
+    ctx = shop()
+    at, before = (
+        datetime.fromisoformat("2027-01-05T13:00+09:00"),
+        datetime.fromisoformat("2027-01-05T11:00+09:00"),
+    )
+    change = stored(ctx, stores_changed("RB5", jp_when(at), jp_when(before)))
+    if not together:
+        one_batch(ctx)
+        assert reasons(ctx, [change])[0].startswith("deferred: ")
+    booking = notice(ctx, "RB5", before, "090-1111-0005")
+    one_batch(ctx)
+    assert reasons(ctx, [change, booking]) == [
+        "received: stores:RB5 arrived: to be applied again",
+        "applied: STORES RB5 booked as 1",
     ]
