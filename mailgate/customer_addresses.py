@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import bindparam
 from sqlmodel import Field, Session, SQLModel, col, or_, select
 
 from mailgate.models import Customer, UTCDateTime, utcnow
@@ -22,22 +22,29 @@ class CustomerAddress(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
 
 
-def owning(email: str) -> ColumnElement[bool] | None:
-    """The condition that a customer has this address as email 1 or an extra address (case does not
-    matter); None for no address."""
-    key = email.strip().lower()
-    if not key:
-        return None
-    linked = select(CustomerAddress.customer_id).where(CustomerAddress.email_key == key)
-    return or_(Customer.email_key == key, col(Customer.id).in_(linked))
+# Statements on the worker's path are built once, with their values as parameters: building one
+# (and its cache key) cost several times running it.
+ADDRESS = "address_key"  # the parameter OWNS takes: an address_key()
+_KEY = bindparam(ADDRESS)
+# A customer has the address as email 1 or as an extra address.
+OWNS = or_(
+    Customer.email_key == _KEY,
+    col(Customer.id).in_(select(CustomerAddress.customer_id).where(CustomerAddress.email_key == _KEY)),
+)
+_BY_ADDRESS = select(Customer).where(OWNS).order_by(col(Customer.id))
+
+
+def address_key(email: str) -> str:
+    """What addresses are compared by (case does not matter); "" for none."""
+    return email.strip().lower()
 
 
 def by_address(session: Session, email: str) -> Customer | None:
     """The customer whose email 1 or extra address this is (case does not matter), or None."""
-    owns = owning(email)
-    if owns is None:
+    key = address_key(email)
+    if not key:
         return None
-    return session.exec(select(Customer).where(owns).order_by(col(Customer.id))).first()
+    return session.exec(_BY_ADDRESS, params={ADDRESS: key}).first()
 
 
 def extra_addresses(session: Session, customer_id: int | None) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from mailgate import audit, db
@@ -35,15 +36,19 @@ def slot(session: Session, booking: Booking, *, named: bool = True) -> Slot:
     )
 
 
+_OVERLAPPING = select(Booking).where(  # built once: building cost more than running it
+    col(Booking.status).in_(BookingStatus.LIVE),
+    col(Booking.id) != bindparam("id"),
+    col(Booking.start) < bindparam("end"),
+    col(Booking.end) > bindparam("start"),
+)
+
+
 def others(session: Session, booking: Booking) -> list[Booking]:
     """Live bookings that overlap this one's time (any staff: a no-staff booking needs them all)."""
-    stmt = select(Booking).where(
-        col(Booking.status).in_(BookingStatus.LIVE),
-        col(Booking.id) != booking.id,
-        col(Booking.start) < booking.end,
-        col(Booking.end) > booking.start,
-    )
-    return list(session.exec(stmt))
+    # An unsaved booking (no id) excludes none: ids start at 1.
+    params = {"id": booking.id or 0, "start": booking.start, "end": booking.end}
+    return list(session.exec(_OVERLAPPING, params=params))
 
 
 def day_keys(cal: Calendar, start: datetime, end: datetime) -> list[str]:

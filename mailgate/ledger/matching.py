@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import and_, false
+from sqlalchemy import Select, and_, bindparam, false
 from sqlmodel import Session, col, or_, select
 
 from mailgate import audit, db, normalize
 from mailgate.audit import Actor
-from mailgate.customer_addresses import owning
+from mailgate.customer_addresses import ADDRESS, OWNS, address_key
 from mailgate.models import Customer, CustomerStatus
 from mailgate.times import name_key
 
@@ -55,20 +56,30 @@ def match(session: Session, details: Person) -> tuple[Customer | None, list[Cust
     return customer, others
 
 
+@cache
+def _candidates(phone: bool, address: bool, named: bool) -> Select[tuple[Customer, bool]]:
+    """The query for the ways a notice gives (built once for each)."""
+    live = col(Customer.status).not_in(GONE)
+    ways = [and_(Customer.phone == bindparam("phone"), live)] if phone else []
+    ways += [OWNS] if address else []
+    if named:
+        ways.append(and_(Customer.name == bindparam("name"), Customer.name_kana == bindparam("kana"), live))
+    owns = (OWNS if address else false()).label("owns")
+    return select(Customer, owns).where(or_(*ways)).order_by(col(Customer.id))  # type: ignore[return-value]
+
+
 def _match(session: Session, details: Person) -> tuple[Customer | None, list[Customer], Customer | None]:
     """match, and the customer of the email address (a gone one: not a match). One query finds the
     candidates of all three ways; they are tried in the order above, each in id order."""
-    phone, email = details.phone, details.email
+    phone, key = details.phone, address_key(details.email)
     name, kana = details.name, details.name_kana
-    live = col(Customer.status).not_in(GONE)
-    owns = owning(email)
-    ways = [and_(Customer.phone == phone, live)] if phone else []
-    ways += [owns] if owns is not None else []
-    ways += [and_(Customer.name == name, Customer.name_kana == kana, live)] if name and kana else []
-    if not ways:
+    named = bool(name and kana)
+    if not (phone or key or named):
         return None, [], None
-    owns_it = (owns if owns is not None else false()).label("owns")
-    found = session.exec(select(Customer, owns_it).where(or_(*ways)).order_by(col(Customer.id))).all()
+    params = {"phone": phone} if phone else {}
+    params |= {ADDRESS: key} if key else {}
+    params |= {"name": name, "kana": kana} if named else {}
+    found = session.exec(_candidates(bool(phone), bool(key), named), params=params).all()
     owner = next((c for c, owned in found if owned), None)
     others: list[Customer] = []
     for c, _ in found:
@@ -78,9 +89,9 @@ def _match(session: Session, details: Person) -> tuple[Customer | None, list[Cus
             others.append(c)
     if owner and owner.status not in GONE:
         return owner, [], owner
-    if name and kana:
-        named = (c for c, _ in found if c.name == name and c.name_kana == kana and c.status not in GONE)
-        return next(named, None), others, owner
+    if named:
+        by_name = (c for c, _ in found if c.name == name and c.name_kana == kana and c.status not in GONE)
+        return next(by_name, None), others, owner
     return None, others, owner
 
 
