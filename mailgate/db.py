@@ -96,6 +96,24 @@ def _sqlite_begin(conn: Connection) -> None:
         raise
 
 
+def others_waiting(session: Session) -> bool:
+    """Whether other writers of this process (intake) wait for this transaction to end: a long one
+    (a worker's batch) then commits what it has. PostgreSQL: never, writers don't queue there."""
+    if is_postgres(session):
+        return False
+    return sqlite_turns.others_waiting(session.connection().connection.dbapi_connection)
+
+
+@contextmanager
+def turn_on_behalf(engine: Engine) -> Iterator[None]:
+    """While another process writes this SQLite database for us, our own writers wait their turn."""
+    if engine.dialect.name != "sqlite" or not engine.url.database:
+        yield
+        return
+    with sqlite_turns.on_behalf(engine.url.database):
+        yield
+
+
 def reading(engine: Engine) -> Engine:
     """The same database for sessions that only read: on SQLite they do not take the write lock."""
     return engine.execution_options(**{_READ_ONLY: True})
@@ -135,15 +153,53 @@ def forget(engine: Engine) -> None:
         raw.close()
 
 
+class OutOfOrder(Exception):
+    """A lock below one this transaction already holds, held by another: waiting for it could
+    deadlock (the other may be waiting for ours), so the work that needs it goes to a later
+    transaction, where it is the first to take its locks."""
+
+
+_HELD = "mailgate_locks_held"
+_IN_ORDER = "mailgate_locks_in_order"
+
+
+def lock_number(key: str) -> int:
+    """The bigint key of a named lock (PostgreSQL shows it in pg_locks as classid, objid)."""
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
+
+
 def serialize(session: Session, *keys: str) -> None:
     """Hold these keys until the transaction ends, so work on the same thing (a shop's day, a
     customer's address) runs one at a time across nodes. SQLite needs nothing: BEGIN IMMEDIATE
-    already lets one writer in at a time."""
+    already lets one writer in at a time.
+
+    Keys are taken in one order everywhere (by number). Within `locks_in_order` a key below one the
+    transaction holds is only tried, never waited for (OutOfOrder when taken): a transaction then
+    only ever waits for keys above all it holds, and no two can wait for each other."""
     if not is_postgres(session):
         return
-    for key in sorted(set(keys)):  # one order everywhere: no deadlocks between two holders
-        number = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
-        session.exec(text("SELECT pg_advisory_xact_lock(:k)").bindparams(k=number))  # type: ignore[call-overload]
+    held: set[int] = session.info.setdefault(_HELD, set())
+    for number in sorted({lock_number(key) for key in keys}):
+        if session.info.get(_IN_ORDER) and held and number < max(held):
+            try_it = text("SELECT pg_try_advisory_xact_lock(:k)").bindparams(k=number)
+            if not session.exec(try_it).one()[0]:  # type: ignore[call-overload]
+                raise OutOfOrder(f"lock {number} is held elsewhere and below one this transaction holds")
+        else:
+            session.exec(text("SELECT pg_advisory_xact_lock(:k)").bindparams(k=number))  # type: ignore[call-overload]
+        # Kept after a savepoint's rollback released it: too many held only turns a wait into a try.
+        held.add(number)
+
+
+@contextmanager
+def locks_in_order(session: Session, strict: bool = True) -> Iterator[None]:
+    """Work added to a transaction that already holds locks (the second message of a batch) takes
+    its locks without waiting out of order; see serialize."""
+    before = session.info.get(_IN_ORDER, False)
+    session.info[_IN_ORDER] = strict
+    try:
+        yield
+    finally:
+        session.info[_IN_ORDER] = before
 
 
 # The transaction this thread (or task) has open, so a read made meanwhile (the calendar's version)

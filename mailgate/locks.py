@@ -13,10 +13,7 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
-
-def lock_number(name: str) -> int:
-    """The bigint key of the named lock (PostgreSQL shows it in pg_locks as classid, objid)."""
-    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+from mailgate.db import lock_number
 
 
 class Held:

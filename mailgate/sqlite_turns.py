@@ -14,6 +14,8 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +75,28 @@ def turns_for(database: str) -> Turns | None:
     key = str(Path(database).resolve())
     with _by_file_lock:
         return _by_file.setdefault(key, Turns())
+
+
+@contextmanager
+def on_behalf(database: str) -> Iterator[None]:
+    """This process's turn, held while another process writes the database for it (the intake
+    writer): this process's own writers queue behind that write instead of meeting it in SQLite's
+    busy handler, where the worker's back-to-back batches kept intake sleeping."""
+    turns = turns_for(database)
+    if turns is None:
+        yield
+        return
+    if not turns.take():
+        raise sqlite3.OperationalError("database is locked (waited for this process's other writers)")
+    try:
+        yield
+    finally:
+        turns.give()
+
+
+def others_waiting(raw: object) -> bool:
+    """Whether writers of this process wait for the turn `raw` (a DB-API connection) holds."""
+    return isinstance(raw, TurnTaking) and raw.has_turn and raw.turns is not None and raw.turns.waiting > 0
 
 
 class TurnTaking(sqlite3.Connection):

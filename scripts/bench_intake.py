@@ -192,6 +192,10 @@ def main() -> None:
             targets[f"mailgate serve --no-worker at {args.before}"] = mailgate(
                 code, worker=False, messages=args.messages
             )
+            if not args.no_worker_only:
+                targets[f"mailgate serve at {args.before}"] = mailgate(
+                    code, worker=True, messages=args.messages
+                )
         rates: dict[str, list[float]] = {name: [] for name in targets}
         for r in range(args.rounds):
             for t, (name, target) in enumerate(targets.items()):

@@ -40,7 +40,6 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 from pathlib import Path
@@ -59,13 +58,11 @@ from mailgate.files import private_dir, write_durably
 from mailgate.inbound import spool
 from mailgate.inbound.store import Arrival, store_many
 from mailgate.models import Message, MessageState, Outbox, OutboxState
-from tests import notices  # vendor notices as STORES writes them
 from tests.postgres import Postgres, running_postgres
 
 SENDERS = 6  # SMTP clients in all, spread over the nodes (6: the same share each for 1, 2 or 3)
 TICK = os.sysconf("SC_CLK_TCK")
 TEMPLATE = "nodes_template"
-FIRST_SLOT = datetime(2030, 1, 7, 10)  # far ahead: no run depends on today's date
 
 
 def items_of(count: int, first: int = 0) -> list[crash_run.Item]:
@@ -78,18 +75,8 @@ def items_of(count: int, first: int = 0) -> list[crash_run.Item]:
             raw = f"From: {addr}\r\nTo: {pg.SIGNUP}\r\nSubject: \r\nMessage-ID: <{msgid}>\r\n\r\n".encode()
             items.append(crash_run.Item(n, "signup", addr, pg.SIGNUP, raw, msgid))
             continue
-        k = n // 2  # two staff: two bookings an hour, 10:00 to 20:00, then the next day
-        start = FIRST_SLOT + timedelta(days=k // 20, hours=k % 20 // 2)
-        raw = notices.stores_booked(
-            f"8{k:07d}",
-            notices.jp_when(start),
-            signer=None,
-            staff=pg.STAFF[k % 2],
-            name=crash_run.name(k),
-            kana=crash_run.name(k, kana=True),
-            email=f"customer{k}@example.jp",
-            phone=f"090-{2000 + k // 10000:04d}-{k % 10000:04d}",
-        )
+        k = n // 2
+        raw = crash_run.booked_notice(k, f"8{k:07d}", email=f"customer{k}@example.jp", phones=2000)
         raw = crash_run.stores_signed(raw)
         msgid = str(BytesHeaderParser(policy=compat32).parsebytes(raw)["Message-ID"]).strip("<>")
         items.append(crash_run.Item(n, "booked", "noreply@coubic.com", pg.NOTICES, raw, msgid, f"8{k:07d}"))

@@ -88,26 +88,15 @@ def plan(count: int, rng: random.Random) -> list[Item]:
             continue
         if kind == "booked":
             k = n // 10 * 4 + n % 10 - 5  # 0, 1, 2, ...: each booking its own number and slot
-            start = FIRST_SLOT + timedelta(days=k // 20, hours=(k % 20) // 2)
             number = f"7{k:07d}"
-            raw = notices.stores_booked(
-                number,
-                notices.jp_when(start),
-                signer=None,
-                staff=("佐藤", "田中")[k % 2],
-                name=name(k),
-                kana=name(k, kana=True),
-                email=f"customer{k}@example.jp",
-                phone=f"090-{1000 + k // 10000:04d}-{k % 10000:04d}",
-            )
+            raw = booked_notice(k, number, email=f"customer{k}@example.jp", phones=1000)
         else:
             victim = booked.pop(rng.randrange(len(booked)))
             number, k = victim.number, int(victim.number[1:])
-            start = FIRST_SLOT + timedelta(days=k // 20, hours=(k % 20) // 2)
             # Signed a day after the booking: a later notice, never taken for an older one.
             raw = notices.stores_cancelled(
                 number,
-                notices.jp_when(start),
+                notices.jp_when(slot(k)),
                 name=name(k),
                 date=datetime.fromisoformat("2026-11-27T09:00:00+09:00"),
             )
@@ -141,6 +130,25 @@ def stores_signed(raw: bytes) -> bytes:
         include_headers=dkim.oversigned(raw),
     )
     return header + raw
+
+
+def slot(k: int) -> datetime:
+    """The k-th booking's start: two staff, two bookings an hour from 10:00 to 20:00, then the next day."""
+    return FIRST_SLOT + timedelta(days=k // 20, hours=(k % 20) // 2)
+
+
+def booked_notice(k: int, number: str, *, email: str, phones: int) -> bytes:
+    """STORES's unsigned notice of the k-th booking; its customer's phone number in the block 090-`phones`."""
+    return notices.stores_booked(
+        number,
+        notices.jp_when(slot(k)),
+        signer=None,
+        staff=pg.STAFF[k % 2],
+        name=name(k),
+        kana=name(k, kana=True),
+        email=email,
+        phone=f"090-{phones + k // 10000:04d}-{k % 10000:04d}",
+    )
 
 
 def name(k: int, kana: bool = False) -> str:

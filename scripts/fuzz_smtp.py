@@ -230,13 +230,22 @@ def data_as_is(s: smtplib.SMTP, raw: bytes) -> tuple[int, bytes]:
     return s.getreply()
 
 
-def reader_pids(pid: int) -> list[int]:
-    """serve's child processes (the reader of stored mail)."""
+def children(pid: int) -> dict[str, int]:
+    """serve's child processes by role: the readers of stored mail and intake's writer."""
     found = []
     for task in Path(f"/proc/{pid}/task").glob("*/children"):
         with contextlib.suppress(OSError):
             found += [int(p) for p in task.read_text().split()]
-    return found
+    named = {}
+    for p in found:
+        with contextlib.suppress(OSError):
+            role = "writer" if b"inbound.writer" in Path(f"/proc/{p}/cmdline").read_bytes() else "reader"
+            named[f"{role} {p}"] = p
+    return named
+
+
+def reader_pids(pid: int) -> list[int]:
+    return [p for name, p in children(pid).items() if name.startswith("reader")]
 
 
 def cpu_seconds(pid: int) -> float:
@@ -263,7 +272,7 @@ def fuzz(
     deadline = began + seconds
 
     def watch() -> None:
-        pids = {"serve": serve.pid} | {f"reader {p}": p for p in reader_pids(serve.pid)}
+        pids = {"serve": serve.pid} | children(serve.pid)
         for name, p in pids.items():
             peaks[name] = max(peaks.get(name, 0), pg.vm_kib(p, "VmHWM"))
 
@@ -341,7 +350,7 @@ def fuzz(
         "mails stored (the same mail twice: once)": len(messages),
         "states": dict(Counter(m.state for m in messages)),
         "mutations applied": dict(tally.mutations.most_common()),
-        "peak RSS MB (serve, readers)": {k: v // 1024 for k, v in peaks.items()},
+        "peak RSS MB (serve, readers, writer)": {k: v // 1024 for k, v in peaks.items()},
         "CPU s serve / reader (per mail, ms)": f"{serve_cpu:.1f} / {reader_cpu:.1f} "
         f"({1000 * serve_cpu / max(tally.sent, 1):.1f} / {1000 * reader_cpu / max(len(messages), 1):.1f})",
         "seconds sending / in all": f"{sending:.1f} / {time.monotonic() - began:.1f}",

@@ -31,7 +31,6 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine, func, select
@@ -43,7 +42,6 @@ import crash_run  # the signed STORES notices of the crash run
 import proving_ground as pg  # the helpers beside this script
 
 from mailgate.models import Message, MessageState
-from tests import notices
 
 DONE = (*MessageState.FINAL, MessageState.DEFERRED)  # deferred: a corpus change for a booking never made
 PER_CONNECTION = 40  # under [smtp] max_messages_per_connection (50)
@@ -60,17 +58,7 @@ def mail(n: int) -> tuple[str, str, bytes]:
         return addr, pg.SIGNUP, raw.encode()
     if kind < 18:
         k = n // 20 * 6 + kind - 12  # 0, 1, 2, ...: each booking its own number and slot
-        start = crash_run.FIRST_SLOT + timedelta(days=k // 20, hours=(k % 20) // 2)
-        raw = notices.stores_booked(
-            f"S{k:07d}",
-            notices.jp_when(start),
-            signer=None,
-            staff=pg.STAFF[k % 2],
-            name=crash_run.name(k),
-            kana=crash_run.name(k, kana=True),
-            email=f"soakcustomer{k}@example.jp",
-            phone=f"090-{2000 + k // 10000:04d}-{k % 10000:04d}",
-        )
+        raw = crash_run.booked_notice(k, f"S{k:07d}", email=f"soakcustomer{k}@example.jp", phones=2000)
         return "noreply@coubic.com", pg.NOTICES, crash_run.stores_signed(raw)
     source = CORPUS_MAILS[n // 20 % len(CORPUS_MAILS)]
     head, sep, body = (

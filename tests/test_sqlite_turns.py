@@ -125,3 +125,33 @@ def test_claims_commit_without_an_fsync_and_outcomes_with_one(tmp_path: Path) ->
     assert seen == [1]
     with ctx.engine.connect() as conn:  # the pooled connection is back to FULL
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar_one() == 2
+
+
+def test_a_write_made_by_another_process_for_us_holds_our_writers_in_line(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """The intake writer's batch: serve's own writers (the worker) wait for it in the queue and are
+    handed the turn when it ends, instead of polling SQLite's lock."""
+    turns = _turns(tmp_path)
+    with db.turn_on_behalf(engine):
+        worker = threading.Thread(target=_write, args=(engine, "worker"))
+        worker.start()
+        until(lambda: turns.waiting == 1, "the worker waits for the turn")
+        assert _log(db.reading(engine)) == []
+    worker.join(60)
+    assert (_log(engine), turns.waiting, turns._held) == (["worker"], 0, False)
+
+
+def test_a_transaction_knows_when_other_writers_of_its_process_wait_for_it(
+    engine: Engine, tmp_path: Path
+) -> None:
+    turns = _turns(tmp_path)
+    with db.transaction(engine) as s:
+        s.exec(text("INSERT INTO log VALUES ('long')"))  # type: ignore[call-overload]
+        assert not db.others_waiting(s)
+        other = threading.Thread(target=_write, args=(engine, "other"))
+        other.start()
+        until(lambda: turns.waiting == 1, "another writer waits")
+        assert db.others_waiting(s)
+    other.join(60)
+    assert _log(engine) == ["long", "other"]

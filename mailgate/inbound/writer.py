@@ -65,8 +65,9 @@ class Writer:
     def store_many(self, arrivals: Sequence[Arrival]) -> list[Stored]:
         try:
             conn = self.start()
-            conn.send(list(arrivals))
-            kind, value, commits = conn.recv()
+            with db.turn_on_behalf(self.engine):  # the worker's next batch waits for this one
+                conn.send(list(arrivals))
+                kind, value, commits = conn.recv()
         except (EOFError, OSError) as e:  # it died: this batch fails, the next one starts another
             self.stop()
             raise WriterFailed(errno.EIO, f"the intake writer died: {e or type(e).__name__}") from None

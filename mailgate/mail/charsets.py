@@ -100,7 +100,7 @@ def _looks_utf8(data: bytes, legacy: str | None) -> str | None:
     while cp932 happily 'decodes' UTF-8 bytes into mojibake, so valid UTF-8 wins unless the legacy
     reading looks more like Japanese.
     """
-    if not any(c >= 0x80 for c in data):
+    if data.isascii():
         return None
     text = _valid_utf8_text(data)
     if text is None or sum(1 for ch in text if ord(ch) >= 0x800) < 2:
@@ -175,7 +175,7 @@ def _decode(data: bytes, charset: str | None) -> str:
             return utf
         return text if text is not None else _guess(data, "cp932")
     if name in _ISO2022:
-        if any(c >= 0x80 for c in data):
+        if not data.isascii():
             # ISO-2022-JP is 7-bit; 8-bit bytes mean Shift_JIS/UTF-8 under the wrong label.
             return _guess(data, "cp932")
         text = iso2022_to_text(data)

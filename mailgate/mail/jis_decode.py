@@ -7,6 +7,8 @@ them all. Segments in JIS X 0212/0213 go to Python's codecs instead.
 
 from __future__ import annotations
 
+import re
+
 
 def strict(data: bytes, codec: str) -> str | None:
     """`data` decoded by `codec`, or None when it is not valid in it (or the codec is unknown)."""
@@ -34,131 +36,135 @@ def _jis_to_sjis(j1: int, j2: int) -> bytes:
     return bytes((s1, s2))
 
 
+# Designations, SO/SI and a lone ESC (an unknown escape: the ESC is dropped, the rest kept readable).
+_SWITCHES = re.compile(rb"(\x1b&@\x1b\$B|\x1b\$[@B]|\x1b\([BJI]|\x1b\$\([DOQPC@B]|\x1b\$A|[\x1b\x0e\x0f])")
+_MODES = {
+    b"\x1b&@\x1b$B": "jis0208",  # JIS X 0208-1990 announcer followed by its designation: one switch
+    b"\x1b$@": "jis0208",
+    b"\x1b$B": "jis0208",
+    b"\x1b$(@": "jis0208",
+    b"\x1b$(B": "jis0208",
+    b"\x1b(B": "ascii",
+    b"\x1b(J": "roman",
+    b"\x1b(I": "kana",
+}
+_JIS_2004 = (b"\x1b$(O", b"\x1b$(Q", b"\x1b$(P")
+_PAIRS = re.compile(rb"[\x21-\x7e]+|[^\x21-\x7e]+")
+_KANA = bytes(b + 0x80 if 0x21 <= b <= 0x5F else b for b in range(256))  # SO/SI or ESC ( I kana
+_LEAD = bytes(_jis_to_sjis(b, 0x21)[0] if 0x21 <= b <= 0x7E else b for b in range(256))
+_TRAIL_ODD = bytes(_jis_to_sjis(0x21, b)[1] if 0x21 <= b <= 0x7E else b for b in range(256))
+_TRAIL_EVEN = bytes(_jis_to_sjis(0x22, b)[1] if 0x21 <= b <= 0x7E else b for b in range(256))
+_ODD = bytes(0xFF if b & 1 else 0 for b in range(256))
+
+
+def _pairs_to_sjis(run: bytes) -> bytes:
+    """_jis_to_sjis over every pair of `run` (an even number of bytes 0x21-0x7E) at C speed: a lead
+    byte depends on the row byte alone, a trail byte on the cell byte and the row's parity."""
+    rows, cells = run[0::2], run[1::2]
+    odd = int.from_bytes(rows.translate(_ODD), "big")
+    trails = (int.from_bytes(cells.translate(_TRAIL_ODD), "big") & odd) | (
+        int.from_bytes(cells.translate(_TRAIL_EVEN), "big") & ~odd
+    )
+    out = bytearray(len(run))
+    out[0::2] = rows.translate(_LEAD)
+    out[1::2] = trails.to_bytes(len(cells), "big")
+    return bytes(out)
+
+
+class _Decoder:
+    """The state of one ISO-2022-JP text: the designation in force and what is decoded so far."""
+
+    def __init__(self) -> None:
+        self.out: list[str] = []
+        self.buf = bytearray()  # cp932 bytes not yet decoded
+        self.mode = "ascii"  # ascii | roman | jis0208 | kana | foreign
+        self.foreign_esc = b""
+        self.foreign_buf = bytearray()
+        self.shifted = False  # SO/SI half-width katakana (CP50222)
+
+    def flush(self) -> None:
+        if self.buf:
+            self.out.append(bytes(self.buf).decode("cp932", "replace"))
+            self.buf.clear()
+        if self.foreign_buf:
+            codec = "iso2022_jp_2004" if self.foreign_esc in _JIS_2004 else "iso2022_jp_2"
+            self.out.append((self.foreign_esc + bytes(self.foreign_buf) + b"\x1b(B").decode(codec, "replace"))
+            self.foreign_buf.clear()
+
+    def switch(self, seq: bytes) -> None:
+        if seq in (b"\x0e", b"\x0f"):
+            self.shifted = seq == b"\x0e"
+        elif seq != b"\x1b":
+            self.flush()
+            self.mode = _MODES.get(seq, "foreign")
+            self.foreign_esc = seq if self.mode == "foreign" else self.foreign_esc
+
+    def text(self, piece: bytes) -> None:
+        """Bytes between two switches."""
+        if self.mode == "foreign":  # JIS X 0212/0213 to the end of the line
+            ends = [i for i in (piece.find(b"\r"), piece.find(b"\n")) if i >= 0]
+            if not ends:
+                self.foreign_buf += piece
+                return
+            self.foreign_buf += piece[: min(ends)]
+            self.flush()
+            self.mode, piece = "ascii", piece[min(ends) :]
+        if self.mode == "jis0208":
+            for m in _PAIRS.finditer(piece):
+                run = m.group()
+                if not 0x21 <= run[0] <= 0x7E:
+                    self.buf += run  # controls inside a two-byte run (broken encoders): cp932 copes
+                    continue
+                even = len(run) & ~1
+                self.buf += _pairs_to_sjis(run[:even])
+                if even < len(run):
+                    self.flush()
+                    self.out.append("\ufffd")
+        elif self.mode == "roman":
+            # JIS X 0201 Roman has the yen sign at 0x5C (prices!); its 0x7E stays "~" as people read it.
+            first, *rest = piece.split(b"\\")
+            self.plain(first)
+            for part in rest:
+                self.flush()
+                self.out.append("¥")
+                self.plain(part)
+        elif self.mode == "kana":
+            self.buf += piece.translate(_KANA)
+        else:
+            self.plain(piece)
+
+    def plain(self, piece: bytes) -> None:
+        """ASCII (or 8-bit JIS8 kana: cp932 copes), half-width kana while shifted."""
+        self.buf += piece.translate(_KANA) if self.shifted else piece
+
+
 def iso2022_to_text(data: bytes) -> str:
     """Decode ISO-2022-JP and its Microsoft/carrier variants through cp932.
 
     Python's iso2022_jp rejects NEC row 13 (①, ㈱), IBM kanji (髙) and emoji; mapping each JIS pair to
     Shift_JIS arithmetically keeps them. Segments in JIS X 0212/0213 go to Python's codecs instead.
+    Runs between escapes are converted whole (a loop over each byte took seconds on megabytes).
     """
-    out: list[str] = []
-    buf = bytearray()
-    mode = "ascii"  # ascii | roman | jis0208 | kana | foreign
-    foreign_esc = b""
-    foreign_buf = bytearray()
-    shifted = False  # SO/SI half-width katakana (CP50222)
+    decoder = _Decoder()
+    for n, piece in enumerate(_SWITCHES.split(data)):
+        if n % 2:
+            decoder.switch(piece)
+        elif piece:
+            decoder.text(piece)
+    decoder.flush()
+    return "".join(decoder.out)
 
-    def flush() -> None:
-        if buf:
-            out.append(bytes(buf).decode("cp932", "replace"))
-            buf.clear()
-        if foreign_buf:
-            codec = (
-                "iso2022_jp_2004" if foreign_esc in (b"\x1b$(O", b"\x1b$(Q", b"\x1b$(P") else "iso2022_jp_2"
-            )
-            out.append((foreign_esc + bytes(foreign_buf) + b"\x1b(B").decode(codec, "replace"))
-            foreign_buf.clear()
 
-    i = 0
-    n = len(data)
-    while i < n:
-        b = data[i]
-        if b == 0x1B:
-            seq3 = data[i : i + 3]
-            seq4 = data[i : i + 4]
-            if data[i : i + 6] == b"\x1b&@\x1b$B":
-                # JIS X 0208-1990 announcer followed by its designation: one switch.
-                flush()
-                mode = "jis0208"
-                i += 6
-                continue
-            if seq3 in (b"\x1b$@", b"\x1b$B"):
-                flush()
-                mode = "jis0208"
-                i += 3
-                continue
-            if seq3 in (b"\x1b(B", b"\x1b(J"):
-                flush()
-                mode = "roman" if seq3 == b"\x1b(J" else "ascii"
-                i += 3
-                continue
-            if seq3 == b"\x1b(I":
-                flush()
-                mode = "kana"
-                i += 3
-                continue
-            if seq4 in (b"\x1b$(D", b"\x1b$(O", b"\x1b$(Q", b"\x1b$(P", b"\x1b$(C") or seq3 in (b"\x1b$A",):
-                flush()
-                mode = "foreign"
-                foreign_esc = seq4 if seq4.startswith(b"\x1b$(") else seq3
-                i += len(foreign_esc)
-                continue
-            if seq4 == b"\x1b$(B" or seq4 == b"\x1b$(@":
-                flush()
-                mode = "jis0208"
-                i += 4
-                continue
-            # Unknown escape: drop the ESC, keep the rest readable.
-            i += 1
-            continue
-        if b == 0x0E:
-            shifted = True
-            i += 1
-            continue
-        if b == 0x0F:
-            shifted = False
-            i += 1
-            continue
-        if mode == "foreign":
-            if b in (0x0A, 0x0D):
-                flush()
-                mode = "ascii"
-                buf.append(b)
-            else:
-                foreign_buf.append(b)
-            i += 1
-            continue
-        if mode == "jis0208" and 0x21 <= b <= 0x7E:
-            if i + 1 < n and 0x21 <= data[i + 1] <= 0x7E:
-                buf += _jis_to_sjis(b, data[i + 1])
-                i += 2
-            else:
-                flush()
-                out.append("\ufffd")
-                i += 1
-            continue
-        if mode == "roman" and b == 0x5C:
-            # JIS X 0201 Roman has the yen sign here (prices!); its 0x7E stays "~" as people read it.
-            flush()
-            out.append("¥")
-            i += 1
-            continue
-        if (mode == "kana" or shifted) and 0x21 <= b <= 0x5F:
-            buf.append(b + 0x80)
-            i += 1
-            continue
-        # ASCII, controls inside a two-byte run (broken encoders), or 8-bit JIS8 kana: cp932 copes.
-        buf.append(b)
-        i += 1
-    flush()
-    return "".join(out)
+_EUC = re.compile(rb"([\x00-\x7f]+)|((?:\x8e[\xa1-\xdf])+)|((?:[\xa1-\xfe][\xa1-\xfe])+)|(.)", re.DOTALL)
+_GR_TO_GL = bytes((b - 0x80) & 0xFF for b in range(256))
 
 
 def euc_to_text(data: bytes) -> str | None:
     """cp51932-like EUC-JP: JIS pairs through cp932 so NEC row 13 and IBM kanji survive."""
     out = bytearray()
-    i = 0
-    n = len(data)
-    while i < n:
-        b = data[i]
-        if b < 0x80:
-            out.append(b)
-            i += 1
-        elif b == 0x8E and i + 1 < n and 0xA1 <= data[i + 1] <= 0xDF:
-            out.append(data[i + 1])
-            i += 2
-        elif 0xA1 <= b <= 0xFE and i + 1 < n and 0xA1 <= data[i + 1] <= 0xFE:
-            out += _jis_to_sjis(b - 0x80, data[i + 1] - 0x80)
-            i += 2
-        else:
+    for m in _EUC.finditer(data):  # not findall: a list of every run of a hostile megabyte
+        kind, run = m.lastindex, m.group()
+        if kind == 4:
             return None  # JIS X 0212 (0x8F) or invalid: leave it to Python's codecs
+        out += run if kind == 1 else run[1::2] if kind == 2 else _pairs_to_sjis(run.translate(_GR_TO_GL))
     return strict(bytes(out), "cp932")

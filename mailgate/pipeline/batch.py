@@ -30,6 +30,9 @@ log = logging.getLogger("mailgate.pipeline")
 # How long one batch may hold the database (on SQLite the only writer's lock; mail being stored
 # meanwhile waits for it). At least one message is recorded, however long it takes.
 SECONDS = 0.3
+# How long it holds it before giving way to a writer of its process that waits (intake's batch): a
+# batch cut at every message (an fsync and a turn each) let a steady stream of mail starve the worker.
+YIELD_AFTER = 0.05
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,7 @@ class Batch:
     recorded: dict[int, tuple[Done, Intent]] = field(default_factory=dict)
     failed: dict[int, tuple[Exception, str]] = field(default_factory=dict)  # the error, its traceback
     alone: list[int] = field(default_factory=list)  # to be recorded one at a time
-    left: list[int] = field(default_factory=list)  # not reached in time: for the next batch
+    left: list[int] = field(default_factory=list)  # not reached in time or locked out: the next batch
 
 
 def lost(message_id: int) -> None:
@@ -70,16 +73,22 @@ def record(ctx: Context, owner: str, intents: dict[int, Intent], seconds: float 
         with db.transaction(ctx.engine) as s:
             audit.gather(s)
             held = claim.hold_all(s, list(intents), owner)
+            courteous = time.monotonic() + YIELD_AFTER  # from when it holds the lock
             senders = [i.customer.get("email", "") for i in intents.values() if i.action in WRITES_IN]
             caps.count_mailboxes(s, now, senders)  # the replies' per-mailbox counts, in one query
             _notices(s, intents.values())
             for n, (message_id, intent) in enumerate(intents.items()):
-                if n and time.monotonic() > until:
+                if n and _enough(until, courteous, s):
                     result.left.append(message_id)
                     continue
                 try:
-                    with s.begin_nested():
+                    # The first message waits for the locks it needs; the others only take what is
+                    # free or in order (two nodes' batches booking the same days in another order).
+                    with db.locks_in_order(s, strict=n > 0), s.begin_nested():
                         done = _one(s, ctx, held.get(message_id), message_id, intent, now)
+                except db.OutOfOrder:
+                    result.left.append(message_id)
+                    continue
                 except Exception as exc:
                     if _refused(exc):
                         raise
@@ -101,6 +110,12 @@ def _notices(s: Session, intents: Iterable[Intent]) -> None:
         deferred.key(i.source or "mail", i.fields.get("external_id")) for i in notices if i.action == "book"
     ]
     known.read(s, [i.notice_key for i in notices], waits)
+
+
+def _enough(until: float, courteous: float, s: Session) -> bool:
+    """Time for the rest to go to the next batch: the time is up, or intake waits for the lock."""
+    now = time.monotonic()
+    return now > until or (now > courteous and db.others_waiting(s))
 
 
 def _one(

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from aiosmtpd.smtp import SMTP, Envelope
 from aiosmtpd.smtp import Session as SmtpSession
 
-from mailgate import locks
+from mailgate import db
 from tests.conftest import CORPUS, Served, start_serve, write_config
 from tests.dovecot import Dovecot
 from tests.outbound.servers import Recorder, serving
@@ -176,7 +176,7 @@ class LockWatch:
     (the one `mailgate.locks` takes): `holders` is every sample's application names."""
 
     def __init__(self, db_url: str, name: str, interval: float = 0.1) -> None:
-        key = locks.lock_number(name) & 0xFFFF_FFFF_FFFF_FFFF
+        key = db.lock_number(name) & 0xFFFF_FFFF_FFFF_FFFF
         # pg_locks shows a bigint key as classid (high 32 bits) and objid (low 32 bits).
         self._key = {"hi": key >> 32, "lo": key & 0xFFFF_FFFF}
         self._engine = sa.create_engine(db_url, poolclass=sa.pool.NullPool)
