@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import bindparam
 from sqlmodel import Field, Session, SQLModel, col, or_, select
 
 from mailgate.models import Customer, UTCDateTime, utcnow
@@ -21,14 +22,29 @@ class CustomerAddress(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
 
 
+# Statements on the worker's path are built once, with their values as parameters: building one
+# (and its cache key) cost several times running it.
+ADDRESS = "address_key"  # the parameter OWNS takes: an address_key()
+_KEY = bindparam(ADDRESS)
+# A customer has the address as email 1 or as an extra address.
+OWNS = or_(
+    Customer.email_key == _KEY,
+    col(Customer.id).in_(select(CustomerAddress.customer_id).where(CustomerAddress.email_key == _KEY)),
+)
+_BY_ADDRESS = select(Customer).where(OWNS).order_by(col(Customer.id))
+
+
+def address_key(email: str) -> str:
+    """What addresses are compared by (case does not matter); "" for none."""
+    return email.strip().lower()
+
+
 def by_address(session: Session, email: str) -> Customer | None:
     """The customer whose email 1 or extra address this is (case does not matter), or None."""
-    key = email.strip().lower()
+    key = address_key(email)
     if not key:
         return None
-    linked = select(CustomerAddress.customer_id).where(CustomerAddress.email_key == key)
-    stmt = select(Customer).where(or_(Customer.email_key == key, col(Customer.id).in_(linked)))
-    return session.exec(stmt.order_by(col(Customer.id))).first()
+    return session.exec(_BY_ADDRESS, params={ADDRESS: key}).first()
 
 
 def extra_addresses(session: Session, customer_id: int | None) -> list[str]:

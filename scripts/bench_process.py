@@ -188,6 +188,7 @@ def main() -> None:
     print(f"stored {len(mails)} messages in {time.perf_counter() - started:.1f} s")
 
     read = parse_and_rules(ctx, mails)
+    isolated.start_readers(ctx)  # started ahead, as serve does: a child's start is not the drain's
     before = args.before and timed(lambda: one_at_a_time(ctx, ids[: args.before]), None)
     statements = count_statements(ctx)
     done, drained = timed(lambda: process_pending(ctx), args.profile)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from mailgate import db
 from mailgate.files import remove_older_than
@@ -37,6 +37,16 @@ def keep_many_in_db(conn: Connection, raws: Sequence[bytes]) -> list[str]:
         insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
         conn.execute(insert(RawMessage).on_conflict_do_nothing(), rows)
     return [f"{IN_DB}{d}" for d in digests]
+
+
+def read_together(session: Session, spool_paths: Sequence[str]) -> dict[str, bytes]:
+    """The bytes of those of these messages that are in the database, in one query, by spool_path
+    (older ones' files, and any row not found, are left to `read`)."""
+    shas = {p.removeprefix(IN_DB): p for p in spool_paths if p.startswith(IN_DB)}
+    if not shas:
+        return {}
+    stmt = select(RawMessage.sha256, RawMessage.data).where(col(RawMessage.sha256).in_(shas))
+    return {shas[sha]: data for sha, data in session.exec(stmt)}
 
 
 def read(engine: Engine, spool_dir: Path, spool_path: str) -> bytes:

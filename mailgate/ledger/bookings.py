@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 
+from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from mailgate import audit, db
 from mailgate.audit import Actor
@@ -80,27 +83,43 @@ def _staff(env: LedgerEnv, written: str | None) -> str | None:
     return env.calendar.staff_named(written) or written
 
 
+# Built once, the values as parameters (building a statement cost more than running it).
+_BY_EXTERNAL = (
+    select(Booking)
+    .where(Booking.source == bindparam("source"), Booking.external_id == bindparam("external_id"))
+    .with_for_update()
+)
+
+
 def by_external(session: Session, source: str | None, external_id: str | None) -> Booking | None:
     if not source or not external_id:
         return None
-    stmt = (
-        select(Booking).where(Booking.source == source, Booking.external_id == external_id).with_for_update()
+    return session.exec(_BY_EXTERNAL, params={"source": source, "external_id": external_id}).first()
+
+
+@cache
+def _at_start(customer: bool, manual: bool, source: bool) -> SelectOfScalar[Booking]:
+    stmt = select(Booking).where(
+        Booking.start == bindparam("start"), col(Booking.status).in_(BookingStatus.LIVE)
     )
-    return session.exec(stmt).first()
+    if customer:
+        stmt = stmt.where(Booking.customer_id == bindparam("customer_id"))
+    if manual:
+        stmt = stmt.where(col(Booking.external_id).is_(None))
+    elif source:
+        stmt = stmt.where(Booking.source == bindparam("source"))
+    return stmt.order_by(col(Booking.id))
 
 
 def _by_start(
     session: Session, start: datetime, *, source: str | None, customer_id: int | None, manual: bool
 ) -> Booking | None:
     """A live booking at `start`: one staff typed in (no vendor number), or one from `source`."""
-    stmt = select(Booking).where(Booking.start == start, col(Booking.status).in_(BookingStatus.LIVE))
-    if customer_id is not None:
-        stmt = stmt.where(Booking.customer_id == customer_id)
-    if manual:
-        stmt = stmt.where(col(Booking.external_id).is_(None))
-    elif source:
-        stmt = stmt.where(Booking.source == source)
-    return session.exec(stmt.order_by(col(Booking.id))).first()
+    stmt = _at_start(customer_id is not None, manual, bool(source))
+    params: dict[str, object] = {"start": start}
+    params |= {"customer_id": customer_id} if customer_id is not None else {}
+    params |= {"source": source} if source and not manual else {}
+    return session.exec(stmt, params=params).first()
 
 
 def _already(session: Session, cmd: Book) -> Booking | None:

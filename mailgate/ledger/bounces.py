@@ -91,6 +91,7 @@ def record(session: Session, env: LedgerEnv, bounce: Bounce, actor: Actor, now: 
 def _counted(session: Session, message_id: int) -> bool:
     """The report was applied before (a replay): a soft bounce counts once."""
     kinds = col(Event.kind).in_(["bounce_hard", "bounce_soft"])
+    audit.written(session)
     return session.exec(select(Event.id).where(Event.message_id == message_id, kinds)).first() is not None
 
 
@@ -121,15 +122,16 @@ def clear(session: Session, customer: Customer, why: str, actor: Actor) -> bool:
     return was
 
 
-def wrote_in(session: Session, email: str, actor: Actor) -> bool:
-    """A customer's own mail from their address: the address works (a bounce marked it before)."""
+def wrote_in(session: Session, email: str, actor: Actor) -> Customer | None:
+    """A customer's own mail from their address: the address works (a bounce marked it before).
+    Returns the address's customer, None for nobody's (the signup that follows needs no lookup)."""
     if not email:
-        return False
+        return None
     customer = by_address(session, email)
     # The mark is about email 1: mail from an extra address proves only that one works.
-    if customer is None or customer.email.lower() != email.lower():
-        return False
-    return clear(session, customer, "wrote in from the address", actor)
+    if customer is not None and customer.email.lower() == email.lower():
+        clear(session, customer, "wrote in from the address", actor)
+    return customer
 
 
 def unreachable(session: Session) -> list[Customer]:

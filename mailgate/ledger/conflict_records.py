@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from mailgate import audit, db
@@ -20,8 +21,10 @@ from mailgate.shop.calendar import Calendar
 from mailgate.shop.clash import Slot, check
 
 
-def slot(session: Session, booking: Booking) -> Slot:
-    customer = session.get(Customer, booking.customer_id) if booking.customer_id else None
+def slot(session: Session, booking: Booking, *, named: bool = True) -> Slot:
+    """The booking as the clash check sees it; `named`: with its customer's name in the label, which
+    only the reasons' text uses (a lookup per booking)."""
+    customer = session.get(Customer, booking.customer_id) if booking.customer_id and named else None
     who = customer.name if customer and customer.name else ""
     name = f"{booking.source.upper()} {booking.external_id}" if booking.external_id else booking.source
     return Slot(
@@ -33,15 +36,19 @@ def slot(session: Session, booking: Booking) -> Slot:
     )
 
 
+_OVERLAPPING = select(Booking).where(  # built once: building cost more than running it
+    col(Booking.status).in_(BookingStatus.LIVE),
+    col(Booking.id) != bindparam("id"),
+    col(Booking.start) < bindparam("end"),
+    col(Booking.end) > bindparam("start"),
+)
+
+
 def others(session: Session, booking: Booking) -> list[Booking]:
     """Live bookings that overlap this one's time (any staff: a no-staff booking needs them all)."""
-    stmt = select(Booking).where(
-        col(Booking.status).in_(BookingStatus.LIVE),
-        col(Booking.id) != booking.id,
-        col(Booking.start) < booking.end,
-        col(Booking.end) > booking.start,
-    )
-    return list(session.exec(stmt))
+    # An unsaved booking (no id) excludes none: ids start at 1.
+    params = {"id": booking.id or 0, "start": booking.start, "end": booking.end}
+    return list(session.exec(_OVERLAPPING, params=params))
 
 
 def day_keys(cal: Calendar, start: datetime, end: datetime) -> list[str]:
@@ -57,7 +64,10 @@ def check_and_record(
     check finds none (a booking the desk forced onto a time that was not free)."""
     cal = env.calendar
     db.serialize(session, *day_keys(cal, booking.start, booking.end))
-    reasons = check(cal, slot(session, booking), [slot(session, b) for b in others(session, booking)])
+    around = others(session, booking)
+    reasons = check(cal, slot(session, booking, named=False), [slot(session, b, named=False) for b in around])
+    if reasons:  # worded again with the customers' names; whether it clashes does not depend on them
+        reasons = check(cal, slot(session, booking), [slot(session, b) for b in around])
     reasons = reasons or ([otherwise] if otherwise else [])
     if not reasons:
         return []
@@ -132,7 +142,8 @@ def recheck_others(
         )
     )
     for conflict, other in list(session.exec(stmt)):
-        if check(env.calendar, slot(session, other), [slot(session, b) for b in others(session, other)]):
+        around = [slot(session, b, named=False) for b in others(session, other)]
+        if check(env.calendar, slot(session, other, named=False), around):
             continue
         _close(session, conflict, other, "system", f"no clash left: booking {booking.id} {why}", actor, now)
 

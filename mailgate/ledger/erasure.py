@@ -116,6 +116,7 @@ def messages_of(session: Session, customer: Customer) -> set[int]:
 
 def _messages_of(session: Session, customer: Customer, addresses: Iterable[str]) -> set[int]:
     cid = customer.id
+    audit.written(session)
     found = _ids(session, select(Event.message_id).where(Event.customer_id == cid))
     found |= _ids(session, select(Token.message_id).where(Token.customer_id == cid))
     found |= _ids(session, select(Booking.message_id).where(Booking.customer_id == cid))
@@ -254,6 +255,7 @@ def _erase_events(session: Session, customer: Customer, messages: set[int], pers
         Event.customer_id == customer.id, col(Event.message_id).in_(messages), col(Event.token_id).in_(tokens)
     )
     count = 0
+    audit.written(session)
     for event in session.exec(select(Event).where(about)):
         event.detail = person.scrub_detail(event.detail)
         session.add(event)

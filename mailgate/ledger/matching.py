@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import datetime
+from functools import cache
 
-from sqlmodel import Session, col, select
+from sqlalchemy import Select, and_, bindparam, false
+from sqlmodel import Session, col, or_, select
 
 from mailgate import audit, db, normalize
 from mailgate.audit import Actor
-from mailgate.customer_addresses import by_address
+from mailgate.customer_addresses import ADDRESS, OWNS, address_key
 from mailgate.models import Customer, CustomerStatus
 from mailgate.times import name_key
 
@@ -54,24 +56,42 @@ def match(session: Session, details: Person) -> tuple[Customer | None, list[Cust
     return customer, others
 
 
-def _match(session: Session, details: Person) -> tuple[Customer | None, list[Customer], Customer | None]:
-    """match, and the customer of the email address when it was looked up (a gone one: not a match)."""
+@cache
+def _candidates(phone: bool, address: bool, named: bool) -> Select[tuple[Customer, bool]]:
+    """The query for the ways a notice gives (built once for each)."""
     live = col(Customer.status).not_in(GONE)
-    phone, email = details.phone, details.email
+    ways = [and_(Customer.phone == bindparam("phone"), live)] if phone else []
+    ways += [OWNS] if address else []
+    if named:
+        ways.append(and_(Customer.name == bindparam("name"), Customer.name_kana == bindparam("kana"), live))
+    owns = (OWNS if address else false()).label("owns")
+    return select(Customer, owns).where(or_(*ways)).order_by(col(Customer.id))  # type: ignore[return-value]
+
+
+def _match(session: Session, details: Person) -> tuple[Customer | None, list[Customer], Customer | None]:
+    """match, and the customer of the email address (a gone one: not a match). One query finds the
+    candidates of all three ways; they are tried in the order above, each in id order."""
+    phone, key = details.phone, address_key(details.email)
     name, kana = details.name, details.name_kana
+    named = bool(name and kana)
+    if not (phone or key or named):
+        return None, [], None
+    params = {"phone": phone} if phone else {}
+    params |= {ADDRESS: key} if key else {}
+    params |= {"name": name, "kana": kana} if named else {}
+    found = session.exec(_candidates(bool(phone), bool(key), named), params=params).all()
+    owner = next((c for c, owned in found if owned), None)
     others: list[Customer] = []
-    if phone:
-        sharing = session.exec(select(Customer).where(Customer.phone == phone, live).order_by(Customer.id))
-        for found in sharing:
-            if same_person(details, found):
-                return found, [], None
-            others.append(found)
-    owner = by_address(session, email) if email else None
+    for c, _ in found:
+        if phone and c.phone == phone and c.status not in GONE:
+            if same_person(details, c):
+                return c, [], owner
+            others.append(c)
     if owner and owner.status not in GONE:
         return owner, [], owner
-    if name and kana:
-        stmt = select(Customer).where(Customer.name == name, Customer.name_kana == kana, live)
-        return session.exec(stmt.order_by(Customer.id)).first(), others, owner
+    if named:
+        by_name = (c for c, _ in found if c.name == name and c.name_kana == kana and c.status not in GONE)
+        return next(by_name, None), others, owner
     return None, others, owner
 
 
@@ -93,11 +113,6 @@ def duplicates_of(session: Session, customer: Customer) -> list[Customer]:
     live = col(Customer.status).not_in(GONE)
     stmt = select(Customer).where(Customer.phone == customer.phone, Customer.id != customer.id, live)
     return [c for c in session.exec(stmt.order_by(Customer.id)) if c.name and same_person(me, c)]
-
-
-def _owner_id(session: Session, email: str) -> int | None:
-    owner = by_address(session, email)
-    return owner.id if owner else None
 
 
 def lock(session: Session, details: Person) -> None:
@@ -140,12 +155,12 @@ def find_or_create(
         if details.get(key) and not getattr(customer, key):
             setattr(customer, key, details.get(key))
             changed[key] = details.get(key)
-    email = details.email
+    email = details.email  # its owner was looked up by _match: nothing was written since
     if email and not customer.email:
-        if by_address(session, email) is None:
+        if owner is None:
             customer.email, customer.email_key = email, email.lower()
             changed["email"] = email
-    elif email and _owner_id(session, email) != customer.id and email not in customer.memo:
+    elif email and (owner.id if owner else None) != customer.id and email not in customer.memo:
         line = f"別のメールアドレス: {email}（{label}）"
         customer.memo = f"{customer.memo}\n{line}".strip()
         changed["memo"] = line

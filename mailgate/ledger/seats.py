@@ -10,9 +10,11 @@ or a fixed slot's seats by number ("slot:<id>").
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import ReturningInsert
 from sqlmodel import Session, col
 
 from mailgate import db
@@ -35,14 +37,20 @@ def grains(start: datetime, end: datetime) -> range:
     return range(first, last)
 
 
+@cache
+def _inserting(postgres: bool) -> ReturningInsert[tuple[int]]:
+    """The rows as parameters of one statement (the driver gets one multi-row INSERT): built and
+    compiled once for any number of rows, where `.values(rows)` was compiled for every booking."""
+    table = SeatClaim.__table__  # type: ignore[attr-defined]
+    insert = postgresql.insert if postgres else sqlite.insert
+    return insert(table).on_conflict_do_nothing().returning(table.c.id)
+
+
 def _insert(session: Session, rows: list[dict[str, object]]) -> bool:
     """All the rows, or none when any unit is held already. One statement and no savepoint: the
     unique key still decides (on PostgreSQL a unit another transaction is inserting waits for its
     end), the rows that did go in are taken out again."""
-    table = SeatClaim.__table__  # type: ignore[attr-defined]
-    insert = postgresql.insert if db.is_postgres(session) else sqlite.insert
-    stmt = insert(table).values(rows).on_conflict_do_nothing().returning(table.c.id)
-    ids = list(session.exec(stmt).scalars())  # type: ignore[call-overload]
+    ids = list(session.execute(_inserting(db.is_postgres(session)), rows).scalars())
     if len(ids) == len(rows):
         return True
     if ids:

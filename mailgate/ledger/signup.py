@@ -29,11 +29,28 @@ WHAT = {"register": "registration link", "settings": "settings link"}
 NEW_CUSTOMERS = "new_customers"  # counts kept in a transaction (outbound/caps.py Counts)
 
 
-def signup_mail(session: Session, env: LedgerEnv, email: str, actor: Actor, now: datetime) -> Result:
+class Unknown:
+    """Not looked up yet (a customer or None is what a lookup found)."""
+
+
+UNKNOWN = Unknown()
+
+
+def signup_mail(
+    session: Session,
+    env: LedgerEnv,
+    email: str,
+    actor: Actor,
+    now: datetime,
+    *,
+    found: Customer | Unknown | None = UNKNOWN,
+) -> Result:
     """CREATED: a link was mailed; ALREADY: the live link was mailed a moment ago or often enough today
-    (nothing sent); SUPPRESSED: a limit said no (nothing created or sent: the message is held)."""
+    (nothing sent); SUPPRESSED: a limit said no (nothing created or sent: the message is held).
+    `found`: the address's customer, looked up in this transaction a moment ago (SQLite only: on
+    PostgreSQL the lookup must come after the lock below)."""
     db.serialize(session, f"customer:email:{email.lower()}")  # two blank mails at once: one customer
-    customer = by_email(session, email)
+    customer = by_email(session, email) if isinstance(found, Unknown) else found
     purpose = "settings" if customer and customer.status == CustomerStatus.ACTIVE else "register"
     token = live_link(session, customer.id, purpose, now) if customer and customer.id else None
     if token is not None:

@@ -9,7 +9,7 @@ reply is counted afresh."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -111,3 +111,23 @@ def suppressed(session: Session, cfg: Config, to: str, client: str | None, now: 
     if counts.count(session, ("all", None), lambda: _capped_since(since)) >= limits.replies_total_hour:
         return f"more than {limits.replies_total_hour} automatic replies in an hour"
     return None
+
+
+def count_mailboxes(session: Session, now: datetime, addresses: Iterable[str]) -> None:
+    """The per-mailbox counts of these addresses (a batch's senders, who may be answered), read
+    together with one GROUP BY instead of one count per reply. Only where the counts are kept for
+    the transaction (SQLite): elsewhere each reply is counted afresh anyway."""
+    if not db.sole_writer(session):
+        return
+    counts = kept_counts(session, "replies", now)
+    keys = {mailbox_key(a) for a in addresses if a} - {k for kind, k in counts.values if kind == "to"}
+    if not keys:
+        return
+    stmt = (
+        select(Outbox.to_key, func.count())
+        .where(col(Outbox.capped), col(Outbox.created_at) > now - HOUR, col(Outbox.to_key).in_(keys))
+        .group_by(col(Outbox.to_key))
+    )
+    found: dict[str, int] = dict(session.exec(stmt).all())  # type: ignore[arg-type]
+    for key in keys:
+        counts.values[("to", key)] = found.get(key, 0)

@@ -10,18 +10,20 @@ from __future__ import annotations
 import logging
 import time
 import traceback
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
-from mailgate import db
+from mailgate import audit, db
 from mailgate.context import Context
 from mailgate.faults import is_our_own
 from mailgate.models import Message, utcnow
-from mailgate.pipeline import claim
-from mailgate.pipeline.dispatch import apply
+from mailgate.outbound import caps
+from mailgate.pipeline import claim, deferred, known
+from mailgate.pipeline.dispatch import NOTICES, WRITES_IN, apply
 from mailgate.rules.intent import Intent
 
 log = logging.getLogger("mailgate.pipeline")
@@ -69,8 +71,12 @@ def record(ctx: Context, owner: str, intents: dict[int, Intent], seconds: float 
     now = utcnow()
     try:
         with db.transaction(ctx.engine) as s:
+            audit.gather(s)
             held = claim.hold_all(s, list(intents), owner)
             courteous = time.monotonic() + YIELD_AFTER  # from when it holds the lock
+            senders = [i.customer.get("email", "") for i in intents.values() if i.action in WRITES_IN]
+            caps.count_mailboxes(s, now, senders)  # the replies' per-mailbox counts, in one query
+            _notices(s, intents.values())
             for n, (message_id, intent) in enumerate(intents.items()):
                 if n and _enough(until, courteous, s):
                     result.left.append(message_id)
@@ -94,6 +100,16 @@ def record(ctx: Context, owner: str, intents: dict[int, Intent], seconds: float 
         log.warning("recording %s outcomes together failed (%s); one at a time", len(intents), exc)
         return Batch(alone=[mid for mid in intents if mid not in result.left], left=result.left)
     return result
+
+
+def _notices(s: Session, intents: Iterable[Intent]) -> None:
+    """Which of the batch's notices were applied already, and which bookings deferred messages
+    wait for: one query each (SQLite), not one each per notice."""
+    notices = [i for i in intents if i.notice_key and i.action in NOTICES]
+    waits = [
+        deferred.key(i.source or "mail", i.fields.get("external_id")) for i in notices if i.action == "book"
+    ]
+    known.read(s, [i.notice_key for i in notices], waits)
 
 
 def _enough(until: float, courteous: float, s: Session) -> bool:

@@ -11,6 +11,8 @@ from mailgate.pipeline import isolated
 from mailgate.rules.intent import Intent
 
 
-def decide_stored(ctx: Context, msg: Message) -> Intent:
-    raw = spool.read(ctx.engine, ctx.cfg.spool_dir, msg.spool_path)
+def decide_stored(ctx: Context, msg: Message, raw: bytes | None = None) -> Intent:
+    """`raw`: the message's bytes, when the caller read them already."""
+    if raw is None:
+        raw = spool.read(ctx.engine, ctx.cfg.spool_dir, msg.spool_path)
     return isolated.read(ctx, raw, msg.rcpt, msg.mail_from)

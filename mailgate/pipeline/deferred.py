@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 from mailgate import audit
 from mailgate.config import Config
 from mailgate.models import Message, MessageState
+from mailgate.pipeline import known
 from mailgate.pipeline.outcome import Outcome
 
 
@@ -31,7 +32,7 @@ def defer(cfg: Config, message: Message, source: str | None, external_id: str | 
 def release(session: Session, source: str | None, external_id: str | None, now: datetime) -> list[int]:
     """Put the messages waiting for this booking back in line; the worker applies them next."""
     waiting = key(source, external_id)
-    if waiting is None:
+    if waiting is None or known.nobody_waits(session, waiting):
         return []
     stmt = select(Message).where(Message.waiting_for == waiting, Message.state == MessageState.DEFERRED)
     released = []

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session, col, select
 
-from mailgate import audit
+from mailgate import audit, db
 from mailgate.audit import Actor
 from mailgate.context import Context
 from mailgate.inbound.store import DERIVED_ID_SUFFIX
@@ -20,7 +20,7 @@ from mailgate.ledger import booking_mail, bookings, bounces, inquiries, signup
 from mailgate.ledger.matching import Person
 from mailgate.ledger.results import Result, Status
 from mailgate.models import Booking, Message, MessageState
-from mailgate.pipeline import book_by_mail, deferred
+from mailgate.pipeline import book_by_mail, deferred, known
 from mailgate.pipeline.outcome import Outcome
 from mailgate.rules.intent import Intent
 
@@ -51,7 +51,9 @@ def _applied(result: Result) -> Outcome:
 
 def _register(session: Session, ctx: Context, message: Message, intent: Intent, now: datetime) -> Outcome:
     actor = actor_of(message)
-    result = signup.signup_mail(session, ctx.ledger, intent.customer["email"], actor, now)
+    # The sender's customer, as `apply` found it; on PostgreSQL looked up again after the signup's lock.
+    found = session.info.pop(_SENDER, signup.UNKNOWN) if db.sole_writer(session) else signup.UNKNOWN
+    result = signup.signup_mail(session, ctx.ledger, intent.customer["email"], actor, now, found=found)
     for note in intent.notes:
         audit.by(session, "note", actor, note=note)
     if result.status == Status.SUPPRESSED:  # `messages --state held` shows the mail nobody answered
@@ -186,16 +188,21 @@ HANDLERS: dict[str, Handler] = {
     "wait_request": _by_mail(book_by_mail.wait),
 }
 # A customer's own mail: their address works again, whatever bounced before.
+_SENDER = "mailgate_sender"  # the customer of its address, looked up once for this message
+NOTICES = ("book", "change", "cancel")  # a vendor's notice: applied once, whatever wraps it
 WRITES_IN = ("register", "book_request", "book_reply", "cancel_request", "wait_request")
 
 
 def _applied_before(session: Session, message: Message, intent: Intent) -> Outcome | None:
     """The same vendor notice already applied, by this message (a replay) or in another wrapper: a
     notice applies once."""
-    if not intent.notice_key or intent.action not in ("book", "change", "cancel"):
+    if not intent.notice_key or intent.action not in NOTICES:
         return None
     earlier: int | None = message.id if message.notice_key == intent.notice_key else None
-    if earlier is None:
+    applied = known.applied_by(session, intent.notice_key) if earlier is None else None
+    if applied is not None:
+        earlier = next((i for i in applied if i != message.id), None)
+    elif earlier is None:
         stmt = select(Message.id).where(
             Message.notice_key == intent.notice_key,
             Message.state == MessageState.APPLIED,
@@ -212,10 +219,13 @@ def _applied_before(session: Session, message: Message, intent: Intent) -> Outco
 
 def apply(session: Session, ctx: Context, message: Message, intent: Intent, now: datetime) -> Outcome:
     if intent.action in WRITES_IN:
-        bounces.wrote_in(session, intent.customer.get("email", ""), actor_of(message))
-    outcome = _applied_before(session, message, intent) or HANDLERS[intent.action](
-        session, ctx, message, intent, now
-    )
+        session.info[_SENDER] = bounces.wrote_in(session, intent.customer.get("email", ""), actor_of(message))
+    try:
+        outcome = _applied_before(session, message, intent) or HANDLERS[intent.action](
+            session, ctx, message, intent, now
+        )
+    finally:
+        session.info.pop(_SENDER, None)
     if outcome.state == MessageState.APPLIED and intent.notice_key:
         message.notice_key = intent.notice_key
     previous = message.decision
@@ -224,6 +234,7 @@ def apply(session: Session, ctx: Context, message: Message, intent: Intent, now:
     message.processed_at = now
     if outcome.state != MessageState.DEFERRED:
         message.waiting_for = None
+    known.recorded(session, message)
     # The decision record: what was read and decided, and what came of it; earlier runs are kept.
     history = [*(previous or {}).get("history", []), *([_summary(previous)] if previous else [])]
     message.decision = {

@@ -21,9 +21,10 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
-from mailgate import db, leases
+from mailgate import audit, db, leases
 from mailgate.context import Context
 from mailgate.faults import is_our_own
+from mailgate.inbound import spool
 from mailgate.models import Message, MessageState, utcnow
 from mailgate.normalize import redact
 from mailgate.pipeline import batch, claim, isolated
@@ -36,6 +37,9 @@ log = logging.getLogger("mailgate.pipeline")
 # Claimed messages being read or waiting to be recorded, per worker: enough to keep every reader
 # busy while a batch commits, few enough that a batch holds SQLite's write lock briefly.
 WINDOW = 32
+# Messages up to this size have their bytes read together with their rows (a window's worth held
+# at once); larger ones one at a time by their reader, as before.
+READ_TOGETHER_BYTES = 256 * 1024
 # How long a pass that waits for arrivals goes on: claims whose worker died are reaped when a pass
 # begins, so under steady mail a pass must end now and then.
 PASS_SECONDS = claim.LEASE.total_seconds()
@@ -85,11 +89,11 @@ def process_pending(
             while True:
                 if len(reading) < window:
                     taken = claim.take_next(ctx.engine, owner, limit=window - len(reading))
-                    stored = _stored(ctx, taken)
+                    stored, raws = _stored(ctx, taken)
                     for message_id in taken:
                         msg = stored.get(message_id)
                         reading[message_id] = (
-                            pool.submit(decide_stored, ctx, msg)
+                            pool.submit(decide_stored, ctx, msg, raws.get(msg.spool_path))
                             if msg
                             else pool.submit(decide, ctx, message_id)
                         )
@@ -132,12 +136,16 @@ def decide(ctx: Context, message_id: int) -> Intent:
     return decide_stored(ctx, msg)
 
 
-def _stored(ctx: Context, message_ids: list[int]) -> dict[int, Message]:
-    """The claimed messages' rows, read in one query for the readers."""
+def _stored(ctx: Context, message_ids: list[int]) -> tuple[dict[int, Message], dict[str, bytes]]:
+    """The claimed messages' rows, and the bytes of the smaller ones (by spool_path), read in one
+    query each for the readers; a large message's bytes are read by its reader when it gets to it."""
     if not message_ids:
-        return {}
+        return {}, {}
     with db.transaction(db.reading(ctx.engine)) as s:
-        return {m.id or 0: m for m in s.exec(select(Message).where(col(Message.id).in_(message_ids)))}
+        stmt = select(Message).where(col(Message.id).in_(message_ids))
+        stored = {m.id or 0: m for m in s.exec(stmt)}
+        small = [m.spool_path for m in stored.values() if m.size <= READ_TOGETHER_BYTES]
+        return stored, spool.read_together(s, small)
 
 
 def _record(ctx: Context, owner: str, ready: dict[int, Future[Intent]]) -> tuple[int, list[int]]:
@@ -168,6 +176,7 @@ def work(ctx: Context, message_id: int, owner: str, now: datetime | None = None)
     try:
         intent = decide(ctx, message_id)
         with db.transaction(ctx.engine) as s:
+            audit.gather(s)
             if not claim.hold(s, message_id, owner):
                 batch.lost(message_id)
                 return None

@@ -14,10 +14,11 @@ from mailgate import db, tokens
 from mailgate.audit import Actor
 from mailgate.cli import app
 from mailgate.context import Context
+from mailgate.customer_addresses import CustomerAddress
 from mailgate.ledger import bookings, customers
-from mailgate.ledger.matching import Person
+from mailgate.ledger.matching import Person, find_or_create
 from mailgate.ledger.results import Status
-from mailgate.models import Booking, Customer, Event, Outbox
+from mailgate.models import Booking, Customer, CustomerStatus, Event, Outbox
 
 NOW = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
 YAMADA = customers.Details(name="山田太郎", name_kana="ヤマダタロウ", phone="09012345678")
@@ -109,3 +110,49 @@ def test_a_second_address_with_the_same_name_and_phone_is_told_to_the_operator(s
     assert [a.to_addr for a in alerts] == ["staff@shop.example"]
     assert f"#{first}" in alerts[0].body and f"#{second}" in alerts[0].body
     assert "possible_duplicate" in [kind for kind, _ in audit_of(shop, "yamada@docomo.ne.jp")]
+
+
+def test_the_three_ways_of_matching_are_tried_in_order(shop: Context) -> None:
+    """Phone (the same person only), then the address's owner (not a gone one, an extra address
+    too), then name and reading; a new customer otherwise, without an address another has."""
+
+    def customer(email: str = "", status: str = CustomerStatus.LEDGER, **details: str) -> int:
+        c = Customer(email=email, email_key=email.lower() or None, status=status, created_at=NOW, **details)
+        s.add(c)
+        s.flush()
+        assert c.id is not None
+        return c.id
+
+    with db.transaction(shop.engine) as s:
+        yamada = customer(name="山田太郎", phone="09011112222")
+        owner = customer(email="b@example.jp", phone="09033334444")
+        sato = customer(name="佐藤花子", name_kana="サトウハナコ")
+        customer(
+            email="gone@example.jp", status=CustomerStatus.DELETED, name="佐藤花子", name_kana="サトウハナコ"
+        )
+        extra = customer(email="e1@example.jp")
+        s.add(CustomerAddress(customer_id=extra, email="e2@example.jp", email_key="e2@example.jp"))
+
+    def found(**details: str) -> Customer:
+        with db.transaction(shop.engine) as s:
+            c = find_or_create(s, Person(**details), now=NOW, actor=Actor("system"), label="TEST 1")
+            assert c is not None
+            return c
+
+    first = found(phone="09011112222", name="山田 太郎", email="b@example.jp")
+    assert first.id == yamada and first.email == ""  # another's address is not given to yamada
+    assert found(phone="09011112222", name="鈴木一郎", email="b@example.jp").id == owner
+    assert found(email="gone@example.jp", name="佐藤花子", name_kana="サトウハナコ").id == sato
+    assert found(email="E2@example.jp").id == extra
+    new = found(email="gone@example.jp", name="田中", name_kana="タナカ")
+    assert new.id not in (yamada, owner, sato, extra) and new.email == ""
+    shared = found(phone="09011112222", name="鈴木一郎")
+    assert shared.id not in (yamada, new.id)
+    assert {e.customer_id for e in events(shop, "phone_shared")} == {yamada, shared.id}
+    assert (
+        found(name="佐藤花子", name_kana="サトウハナコ", email="hana@example.jp").email == "hana@example.jp"
+    )
+    assert found(email="b@example.jp", name="佐藤花子", name_kana="サトウハナコ").id == owner
+    assert found(phone="09033334444", email="b@example.jp").memo == ""
+    again = found(phone="09033334444", email="e1@example.jp")  # extra's address, on owner's phone
+    assert again.id == owner and again.memo == "別のメールアドレス: e1@example.jp（TEST 1）"

@@ -1,7 +1,8 @@
 """What a batch reads once and keeps for its transaction stays right while its messages change it:
 the reply and new-customer limits hold when several messages of one batch reach them (also when one
 of them is rolled back, and with two workers at once), two notices for one seat in one batch give a
-conflict, and a calendar change in a transaction counts for what that transaction reads next.
+conflict, a calendar change in a transaction counts for what that transaction reads next, and the
+audit events a batch gathers are written with it, less those of what rolled back.
 SQLite and PostgreSQL, except where a test says why not."""
 
 from __future__ import annotations
@@ -13,21 +14,24 @@ from pathlib import Path
 
 import pytest
 
-from mailgate import config, db, leases
+from mailgate import audit, config, db, leases
 from mailgate.context import Context
 from mailgate.inbound.store import store
-from mailgate.models import Booking, Conflict, Customer, Message, Outbox
+from mailgate.models import Booking, Conflict, Customer, Event, Message, Outbox
 from mailgate.pipeline import batch, claim, dispatch
 from mailgate.pipeline.worker import decide
 from mailgate.shop import shift_store
 from mailgate.shop_tables import SeatClaim
 from tests.conftest import CORPUS, write_config
 from tests.e2e.cluster import SHOP  # 佐藤 and 田中, open every day 10:00-20:00
-from tests.notices import jp_when, stores_booked
+from tests.notices import jp_when, stores_booked, stores_changed
 from tests.pipeline.test_batches import BAD, register_then
 from tests.test_pipeline import get
 
-DNS = f'[authn]\ndns_overrides = "{CORPUS / "keys" / "dns.json"}"\n'
+DNS = f"""[authn]
+dns_overrides = "{CORPUS / "keys" / "dns.json"}"
+trusted_forwarders = ["uketsuke@salon-mail.example"]
+"""
 
 
 @pytest.fixture
@@ -52,7 +56,12 @@ def blank(ctx: Context, sender: str, client: str = "203.0.113.9") -> int:
 
 
 def notice(ctx: Context, number: str, start: datetime, phone: str) -> int:
-    raw = stores_booked(number, jp_when(start), staff="佐藤", email=f"n{number}@example.jp", phone=phone)
+    return stored(
+        ctx, stores_booked(number, jp_when(start), staff="佐藤", email=f"n{number}@example.jp", phone=phone)
+    )
+
+
+def stored(ctx: Context, raw: bytes) -> int:
     [mid] = store(
         ctx.engine,
         ctx.cfg.spool_dir,
@@ -113,6 +122,39 @@ def test_the_address_limit_holds_for_two_spellings_in_one_batch(shop: Callable[.
         "held: reply suppressed: more than 1 mails to this address (victim@x.example) in an hour"
     ]
     assert reasons(ctx, [first])[0].startswith("applied")
+
+
+def test_a_batch_counts_its_senders_earlier_replies_and_its_own(shop: Callable[..., Context]) -> None:
+    """The per-mailbox counts of a batch's senders are read together at its start (SQLite): what
+    earlier batches queued to an address counts, and so does what this batch queues to it."""
+    ctx = shop(replies_per_hour=2)
+    blank(ctx, "x@example.jp")
+    one_batch(ctx)
+    later = [blank(ctx, sender) for sender in ("X+2@example.jp", "y@example.jp", "x+3@example.jp")]
+    one_batch(ctx)
+    assert sorted(o.to_addr for o in get(ctx, Outbox)) == ["X+2@example.jp", "x@example.jp", "y@example.jp"]
+    assert reasons(ctx, [later[2]]) == [
+        "held: reply suppressed: more than 2 mails to this address (x@example.jp) in an hour"
+    ]
+
+
+def test_a_signup_finds_the_customer_an_earlier_message_of_its_batch_made(
+    shop: Callable[..., Context],
+) -> None:
+    """Each message looks its sender up once (wrote_in, then the signup): never a lookup kept from
+    an earlier message of the batch."""
+    ctx = shop()
+    at = datetime.fromisoformat("2027-01-05T13:00+09:00")
+    ids = [
+        notice(ctx, "RB7", at, "090-1111-0007"),  # its customer: nRB7@example.jp
+        blank(ctx, "nRB7@example.jp"),
+        blank(ctx, "same@example.jp"),
+        blank(ctx, "Same@example.jp"),
+    ]
+    one_batch(ctx)
+    assert sorted(c.email_key for c in get(ctx, Customer)) == ["nrb7@example.jp", "same@example.jp"]
+    assert [r.split(":")[0] for r in reasons(ctx, ids)] == ["applied"] * 4
+    assert [o.to_addr for o in get(ctx, Outbox)] == ["nRB7@example.jp", "same@example.jp"]
 
 
 def test_the_new_customer_limits_hold_for_the_messages_of_one_batch(shop: Callable[..., Context]) -> None:
@@ -182,6 +224,8 @@ def test_two_notices_for_one_seat_in_one_batch_give_a_conflict(shop: Callable[..
     assert set(bookings) == {"RB1", "RB2"}
     [conflict] = get(ctx, Conflict)
     assert conflict.booking_id == bookings["RB2"].id
+    # The reason names the other booking and its customer (read only once a clash is found).
+    assert conflict.reasons == ["佐藤さんは 1/5(火) 13:00〜14:00 に別の予約があります（STORES RB1 山田太郎）"]
     # The second holds none of its time, not even the half that was free (all or nothing).
     held = [c.booking_id for c in get(ctx, SeatClaim)]
     assert held == [bookings["RB1"].id] * 12
@@ -197,3 +241,93 @@ def test_a_calendar_change_counts_for_what_the_same_transaction_reads_next(
         shift_store.set_shift(s, cal, cal.staff[0], day, None)
         assert ctx.ledger.calendar.shifts[(cal.staff[0], day)] is None  # read again
     assert ctx.ledger.calendar.shifts[(cal.staff[0], day)] is None
+
+
+def kinds_by_message(ctx: Context) -> dict[int | None, list[str]]:
+    by: dict[int | None, list[str]] = {}
+    for e in sorted(get(ctx, Event), key=lambda e: e.id or 0):
+        by.setdefault(e.message_id, []).append(e.kind)
+    return by
+
+
+def test_a_batch_writes_its_messages_events_in_order_and_none_of_a_rolled_back_one(
+    shop: Callable[..., Context], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(dispatch.HANDLERS, "register", register_then(ValueError("broken mail")))
+    ctx = shop()
+    ids = [blank(ctx, addr) for addr in ("a@example.jp", BAD, "b@example.jp")]
+    ids.append(notice(ctx, "RB9", datetime.fromisoformat("2027-01-05T13:00+09:00"), "090-1111-0009"))
+    assert list(one_batch(ctx).failed) == [ids[1]]
+    signup = ["customer_pending", "link_issued", "mail_queued", "message_applied"]
+    events = kinds_by_message(ctx)
+    assert events[ids[0]] == signup and events[ids[2]] == signup
+    assert events[ids[3]][-1] == "message_applied" and "booking_created" in events[ids[3]]
+    assert ids[1] not in events  # its registration's events went with its savepoint
+    [customer] = [c for c in get(ctx, Customer) if c.email == "a@example.jp"]
+    assert customer.id is not None
+    assert [e.kind for e in get(ctx, Event, customer_id=customer.id)] == signup[:3]
+
+
+def test_gathered_events_follow_their_savepoints_and_are_read_in_their_transaction(
+    shop: Callable[..., Context],
+) -> None:
+    ctx = shop()
+    with db.transaction(ctx.engine) as s:
+        audit.gather(s)
+        audit.record(s, "kept_before", "system")
+        with s.begin_nested():
+            audit.record(s, "kept_released", "system")
+        with pytest.raises(ValueError), s.begin_nested():
+            audit.record(s, "dropped", "system")
+            with s.begin_nested():
+                audit.record(s, "dropped_inner", "system")
+            raise ValueError("rolled back")
+        assert [e.kind for e in audit.timeline(s, actor="system")] == ["kept_before", "kept_released"]
+        audit.record(s, "kept_after", "system")
+    with pytest.raises(ValueError), db.transaction(ctx.engine) as s:
+        audit.gather(s)
+        audit.record(s, "dropped_with_its_transaction", "system")
+        raise ValueError("rolled back")
+    assert [e.kind for e in sorted(get(ctx, Event), key=lambda e: e.id or 0)] == [
+        "kept_before",
+        "kept_released",
+        "kept_after",
+    ]
+
+
+@pytest.mark.parametrize("together", [True, False], ids=["one batch", "two batches"])
+def test_a_notice_in_two_wrappers_is_applied_once_in_one_batch_or_two(
+    shop: Callable[..., Context], together: bool
+) -> None:
+    ctx = shop()
+    first = stored(ctx, (CORPUS / "stores" / "booked-01.eml").read_bytes())
+    if not together:
+        one_batch(ctx)
+    second = stored(ctx, (CORPUS / "forwarded" / "stores-booked-attached.eml").read_bytes())
+    one_batch(ctx)
+    assert reasons(ctx, [first, second]) == [
+        "applied: STORES 87246923 booked as 1",
+        f"applied: STORES 87246923 already applied by message {first} (the same notice): nothing changed",
+    ]
+    assert len(get(ctx, Booking)) == 1
+
+
+@pytest.mark.parametrize("together", [True, False], ids=["one batch", "two batches"])
+def test_a_change_waiting_for_its_booking_is_released_by_it_in_one_batch_or_two(
+    shop: Callable[..., Context], together: bool
+) -> None:
+    ctx = shop()
+    at, before = (
+        datetime.fromisoformat("2027-01-05T13:00+09:00"),
+        datetime.fromisoformat("2027-01-05T11:00+09:00"),
+    )
+    change = stored(ctx, stores_changed("RB5", jp_when(at), jp_when(before)))
+    if not together:
+        one_batch(ctx)
+        assert reasons(ctx, [change])[0].startswith("deferred: ")
+    booking = notice(ctx, "RB5", before, "090-1111-0005")
+    one_batch(ctx)
+    assert reasons(ctx, [change, booking]) == [
+        "received: stores:RB5 arrived: to be applied again",
+        "applied: STORES RB5 booked as 1",
+    ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
@@ -14,7 +15,7 @@ from mailgate import leases
 from mailgate.context import Context
 from mailgate.inbound.store import store
 from mailgate.models import Customer, Message, Outbox
-from mailgate.pipeline import batch, claim, dispatch, isolated
+from mailgate.pipeline import batch, claim, dispatch, isolated, worker
 from mailgate.pipeline.outcome import Outcome
 from mailgate.pipeline.worker import decide, process_pending, work
 from mailgate.rules.intent import Intent
@@ -133,3 +134,30 @@ def test_a_batch_out_of_time_records_its_first_message_and_leaves_the_rest(db_ct
     assert (list(result.recorded), result.left) == (ids[:1], ids[1:])
     states = {m.id: m.state for m in get(db_ctx, Message)}
     assert [states[mid] for mid in ids] == ["applied", "processing", "processing"]  # still ours
+
+
+def test_small_messages_bytes_are_read_with_their_rows_and_a_large_ones_by_its_reader(
+    db_ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(worker, "READ_TOGETHER_BYTES", 1000)
+    small = [blank(db_ctx, f"s{n}@example.jp", n) for n in range(3)]
+    raw = f"From: l@example.jp\r\nTo: signup@shop.example\r\nX-Padding: {'x' * 1200}\r\n\r\n".encode()
+    [large] = store(
+        db_ctx.engine, db_ctx.cfg.spool_dir, raw, ["signup@shop.example"], mail_from=None, via="file"
+    ).ids
+    reads: list[str] = []
+
+    def counted(conn, cursor, statement: str, *_: object) -> None:  # type: ignore[no-untyped-def]
+        if "FROM rawmessage" in statement:
+            reads.append(statement)
+
+    event.listen(db_ctx.engine, "before_cursor_execute", counted)
+    try:
+        assert process_pending(db_ctx) == 4
+    finally:
+        event.remove(db_ctx.engine, "before_cursor_execute", counted)
+    by_id = {m.id: m for m in get(db_ctx, Message)}
+    assert [by_id[i].state for i in [*small, large]] == ["applied"] * 4
+    assert len(get(db_ctx, Outbox)) == 4
+    together = [r for r in reads if " IN " in r]
+    assert len(together) == 1 and len(reads) == 2  # the three small ones at once, the large one alone
