@@ -129,7 +129,9 @@ class Customer(SQLModel, table=True):
     email: str = Field(default="", max_length=320, index=True)  # email 1, exactly as received
     email_key: str | None = Field(default=None, max_length=320, unique=True)  # lowercased; None: no email
     status: str = Field(default=CustomerStatus.PENDING, max_length=16)
-    name: str = Field(default="", max_length=100)
+    # Indexed: a notice's customer is matched by phone, address, or name and reading, in one query
+    # that reads every customer if any of the three has no index.
+    name: str = Field(default="", max_length=100, index=True)
     name_kana: str = Field(default="", max_length=100)
     phone: str = Field(default="", max_length=20, index=True)
     pin_hash: str = Field(default="", max_length=200)
@@ -154,7 +156,8 @@ class Token(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     purpose: str = Field(max_length=16)
     customer_id: int = Field(foreign_key="customer.id", index=True)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+    # Indexed: the hourly limits count the links made in the last hour, which must not read them all.
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime(), index=True)
     expires_at: datetime | None = _ts()
     used_at: datetime | None = _ts()
     revoked_at: datetime | None = _ts()

@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from mailgate import audit, db, deadlines
 from mailgate.audit import Actor
 from mailgate.ledger import conflict_records, matching, seats
+from mailgate.ledger.conflict_records import LONGEST
 from mailgate.ledger.env import LedgerEnv
 from mailgate.ledger.matching import Person
 from mailgate.ledger.results import Result, Status
@@ -99,18 +100,13 @@ def busy_on(
     return busy_between(session, cal, lo, hi, but=but)
 
 
-# No booking of a shop lasts longer: the read of a day's bookings is then a range of the index on
-# their start however long the ledger grows. (One that did would still hold its seat claims.)
-LONGEST = timedelta(days=1)
-
-
 # Built once: a page or a mail asks for free times again and again, and building the statement costs
 # as much as running it on a day's rows.
 _BUSY = select(Booking.staff, Booking.start, Booking.end, Booking.menu).where(
     col(Booking.start) >= bindparam("first"),
     col(Booking.start) < bindparam("hi"),
     col(Booking.end) > bindparam("reached"),
-    col(Booking.status).in_(BookingStatus.HOLDING),
+    db.unindexed(col(Booking.status)).in_(BookingStatus.HOLDING),
     col(Booking.slot_id).is_(None),
     col(Booking.id) != bindparam("but"),
 )

@@ -17,6 +17,9 @@ from mailgate.models import Customer, CustomerStatus
 from mailgate.times import name_key
 
 GONE = (CustomerStatus.DELETED, CustomerStatus.MERGED)  # never matched: erased, or now another's
+# The memo is for staff to read, not a log: a name that many notices share (a placeholder name, a
+# common one with no phone) would otherwise grow it by a line each, a longer row to rewrite each time.
+MEMO_NOTES = 2000
 
 
 @dataclass(frozen=True)
@@ -162,8 +165,11 @@ def find_or_create(
             changed["email"] = email
     elif email and (owner.id if owner else None) != customer.id and email not in customer.memo:
         line = f"別のメールアドレス: {email}（{label}）"
-        customer.memo = f"{customer.memo}\n{line}".strip()
-        changed["memo"] = line
+        if len(customer.memo) + len(line) < MEMO_NOTES:
+            customer.memo = f"{customer.memo}\n{line}".strip()
+            changed["memo"] = line
+        else:  # the audit keeps it
+            changed["other_email"] = email
     if changed:
         session.add(customer)
         audit.by(session, "customer_updated", actor, customer_id=customer.id, **changed)

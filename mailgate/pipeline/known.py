@@ -29,14 +29,14 @@ def read(session: Session, notice_keys: Iterable[str], waits: Iterable[str | Non
     applied: dict[str, list[int]] = {}
     if keys:
         stmt = select(Message.notice_key, Message.id).where(
-            col(Message.notice_key).in_(keys), Message.state == MessageState.APPLIED
+            col(Message.notice_key).in_(keys), db.unindexed(col(Message.state)) == MessageState.APPLIED
         )
         for key, message_id in session.exec(stmt.order_by(col(Message.id))):
             applied.setdefault(key or "", []).append(message_id or 0)
     waiting: set[str] = set()
     if awaited:
         stmt_waits = select(Message.waiting_for).where(
-            col(Message.waiting_for).in_(awaited), Message.state == MessageState.DEFERRED
+            col(Message.waiting_for).in_(awaited), db.unindexed(col(Message.state)) == MessageState.DEFERRED
         )
         waiting = {w for w in session.exec(stmt_waits) if w}
     db.kept(session, APPLIED, lambda: applied)

@@ -156,3 +156,26 @@ def test_the_three_ways_of_matching_are_tried_in_order(shop: Context) -> None:
     assert found(phone="09033334444", email="b@example.jp").memo == ""
     again = found(phone="09033334444", email="e1@example.jp")  # extra's address, on owner's phone
     assert again.id == owner and again.memo == "別のメールアドレス: e1@example.jp（TEST 1）"
+
+
+def test_other_addresses_go_into_the_memo_until_it_is_full_then_only_into_the_audit(shop: Context) -> None:
+    """Many notices under one name and reading, each with its own address: the memo stops growing
+    (a row rewritten by every notice, a memo nobody can read); each address is still audited."""
+
+    def found(n: int) -> Customer:
+        with db.transaction(shop.engine) as s:
+            person = Person(name="予約 太郎", name_kana="ヨヤク タロウ", email=f"walkin{n}@example.jp")
+            c = find_or_create(s, person, now=NOW, actor=Actor("system"), label="STORES")
+            assert c is not None
+            return c
+
+    customers_found = {found(n).id for n in range(200)}
+    assert len(customers_found) == 1
+    with Session(shop.engine) as s:
+        memo = s.exec(select(Customer.memo).where(col(Customer.id).in_(customers_found))).one()
+        kind = Event.kind == "customer_updated"
+        details = [e.detail for e in s.exec(select(Event).where(kind).order_by(col(Event.id)))]
+    assert memo.startswith("別のメールアドレス: walkin1@example.jp（STORES）")  # walkin0 is email 1
+    assert 1500 < len(memo) < 2000 and "walkin199@" not in memo
+    noted = [d.get("memo") or d.get("other_email") for d in details]
+    assert len(noted) == 199 and "walkin199@example.jp" in noted[-1]
