@@ -168,7 +168,9 @@ class Sender:
 
     def _to_maildir(self, row: Outbox, raw: bytes) -> str:
         name = maildir_name(row)
-        found = maildir.delivered(self.cfg.outbox_dir, name)
+        # Only a try before this one can have delivered it (each claim counts, one handed back
+        # untried does not): a first try does not read through cur/, which a mail reader fills.
+        found = maildir.delivered(self.cfg.outbox_dir, name) if row.attempts > 1 else None
         if found is not None:  # delivered by a try that stopped before recording it
             log.warning("outbox=%s already in the Maildir as %s: not delivered again", row.id, found.name)
             return f"already delivered: {found.name}"

@@ -32,6 +32,7 @@ from mailgate.config import Config
 from mailgate.context import Context
 from mailgate.mail.addresses import first_address
 from mailgate.models import Outbox, OutboxState
+from mailgate.outbound import maildir
 from mailgate.outbound.sender import BACKOFF, LOST_LEASE, Sender, maildir_name
 from tests.conftest import REPO, write_config
 from tests.e2e.helpers import parse_mail
@@ -457,3 +458,18 @@ def test_a_file_left_in_tmp_does_not_block_delivery_and_old_ones_are_cleaned_at_
     os.utime(leftover, (stamp, stamp))
     shop.sender().start()
     assert not leftover.exists()
+
+
+def test_a_first_try_does_not_look_through_the_maildir_for_an_earlier_delivery(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only a try before this one can have delivered a row; looking reads the whole of cur/, which
+    a mail reader fills, for every mail sent. The killed-pass test above proves a second try looks."""
+    looked: list[str] = []
+    real = maildir.delivered
+    monkeypatch.setattr(maildir, "delivered", lambda *a: looked.append(a[1]) or real(*a))
+    outbox_id = shop.queue()
+    assert send_due(shop.sender()) == 1
+    row = shop.row(outbox_id)
+    assert (row.state, row.attempts, looked) == (OutboxState.SENT, 1, [])
+    assert shop.files() == [maildir_name(row)]
