@@ -19,7 +19,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from mailgate import audit
+from mailgate import audit, db
 from mailgate.followup_tables import Reminder, ReminderState
 from mailgate.ledger import booking_mail
 from mailgate.ledger.env import LedgerEnv
@@ -53,7 +53,7 @@ def planned(session: Session, env: LedgerEnv, now: datetime) -> list[Planned]:
         return []
     horizon = now + max(lead(o) for o in offsets)
     stmt = select(Booking).where(
-        Booking.status == BookingStatus.CONFIRMED,
+        db.unindexed(col(Booking.status)) == BookingStatus.CONFIRMED,  # the range on start: the days ahead
         col(Booking.external_id).is_(None),
         col(Booking.start) > now,
         col(Booking.start) <= horizon,

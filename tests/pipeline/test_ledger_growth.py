@@ -1,7 +1,8 @@
-"""The work of recording a message does not grow with the ledger: a shop after years of bookings,
-customers, links, replies and notices records a new notice or blank mail with the same work as on
-its first day. Work is counted in SQLite virtual-machine instructions (a progress handler), which
-depend on the query plans and the rows read, not on the machine's speed.
+"""The work of recording a message, and of the scheduler's reminder scan, does not grow with the
+ledger: a shop after years of bookings, customers, links, replies and notices records a new notice
+or blank mail with the same work as on its first day. Work is counted in SQLite virtual-machine
+instructions (a progress handler), which depend on the query plans and the rows read, not on the
+machine's speed.
 
 SQLite only: it plans without statistics, which is how it went wrong (an index on a state read
 every applied message; a customer's name had no index at all). PostgreSQL plans from the statistics
@@ -19,6 +20,7 @@ from sqlmodel import Session, select
 
 from mailgate import config
 from mailgate.context import Context
+from mailgate.ledger import reminders
 from mailgate.models import Booking, Customer, Message, Outbox, Token
 from tests.conftest import seed_database, write_config
 from tests.e2e.cluster import SHOP
@@ -165,3 +167,51 @@ def test_recording_a_message_takes_the_same_work_in_a_ledger_forty_times_larger(
 ) -> None:
     small, large = recording_work(shop_with_history(100)), recording_work(shop_with_history(4000))
     assert large < 1.3 * small, f"{small}k instructions with 100 of each row, {large}k with 4,000"
+
+
+def test_the_reminder_scan_reads_the_days_ahead_not_every_booking_ever(tmp_path: Path) -> None:
+    """The scheduler looks for due reminders every minute: through the index on the status it read
+    every confirmed booking the shop ever had."""
+
+    def scan_work(n: int) -> int:
+        seed_database(tmp_path / f"r{n}.db")
+        extra = DNS + '[booking]\nreminders = ["1d18:00", "2h"]\n'
+        cfg = write_config(tmp_path / f"r{n}", extra, db_url=f"sqlite:///{tmp_path / f'r{n}.db'}", shop=SHOP)
+        ctx = Context.build(config.load(cfg))
+        now = datetime(2027, 6, 1, 1, 0, tzinfo=UTC)
+        past = [  # typed in by staff (reminders are for those), all before now
+            {
+                "source": "phone",
+                "customer_id": None,
+                "status": "confirmed",
+                "staff": "佐藤",
+                "start": now - timedelta(hours=2 * i + 2),
+                "end": now - timedelta(hours=2 * i + 1),
+            }
+            for i in range(n)
+        ]
+        ahead = {
+            "source": "phone",
+            "status": "confirmed",
+            "staff": "佐藤",
+            "start": now + timedelta(hours=3),
+            "end": now + timedelta(hours=4),
+        }
+        with Session(ctx.engine) as s:
+            s.execute(insert(Booking), [*past, ahead])
+            s.commit()
+        steps = [0]
+
+        def counted() -> int:
+            steps[0] += 1
+            return 0
+
+        with Session(ctx.engine) as s:
+            s.connection().connection.driver_connection.set_progress_handler(counted, 1)  # type: ignore[union-attr]
+            found = reminders.planned(s, ctx.ledger, now)
+            s.connection().connection.driver_connection.set_progress_handler(None, 1)  # type: ignore[union-attr]
+        assert [p.start for p in found] == [ahead["start"]]
+        return steps[0]
+
+    small, large = scan_work(100), scan_work(4000)
+    assert large < 1.3 * small, f"{small} instructions with 100 past bookings, {large} with 4,000"
