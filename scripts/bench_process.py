@@ -7,6 +7,7 @@ ratios to those baselines as well as messages per second.
     .venv/bin/python scripts/bench_process.py                  # 2,000 messages
     .venv/bin/python scripts/bench_process.py --count 10000    # the burst (#11: >= 500 msg/s)
     .venv/bin/python scripts/bench_process.py --profile /tmp/process.html   # pyinstrument, if installed
+    .venv/bin/python scripts/bench_process.py --history 10000    # 2,000 more on a ledger of 10,000
 
 Everything happens in a fresh temporary directory (SQLite, spool, outbox Maildir), loopback only.
 The shop's config raises the limits on replies and new customers (a burst of 1,000 new customers an
@@ -87,6 +88,13 @@ def burst(count: int) -> list[tuple[bytes, str]]:
             raw = sign(raw, coubic)
             mails.append((raw, "notices@shop.example"))
     return mails
+
+
+def stored(ctx: Context, mails: list[tuple[bytes, str]]) -> list[int]:
+    ids: list[int] = []
+    for raw, rcpt in mails:
+        ids += store(ctx.engine, ctx.cfg.spool_dir, raw, [rcpt], mail_from=None, via="smtp", client=HOST).ids
+    return ids
 
 
 def rate(count: int, seconds: float) -> float:
@@ -172,6 +180,13 @@ def main() -> None:
         metavar="N",
         help="first work N of the messages one at a time, as the worker did before the stream",
     )
+    p.add_argument(
+        "--history",
+        type=int,
+        default=0,
+        metavar="N",
+        help="first store and process N more messages of the same kind, untimed: a shop with a ledger",
+    )
     p.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = p.parse_args()
 
@@ -180,15 +195,18 @@ def main() -> None:
     ctx = Context.build(config.load(write_config(directory, authn, shop=SHOP, mail=LIMITS)))
     print(f"{platform.node()} {os.cpu_count()} cores, Python {platform.python_version()}, in {directory}")
 
-    mails = burst(args.count)
+    everything = burst(args.history + args.count)
+    isolated.start_readers(ctx)  # started ahead, as serve does: a child's start is not the drain's
+    if args.history:
+        stored(ctx, everything[: args.history])
+        started = time.perf_counter()
+        print(f"history: {process_pending(ctx)} processed in {time.perf_counter() - started:.1f} s")
+    mails = everything[args.history :]
     started = time.perf_counter()
-    ids: list[int] = []
-    for raw, rcpt in mails:
-        ids += store(ctx.engine, ctx.cfg.spool_dir, raw, [rcpt], mail_from=None, via="smtp", client=HOST).ids
+    ids = stored(ctx, mails)
     print(f"stored {len(mails)} messages in {time.perf_counter() - started:.1f} s")
 
     read = parse_and_rules(ctx, mails)
-    isolated.start_readers(ctx)  # started ahead, as serve does: a child's start is not the drain's
     before = args.before and timed(lambda: one_at_a_time(ctx, ids[: args.before]), None)
     statements = count_statements(ctx)
     done, drained = timed(lambda: process_pending(ctx), args.profile)
