@@ -6,10 +6,12 @@ and try again) at most a few times a day, some minutes apart."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlmodel import Session, col, func, select
-from sqlmodel.sql.expression import SelectOfScalar
+from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import Select
 
 from mailgate import audit, db, tokens
 from mailgate.audit import Actor
@@ -19,8 +21,9 @@ from mailgate.ledger.env import LedgerEnv
 from mailgate.ledger.results import Result, Status
 from mailgate.links import Link
 from mailgate.models import Customer, CustomerStatus, Message, Outbox, Token
-from mailgate.outbound import caps
+from mailgate.outbound import caps, hour_tally
 from mailgate.outbound.caps import HOUR, client_of
+from mailgate.outbound.hour_tally import Window
 
 # A link this close to its end is not mailed again: a new one is.
 FRESH = timedelta(hours=1)
@@ -125,29 +128,23 @@ def new_customers_refusal(session: Session, cfg: Config, client: str | None, now
     """Why no new customer may be made now: counted by the registration links blank mails brought."""
     limits = cfg.mail
     counts = caps.kept_counts(session, NEW_CUSTOMERS, now)
-    if client is not None:
-        mine = counts.count(session, ("client", client), lambda: _new_customers(now, client))
-        if mine >= limits.new_customers_per_client_hour:
-            most = limits.new_customers_per_client_hour
-            return f"more than {most} new customers from client {client} in an hour"
-    if (
-        counts.count(session, ("all", None), lambda: _new_customers(now, None))
-        >= limits.new_customers_total_hour
-    ):
+    most = limits.new_customers_per_client_hour
+    if client is not None and counts.count(("client", client), _new_customers(session, now, client)) >= most:
+        return f"more than {most} new customers from client {client} in an hour"
+    if counts.count(("all", None), _new_customers(session, now, None)) >= limits.new_customers_total_hour:
         return f"more than {limits.new_customers_total_hour} new customers in an hour"
     return None
 
 
-def _new_customers(now: datetime, client: str | None) -> SelectOfScalar[int]:
+def _new_customers(session: Session, now: datetime, client: str | None) -> Callable[[], int]:
     """Customers a registration link brought by a blank mail (from `client`, if one is named) made."""
-    stmt = (
-        select(func.count(func.distinct(Token.customer_id)))
-        .select_from(Token)
-        .where(
-            Token.purpose == "register",
-            col(Token.message_id).is_not(None),
-            col(Token.created_at) > now - HOUR,
-        )
+    window = Window(lambda since: _links(since, client), Token.customer_id, Token.id, Token.created_at)  # type: ignore[arg-type]
+    return lambda: hour_tally.count(session, (NEW_CUSTOMERS, client), window, now - HOUR)
+
+
+def _links(since: datetime, client: str | None) -> Select[Any]:
+    stmt = select(Token.customer_id).where(
+        Token.purpose == "register", col(Token.message_id).is_not(None), col(Token.created_at) > since
     )
     if client is None:
         return stmt

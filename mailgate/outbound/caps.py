@@ -4,22 +4,26 @@ a customer who acted through a link is neither limited nor counted.
 
 A batch of messages recorded in one transaction asks the database for each count once: on SQLite
 nothing else can queue mail until the transaction ends (db.sole_writer), so a count read at its
-start plus the replies it queued itself is the count. On PostgreSQL other nodes queue meanwhile: each
-reply is counted afresh."""
+start plus the replies it queued itself is the count, and the hour's counts are brought forward from
+the last batch's (`hour_tally`) instead of read from all the hour's rows. On PostgreSQL other nodes
+queue meanwhile: each reply is counted afresh."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlmodel import Session, col, func, select
-from sqlmodel.sql.expression import SelectOfScalar
+from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from mailgate import db
 from mailgate.config import Config
 from mailgate.mail.addresses import domain_of, is_address_literal, mailbox_key
 from mailgate.models import Message, Outbox
+from mailgate.outbound import hour_tally
+from mailgate.outbound.hour_tally import Window
 
 HOUR = timedelta(hours=1)
 Key = tuple[str, str | None]  # ("to", mailbox key) | ("client", address) | ("all", None)
@@ -33,10 +37,10 @@ class Counts:
     now: datetime
     values: dict[Key, int] = field(default_factory=dict)
 
-    def count(self, session: Session, key: Key, stmt: Callable[[], SelectOfScalar[int]]) -> int:
-        """`stmt` builds the query (only when it is asked: building one costs as much as running it)."""
+    def count(self, key: Key, read: Callable[[], int]) -> int:
+        """`read` counts (only when it is asked: building a query costs as much as running it)."""
         if key not in self.values:
-            self.values[key] = session.exec(stmt()).one()
+            self.values[key] = read()
         return self.values[key]
 
     def added(self, *keys: Key) -> None:
@@ -81,10 +85,18 @@ def _capped_since(since: datetime) -> SelectOfScalar[int]:
     return select(func.count()).select_from(Outbox).where(col(Outbox.capped), col(Outbox.created_at) > since)
 
 
-def _client_capped(since: datetime, client: str | None) -> SelectOfScalar[int]:
-    stmt = _capped_since(since).join(Message, col(Message.id) == col(Outbox.cause_message_id))
-    # Counted from the hour's rows: through the index on the client, a relay's every message ever.
-    return stmt.where(db.unindexed(col(Message.client)) == client)
+def _capped(client: str | None) -> Window:
+    """The hour's capped replies (caused by mail from `client`, if one is named)."""
+
+    def rows(since: datetime) -> Select[Any]:
+        stmt = select(Outbox.id).where(col(Outbox.capped), col(Outbox.created_at) > since)
+        if client is None:
+            return stmt
+        stmt = stmt.join(Message, col(Message.id) == col(Outbox.cause_message_id))
+        # Counted from the hour's rows: through the index on the client, a relay's every message ever.
+        return stmt.where(db.unindexed(col(Message.client)) == client)
+
+    return Window(rows, Outbox.id, Outbox.id, Outbox.created_at)  # type: ignore[arg-type]
 
 
 def reply_keys(to: str, client: str | None) -> tuple[Key, ...]:
@@ -98,20 +110,22 @@ def suppressed(session: Session, cfg: Config, to: str, client: str | None, now: 
     limits, since = cfg.mail, now - HOUR
     counts = kept_counts(session, "replies", now)
     key = mailbox_key(to)
-    if counts.count(session, ("to", key), lambda: _capped_since(since).where(Outbox.to_key == key)) >= (
-        limits.replies_per_hour
-    ):
+    if counts.count(("to", key), _to_mailbox(session, key, since)) >= limits.replies_per_hour:
         return f"more than {limits.replies_per_hour} mails to this address ({key}) in an hour"
-    if client is not None:
-        mine = counts.count(session, ("client", client), lambda: _client_capped(since, client))
-        if mine >= limits.replies_per_client_hour:
-            return (
-                f"more than {limits.replies_per_client_hour} automatic replies to mail from client "
-                f"{client} in an hour"
-            )
-    if counts.count(session, ("all", None), lambda: _capped_since(since)) >= limits.replies_total_hour:
+    most = limits.replies_per_client_hour
+    if client is not None and counts.count(("client", client), _in_hour(session, client, since)) >= most:
+        return f"more than {most} automatic replies to mail from client {client} in an hour"
+    if counts.count(("all", None), _in_hour(session, None, since)) >= limits.replies_total_hour:
         return f"more than {limits.replies_total_hour} automatic replies in an hour"
     return None
+
+
+def _to_mailbox(session: Session, key: str, since: datetime) -> Callable[[], int]:
+    return lambda: session.exec(_capped_since(since).where(Outbox.to_key == key)).one()
+
+
+def _in_hour(session: Session, client: str | None, since: datetime) -> Callable[[], int]:
+    return lambda: hour_tally.count(session, ("replies", client), _capped(client), since)
 
 
 def count_mailboxes(session: Session, now: datetime, addresses: Iterable[str]) -> None:

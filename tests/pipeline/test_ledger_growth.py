@@ -28,13 +28,23 @@ from tests.notices import jp_when, stores_booked
 from tests.pipeline.test_batch_accounting import DNS, blank, one_batch, stored
 
 CLIENT = "203.0.113.9"  # the client of the new blank mails and of all the history's mail
-SLOT = datetime(2027, 6, 7, 10, 0, tzinfo=UTC)  # the new notices' first slot: after all the history
+SLOT = datetime(2027, 6, 7, 10, 0, tzinfo=UTC)
+# A load run's limits: the history's replies and links in the hour do not reach them.
+RAISED = "\n".join(
+    f"{name} = 1000000"
+    for name in (
+        "replies_per_client_hour",
+        "replies_total_hour",
+        "new_customers_per_client_hour",
+        "new_customers_total_hour",
+    )
+)  # the new notices' first slot: after all the history
 
 
-def history(ctx: Context, n: int) -> None:
+def history(ctx: Context, n: int, in_hour: bool = False) -> None:
     """n of each: customers, applied notices from the one client, live bookings on the days before
-    the new ones, registration links and capped replies made before the last hour."""
-    earlier = datetime.now(UTC) - timedelta(hours=2)
+    the new ones, registration links and capped replies made before the last hour (or in it)."""
+    earlier = datetime.now(UTC) - timedelta(minutes=30 if in_hour else 120)
     rows: dict[type, list[dict[str, object]]] = {
         Customer: [
             {
@@ -112,10 +122,10 @@ def history(ctx: Context, n: int) -> None:
         s.commit()
 
 
-def recording_work(ctx: Context) -> int:
+def recording_work(ctx: Context, first: int = 0) -> int:
     """SQLite VM instructions (in thousands) this process runs to record eight blank mails and
     eight notices (each a new customer with a name and reading, on a free slot)."""
-    for i in range(8):
+    for i in range(first, first + 8):
         blank(ctx, f"new{i}@example.jp", client=CLIENT)
         start = SLOT + timedelta(days=i)
         name = {"name": f"新規 {i}", "kana": f"シンキ {i}"}
@@ -146,27 +156,41 @@ def recording_work(ctx: Context) -> int:
     ctx.engine.dispose()  # its connections count no more
     with Session(ctx.engine) as s:
         made = s.exec(select(Booking.external_id).where(Booking.id > 0).order_by(Booking.id)).all()
-        assert made[-8:] == [f"N{i}" for i in range(8)]
+        assert made[-8:] == [f"N{i}" for i in range(first, first + 8)]
     return work
 
 
 @pytest.fixture
-def shop_with_history(tmp_path: Path) -> Callable[[int], Context]:
-    def made(n: int) -> Context:
+def shop_with_history(tmp_path: Path) -> Callable[..., Context]:
+    def made(n: int, in_hour: bool = False) -> Context:
         seed_database(tmp_path / f"{n}.db")
-        cfg = write_config(tmp_path / f"shop{n}", DNS, db_url=f"sqlite:///{tmp_path / f'{n}.db'}", shop=SHOP)
+        url = f"sqlite:///{tmp_path / f'{n}.db'}"
+        cfg = write_config(tmp_path / f"shop{n}", DNS, db_url=url, shop=SHOP, mail=RAISED if in_hour else "")
         ctx = Context.build(config.load(cfg))
-        history(ctx, n)
+        history(ctx, n, in_hour)
         return ctx
 
     return made
 
 
 def test_recording_a_message_takes_the_same_work_in_a_ledger_forty_times_larger(
-    shop_with_history: Callable[[int], Context],
+    shop_with_history: Callable[..., Context],
 ) -> None:
     small, large = recording_work(shop_with_history(100)), recording_work(shop_with_history(4000))
     assert large < 1.3 * small, f"{small}k instructions with 100 of each row, {large}k with 4,000"
+
+
+def test_a_busy_hour_is_not_counted_again_by_every_batch(shop_with_history: Callable[..., Context]) -> None:
+    """A load run's hour (the limits raised): the reply and new-customer counts of a batch read what
+    changed since the last batch's, not the hour's every reply and link."""
+
+    def second_batch(n: int) -> int:
+        ctx = shop_with_history(n, in_hour=True)
+        recording_work(ctx)  # reads the hour's rows once
+        return recording_work(ctx, first=8)
+
+    small, large = second_batch(100), second_batch(4000)
+    assert large < 1.3 * small, f"{small}k instructions with 100 replies in the hour, {large}k with 4,000"
 
 
 def test_the_reminder_scan_reads_the_days_ahead_not_every_booking_ever(tmp_path: Path) -> None:
