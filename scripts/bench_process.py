@@ -39,22 +39,13 @@ from mailgate.mail.dkim import sign
 from mailgate.models import Message, Outbox
 from mailgate.pipeline import claim, isolated
 from mailgate.pipeline.worker import process_pending, work
-from tests.conftest import CORPUS, write_config
+from tests.conftest import CORPUS, RAISED_MAIL_LIMITS, write_config
 from tests.e2e.cluster import SHOP  # two staff, open every day 10:00-20:00
 from tests.notices import jp_when, key, stores_booked  # the notices the tests sign, as STORES does
 
 TARGET = 500.0  # msg/s, issue #11
 HOST = "127.0.0.1"
-# A burst of new customers from one test client: the limits a load run needs, raised here.
-LIMITS = "\n".join(
-    f"{name} = 1000000"
-    for name in (
-        "replies_per_client_hour",
-        "replies_total_hour",
-        "new_customers_per_client_hour",
-        "new_customers_total_hour",
-    )
-)
+LIMITS = RAISED_MAIL_LIMITS  # a burst of new customers from one test client
 
 
 def burst(count: int) -> list[tuple[bytes, str]]:

@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, event, func, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import InstrumentedAttribute, SessionTransaction
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 from sqlmodel.sql.expression import Select
@@ -30,7 +30,7 @@ from mailgate import db
 
 REFRESH = timedelta(minutes=10)
 _MOST = 1000  # tallies kept per engine before the stale ones are dropped
-_PENDING = "mailgate_hour_tallies"  # session.info: this transaction's tallies, kept when it commits
+_PENDING = "mailgate_hour_tallies"  # this transaction's tallies, kept for the engine when it commits
 _KEPT: weakref.WeakKeyDictionary[Engine, dict[Hashable, Tally]] = weakref.WeakKeyDictionary()
 
 
@@ -65,7 +65,8 @@ def count(session: Session, name: Hashable, window: Window, since: datetime) -> 
     if not db.sole_writer(session):
         return window.fresh(session, since)
     top = session.scalar(select(func.max(window.row_id))) or 0
-    pending = session.info.setdefault(_PENDING, {})
+    # Kept for the transaction: forgotten if it, or a savepoint in it, rolls back (freed ids).
+    pending: dict[Hashable, Tally] = db.kept(session, _PENDING, dict)
     old = pending.get(name) or _KEPT.get(_engine(session), {}).get(name)
     if old is None or since < old.since or top < old.upto or since - old.read_at > REFRESH:
         tally = Tally(since, top, window.fresh(session, since), since)
@@ -98,8 +99,8 @@ def _engine(session: Session) -> Engine:
 
 
 def _committed(session: OrmSession) -> None:
-    pending = session.info.pop(_PENDING, None)
-    if pending:
+    pending = db.kept_already(session, _PENDING)  # type: ignore[arg-type]
+    if isinstance(pending, dict) and pending:
         kept = _KEPT.setdefault(_engine(session), {})  # type: ignore[arg-type]
         kept.update(pending)
         if len(kept) > _MOST:  # one per SMTP client seen: those not asked for a while go
@@ -108,16 +109,4 @@ def _committed(session: OrmSession) -> None:
                 del kept[name]
 
 
-def _dropped(session: OrmSession, *_: object) -> None:
-    session.info.pop(_PENDING, None)
-
-
-def _ended(session: OrmSession, transaction: SessionTransaction) -> None:
-    if transaction.parent is None:
-        _dropped(session)
-
-
 event.listen(OrmSession, "after_commit", _committed)
-# A savepoint rolled back may have freed ids this transaction's tally counted up to.
-event.listen(OrmSession, "after_soft_rollback", _dropped)
-event.listen(OrmSession, "after_transaction_end", _ended)

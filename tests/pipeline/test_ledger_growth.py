@@ -22,23 +22,13 @@ from mailgate import config
 from mailgate.context import Context
 from mailgate.ledger import reminders
 from mailgate.models import Booking, Customer, Message, Outbox, Token
-from tests.conftest import seed_database, write_config
+from tests.conftest import RAISED_MAIL_LIMITS, seed_database, write_config
 from tests.e2e.cluster import SHOP
 from tests.notices import jp_when, stores_booked
 from tests.pipeline.test_batch_accounting import DNS, blank, one_batch, stored
 
 CLIENT = "203.0.113.9"  # the client of the new blank mails and of all the history's mail
-SLOT = datetime(2027, 6, 7, 10, 0, tzinfo=UTC)
-# A load run's limits: the history's replies and links in the hour do not reach them.
-RAISED = "\n".join(
-    f"{name} = 1000000"
-    for name in (
-        "replies_per_client_hour",
-        "replies_total_hour",
-        "new_customers_per_client_hour",
-        "new_customers_total_hour",
-    )
-)  # the new notices' first slot: after all the history
+SLOT = datetime(2027, 6, 7, 10, 0, tzinfo=UTC)  # the new notices' first slot: after all the history
 
 
 def history(ctx: Context, n: int, in_hour: bool = False) -> None:
@@ -165,7 +155,8 @@ def shop_with_history(tmp_path: Path) -> Callable[..., Context]:
     def made(n: int, in_hour: bool = False) -> Context:
         seed_database(tmp_path / f"{n}.db")
         url = f"sqlite:///{tmp_path / f'{n}.db'}"
-        cfg = write_config(tmp_path / f"shop{n}", DNS, db_url=url, shop=SHOP, mail=RAISED if in_hour else "")
+        limits = RAISED_MAIL_LIMITS if in_hour else ""
+        cfg = write_config(tmp_path / f"shop{n}", DNS, db_url=url, shop=SHOP, mail=limits)
         ctx = Context.build(config.load(cfg))
         history(ctx, n, in_hour)
         return ctx
