@@ -139,6 +139,10 @@ def _already_result(name: str, booking: Booking) -> Result:
 
 def book(session: Session, env: LedgerEnv, cmd: Book, actor: Actor, now: datetime) -> Result:
     name = label(cmd.source, cmd.external_id)
+    # Its customer's locks and its days' in one ordered step (PostgreSQL): taken one after the other
+    # (the customer's, then a day's below it), two nodes' notices waited for each other.
+    days = conflict_records.day_keys(env.calendar, cmd.start, _end(env, cmd.start, cmd.end, cmd.menu))
+    db.serialize(session, *matching.lock_keys(cmd.customer), *days)
     existing = _already(session, cmd)
     if existing is not None:
         return _already_result(name, existing)

@@ -118,12 +118,15 @@ def duplicates_of(session: Session, customer: Customer) -> list[Customer]:
     return [c for c in session.exec(stmt.order_by(Customer.id)) if c.name and same_person(me, c)]
 
 
-def lock(session: Session, details: Person) -> None:
-    """Two notices about one new customer, applied at once on two nodes, must not create two."""
+def lock_keys(details: Person) -> list[str]:
     keys = [f"customer:phone:{details.phone}"] if details.phone else []
     keys += [f"customer:email:{details.email.lower()}"] if details.email else []
-    keys += [f"customer:name:{details.name}:{details.name_kana}"] if details.name else []
-    db.serialize(session, *keys)
+    return keys + ([f"customer:name:{details.name}:{details.name_kana}"] if details.name else [])
+
+
+def lock(session: Session, details: Person) -> None:
+    """Two notices about one new customer, applied at once on two nodes, must not create two."""
+    db.serialize(session, *lock_keys(details))
 
 
 def find_or_create(

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlmodel import Session
 
 from mailgate import config, db, leases
@@ -108,3 +108,32 @@ def test_in_order_a_lock_below_one_held_is_tried_not_waited_for(ctx: Context, el
         held = s.exec(text(mine))  # type: ignore[call-overload]
         assert held.one()[0] == 1, "only its own lock is held; the one below was not queued for"
     elsewhere.rollback()
+
+
+def test_a_booking_notice_takes_its_customers_and_its_days_locks_in_ascending_order(ctx: Context) -> None:
+    """Taken one after the other (the customer's, then a day's below it), two nodes' notices waited
+    for each other: PostgreSQL found the deadlock and the batch went one message at a time (seen in
+    bench_nodes, a customer's name lock against a day lock)."""
+    email_key = db.lock_number("customer:email:nro1@example.jp")
+    day = next(
+        date(2027, 1, 5) + timedelta(days=n)
+        for n in range(60)
+        if day_key(date(2027, 1, 5) + timedelta(days=n)) < email_key
+    )
+    mid = notice(ctx, "RO1", at(day), "090-4444-0001")
+    taken: list[int] = []
+
+    def seen(_conn, _cursor, statement: str, params: object, *_: object) -> None:  # type: ignore[no-untyped-def]
+        if "advisory_xact_lock" in statement and isinstance(params, dict) and params["k"] not in taken:
+            taken.append(params["k"])
+
+    owner = leases.owner_name("worker")
+    claim.take_next(ctx.engine, owner, limit=10)
+    event.listen(ctx.engine, "before_cursor_execute", seen)
+    try:
+        result = batch.record(ctx, owner, {mid: decide(ctx, mid)}, seconds=3600)
+    finally:
+        event.remove(ctx.engine, "before_cursor_execute", seen)
+    assert list(result.recorded) == [mid]
+    assert {email_key, day_key(day)} <= set(taken)
+    assert taken == sorted(taken)
