@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
-from sqlmodel.sql.expression import Select
 
 from mailgate import audit, db, tokens
 from mailgate.audit import Actor
@@ -138,19 +137,24 @@ def new_customers_refusal(session: Session, cfg: Config, client: str | None, now
 
 def _new_customers(session: Session, now: datetime, client: str | None) -> Callable[[], int]:
     """Customers a registration link brought by a blank mail (from `client`, if one is named) made."""
-    window = Window(lambda since: _links(since, client), Token.customer_id, Token.id, Token.created_at)  # type: ignore[arg-type]
-    return lambda: hour_tally.count(session, (NEW_CUSTOMERS, client), window, now - HOUR)
+    window, params = _LINKS[client is not None], {"client": client}
+    return lambda: hour_tally.count(session, (NEW_CUSTOMERS, client), window, now - HOUR, params)
 
 
-def _links(since: datetime, client: str | None) -> Select[Any]:
-    stmt = select(Token.customer_id).where(
-        Token.purpose == "register", col(Token.message_id).is_not(None), col(Token.created_at) > since
+def _links(by_client: bool) -> Window:
+    rows = select(Token.customer_id).where(
+        Token.purpose == "register",
+        col(Token.message_id).is_not(None),
+        col(Token.created_at) > bindparam("since"),
     )
-    if client is None:
-        return stmt
-    # Counted from the hour's links: through the index on the client, a relay's every message ever.
-    client_is = db.unindexed(col(Message.client)) == client
-    return stmt.join(Message, col(Message.id) == col(Token.message_id)).where(client_is)
+    if by_client:
+        rows = rows.join(Message, col(Message.id) == col(Token.message_id))
+        # Counted from the hour's links: through the index on the client, a relay's every message ever.
+        rows = rows.where(db.unindexed(col(Message.client)) == bindparam("client"))
+    return Window(rows, Token.customer_id, Token.id, Token.created_at)  # type: ignore[arg-type]
+
+
+_LINKS = {by_client: _links(by_client) for by_client in (False, True)}
 
 
 def live_link(session: Session, customer_id: int, purpose: str, now: datetime) -> Token | None:

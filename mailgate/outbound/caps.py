@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, func, select
-from sqlmodel.sql.expression import Select, SelectOfScalar
+from sqlmodel.sql.expression import SelectOfScalar
 
 from mailgate import db
 from mailgate.config import Config
@@ -85,18 +85,17 @@ def _capped_since(since: datetime) -> SelectOfScalar[int]:
     return select(func.count()).select_from(Outbox).where(col(Outbox.capped), col(Outbox.created_at) > since)
 
 
-def _capped(client: str | None) -> Window:
-    """The hour's capped replies (caused by mail from `client`, if one is named)."""
-
-    def rows(since: datetime) -> Select[Any]:
-        stmt = select(Outbox.id).where(col(Outbox.capped), col(Outbox.created_at) > since)
-        if client is None:
-            return stmt
-        stmt = stmt.join(Message, col(Message.id) == col(Outbox.cause_message_id))
+def _capped(by_client: bool) -> Window:
+    """The hour's capped replies (caused by mail from the parameter `client`, if `by_client`)."""
+    rows = select(Outbox.id).where(col(Outbox.capped), col(Outbox.created_at) > bindparam("since"))
+    if by_client:
+        rows = rows.join(Message, col(Message.id) == col(Outbox.cause_message_id))
         # Counted from the hour's rows: through the index on the client, a relay's every message ever.
-        return stmt.where(db.unindexed(col(Message.client)) == client)
-
+        rows = rows.where(db.unindexed(col(Message.client)) == bindparam("client"))
     return Window(rows, Outbox.id, Outbox.id, Outbox.created_at)  # type: ignore[arg-type]
+
+
+_REPLIES = {by_client: _capped(by_client) for by_client in (False, True)}
 
 
 def reply_keys(to: str, client: str | None) -> tuple[Key, ...]:
@@ -125,7 +124,8 @@ def _to_mailbox(session: Session, key: str, since: datetime) -> Callable[[], int
 
 
 def _in_hour(session: Session, client: str | None, since: datetime) -> Callable[[], int]:
-    return lambda: hour_tally.count(session, ("replies", client), _capped(client), since)
+    params = {"client": client}
+    return lambda: hour_tally.count(session, ("replies", client), _REPLIES[client is not None], since, params)
 
 
 def count_mailboxes(session: Session, now: datetime, addresses: Iterable[str]) -> None:

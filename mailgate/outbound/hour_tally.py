@@ -14,12 +14,13 @@ meanwhile (an erased customer's) count only until then, and when the clock went 
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
-from sqlalchemy import ColumnElement, event, func, select
+from sqlalchemy import bindparam, event, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.orm import Session as OrmSession
@@ -44,53 +45,73 @@ class Tally:
 
 @dataclass(frozen=True)
 class Window:
-    """What is counted: distinct values of `key` among the rows `rows(since)` selects (rows made
-    after `since`), in the table whose ids are `row_id` and times `made`."""
+    """What is counted: distinct values of `key` among the rows `rows` selects, which are those made
+    after the parameter `since` (`made > :since`), in the table whose ids are `row_id`. Its
+    statements are built once (building one costs as much as running it)."""
 
-    rows: Callable[[datetime], Select[Any]]
+    rows: Select[Any]
     key: InstrumentedAttribute[Any]
     row_id: InstrumentedAttribute[Any]
     made: InstrumentedAttribute[Any]
 
-    def fresh(self, session: Session, since: datetime) -> int:
-        """The count read from all the window's rows."""
+    @cached_property
+    def fresh(self) -> Select[Any]:
         counted = func.count() if self.key is self.row_id else func.count(func.distinct(self.key))
-        return int(
-            session.scalar(self.rows(since).with_only_columns(counted, maintain_column_froms=True)) or 0
-        )
+        return self.rows.with_only_columns(counted, maintain_column_froms=True)
+
+    @cached_property
+    def top(self) -> Select[Any]:
+        return select(func.max(self.row_id))
+
+    @cached_property
+    def added(self) -> Select[Any]:
+        return self.rows.where(self.row_id > bindparam("upto"), self.row_id <= bindparam("top"))
+
+    @cached_property
+    def gone(self) -> Select[Any]:
+        return self.rows.where(self.row_id <= bindparam("upto"), self.made <= bindparam("until"))
+
+    @cached_property
+    def stayed(self) -> Select[Any]:
+        keys = self.key.in_(bindparam("keys", expanding=True))
+        return self.rows.where(self.row_id <= bindparam("upto"), keys)
 
 
-def count(session: Session, name: Hashable, window: Window, since: datetime) -> int:
-    """The number of distinct keys in the window after `since` (kept under `name`)."""
+def count(
+    session: Session, name: Hashable, window: Window, since: datetime, params: dict[str, Any] | None = None
+) -> int:
+    """The number of distinct keys in the window after `since` (kept under `name`); `params`: the
+    values of the window's other parameters."""
+    given = {**(params or {}), "since": since}
     if not db.sole_writer(session):
-        return window.fresh(session, since)
-    top = session.scalar(select(func.max(window.row_id))) or 0
+        return int(session.scalar(window.fresh, given) or 0)
+    top = session.scalar(window.top) or 0
     # Kept for the transaction: forgotten if it, or a savepoint in it, rolls back (freed ids).
     pending: dict[Hashable, Tally] = db.kept(session, _PENDING, dict)
     old = pending.get(name) or _KEPT.get(_engine(session), {}).get(name)
     if old is None or since < old.since or top < old.upto or since - old.read_at > REFRESH:
-        tally = Tally(since, top, window.fresh(session, since), since)
+        tally = Tally(since, top, int(session.scalar(window.fresh, given) or 0), since)
     else:
-        tally = Tally(since, top, _brought_forward(session, window, old, since, top), old.read_at)
+        tally = Tally(since, top, _brought_forward(session, window, old, given, top), old.read_at)
     pending[name] = tally
     return tally.n
 
 
-def _brought_forward(session: Session, window: Window, old: Tally, since: datetime, top: int) -> int:
+def _brought_forward(session: Session, window: Window, old: Tally, given: dict[str, Any], top: int) -> int:
     """old.n, less the keys whose last row in it left the window, plus the keys new rows brought."""
-    ids, made = window.row_id, window.made
-    added = set(session.scalars(window.rows(since).where(ids > old.upto, ids <= top)))
-    gone = window.rows(old.since).where(ids <= old.upto, made <= since)
-    left = set(session.scalars(gone)) if since > old.since else set()
+    since = given["since"]
+    added = set(session.scalars(window.added, {**given, "upto": old.upto, "top": top}))
+    left: set[Any] = set()
+    if since > old.since:
+        left = set(
+            session.scalars(window.gone, {**given, "since": old.since, "upto": old.upto, "until": since})
+        )
     stayed: set[Any] = set()
     if window.key is not window.row_id and (added or left):  # a row's own id is never in two rows
-        still = window.rows(since).where(ids <= old.upto, _in(window.key, added | left))
-        stayed = set(session.scalars(still))
+        # sorted: the same statement for the same values
+        keys = sorted(added | left)
+        stayed = set(session.scalars(window.stayed, {**given, "upto": old.upto, "keys": keys}))
     return old.n - len(left - stayed) + len(added - stayed)
-
-
-def _in(key: InstrumentedAttribute[Any], values: set[Any]) -> ColumnElement[bool]:
-    return key.in_(sorted(values))  # sorted: the same statement for the same values
 
 
 def _engine(session: Session) -> Engine:
