@@ -13,6 +13,7 @@ meanwhile (an erased customer's) count only until then, and when the clock went 
 
 from __future__ import annotations
 
+import threading
 import weakref
 from collections.abc import Hashable
 from dataclasses import dataclass
@@ -33,6 +34,9 @@ REFRESH = timedelta(minutes=10)
 _MOST = 1000  # tallies kept per engine before the stale ones are dropped
 _PENDING = "mailgate_hour_tallies"  # this transaction's tallies, kept for the engine when it commits
 _KEPT: weakref.WeakKeyDictionary[Engine, dict[Hashable, Tally]] = weakref.WeakKeyDictionary()
+# serve commits from several threads (intake, the worker, pages): their after-commit hooks must not
+# change the kept tallies while another thread reads or prunes them.
+_KEPT_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -88,7 +92,7 @@ def count(
     top = session.scalar(window.top) or 0
     # Kept for the transaction: forgotten if it, or a savepoint in it, rolls back (freed ids).
     pending: dict[Hashable, Tally] = db.kept(session, _PENDING, dict)
-    old = pending.get(name) or _KEPT.get(_engine(session), {}).get(name)
+    old = pending.get(name) or _kept(session, name)
     if old is None or since < old.since or top < old.upto or since - old.read_at > REFRESH:
         tally = Tally(since, top, int(session.scalar(window.fresh, given) or 0), since)
     else:
@@ -119,9 +123,16 @@ def _engine(session: Session) -> Engine:
     return bind if isinstance(bind, Engine) else bind.engine
 
 
+def _kept(session: Session, name: Hashable) -> Tally | None:
+    with _KEPT_LOCK:
+        return _KEPT.get(_engine(session), {}).get(name)
+
+
 def _committed(session: OrmSession) -> None:
     pending = db.kept_already(session, _PENDING)  # type: ignore[arg-type]
-    if isinstance(pending, dict) and pending:
+    if not isinstance(pending, dict) or not pending:
+        return
+    with _KEPT_LOCK:
         kept = _KEPT.setdefault(_engine(session), {})  # type: ignore[arg-type]
         kept.update(pending)
         if len(kept) > _MOST:  # one per SMTP client seen: those not asked for a while go
