@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Hashable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import AsyncIterator, Callable, Hashable, Iterator
+from contextlib import asynccontextmanager, contextmanager, suppress
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
@@ -111,6 +111,16 @@ def turn_on_behalf(engine: Engine) -> Iterator[None]:
         yield
         return
     with sqlite_turns.on_behalf(engine.url.database):
+        yield
+
+
+@asynccontextmanager
+async def turn_on_behalf_async(engine: Engine) -> AsyncIterator[None]:
+    """turn_on_behalf for the event loop, which must not block while another writer has the turn."""
+    if engine.dialect.name != "sqlite" or not engine.url.database:
+        yield
+        return
+    async with sqlite_turns.on_behalf_async(engine.url.database):
         yield
 
 

@@ -11,18 +11,20 @@ handler, as before.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 # As PRAGMA busy_timeout: a writer that waits this long for its turn is told the database is locked.
 WAIT_SECONDS = 30.0
+_LOCKED = "database is locked (waited for this process's other writers)"
 
 
 class Turns:
@@ -57,6 +59,14 @@ class Turns:
                 self._queue.remove(gate)
                 return False
         return True  # handed to us just as we gave up: ours
+
+    def try_take(self) -> bool:
+        """The turn if it is free now, without waiting (the event loop may not block)."""
+        with self._mutex:
+            if self._held:
+                return False
+            self._held = True
+            return True
 
     def give(self) -> None:
         with self._mutex:
@@ -163,7 +173,29 @@ def on_behalf(database: str) -> Iterator[None]:
         yield
         return
     if not turns.take():
-        raise sqlite3.OperationalError("database is locked (waited for this process's other writers)")
+        raise sqlite3.OperationalError(_LOCKED)
+    try:
+        yield
+    finally:
+        turns.give()
+
+
+@asynccontextmanager
+async def on_behalf_async(database: str) -> AsyncIterator[None]:
+    """on_behalf for the event loop: taken at once when it is free, else waited for in a thread."""
+    turns = turns_for(database)
+    if turns is None:
+        yield
+        return
+    if not turns.try_take():
+        waiting = asyncio.ensure_future(asyncio.to_thread(turns.take))
+        try:
+            taken = await asyncio.shield(waiting)
+        except asyncio.CancelledError:  # the thread may still be handed the turn: give it back then
+            waiting.add_done_callback(lambda w: w.cancelled() or not w.result() or turns.give())
+            raise
+        if not taken:
+            raise sqlite3.OperationalError(_LOCKED)
     try:
         yield
     finally:
@@ -201,7 +233,7 @@ class TurnTaking(sqlite3.Connection):
         if self.turns is None or self.has_turn:
             return
         if not self.turns.take():
-            raise sqlite3.OperationalError("database is locked (waited for this process's other writers)")
+            raise sqlite3.OperationalError(_LOCKED)
         self.has_turn = True
 
     def give_turn(self) -> None:

@@ -4,20 +4,19 @@ together in the next one (their files fsynced at once, their rows in one transac
 
 One batch at a time, stored by the writer process (inbound/writer.py): it never holds more than one
 transaction, and SQLite has one writer anyway. While it works the event loop goes on reading the next
-messages.
+messages, and sends each to the writer as it arrives, to be read before its batch begins.
 """
 
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
 from mailgate.inbound.store import Arrival, Stored
-from mailgate.inbound.writer import Writer
+from mailgate.inbound.writer import Ahead, Writer
 
 MAX_BATCH = 500  # messages in one transaction: bounds a batch's time and what a failure refuses
 
@@ -42,10 +41,9 @@ class GroupCommit:
         self.writer = Writer(engine, spool_dir)
         self.max_batch = max_batch
         self.counts = Counts()
-        self._waiting: list[tuple[Arrival, asyncio.Future[Stored]]] = []
+        self._waiting: list[tuple[Arrival, Ahead | None, asyncio.Future[Stored]]] = []
         self.storing = 0  # messages in the batch being stored
         self._writer: asyncio.Task[None] | None = None
-        self._thread = ThreadPoolExecutor(1, thread_name_prefix="mailgate-intake")
 
     @property
     def waiting(self) -> int:
@@ -55,34 +53,32 @@ class GroupCommit:
     async def store(self, arrival: Arrival) -> Stored:
         """Stored once its batch has committed; raises what made the batch fail."""
         future: asyncio.Future[Stored] = asyncio.get_running_loop().create_future()
-        self._waiting.append((arrival, future))
+        self._waiting.append((arrival, self.writer.ahead(arrival), future))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write())
         # A client that hangs up meanwhile cancels its wait, not the batch its message is in.
         return await future
 
     async def _write(self) -> None:
-        loop = asyncio.get_running_loop()
         while self._waiting:
             batch, self._waiting = self._waiting[: self.max_batch], self._waiting[self.max_batch :]
-            arrivals = [a for a, _ in batch]
             self.storing = len(batch)
             try:
-                results = await loop.run_in_executor(self._thread, self.writer.store_many, arrivals)
+                results = await self.writer.store_many([(a, ahead) for a, ahead, _ in batch])
             except Exception as e:  # our own failure: every message in the batch is refused for now
                 self.counts.failed += 1
-                for _, future in batch:
+                for _, _, future in batch:
                     if not future.done():
                         future.set_exception(e)
                 continue
             finally:
                 self.storing = 0
             self.counts.add(len(batch))
-            for (_, future), stored in zip(batch, results, strict=True):
+            for (_, _, future), stored in zip(batch, results, strict=True):
                 if not future.done():
                     future.set_result(stored)
 
     def close(self) -> None:
-        """After the SMTP server closed: the batch being stored ends, no other begins."""
-        self._thread.shutdown(wait=True)
-        self.writer.stop(grace=10)
+        """After the SMTP server closed, from another thread while the event loop runs: the batch
+        being stored ends, no other begins."""
+        self.writer.close()

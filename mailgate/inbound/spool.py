@@ -28,15 +28,28 @@ IN_DB = "db:"
 TMP_MAX_AGE = timedelta(hours=36)
 
 
-def keep_many_in_db(conn: Connection, raws: Sequence[bytes]) -> list[str]:
-    """Store each message's bytes in the caller's transaction; the spool_path of each."""
-    digests = [hashlib.sha256(raw).hexdigest() for raw in raws]
+def digest(raw: bytes) -> str:
+    """What names a message's bytes in the database."""
+    return hashlib.sha256(raw).hexdigest()
+
+
+def in_db_path(sha256: str) -> str:
+    """The spool_path of bytes kept in the database."""
+    return f"{IN_DB}{sha256}"
+
+
+def keep_many_in_db(
+    conn: Connection, raws: Sequence[bytes], digests: Sequence[str] | None = None
+) -> list[str]:
+    """Store each message's bytes in the caller's transaction; the spool_path of each. `digests`:
+    their digest(), when the caller has them already."""
+    digests = [digest(raw) for raw in raws] if digests is None else digests
     values = {d: raw for d, raw in zip(digests, raws, strict=True)}
     if values:
         rows = [{"sha256": d, "data": v, "size": len(v)} for d, v in values.items()]
         insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
         conn.execute(insert(RawMessage).on_conflict_do_nothing(), rows)
-    return [f"{IN_DB}{d}" for d in digests]
+    return [in_db_path(d) for d in digests]
 
 
 def read_together(session: Session, spool_paths: Sequence[str]) -> dict[str, bytes]:

@@ -11,12 +11,11 @@ from email.policy import compat32
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.sql.dml import Insert
+from sqlmodel import col, select
 
-from mailgate import db
 from mailgate.inbound import spool
 from mailgate.mail.addresses import first_address
 from mailgate.mail.headers import decode_header_value
@@ -122,35 +121,30 @@ def store(
 
 
 def store_many(engine: Engine, spool_dir: Path, arrivals: Sequence[Arrival]) -> list[Stored]:
-    """Durably store several messages at once: their files fsynced together, their rows in one
-    transaction. All or nothing: on our own failure it raises and no row of any of them is stored."""
-    rows = [_Rows.of(a) for a in arrivals]
-    for attempt in range(3):
-        try:
-            return _store_once(engine, spool_dir, arrivals, rows)
-        except IntegrityError:
-            # A concurrent delivery of the same message (another node, IMAP) won the race: read again,
-            # its rows stand.
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+    """Durably store several messages at once: their bytes and rows in one transaction. All or
+    nothing: on our own failure it raises and no row of any of them is stored."""
+    return store_parsed(engine, [Parsed.of(a) for a in arrivals])
 
 
 @dataclass(frozen=True)
-class _Rows:
-    """What a message's rows hold apart from where its bytes are, parsed once."""
+class Parsed:
+    """A message's bytes and what its rows hold apart from their recipient: its headers read and its
+    hashes taken once (the intake writer does it as each message arrives, not in the batch)."""
 
+    raw: bytes
     key: str
+    sha256: str  # of the bytes: their rawmessage row
     rcpts: list[str]
     fields: dict[str, Any]
 
     @classmethod
-    def of(cls, a: Arrival) -> _Rows:
+    def of(cls, a: Arrival) -> Parsed:
         headers = _headers(a.raw)
         key, msgid = _dedupe_key(a.raw, headers)
         mailboxes: dict[str, str] = {}
         for r in a.rcpts:
             mailboxes.setdefault(r.lower(), r)  # one row per mailbox, spelled as first given
+        sha = spool.digest(a.raw)
         fields = {
             "dedupe_key": key,
             "mail_from": a.mail_from,
@@ -160,36 +154,54 @@ class _Rows:
             "header_message_id": _text(msgid)[:998],
             "from_addr": _text(first_address(str(headers.get("From") or "")))[:320],
             "subject": decode_header_value(headers.get("Subject")),
+            "spool_path": spool.in_db_path(sha),
         }
-        return cls(key, list(mailboxes.values()) or [""], fields)
+        return cls(a.raw, key, sha, list(mailboxes.values()) or [""], fields)
 
 
-def _store_once(
-    engine: Engine, spool_dir: Path, arrivals: Sequence[Arrival], rows: list[_Rows]
-) -> list[Stored]:
-    with Session(db.reading(engine)) as session:
-        query = select(Message.dedupe_key, Message.rcpt, Message.id).where(
-            Message.dedupe_key.in_({r.key for r in rows})
-        )
-        ids: dict[tuple[str, str], int] = {(k, r): i for k, r, i in session.exec(query)}
-    existing = set(ids)
-    new: dict[tuple[str, str], int] = {}  # (key, rcpt) -> the arrival that makes the row
-    for n, r in enumerate(rows):
-        new.update({(r.key, x): n for x in r.rcpts if (r.key, x) not in existing and (r.key, x) not in new})
-    carrying = sorted(set(new.values()))
-    if carrying:
-        raws = [arrivals[n].raw for n in carrying]
-        with engine.begin() as conn:
-            paths = dict(zip(carrying, spool.keep_many_in_db(conn, raws), strict=True))
-            values = [
-                {**rows[n].fields, "rcpt": rcpt, "spool_path": paths[n]} for (_, rcpt), n in new.items()
-            ]
-            # Core, not ORM objects: a batch's rows in one statement, their ids returned by it.
-            stmt = insert(Message).returning(Message.dedupe_key, Message.rcpt, Message.id)
-            ids.update({(k, r): i for k, r, i in conn.execute(stmt, values)})
+def store_parsed(engine: Engine, parsed: Sequence[Parsed]) -> list[Stored]:
+    """store_many for messages already read. A concurrent delivery of the same message (another
+    node, IMAP) is no error: whichever commits first makes the rows, the other finds them."""
+    if not parsed:
+        return []
+    wanted: dict[tuple[str, str], int] = {}  # (key, rcpt) -> the first message of the batch with it
+    for n, p in enumerate(parsed):
+        for rcpt in p.rcpts:
+            wanted.setdefault((p.key, rcpt), n)
+    with engine.begin() as conn:
+        # The rows not there yet, in one statement that skips those already stored (a redelivery, or
+        # one committed meanwhile: PostgreSQL waits for it): no read before the write.
+        values = [{**parsed[n].fields, "rcpt": rcpt} for (_, rcpt), n in wanted.items()]
+        ids = {(k, r): i for k, r, i in conn.execute(_insert_new(conn), values)}
+        made = {kr: n for kr, n in wanted.items() if kr in ids}
+        earlier = {k for k, r in wanted if (k, r) not in ids}
+        if earlier:
+            query = select(Message.dedupe_key, Message.rcpt, Message.id).where(
+                col(Message.dedupe_key).in_(earlier)
+            )
+            ids.update({(k, r): i for k, r, i in conn.execute(query)})
+        carrying = sorted(set(made.values()))
+        if carrying:
+            raws, digests = [parsed[n].raw for n in carrying], [parsed[n].sha256 for n in carrying]
+            spool.keep_many_in_db(conn, raws, digests)
     out = []
-    for n, r in enumerate(rows):
-        made = [ids[(r.key, x)] for x in r.rcpts if new.get((r.key, x)) == n]
-        others = {ids[(r.key, x)] for x in r.rcpts} - set(made)
-        out.append(Stored(ids=made, duplicates=sorted(others)))
+    for n, p in enumerate(parsed):
+        mine = [ids[(p.key, x)] for x in p.rcpts if made.get((p.key, x)) == n]
+        others = {ids[(p.key, x)] for x in p.rcpts} - set(mine)
+        out.append(Stored(ids=mine, duplicates=sorted(others)))
     return out
+
+
+def _insert_new(conn: Connection) -> Insert:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING (key, rcpt, id) of the rows it added, built once
+    per dialect (both have the clause)."""
+    name = conn.dialect.name
+    if name not in _INSERTS:
+        insert = postgresql.insert if name == "postgresql" else sqlite.insert
+        _INSERTS[name] = (
+            insert(Message).on_conflict_do_nothing().returning(Message.dedupe_key, Message.rcpt, Message.id)
+        )
+    return _INSERTS[name]
+
+
+_INSERTS: dict[str, Insert] = {}

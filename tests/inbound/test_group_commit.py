@@ -60,9 +60,9 @@ class Intake:
 
     def close(self) -> None:
         self.server.close()
+        self.handler.intake.close()  # as serve does, while the loop runs: it closes the writer's socket
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=30)
-        self.handler.intake.close()
 
 
 @pytest.fixture
@@ -183,6 +183,32 @@ def test_a_writer_killed_mid_batch_fails_its_messages_and_the_next_batch_is_stor
     assert intake.send(0)[0] == 250, "the client's retry is taken by a new writer"
     assert intake.handler.intake.writer.process is not writer
     assert [m.header_message_id for m in stored(db_ctx)] == ["gc-0@example.jp"]
+
+
+def test_messages_sent_ahead_to_a_writer_that_is_killed_are_sent_again_to_the_next_one(
+    db_ctx: Context, intake: Intake
+) -> None:
+    """Each message goes to the writer as it arrives, to be read before its batch: those a killed
+    writer had been sent are stored by the next one, which was never sent them."""
+    assert intake.send(100)[0] == 250  # a writer started and linked to the event loop
+    pool = ThreadPoolExecutor(QUEUED + 1)
+    with write_lock_elsewhere(db_ctx):
+        first = pool.submit(intake.send, 0)
+        wait_for(lambda: intake.handler.intake.storing == 1)  # the child waits for the lock
+        writer = intake.handler.intake.writer.process
+        assert writer is not None
+        rest = [pool.submit(intake.send, n) for n in range(1, QUEUED + 1)]
+        wait_for(lambda: intake.handler.intake.waiting == QUEUED)
+        assert intake.handler.intake.writer.sent_ahead == 1 + QUEUED  # to that child, as they came
+        writer.kill()
+        assert first.result(timeout=60)[0] == 451
+        wait_for(lambda: intake.handler.intake.storing == QUEUED)  # a new child, waiting for the lock
+    assert [r.result(timeout=60)[0] for r in rest] == [250] * QUEUED
+    pool.shutdown()
+    assert intake.handler.intake.writer.process is not writer
+    assert {m.header_message_id for m in stored(db_ctx)} == {
+        f"gc-{n}@example.jp" for n in (100, *range(1, QUEUED + 1))
+    }
 
 
 def refuse_poison(ctx: Context) -> None:
