@@ -31,7 +31,6 @@ from mailgate.web.connections import PerClientRequests, limited_protocol, uvicor
 log = logging.getLogger("mailgate.server")
 POLL_SECONDS = 5.0
 SEND_SECONDS = 1.0
-WORKER_START_SECONDS = 30.0  # "ready" waits this long at most for the worker's process to start
 
 
 class _WebServer(uvicorn.Server):
@@ -201,8 +200,6 @@ async def _serve(ctx: Context, *, process: bool) -> None:
     available = await startup.database_answers(ctx, handler)
     if not available:
         lines.append(f"  database  unavailable ({handler.unavailable}): mail is refused until it answers")
-    if working is not None:  # the first mail is not left waiting for an interpreter to start
-        await asyncio.to_thread(child.ready.wait, WORKER_START_SECONDS)
     print("\n".join(lines), flush=True)
     if available:
         for line in await asyncio.to_thread(_calendar_drift, ctx):

@@ -51,7 +51,6 @@ class WorkerProcess:
         self._send = threading.Lock()
         self.stopping = False
         self.going = False  # the database answers: the child may work (it starts before)
-        self.ready = threading.Event()  # a child has started, its readers too
 
     def go(self) -> None:
         """Start working: this child and every one started after it."""
@@ -99,8 +98,6 @@ class WorkerProcess:
                 return
             if kind == "recorded":
                 self.on_recorded(value)
-            elif kind == "ready":
-                self.ready.set()
             elif kind == "log":
                 record = logging.makeLogRecord(value)
                 logging.getLogger(record.name).handle(record)
@@ -182,9 +179,6 @@ def _child(fd: int) -> None:
     def recorded(count: int) -> None:
         with contextlib.suppress(OSError):
             send(("recorded", count))
-
-    with contextlib.suppress(OSError):
-        send(("ready", None))
 
     while not arrivals.closed and not arrivals.wait(POLL_SECONDS):
         pass  # serve says when the database answers (its schema checked, the shop imported)
