@@ -155,8 +155,6 @@ async def _serve(ctx: Context, *, process: bool) -> None:
     sent = asyncio.Event()
     # Replies queued: the outbox sender goes now.
     child = WorkerProcess(ctx, on_recorded=lambda _count: loop.call_soon_threadsafe(sent.set))
-    # Its interpreter and readers start while the servers do; it works once the database answers.
-    working = asyncio.create_task(_worker(child, stop)) if process else None
     if ctx.cfg.imap is not None:
         try:
             imap_session.credentials(ctx.cfg)  # a missing password is a startup error, not a retry loop
@@ -214,8 +212,8 @@ async def _serve(ctx: Context, *, process: bool) -> None:
                 child.arrived()  # from the IMAP thread: wake the worker, as SMTP does
 
             tasks.append(asyncio.create_task(imap.run(ctx.cfg, ctx.engine, stop, imap_stored)))
-        if working is not None:
-            child.go()
+        if process:
+            tasks.append(asyncio.create_task(_worker(child, stop)))
             scheduler = schedule.start(ctx)
     await stop.wait()
     log.info("stopping")
@@ -226,6 +224,6 @@ async def _serve(ctx: Context, *, process: bool) -> None:
     web.should_exit = True
     if scheduler is not None:
         scheduler.shutdown(wait=False)
-    await asyncio.gather(*tasks, *([working] if working else []), return_exceptions=True)
+    await asyncio.gather(*tasks, return_exceptions=True)
     ctx.engine.dispose()
     print("mailgate stopped", file=sys.stderr, flush=True)

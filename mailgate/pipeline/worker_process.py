@@ -8,9 +8,8 @@ serve's SQLite turns (sqlite_turns.borrow_turns), so its batches and intake's st
 the order they asked; its log lines are written by serve, as its own are.
 
 Parent and child speak over a socket pair: "arrived" from serve when intake stored mail, "recorded"
-(with a count) and log records from the child. The child starts with serve, and its first pass
-waits for serve's first "arrived", sent once the database answers. It stops when serve closes its
-end (after finishing the pass under way), and dies with serve.
+(with a count) and log records from the child. The child stops when serve closes its end (after
+finishing the pass under way), and when serve dies.
 """
 
 from __future__ import annotations
@@ -50,12 +49,6 @@ class WorkerProcess:
         self._conn: Connection | None = None
         self._send = threading.Lock()
         self.stopping = False
-        self.going = False  # the database answers: the child may work (it starts before)
-
-    def go(self) -> None:
-        """Start working: this child and every one started after it."""
-        self.going = True
-        self.arrived()
 
     def arrived(self) -> None:
         """Intake stored mail: the child's waiting pass claims it now."""
@@ -80,8 +73,6 @@ class WorkerProcess:
                 self.process, self._conn = process, conn
             if self.stopping:
                 self.stop()
-            elif self.going:
-                self.arrived()
             self._listen(conn)
         finally:
             with self._send:
@@ -180,8 +171,6 @@ def _child(fd: int) -> None:
         with contextlib.suppress(OSError):
             send(("recorded", count))
 
-    while not arrivals.closed and not arrivals.wait(POLL_SECONDS):
-        pass  # serve says when the database answers (its schema checked, the shop imported)
     while not arrivals.closed:
         try:
             process_pending(ctx, arrivals=arrivals, linger=POLL_SECONDS, on_recorded=recorded)
