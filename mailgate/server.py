@@ -1,5 +1,4 @@
-"""`mailgate serve`: SMTP, the link pages and the outbox sender on one asyncio loop; the worker in a
-process of its own (pipeline/worker_process.py)."""
+"""`mailgate serve`: SMTP, the link pages, the worker and the outbox sender on one asyncio loop."""
 
 from __future__ import annotations
 
@@ -17,12 +16,15 @@ from sqlmodel import Session
 
 from mailgate import db, links, malloc_arenas, schedule, startup
 from mailgate.context import Context
+from mailgate.faults import is_our_own
 from mailgate.inbound import imap, imap_session, spool
 from mailgate.inbound.smtp import Handler, make_smtp
 from mailgate.inbound.smtp_connection import SmtpLimits
 from mailgate.limits import AcceptErrors, Gate, fit_connections
 from mailgate.outbound.sender import Sender
-from mailgate.pipeline.worker_process import WorkerProcess
+from mailgate.pipeline import isolated
+from mailgate.pipeline.arrivals import Arrivals
+from mailgate.pipeline.worker import process_pending
 from mailgate.rules import binding
 from mailgate.shop import importing
 from mailgate.web.app import create_app
@@ -40,19 +42,26 @@ class _WebServer(uvicorn.Server):
         yield
 
 
-async def _worker(child: WorkerProcess, stop: asyncio.Event) -> None:
-    """The worker's process (pipeline/worker_process.py), started again when it stops."""
+async def _worker(ctx: Context, arrivals: Arrivals, stop: asyncio.Event, sent: asyncio.Event) -> None:
+    """Passes of the worker; a pass waits for intake's next message itself (pipeline/arrivals.py) and
+    ends after POLL_SECONDS without one: then stale claims are reaped and a retry that came due is
+    found, as before."""
+    loop = asyncio.get_running_loop()
+
+    def recorded(_count: int) -> None:
+        loop.call_soon_threadsafe(sent.set)  # replies queued: the outbox sender goes now
+
     while not stop.is_set():
         try:
-            code = await asyncio.to_thread(child.run)
-        except Exception:
-            log.exception("starting the worker process failed")
-        else:
-            if stop.is_set():
-                return
-            log.error("the worker process stopped (exit status %s); starting another", code)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), POLL_SECONDS)
+            await asyncio.to_thread(
+                process_pending, ctx, arrivals=arrivals, linger=POLL_SECONDS, on_recorded=recorded
+            )
+        except Exception as e:  # the database went away, the disk is full: log, wait, try again
+            if is_our_own(e):
+                log.error("worker pass failed: %s: %s", type(e).__name__, e)
+            else:
+                log.exception("worker pass failed")
+            await asyncio.to_thread(arrivals.wait, POLL_SECONDS)
 
 
 async def _sender(sender: Sender, stop: asyncio.Event, wake: asyncio.Event) -> None:
@@ -152,9 +161,12 @@ async def _serve(ctx: Context, *, process: bool) -> None:
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    sent = asyncio.Event()
-    # Replies queued: the outbox sender goes now.
-    child = WorkerProcess(ctx, on_recorded=lambda _count: loop.call_soon_threadsafe(sent.set))
+    arrivals, sent = Arrivals(), asyncio.Event()
+    # The readers' interpreters start while the servers do (a child sent its setup blocks until it
+    # has imported mailgate, a second or more on a busy machine).
+    readers = asyncio.create_task(
+        asyncio.to_thread(isolated.start_readers, ctx) if process else asyncio.sleep(0)
+    )
     if ctx.cfg.imap is not None:
         try:
             imap_session.credentials(ctx.cfg)  # a missing password is a startup error, not a retry loop
@@ -166,7 +178,7 @@ async def _serve(ctx: Context, *, process: bool) -> None:
     loop.set_exception_handler(AcceptErrors())
     smtp_cfg, web_cfg = ctx.cfg.raw.smtp, ctx.cfg.raw.web
     budget = fit_connections(smtp_cfg.max_connections, web_cfg.max_connections)
-    handler = Handler(ctx.cfg, ctx.engine, on_stored=child.arrived)
+    handler = Handler(ctx.cfg, ctx.engine, on_stored=arrivals.announce)
     await asyncio.to_thread(handler.intake.writer.warm)  # its start-up is not the first client's wait
     limits = SmtpLimits.of(smtp_cfg, budget.smtp)
     host, port = ctx.cfg.smtp_listen
@@ -209,15 +221,19 @@ async def _serve(ctx: Context, *, process: bool) -> None:
         if ctx.cfg.imap is not None:
 
             def imap_stored(_result: imap.PassResult) -> None:
-                child.arrived()  # from the IMAP thread: wake the worker, as SMTP does
+                arrivals.announce()  # from the IMAP thread: wake the worker, as SMTP does
 
             tasks.append(asyncio.create_task(imap.run(ctx.cfg, ctx.engine, stop, imap_stored)))
         if process:
-            tasks.append(asyncio.create_task(_worker(child, stop)))
+            try:
+                await readers  # started meanwhile: the first messages do not wait for them
+            except Exception:
+                log.exception("starting the readers failed; the first messages start them")
+            tasks.append(asyncio.create_task(_worker(ctx, arrivals, stop, sent)))
             scheduler = schedule.start(ctx)
     await stop.wait()
     log.info("stopping")
-    child.stop()  # it finishes the pass under way, then exits
+    arrivals.close()  # a worker pass waiting for mail ends now
     smtp.close()
     await smtp.wait_closed()
     await asyncio.to_thread(handler.intake.close)
@@ -225,5 +241,6 @@ async def _serve(ctx: Context, *, process: bool) -> None:
     if scheduler is not None:
         scheduler.shutdown(wait=False)
     await asyncio.gather(*tasks, return_exceptions=True)
+    isolated.stop_all()
     ctx.engine.dispose()
     print("mailgate stopped", file=sys.stderr, flush=True)

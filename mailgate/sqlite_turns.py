@@ -14,11 +14,9 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-import time
 from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -76,46 +74,6 @@ class Turns:
                 self._held = False
 
 
-class ParentsTurns(Turns):
-    """The turns of a child that writes for its parent (serve's worker process): the child's writers
-    queue here, and the one in front then takes its place in the parent's line, where intake and
-    serve's other writers wait (`lend_turns` answers there). One request at a time goes over `conn`:
-    only the writer holding the child's turn speaks. When the parent is gone (killed) there is no
-    line to keep: the child finishes its work meeting other writers in SQLite's busy handler."""
-
-    def __init__(self, conn: Connection) -> None:
-        super().__init__()
-        self._conn: Connection | None = conn
-
-    def _ask(self, *request: object) -> object:
-        if self._conn is not None:
-            try:
-                self._conn.send(request)
-                return self._conn.recv() if request[0] != "give" else None
-            except (EOFError, OSError):
-                self._conn = None
-        return None
-
-    def take(self, seconds: float = WAIT_SECONDS) -> bool:
-        started = time.monotonic()
-        if not super().take(seconds):
-            return False
-        granted = self._ask("take", max(0.0, seconds - (time.monotonic() - started)))
-        if granted is False:
-            super().give()
-            return False
-        return True  # granted, or the parent is gone
-
-    def give(self) -> None:
-        self._ask("give")
-        super().give()
-
-    @property
-    def waiting(self) -> int:
-        theirs = self._ask("waiting")
-        return super().waiting + (theirs if isinstance(theirs, int) else 0)
-
-
 _by_file: dict[str, Turns] = {}
 _by_file_lock = threading.Lock()
 
@@ -124,43 +82,9 @@ def turns_for(database: str) -> Turns | None:
     """The turns of one database file in this process; None for an in-memory database."""
     if not database or database == ":memory:" or database.startswith("file::memory:"):
         return None
-    key = _key(database)
+    key = str(Path(database).resolve())
     with _by_file_lock:
         return _by_file.setdefault(key, Turns())
-
-
-def _key(database: str) -> str:
-    return str(Path(database).resolve())
-
-
-def borrow_turns(database: str, conn: Connection) -> None:
-    """In a child that writes for its parent: this process's writers take the parent's turns."""
-    with _by_file_lock:
-        _by_file[_key(database)] = ParentsTurns(conn)
-
-
-def lend_turns(database: str, conn: Connection) -> None:
-    """In the parent: answer a child's ParentsTurns over `conn` until the child closes it (or dies,
-    when a turn it held is given back)."""
-    turns = turns_for(database)
-    held = False
-    try:
-        while True:
-            request = conn.recv()
-            if request[0] == "take":
-                held = turns.take(request[1]) if turns is not None else True
-                conn.send(held)
-            elif request[0] == "give":
-                if held and turns is not None:
-                    turns.give()
-                held = False
-            else:
-                conn.send(turns.waiting if turns is not None else 0)
-    except (EOFError, OSError):
-        pass
-    finally:
-        if held and turns is not None:
-            turns.give()
 
 
 @contextmanager

@@ -17,6 +17,7 @@ its reader child under --max-rss-mb; no mail over a second of CPU. Exit code 0 w
 from __future__ import annotations
 
 import base64
+import contextlib
 import random
 import re
 import smtplib
@@ -229,6 +230,24 @@ def data_as_is(s: smtplib.SMTP, raw: bytes) -> tuple[int, bytes]:
     return s.getreply()
 
 
+def children(pid: int) -> dict[str, int]:
+    """serve's child processes by role: the readers of stored mail and intake's writer."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        with contextlib.suppress(OSError):
+            found += [int(p) for p in task.read_text().split()]
+    named = {}
+    for p in found:
+        with contextlib.suppress(OSError):
+            role = "writer" if b"inbound.writer" in Path(f"/proc/{p}/cmdline").read_bytes() else "reader"
+            named[f"{role} {p}"] = p
+    return named
+
+
+def reader_pids(pid: int) -> list[int]:
+    return [p for name, p in children(pid).items() if name.startswith("reader")]
+
+
 def cpu_seconds(pid: int) -> float:
     """User and system CPU of a process so far (0 when gone)."""
     import os
@@ -253,7 +272,7 @@ def fuzz(
     deadline = began + seconds
 
     def watch() -> None:
-        pids = {"serve": serve.pid} | pg.processes(serve.pid)
+        pids = {"serve": serve.pid} | children(serve.pid)
         for name, p in pids.items():
             peaks[name] = max(peaks.get(name, 0), pg.vm_kib(p, "VmHWM"))
 
@@ -291,7 +310,7 @@ def fuzz(
         except TimeoutError as e:
             problems.append(f"the worker did not finish: {e}")
         watch()
-        reader_cpu = sum(cpu_seconds(p) for p in pg.pids_of(serve.pid, "reader"))
+        reader_cpu = sum(cpu_seconds(p) for p in reader_pids(serve.pid))
         serve_cpu = cpu_seconds(serve.pid)
         code = serve.stop()
         if code != 0:

@@ -6,7 +6,6 @@ the SMTP client side. Loopback only; nothing here is part of mailgate.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import shutil
 import signal
@@ -260,30 +259,3 @@ def vm_kib(pid: int, key: str) -> int:
     except OSError:
         pass
     return 0
-
-
-# serve's processes below it, by what their command line runs.
-ROLES = {b"inbound.writer": "writer", b"worker_process": "worker", b"pipeline.isolated": "reader"}
-
-
-def processes(pid: int) -> dict[str, int]:
-    """serve's descendants by role and pid ("worker 123", "reader 456"): intake's writer, the
-    worker's process and its readers (children of the worker)."""
-    named: dict[str, int] = {}
-    todo = [pid]
-    while todo:
-        found: list[int] = []
-        for task in Path(f"/proc/{todo.pop()}/task").glob("*/children"):
-            with contextlib.suppress(OSError):
-                found += [int(p) for p in task.read_text().split()]
-        for p in found:
-            with contextlib.suppress(OSError):
-                cmdline = Path(f"/proc/{p}/cmdline").read_bytes()
-                role = next((r for key, r in ROLES.items() if key in cmdline), "other")
-                named[f"{role} {p}"] = p
-                todo.append(p)
-    return named
-
-
-def pids_of(pid: int, role: str) -> list[int]:
-    return [p for name, p in processes(pid).items() if name.split()[0] == role]

@@ -79,7 +79,6 @@ class Sample:
     reader_rss: int  # the largest reader child's
     reader_hwm: int
     readers: int
-    worker_rss: int = 0  # serve's worker process (it records the outcomes)
 
 
 @dataclass
@@ -148,6 +147,21 @@ def _close(conn: smtplib.SMTP | None) -> None:
             conn.close()
 
 
+def readers_of(pid: int) -> list[int]:
+    """The reader children of serve (pipeline/isolated.py), from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
+            if ppid == pid and b"mailgate.pipeline.isolated" in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
 def done_count(engine: Engine) -> int:
     with Session(engine) as s:
         stmt = select(func.count()).select_from(Message).where(col(Message.state).in_(DONE))
@@ -156,8 +170,7 @@ def done_count(engine: Engine) -> int:
 
 def sample(serve: pg.Serve, stream: Stream, engine: Engine, began: float) -> Sample:
     stream.done = done_count(engine)
-    readers = pg.pids_of(serve.pid, "reader")
-    workers = pg.pids_of(serve.pid, "worker")
+    readers = readers_of(serve.pid)
     return Sample(
         at=time.monotonic() - began,
         sent=stream.acks,
@@ -167,7 +180,6 @@ def sample(serve: pg.Serve, stream: Stream, engine: Engine, began: float) -> Sam
         reader_rss=max((pg.vm_kib(p, "VmRSS") for p in readers), default=0),
         reader_hwm=max((pg.vm_kib(p, "VmHWM") for p in readers), default=0),
         readers=len(readers),
-        worker_rss=max((pg.vm_kib(p, "VmRSS") for p in workers), default=0),
     )
 
 
@@ -197,11 +209,9 @@ def memory_figures(
     tenths = deciles(samples, count)
     peaks = [max((s.serve_rss for s in t), default=0) for t in tenths]
     reader_peaks = [max((s.reader_rss for s in t), default=0) for t in tenths]
-    worker_peaks = [max((s.worker_rss for s in t), default=0) for t in tenths]
     figures["serve peak RSS per tenth (MB)"] = " ".join(f"{p / 1024:.0f}" for p in peaks)
-    figures["worker process peak RSS per tenth (MB)"] = " ".join(f"{p / 1024:.0f}" for p in worker_peaks)
     figures["largest reader's peak RSS per tenth (MB)"] = " ".join(f"{p / 1024:.0f}" for p in reader_peaks)
-    for who, series in (("serve", peaks), ("worker", worker_peaks), ("reader", reader_peaks)):
+    for who, series in (("serve", peaks), ("reader", reader_peaks)):
         if series[1] and series[9]:
             ratio = series[9] / series[1]
             figures[f"{who}: last tenth's peak / second tenth's"] = f"{ratio:.2f}"

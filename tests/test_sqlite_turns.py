@@ -5,9 +5,7 @@ only: PostgreSQL has row locks and no such queue."""
 
 from __future__ import annotations
 
-import socket
 import threading
-from multiprocessing.connection import Connection as MpConnection
 from pathlib import Path
 
 import pytest
@@ -157,62 +155,3 @@ def test_a_transaction_knows_when_other_writers_of_its_process_wait_for_it(
         assert db.others_waiting(s)
     other.join(60)
     assert _log(engine) == ["long", "other"]
-
-
-def _lent(tmp_path: Path) -> tuple[sqlite_turns.ParentsTurns, threading.Thread, MpConnection]:
-    """A child's turns (serve's worker process), answered by this process as serve answers them."""
-    ours, theirs = socket.socketpair()
-    lender = threading.Thread(
-        target=sqlite_turns.lend_turns, args=(str(tmp_path / "turns.db"), MpConnection(ours.detach()))
-    )
-    lender.start()
-    conn = MpConnection(theirs.detach())
-    return sqlite_turns.ParentsTurns(conn), lender, conn
-
-
-def test_a_child_process_writer_waits_in_its_parents_line(engine: Engine, tmp_path: Path) -> None:
-    child, lender, sock = _lent(tmp_path)
-    hold = threading.Event()
-    parents = threading.Thread(target=_write, args=(engine, "parent", hold))
-    parents.start()
-    until(lambda: _turns(tmp_path)._held, "the parent's writer has the turn")
-    taken = threading.Event()
-    threading.Thread(target=lambda: child.take() and taken.set()).start()
-    until(lambda: _turns(tmp_path).waiting == 1, "the child waits in the parent's line")
-    assert not taken.is_set()
-    hold.set()
-    parents.join(30)
-    assert taken.wait(30)
-    second = threading.Thread(target=_write, args=(engine, "parent again"))
-    second.start()
-    until(lambda: child.waiting == 1, "the child sees the parent's writer waiting for it")
-    assert second.is_alive()
-    child.give()
-    second.join(30)
-    assert _log(engine) == ["parent", "parent again"]
-    sock.close()
-    lender.join(30)
-    assert not lender.is_alive()
-
-
-def test_a_child_that_dies_holding_the_turn_gives_it_back(engine: Engine, tmp_path: Path) -> None:
-    child, lender, sock = _lent(tmp_path)
-    assert child.take()
-    waiting = threading.Thread(target=_write, args=(engine, "parent"))
-    waiting.start()
-    until(lambda: _turns(tmp_path).waiting == 1, "the parent's writer waits for the child")
-    sock.close()  # the child is killed: its end of the socket closes
-    waiting.join(30)
-    assert _log(engine) == ["parent"]
-    lender.join(30)
-    assert not lender.is_alive()
-
-
-def test_a_child_whose_parent_died_finishes_its_writes_without_its_line() -> None:
-    parents_end, childs_end = socket.socketpair()
-    child = sqlite_turns.ParentsTurns(MpConnection(childs_end.detach()))
-    parents_end.close()  # serve was killed
-    assert child.take(seconds=1)  # not "database is locked" for work it can still finish
-    assert child.waiting == 0
-    child.give()
-    assert child.take(seconds=1)  # and again: its own writers still queue among themselves

@@ -43,10 +43,6 @@ class Arrivals:
             self.woken += 1
             return True
 
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
     def close(self) -> None:
         """Serve is stopping: a waiting pass ends now, and none waits again."""
         with self._changed:

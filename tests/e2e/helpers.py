@@ -88,21 +88,3 @@ def cli(config: Path, *args: str) -> Any:
     done = CliRunner().invoke(app, ["--config", str(config), *args, "--json"])
     assert done.exit_code == 0, (done.stderr, done.exception)
     return json.loads(done.stdout)
-
-
-def children_of(pid: int) -> dict[int, bytes]:
-    """A process's children and their command lines, from /proc."""
-    found: dict[int, bytes] = {}
-    for task in Path(f"/proc/{pid}/task").glob("*/children"):
-        try:
-            for child in task.read_text().split():
-                found[int(child)] = Path(f"/proc/{child}/cmdline").read_bytes()
-        except OSError:
-            continue
-    return found
-
-
-def worker_pid(serve_pid: int) -> int:
-    """serve's worker process (it claims and records messages; serve itself claims replies)."""
-    [pid] = [p for p, cmd in children_of(serve_pid).items() if b"mailgate.pipeline.worker_process" in cmd]
-    return pid

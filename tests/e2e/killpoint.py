@@ -7,9 +7,6 @@ transaction that records a message's outcome (decided, not recorded); "UPDATE ou
 opens the one that records a delivery (delivered, not recorded).
 "after commit: outbox": just after the first transaction that queued an outbox row has committed
 (the message applied, its reply not yet sent).
-
-The worker records outcomes in a process of its own (pipeline/worker_process.py): the point is
-armed there too (childsite/sitecustomize.py), and a kill there kills serve with it, as a node dies.
 """
 
 from __future__ import annotations
@@ -24,15 +21,7 @@ from sqlalchemy.orm import Session
 
 AT = os.environ["MAILGATE_TEST_KILL_AT"].upper()
 NTH = int(os.environ.get("MAILGATE_TEST_KILL_NTH", "1"))
-SERVE = "MAILGATE_TEST_KILL_SERVE"  # the pid of the serve this process belongs to
 seen = 0
-
-
-def _die() -> None:
-    serve = int(os.environ.get(SERVE) or 0)
-    if serve and serve != os.getpid():
-        os.kill(serve, signal.SIGKILL)
-    os.kill(os.getpid(), signal.SIGKILL)
 
 
 AFTER_COMMIT = "AFTER COMMIT: "
@@ -44,7 +33,7 @@ def _die_here(conn, cursor, statement, parameters, context, executemany) -> None
     if statement.lstrip().upper().startswith(AT):
         seen += 1
         if seen >= NTH:
-            _die()
+            os.kill(os.getpid(), signal.SIGKILL)
 
 
 @event.listens_for(Session, "after_flush")
@@ -59,14 +48,11 @@ def _die_after(session: Session) -> None:
     if session.in_nested_transaction():  # a savepoint released: nothing is committed yet
         return
     if session.info.pop("kill_after_commit", False):
-        _die()
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 if __name__ == "__main__":
     from mailgate.cli import main
-    from tests.e2e.everywhere import arm_children
 
-    arm_children()
-    os.environ[SERVE] = str(os.getpid())
     sys.argv = ["mailgate", *sys.argv[1:]]
     main()

@@ -35,7 +35,7 @@ from tests import notices
 from tests.conftest import CORPUS, wait_for
 from tests.dovecot import Dovecot, running_dovecot
 from tests.e2e.cluster import IMAP_PASSWORD_ENV, LockWatch, Node, Relay, node_config, recording_relay
-from tests.e2e.helpers import first_url, forms, parse_mail, worker_pid
+from tests.e2e.helpers import first_url, forms, parse_mail
 from tests.e2e.test_notices_imap import STORED, append, server_flags
 
 pytestmark = pytest.mark.e2e
@@ -190,8 +190,7 @@ def kill_mid_work(
     worker is inside the transaction applying a blank mail (held there: the test holds the lock that
     serializes signups per address). Another node may take the reply or the blank mail first: then
     the next one."""
-    pid = f"/{victim.served.proc.pid}/"  # serve claims replies, its worker process messages
-    worker = f"/{worker_pid(victim.served.proc.pid)}/"
+    pid = f"/{victim.served.proc.pid}/"
 
     def in_flight() -> int | None:
         with Session(engine) as s:
@@ -211,8 +210,7 @@ def kill_mid_work(
                     "WHERE l.locktype = 'advisory' AND NOT l.granted AND a.application_name = :app"
                 ).bindparams(app=victim.app)
             ).one()[0]
-            mine = col(Message.claimed_by).contains(worker)
-            stmt = select(Message.id).where(Message.from_addr == addr, mine)
+            stmt = select(Message.id).where(Message.from_addr == addr, col(Message.claimed_by).contains(pid))
             return s.exec(stmt).first() if waiting else None
 
     with relay.answering_later() as holding:
