@@ -23,15 +23,17 @@ import traceback
 from collections import Counter
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mailgate import children
 from mailgate.authn import find_originals
 from mailgate.config import Config
-from mailgate.context import Context
 from mailgate.mail.parse import parse
 from mailgate.rules.engine import RuleSet, decide
 from mailgate.rules.intent import Intent
+
+if TYPE_CHECKING:  # the child never needs it: the database layer is most of a reader's start-up
+    from mailgate.context import Context
 
 # Wall time a read may take beyond its CPU limit: DKIM keys come from DNS (seconds each), and on a
 # busy machine a child gets a fraction of a CPU.

@@ -292,7 +292,9 @@ def test_three_nodes_on_one_postgresql_apply_every_message_once_through_a_kill(
             check_one_poller(watch, run, victim.app, taker)
             check_links_open_on_every_node(relay, run)
         finally:
-            codes = {n.app: n.stop() for n in run.nodes if n.alive}
+            alive = [n for n in run.nodes if n.alive]
+            with ThreadPoolExecutor(len(alive) or 1) as pool:  # a second or more each: all at once
+                codes = dict(zip([n.app for n in alive], pool.map(Node.stop, alive), strict=True))
             engine.dispose()
     assert set(codes.values()) == {0}, codes
 
