@@ -77,7 +77,9 @@ class Message(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("dedupe_key", "rcpt"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    dedupe_key: str = Field(max_length=64, index=True)
+    # No index of its own: the unique (dedupe_key, rcpt) begins with it, and a second index cost
+    # intake a page written per message.
+    dedupe_key: str = Field(max_length=64)
     rcpt: str = Field(max_length=320)
     mail_from: str | None = Field(default=None, max_length=320)  # envelope sender; None when unknown
     via: str = Field(max_length=16)  # smtp | imap | file
