@@ -298,7 +298,8 @@ def mailgate_part(
     code: Path | None = None,
 ) -> Part:
     authn = f'[authn]\ndns_overrides = "{CORPUS / "keys" / "dns.json"}"\n'
-    config = write_config(directory, authn + SMTP_LIMITS, shop=SHOP, mail=LIMITS)
+    # An older mailgate makes its own database: this one's template may hold migrations it refuses.
+    config = write_config(directory, authn + SMTP_LIMITS, shop=SHOP, mail=LIMITS, database=code is None)
     env = {"PYTHONASYNCIODEBUG": "1"} if args.asyncio_debug else {}
     if code is not None:  # the older checkout first on the path (the readers follow serve's mailgate)
         env["PYTHONPATH"] = str(code)
