@@ -9,7 +9,6 @@ import functools
 import os
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from hypothesis import settings
 from mailgate import config, schema
 from mailgate.context import Context
 from mailgate.db import make_engine
+from tests.ports import free_port
 from tests.postgres import pg_bin, running_postgres
 
 # Hypothesis's default 200 ms deadline per example is a timing assertion: on this shared 2-core
@@ -51,12 +51,6 @@ RAISED_MAIL_LIMITS = "\n".join(
         "new_customers_total_hour",
     )
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def write_config(
@@ -206,8 +200,31 @@ def start_serve(
     Its log is a pipe the test reads, unless `stderr=` names a file (a test that makes much log:
     nobody reading a full pipe would stop the server)."""
     starts_a_server("mailgate serve")
+    for _ in range(PORT_TRIES - 1):
+        try:
+            return _start_serve(config_path, args, env, mailgate, popen)
+        except PortTaken:
+            continue  # a free port was taken between our probe and serve's bind (other tests' clients)
+    return _start_serve(config_path, args, env, mailgate, popen)
+
+
+PORT_TRIES = 4
+
+
+class PortTaken(AssertionError):
+    pass
+
+
+def _start_serve(
+    config_path: Path,
+    args: tuple[str, ...],
+    env: dict[str, str] | None,
+    mailgate: tuple[str, ...],
+    popen: dict[str, object],
+) -> Served:
     smtp_port, http_port = free_port(), free_port()
     var = config_path.parent / "var"
+    log = popen.get("stderr")
     proc = subprocess.Popen(
         [
             *mailgate,
@@ -221,10 +238,9 @@ def start_serve(
             *args,
         ],
         stdout=subprocess.PIPE,
-        stderr=popen.pop("stderr", subprocess.PIPE),
         text=True,
         env={**os.environ, **(env or {})},
-        **popen,  # type: ignore[arg-type]
+        **{"stderr": subprocess.PIPE, **popen},  # type: ignore[arg-type]
     )
     banner = []
     assert proc.stdout is not None
@@ -232,8 +248,10 @@ def start_serve(
     while time.monotonic() < deadline:
         line = proc.stdout.readline()
         if not line:
-            err = proc.stderr.read() if proc.stderr else ""
-            raise AssertionError(f"mailgate serve exited early ({proc.wait()}):\n{''.join(banner)}\n{err}")
+            code = proc.wait()
+            err = proc.stderr.read() if proc.stderr else Path(getattr(log, "name", "/dev/null")).read_text()
+            why = PortTaken if "address already in use" in err else AssertionError
+            raise why(f"mailgate serve exited early ({code}):\n{''.join(banner)}\n{err}")
         banner.append(line)
         if line.strip() == "ready":
             return Served(proc, config_path, var, smtp_port, http_port, "".join(banner))

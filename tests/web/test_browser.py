@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from playwright.sync_api import ConsoleMessage, Page, sync_playwright
 from mailgate.context import Context
 from mailgate.web.app import create_app
 from tests.conftest import starts_a_server
+from tests.ports import free_port
 from tests.web.test_app import get_customer, make_context, pending_customer
 
 pytestmark = pytest.mark.e2e  # starts real servers
@@ -31,12 +31,6 @@ LAUNCH_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
