@@ -14,7 +14,7 @@ from mailgate import db
 from mailgate.config import Config
 from mailgate.faults import is_our_own, is_out_of_space
 from mailgate.inbound.group_commit import GroupCommit
-from mailgate.inbound.smtp_connection import Connection, SmtpLimits, looked_up_names
+from mailgate.inbound.smtp_connection import Connection, SmtpLimits
 from mailgate.inbound.store import Arrival
 
 log = logging.getLogger("mailgate.smtp")
@@ -44,9 +44,6 @@ class Handler:
         self._said_short = 0.0
         self._space: tuple[float, int | None] = (-1.0, None)  # (when looked, bytes free)
         self.unavailable: str | None = None  # why the database cannot be used, while it cannot
-
-    def __dir__(self) -> list[str]:
-        return looked_up_names(type(self))
 
     def space_left(self) -> int | None:
         """Bytes free where the SQLite database is; None for a database server's (PostgreSQL)."""

@@ -4,7 +4,6 @@ from a configured front MTA, as Postfix sends them), its messages, and DATA line
 from __future__ import annotations
 
 import asyncio
-import functools
 import ipaddress
 import logging
 import re
@@ -14,6 +13,7 @@ from typing import Any
 from aiosmtpd.smtp import SMTP, Envelope, syntax
 
 from mailgate.config.sections import SmtpSection
+from mailgate.inbound import smtp_setup
 from mailgate.limits import EveryMinute, Gate, Rate
 
 log = logging.getLogger("mailgate.smtp")
@@ -82,19 +82,11 @@ def _named_client(attributes: dict[str, str]) -> str | bool | None:
     return client_address(addr) or False
 
 
-@functools.cache
-def looked_up_names(cls: type) -> list[str]:
-    """What aiosmtpd's SMTP.__init__ looks up with dir() and getmembers() on every connection (its
-    commands, AUTH mechanisms and the handler's hooks), reading every attribute to find them: a third
-    of a short session's CPU. A `__dir__` returning these from a cache gives it the same table."""
-    return [n for n in dir(cls) if n.startswith(("smtp_", "auth_", "handle_"))]
-
-
 class Connection(SMTP):
     """aiosmtpd's SMTP with mailgate's limits; the Handler asks it whether a message may begin."""
 
     def __init__(self, handler: Any, limits: SmtpLimits, **kwargs: Any) -> None:
-        super().__init__(handler, **kwargs)
+        smtp_setup.set_up(self, handler, **kwargs)  # SMTP.__init__, without its lookups every time
         self.limits = limits
         self.peer_ip = ""
         self.client = ""  # the original client: the peer, or whom XCLIENT named
@@ -102,9 +94,6 @@ class Connection(SMTP):
         self.messages = 0
         self.refused_recipients = 0
         self.close_after_reply = False
-
-    def __dir__(self) -> list[str]:
-        return looked_up_names(type(self))
 
     def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
         # aiosmtpd parses every path with the email package's header parser (and defines a class

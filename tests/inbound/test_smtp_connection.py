@@ -97,3 +97,66 @@ def test_a_plain_path_reads_as_aiosmtpd_reads_it(local: str, domain: str, rest: 
 def test_any_other_path_reads_as_aiosmtpd_reads_it(arg: str) -> None:
     ours = _connection()
     assert ours._getaddr(arg) == SMTP._getaddr(ours, arg)
+
+
+def _made_by_aiosmtpd(monkeypatch: pytest.MonkeyPatch) -> list[SMTP]:
+    """The connections whose setup ran aiosmtpd's own SMTP.__init__ from now on."""
+    made: list[SMTP] = []
+    own = SMTP.__init__
+
+    def counted(self: SMTP, *args: object, **kwargs: object) -> None:
+        made.append(self)
+        own(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(SMTP, "__init__", counted)
+    return made
+
+
+def test_a_connection_after_the_first_copies_what_aiosmtpd_found_for_the_first(
+    ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handler = Handler(ctx.cfg, ctx.engine, on_stored=lambda: None)
+    made = _made_by_aiosmtpd(monkeypatch)
+    first, second = _connection(handler), _connection(handler)
+    assert made == [first]
+    monkeypatch.undo()
+    plain = Connection.__new__(Connection)
+    SMTP.__init__(plain, handler, hostname="shop.example")
+    assert set(vars(plain)) <= set(vars(second)) and set(vars(first)) == set(vars(second))
+    for name, value in vars(plain).items():
+        copied = getattr(second, name)
+        if name in ("_smtp_methods", "_auth_methods"):
+            assert copied.keys() == value.keys()
+            bound = [m.method if name == "_auth_methods" else m for m in copied.values()]
+            assert all(getattr(m, "__self__", second) is second for m in bound)  # not the first's
+        elif name == "_client_connected_cb":
+            assert copied.__self__ is second and copied.__func__ is value.__func__
+        elif name in ("_closed", "_strong_reader", "_stream_reader_wr", "_drain_waiters"):
+            assert copied is not getattr(first, name)  # its own reader and futures
+        else:
+            assert copied == value, name
+    assert second._smtp_methods["DATA"] == second.smtp_DATA
+    assert second._handle_hooks == plain._handle_hooks  # the handler's own, shared
+
+
+def test_a_connection_runs_aiosmtpds_setup_again_when_it_holds_what_cannot_be_copied(
+    ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = _made_by_aiosmtpd(monkeypatch)
+    own = SMTP.__init__
+
+    def with_a_list(self: SMTP, *args: object, **kwargs: object) -> None:
+        own(self, *args, **kwargs)  # type: ignore[arg-type]
+        self.pending = []  # type: ignore[attr-defined]  # a later aiosmtpd's per-connection state
+
+    monkeypatch.setattr(SMTP, "__init__", with_a_list)
+    handler = Handler(ctx.cfg, ctx.engine, on_stored=lambda: None)
+    connections = [_connection(handler) for _ in range(3)]
+    assert made == connections
+    assert len({id(c.pending) for c in connections}) == 3  # type: ignore[attr-defined]
+
+
+def test_each_handler_has_its_connections_find_its_own_hooks(ctx: Context) -> None:
+    one, other = (Handler(ctx.cfg, ctx.engine, on_stored=lambda: None) for _ in range(2))
+    for handler in (one, other, one, other):
+        assert _connection(handler)._handle_hooks["DATA"].__self__ is handler
