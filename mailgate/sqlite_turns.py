@@ -12,6 +12,7 @@ handler, as before.
 from __future__ import annotations
 
 import asyncio
+import functools
 import sqlite3
 import threading
 from collections import deque
@@ -82,9 +83,16 @@ def turns_for(database: str) -> Turns | None:
     """The turns of one database file in this process; None for an in-memory database."""
     if not database or database == ":memory:" or database.startswith("file::memory:"):
         return None
-    key = str(Path(database).resolve())
+    key = _resolved(database)
     with _by_file_lock:
         return _by_file.setdefault(key, Turns())
+
+
+@functools.lru_cache(maxsize=64)
+def _resolved(database: str) -> str:
+    """The file's one name (symlinks and `..` resolved): asked for at every intake batch, so
+    remembered instead of resolved through the file system each time."""
+    return str(Path(database).resolve())
 
 
 @contextmanager
