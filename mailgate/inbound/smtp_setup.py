@@ -15,6 +15,7 @@ import asyncio
 import ssl
 import weakref
 from collections.abc import Callable
+from dataclasses import dataclass
 from types import FunctionType, MethodType
 from typing import Any
 
@@ -22,9 +23,15 @@ from aiosmtpd.smtp import SMTP, _AuthMechAttr, make_loop
 
 Copier = Callable[[SMTP], object]
 _SHARED = (type(None), bool, int, float, str, bytes, FunctionType, ssl.SSLContext)
-_templates: weakref.WeakKeyDictionary[object, dict[object, dict[str, Copier] | None]] = (
-    weakref.WeakKeyDictionary()
-)
+
+
+@dataclass(frozen=True)
+class Template:
+    shared: dict[str, object]  # the same value for every connection (the handler's hooks, numbers)
+    own: dict[str, Copier]  # made for each (its commands and AUTH methods, bound to it)
+
+
+_templates: weakref.WeakKeyDictionary[object, dict[object, Template | None]] = weakref.WeakKeyDictionary()
 
 
 def set_up(conn: SMTP, handler: Any, **options: Any) -> None:
@@ -40,8 +47,8 @@ def set_up(conn: SMTP, handler: Any, **options: Any) -> None:
         SMTP.__init__(conn, handler, **options)
         by_kind[kind] = _template(conn, handler)
         return
-    copiers = by_kind[kind]
-    if copiers is None:
+    template = by_kind[kind]
+    if template is None:
         SMTP.__init__(conn, handler, **options)
         return
     loop = options.get("loop") or _loop()
@@ -50,7 +57,8 @@ def set_up(conn: SMTP, handler: Any, **options: Any) -> None:
     asyncio.StreamReaderProtocol.__init__(
         conn, reader, client_connected_cb=conn._cb_client_connected, loop=loop
     )
-    for name, copy in copiers.items():
+    conn.__dict__.update(template.shared)
+    for name, copy in template.own.items():
         setattr(conn, name, copy(conn))
 
 
@@ -62,32 +70,41 @@ def _loop() -> asyncio.AbstractEventLoop:
         return make_loop()
 
 
-def _template(conn: SMTP, handler: Any) -> dict[str, Copier] | None:
+def _template(conn: SMTP, handler: Any) -> Template | None:
     """How to give a new connection each of `conn`'s attributes; None if one of them is of a kind
     this module cannot copy safely."""
     loop = conn.loop
     # What asyncio's StreamReaderProtocol.__init__ sets is made new for each connection.
     made_new = vars(asyncio.StreamReaderProtocol(asyncio.StreamReader(loop=loop), _ignore, loop=loop))
-    copiers: dict[str, Copier] = {}
+    template = Template({}, {})
     for name, value in vars(conn).items():
         if name in made_new or name == "loop":
             continue
-        copy = _copier(value, conn, handler)
-        if copy is None:
+        if _shared(value, handler):
+            template.shared[name] = value
+        elif (copy := _copier(value, conn, handler)) is not None:
+            template.own[name] = copy
+        else:
             return None
-        copiers[name] = copy
-    return copiers
+    return template
 
 
 def _ignore(_reader: asyncio.StreamReader, _writer: asyncio.StreamWriter) -> None:
     pass
 
 
+def _shared(value: object, handler: Any) -> bool:
+    """Immutable, or the handler's (one handler serves every connection)."""
+    return (
+        isinstance(value, _SHARED)
+        or value is handler
+        or (isinstance(value, MethodType) and value.__self__ is handler)
+    )
+
+
 def _copier(value: object, conn: SMTP, handler: Any) -> Copier | None:
-    if isinstance(value, _SHARED) or value is handler:
+    if _shared(value, handler):
         return lambda _new: value
-    if isinstance(value, MethodType) and value.__self__ is handler:
-        return lambda _new: value  # the handler is shared by every connection
     if isinstance(value, MethodType) and value.__self__ is conn:
         func = value.__func__
         return lambda new: MethodType(func, new)
