@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, update
+from sqlalchemy import ColumnElement, Update, bindparam, or_, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -55,33 +55,33 @@ def is_gone(owner: str) -> bool:
     return False
 
 
-def take(
-    session: Session,
-    model: Any,
-    ready: Sequence[ColumnElement[bool]],
-    *,
-    busy_state: str,
-    owner: str,
-    until: datetime,
-    limit: int = 1,
-    **values: Any,
-) -> list[int]:
-    """Mark up to `limit` ready rows (lowest id first) as `busy_state`, owned by `owner` until `until`.
-    Returns the ids taken; the caller commits."""
-    pick = select(model.id).where(*ready).order_by(col(model.id)).limit(limit)
-    if db.is_postgres(session):
+def take_statement(
+    model: Any, ready: Sequence[ColumnElement[bool]], *, busy_state: str, postgres: bool, **values: Any
+) -> Update:
+    """What `take` runs, built once by its caller (building it cost more than running it): up to
+    the parameter `limit` ready rows, lowest id first, marked `busy_state` and owned by the
+    parameters `owner` until `until`. `ready` and `values` may name parameters of their own."""
+    pick = select(model.id).where(*ready).order_by(col(model.id)).limit(bindparam("limit"))
+    if postgres:
         # Under IN, PostgreSQL may run the pick again for every row the UPDATE scans (a nested-loop
         # semi join), each run locking `limit` more rows: taking them all. A materialized CTE runs once.
         picked = pick.with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
         pick = select(picked.c.id)
-    stmt = (
+    return (
         update(model)
         .where(col(model.id).in_(pick.scalar_subquery()), *ready)
-        .values(state=busy_state, claimed_by=owner, lease_until=until, **values)
+        .values(state=busy_state, claimed_by=bindparam("owner"), lease_until=bindparam("until"), **values)
         .returning(model.id)
         .execution_options(synchronize_session=False)
     )
-    return sorted(session.exec(stmt).scalars())  # type: ignore[call-overload]
+
+
+def take(
+    session: Session, statement: Update, *, owner: str, until: datetime, limit: int = 1, **params: Any
+) -> list[int]:
+    """Run a `take_statement`: the ids taken (the caller commits)."""
+    given = {"owner": owner, "until": until, "limit": limit, **params}
+    return sorted(session.exec(statement, params=given).scalars())  # type: ignore[call-overload]
 
 
 def stale(session: Session, model: Any, busy_state: str, now: datetime) -> list[Any]:

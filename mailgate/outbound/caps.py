@@ -128,6 +128,17 @@ def _in_hour(session: Session, client: str | None, since: datetime) -> Callable[
     return lambda: hour_tally.count(session, ("replies", client), _REPLIES[client is not None], since, params)
 
 
+_BY_MAILBOX = (
+    select(Outbox.to_key, func.count())
+    .where(
+        col(Outbox.capped),
+        col(Outbox.created_at) > bindparam("since"),
+        col(Outbox.to_key).in_(bindparam("keys", expanding=True)),
+    )
+    .group_by(col(Outbox.to_key))
+)  # built once
+
+
 def count_mailboxes(session: Session, now: datetime, addresses: Iterable[str]) -> None:
     """The per-mailbox counts of these addresses (a batch's senders, who may be answered), read
     together with one GROUP BY instead of one count per reply. Only where the counts are kept for
@@ -138,11 +149,7 @@ def count_mailboxes(session: Session, now: datetime, addresses: Iterable[str]) -
     keys = {mailbox_key(a) for a in addresses if a} - {k for kind, k in counts.values if kind == "to"}
     if not keys:
         return
-    stmt = (
-        select(Outbox.to_key, func.count())
-        .where(col(Outbox.capped), col(Outbox.created_at) > now - HOUR, col(Outbox.to_key).in_(keys))
-        .group_by(col(Outbox.to_key))
-    )
-    found: dict[str, int] = dict(session.exec(stmt).all())  # type: ignore[arg-type]
+    params = {"since": now - HOUR, "keys": sorted(keys)}
+    found: dict[str, int] = dict(session.exec(_BY_MAILBOX, params=params).all())  # type: ignore[arg-type]
     for key in keys:
         counts.values[("to", key)] = found.get(key, 0)

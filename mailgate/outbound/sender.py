@@ -14,6 +14,7 @@ through a relay possibly twice, since SMTP cannot tell whether the lost try got 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -21,7 +22,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import Update, bindparam, update
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
@@ -52,6 +53,15 @@ log = logging.getLogger("mailgate.outbox")
 class Outcome:
     state: str  # OutboxState.SENT | OutboxState.FAILED | RETRY
     detail: str  # the relay's reply or what went wrong
+
+
+@functools.cache
+def _taking(postgres: bool) -> Update:
+    """Built once: due rows, each claim counting as an attempt."""
+    due = [col(Outbox.state) == OutboxState.QUEUED, col(Outbox.next_attempt_at) <= bindparam("now")]
+    return leases.take_statement(
+        Outbox, due, busy_state=BUSY, postgres=postgres, attempts=col(Outbox.attempts) + 1
+    )
 
 
 @dataclass(frozen=True)
@@ -210,13 +220,11 @@ class Sender:
             now = db.now(s)
             return leases.take(
                 s,
-                Outbox,
-                [col(Outbox.state) == OutboxState.QUEUED, col(Outbox.next_attempt_at) <= now],
-                busy_state=BUSY,
+                _taking(db.is_postgres(s)),
                 owner=self.owner,
                 until=now + self.lease,
                 limit=self.batch,
-                attempts=col(Outbox.attempts) + 1,
+                now=now,
             )
 
     def load(self, outbox_id: int) -> Outbox:

@@ -11,12 +11,13 @@ again a little later.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, or_, update
+from sqlalchemy import Update, bindparam, or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -35,8 +36,18 @@ BUSY = MessageState.PROCESSING
 log = logging.getLogger("mailgate.pipeline")
 
 
-def _ready(now: datetime, state: str = MessageState.RECEIVED) -> list[ColumnElement[bool]]:
-    return [col(Message.state) == state, or_(col(Message.retry_at).is_(None), col(Message.retry_at) <= now)]
+_RETRY_DUE = or_(col(Message.retry_at).is_(None), col(Message.retry_at) <= bindparam("now"))
+_IN_STATE = col(Message.state) == bindparam("from_state")
+_THIS_ONE = col(Message.id) == bindparam("message_id")
+_ATTEMPT = {"attempts": col(Message.attempts) + 1}
+
+
+@functools.cache
+def _taking(postgres: bool, one: bool = False, retry_due: bool = True) -> Update:
+    """Built once: the next ready messages (`one`: the parameter `message_id`, if it is ready)."""
+    ready = [_THIS_ONE] if one else []
+    ready += [_IN_STATE, _RETRY_DUE] if retry_due else [_IN_STATE]
+    return leases.take_statement(Message, ready, busy_state=BUSY, postgres=postgres, **_ATTEMPT)
 
 
 def take_next(engine: Engine, owner: str, *, lease: timedelta = LEASE, limit: int = 1) -> list[int]:
@@ -45,13 +56,12 @@ def take_next(engine: Engine, owner: str, *, lease: timedelta = LEASE, limit: in
         now = db.now(session)
         ids = leases.take(
             session,
-            Message,
-            _ready(now),
-            busy_state=BUSY,
+            _taking(db.is_postgres(session)),
             owner=owner,
             until=now + lease,
             limit=limit,
-            attempts=col(Message.attempts) + 1,
+            now=now,
+            from_state=MessageState.RECEIVED,
         )
         session.commit()
         return ids
@@ -68,17 +78,16 @@ def take_one(
     """This message, if it is in `from_state` (replay takes a final state) and nobody holds it."""
     with Session(db.redoable(engine)) as session:  # lost in a power cut: taken again
         now = db.now(session)
-        ready = [col(Message.id) == message_id, *_ready(now, from_state)]
-        if from_state != MessageState.RECEIVED:
-            ready = ready[:2]  # an operator's replay does not wait for a retry time
+        # An operator's replay (from a final state) does not wait for a retry time.
+        retry_due = from_state == MessageState.RECEIVED
         taken = leases.take(
             session,
-            Message,
-            ready,
-            busy_state=BUSY,
+            _taking(db.is_postgres(session), one=True, retry_due=retry_due),
             owner=owner,
             until=now + lease,
-            attempts=col(Message.attempts) + 1,
+            message_id=message_id,
+            from_state=from_state,
+            now=now,
         )
         session.commit()
         return bool(taken)
@@ -91,17 +100,24 @@ def hold(session: Session, message_id: int, owner: str) -> bool:
 
 def hold_all(session: Session, message_ids: list[int], owner: str) -> dict[int, Message]:
     """`hold` for a batch in two statements: the ones still ours, locked, loaded."""
-    stmt = (
-        update(Message)
-        .where(col(Message.id).in_(message_ids), col(Message.state) == BUSY, col(Message.claimed_by) == owner)
-        .values(claimed_by=owner)
-        .returning(col(Message.id))
-        .execution_options(synchronize_session=False)
-    )
-    held = list(session.exec(stmt).scalars())  # type: ignore[call-overload]
+    held = list(session.exec(_HOLD_ALL, params={"ids": message_ids, "owner": owner}).scalars())  # type: ignore[call-overload]
     if not held:
         return {}
-    return {m.id or 0: m for m in session.exec(select(Message).where(col(Message.id).in_(held)))}
+    return {m.id or 0: m for m in session.exec(_LOAD, params={"ids": held})}
+
+
+# Built once, the values as parameters.
+_IDS = bindparam("ids", expanding=True)
+_HOLD_ALL = (
+    update(Message)
+    .where(
+        col(Message.id).in_(_IDS), col(Message.state) == BUSY, col(Message.claimed_by) == bindparam("owner")
+    )
+    .values(claimed_by=bindparam("owner"))
+    .returning(col(Message.id))
+    .execution_options(synchronize_session=False)
+)
+_LOAD = select(Message).where(col(Message.id).in_(_IDS))
 
 
 def finish(message: Message) -> None:

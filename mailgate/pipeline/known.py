@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterable
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from mailgate import db
@@ -21,6 +22,21 @@ APPLIED = "mailgate_applied_notices"  # notice key -> the ids of messages that a
 WAITING = "mailgate_waiting_for"  # the "SOURCE:EXTERNAL_ID" deferred messages wait for
 
 
+# Built once, the values as parameters (building a statement cost as much as running it).
+_APPLIED = (
+    select(Message.notice_key, Message.id)
+    .where(
+        col(Message.notice_key).in_(bindparam("keys", expanding=True)),
+        db.unindexed(col(Message.state)) == MessageState.APPLIED,
+    )
+    .order_by(col(Message.id))
+)
+_WAITING = select(Message.waiting_for).where(
+    col(Message.waiting_for).in_(bindparam("awaited", expanding=True)),
+    db.unindexed(col(Message.state)) == MessageState.DEFERRED,
+)
+
+
 def read(session: Session, notice_keys: Iterable[str], waits: Iterable[str | None]) -> None:
     """What the database says of these notice keys and awaited bookings at the batch's start."""
     if not db.sole_writer(session):
@@ -28,17 +44,11 @@ def read(session: Session, notice_keys: Iterable[str], waits: Iterable[str | Non
     keys, awaited = {k for k in notice_keys if k}, {w for w in waits if w}
     applied: dict[str, list[int]] = {}
     if keys:
-        stmt = select(Message.notice_key, Message.id).where(
-            col(Message.notice_key).in_(keys), db.unindexed(col(Message.state)) == MessageState.APPLIED
-        )
-        for key, message_id in session.exec(stmt.order_by(col(Message.id))):
+        for key, message_id in session.exec(_APPLIED, params={"keys": list(keys)}):
             applied.setdefault(key or "", []).append(message_id or 0)
     waiting: set[str] = set()
     if awaited:
-        stmt_waits = select(Message.waiting_for).where(
-            col(Message.waiting_for).in_(awaited), db.unindexed(col(Message.state)) == MessageState.DEFERRED
-        )
-        waiting = {w for w in session.exec(stmt_waits) if w}
+        waiting = {w for w in session.exec(_WAITING, params={"awaited": list(awaited)}) if w}
     db.kept(session, APPLIED, lambda: applied)
     db.kept(session, WAITING, lambda: waiting)
 
