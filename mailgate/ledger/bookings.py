@@ -148,9 +148,10 @@ def book(session: Session, env: LedgerEnv, cmd: Book, actor: Actor, now: datetim
         return _already_result(name, existing)
     customer = matching.find_or_create(session, cmd.customer, now=now, actor=actor, label=name)
     customer_id = customer.id if customer else None
+    # A customer made just now has no booking staff could have typed in.
     typed = (
         _by_start(session, cmd.start, source=None, customer_id=customer_id, manual=True)
-        if customer_id and cmd.link_typed
+        if customer and customer_id and cmd.link_typed and not matching.created_here(session, customer)
         else None
     )
     if typed is not None:

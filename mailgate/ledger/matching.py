@@ -129,6 +129,16 @@ def lock(session: Session, details: Person) -> None:
     db.serialize(session, *lock_keys(details))
 
 
+_CREATED = "mailgate_customers_created"  # ids of the customers this transaction created
+
+
+def created_here(session: Session, customer: Customer) -> bool:
+    """Whether find_or_create made this customer in this transaction (nothing else can refer to it
+    yet). False when not known: a savepoint that rolled back forgets it."""
+    created = db.kept_already(session, _CREATED)
+    return isinstance(created, set) and customer.id in created
+
+
 def find_or_create(
     session: Session, details: Person, *, now: datetime, actor: Actor, label: str
 ) -> Customer | None:
@@ -153,6 +163,7 @@ def find_or_create(
         )
         session.add(customer)
         session.flush()
+        db.kept(session, _CREATED, set).add(customer.id)
         audit.by(session, "customer_created", actor, customer_id=customer.id)
         flag_shared_phone(session, customer, others, actor)
         return customer

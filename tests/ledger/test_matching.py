@@ -16,7 +16,7 @@ from mailgate.cli import app
 from mailgate.context import Context
 from mailgate.customer_addresses import CustomerAddress
 from mailgate.ledger import bookings, customers
-from mailgate.ledger.matching import Person, find_or_create
+from mailgate.ledger.matching import Person, created_here, find_or_create
 from mailgate.ledger.results import Status
 from mailgate.models import Booking, Customer, CustomerStatus, Event, Outbox
 
@@ -179,3 +179,23 @@ def test_other_addresses_go_into_the_memo_until_it_is_full_then_only_into_the_au
     assert 1500 < len(memo) < 2000 and "walkin199@" not in memo
     noted = [d.get("memo") or d.get("other_email") for d in details]
     assert len(noted) == 199 and "walkin199@example.jp" in noted[-1]
+
+
+def test_a_customer_is_known_as_made_in_this_transaction_until_a_savepoint_rolls_back(shop: Context) -> None:
+    """bookings.book skips the look for a booking staff typed in for a customer made just now."""
+    found_id = registered(shop, "found@example.jp")
+    actor = Actor("message:1")
+    with db.transaction(shop.engine) as s:
+        found = s.get(Customer, found_id)
+        assert found is not None
+        made = find_or_create(s, TANAKA, now=NOW, actor=actor, label="AR-1")
+        assert made is not None and made.id != found_id
+        assert created_here(s, made) and not created_here(s, found)
+        with s.begin_nested() as savepoint:
+            other = Person(name="鈴木花子", name_kana="スズキハナコ", phone="08011112222")
+            assert find_or_create(s, other, now=NOW, actor=actor, label="AR-2") is not None
+            savepoint.rollback()
+        assert not created_here(s, made)  # forgotten with what the savepoint held: asked again
+    with db.transaction(shop.engine) as s:
+        again = s.get(Customer, made.id)
+        assert again is not None and not created_here(s, again)
