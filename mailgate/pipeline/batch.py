@@ -23,6 +23,7 @@ from sqlmodel import Session
 from mailgate import audit, db
 from mailgate.context import Context
 from mailgate.faults import is_our_own
+from mailgate.ledger import bookings
 from mailgate.models import Message, utcnow
 from mailgate.outbound import caps
 from mailgate.pipeline import claim, deferred, known
@@ -127,13 +128,14 @@ def _record(ctx: Context, owner: str, intents: dict[int, Intent], seconds: float
 
 
 def _notices(s: Session, intents: Iterable[Intent]) -> None:
-    """Which of the batch's notices were applied already, and which bookings deferred messages
-    wait for: one query each (SQLite), not one each per notice."""
+    """Which of the batch's notices were applied already, which bookings deferred messages wait
+    for, and the bookings their vendor numbers name: one query each (SQLite), not one per notice."""
     notices = [i for i in intents if i.notice_key and i.action in NOTICES]
     waits = [
         deferred.key(i.source or "mail", i.fields.get("external_id")) for i in notices if i.action == "book"
     ]
     known.read(s, [i.notice_key for i in notices], waits)
+    bookings.read_externals(s, [(i.source, i.fields.get("external_id")) for i in notices])
 
 
 def _enough(until: float, courteous: float, s: Session) -> bool:

@@ -185,3 +185,26 @@ def test_a_vendor_change_older_than_the_last_one_applied_is_refused(shop: Contex
         [row] = s.exec(select(Booking)).all()
     assert row.start == at("2026-12-03T15:00:00+09:00")
     assert row.notice_at == at("2026-11-26T11:00:00+09:00")
+
+
+def test_vendor_numbers_read_for_a_batch_stay_in_step_with_what_it_books(shop: Context) -> None:
+    """The worker reads a batch's vendor numbers once (SQLite); a second notice of a reservation
+    the batch booked meanwhile is found, not booked twice; a savepoint rolled back forgets them."""
+    ar1 = phone_booking(source="airreserve", external_id="AR-1", idempotency_key=None)
+    assert book(shop, ar1).status == Status.CREATED
+    ar2 = phone_booking(source="airreserve", external_id="AR-2", idempotency_key=None)
+    ar2 = bookings.Book(**{**ar2.__dict__, "start": at("2026-12-04T10:00:00+09:00")})
+    with db.transaction(shop.engine) as s:
+        bookings.read_externals(s, [("airreserve", "AR-1"), ("airreserve", "AR-2"), ("stores", None)])
+        first = bookings.by_external(s, "airreserve", "AR-1")
+        assert first is not None and first.external_id == "AR-1"
+        assert bookings.by_external(s, "airreserve", "AR-2") is None
+        assert bookings.by_external(s, "stores", "AR-1") is None  # another vendor's number
+        assert bookings.book(s, shop.ledger, ar2, DESK, utcnow()).status == Status.CREATED
+        assert bookings.book(s, shop.ledger, ar2, DESK, utcnow()).status == Status.ALREADY
+        with s.begin_nested() as savepoint:
+            savepoint.rollback()
+        booked = bookings.by_external(s, "airreserve", "AR-2")  # asked of the database again
+        assert booked is not None and booked.external_id == "AR-2"
+    with Session(shop.engine) as s:
+        assert len(s.exec(select(Booking).where(Booking.external_id == "AR-2")).all()) == 1
