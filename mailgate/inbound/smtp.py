@@ -15,6 +15,7 @@ from mailgate.config import Config
 from mailgate.faults import is_our_own, is_out_of_space
 from mailgate.inbound.group_commit import GroupCommit
 from mailgate.inbound.smtp_connection import Connection, SmtpLimits
+from mailgate.inbound.smtp_setup import Templates
 from mailgate.inbound.store import Arrival
 
 log = logging.getLogger("mailgate.smtp")
@@ -44,6 +45,7 @@ class Handler:
         self._said_short = 0.0
         self._space: tuple[float, int | None] = (-1.0, None)  # (when looked, bytes free)
         self.unavailable: str | None = None  # why the database cannot be used, while it cannot
+        self.connection_templates: Templates = {}  # what aiosmtpd's setup found (smtp_setup.py)
 
     def space_left(self) -> int | None:
         """Bytes free where the SQLite database is; None for a database server's (PostgreSQL)."""

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import FunctionType, MethodType
@@ -31,16 +30,20 @@ class Template:
     own: dict[str, Copier]  # made for each (its commands and AUTH methods, bound to it)
 
 
-_templates: weakref.WeakKeyDictionary[object, dict[object, Template | None]] = weakref.WeakKeyDictionary()
+Templates = dict[object, Template | None]  # by the connection's class and options
 
 
 def set_up(conn: SMTP, handler: Any, **options: Any) -> None:
-    """SMTP.__init__(conn, handler, **options), from the template where there is one."""
+    """SMTP.__init__(conn, handler, **options), from the template where there is one. Templates are
+    kept by the handler, in its `connection_templates` (a dict), and live as long as it does: a
+    handler without one gets aiosmtpd's own __init__ every time."""
+    by_kind = getattr(handler, "connection_templates", None)
+    kind = (type(conn), tuple(sorted(options.items())))
     try:
-        kind = (type(conn), tuple(sorted(options.items())))
         hash(kind)
-        by_kind = _templates.setdefault(handler, {})
-    except TypeError:  # an unhashable option or handler: no template
+    except TypeError:  # an unhashable option: no template
+        by_kind = None
+    if not isinstance(by_kind, dict):
         SMTP.__init__(conn, handler, **options)
         return
     if kind not in by_kind:

@@ -4,6 +4,9 @@ per-connection and per-path work give aiosmtpd's own results."""
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 import pytest
 from aiosmtpd.smtp import SMTP
 from hypothesis import given
@@ -160,3 +163,13 @@ def test_each_handler_has_its_connections_find_its_own_hooks(ctx: Context) -> No
     one, other = (Handler(ctx.cfg, ctx.engine, on_stored=lambda: None) for _ in range(2))
     for handler in (one, other, one, other):
         assert _connection(handler)._handle_hooks["DATA"].__self__ is handler
+
+
+def test_a_handler_and_its_connections_templates_go_when_nothing_else_holds_it(ctx: Context) -> None:
+    handler = Handler(ctx.cfg, ctx.engine, on_stored=lambda: None)
+    for _ in range(2):
+        _connection(handler)
+    gone = weakref.ref(handler)
+    del handler
+    gc.collect()
+    assert gone() is None  # serve has one handler, but the test suite makes hundreds
