@@ -71,6 +71,9 @@ def record(
 _GATHERED = "mailgate_audit_gathered"
 
 
+_INSERT = insert(Event.__table__)  # type: ignore[attr-defined]  # built once
+
+
 def gather(session: Session) -> None:
     """Events recorded in this transaction from now on are inserted together when it commits."""
     session.info.setdefault(_GATHERED, [])
@@ -80,7 +83,7 @@ def written(session: Session) -> None:
     """The events gathered so far, inserted now (before a query that reads events)."""
     gathered = session.info.get(_GATHERED)
     if gathered:
-        session.execute(insert(Event.__table__), [row for row, _ in gathered])  # type: ignore[attr-defined]
+        session.execute(_INSERT, [row for row, _ in gathered])
         gathered.clear()
 
 

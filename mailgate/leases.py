@@ -81,7 +81,9 @@ def take(
 ) -> list[int]:
     """Run a `take_statement`: the ids taken (the caller commits)."""
     given = {"owner": owner, "until": until, "limit": limit, **params}
-    return sorted(session.exec(statement, params=given).scalars())  # type: ignore[call-overload]
+    # On the session's connection, past the ORM's handling of an UPDATE (nothing is pending here,
+    # and only ids come back): a third of the statement's cost.
+    return sorted(session.connection().execute(statement, given).scalars())
 
 
 def stale(session: Session, model: Any, busy_state: str, now: datetime) -> list[Any]:

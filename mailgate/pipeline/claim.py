@@ -100,7 +100,8 @@ def hold(session: Session, message_id: int, owner: str) -> bool:
 
 def hold_all(session: Session, message_ids: list[int], owner: str) -> dict[int, Message]:
     """`hold` for a batch in two statements: the ones still ours, locked, loaded."""
-    held = list(session.exec(_HOLD_ALL, params={"ids": message_ids, "owner": owner}).scalars())  # type: ignore[call-overload]
+    session.flush()  # as the ORM would before a statement: then past it, on the connection
+    held = list(session.connection().execute(_HOLD_ALL, {"ids": message_ids, "owner": owner}).scalars())
     if not held:
         return {}
     return {m.id or 0: m for m in session.exec(_LOAD, params={"ids": held})}
