@@ -81,8 +81,8 @@ def take(
 ) -> list[int]:
     """Run a `take_statement`: the ids taken (the caller commits)."""
     given = {"owner": owner, "until": until, "limit": limit, **params}
-    # On the session's connection, past the ORM's handling of an UPDATE (nothing is pending here,
-    # and only ids come back): a third of the statement's cost.
+    # On the session's connection, past the ORM's handling of an UPDATE: nothing is pending in a
+    # claim's own session, and only ids come back.
     return sorted(session.connection().execute(statement, given).scalars())
 
 

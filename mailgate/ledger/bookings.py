@@ -116,8 +116,8 @@ def read_externals(session: Session, numbers: Iterable[tuple[str | None, str | N
             "external_ids": sorted({number for _, number in wanted}),
         }
         for source, number, booking_id in session.exec(_EXTERNALS, params=params):
-            if (source, number) in found:
-                found[(source, number or "")] = booking_id
+            if (source, number) in found:  # not another vendor's number that happens to match
+                found[(source, number)] = booking_id
     db.kept(session, _KEPT_EXTERNAL, lambda: found)
 
 

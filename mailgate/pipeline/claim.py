@@ -102,9 +102,12 @@ def hold_all(session: Session, message_ids: list[int], owner: str) -> dict[int, 
     """`hold` for a batch in two statements: the ones still ours, locked, loaded."""
     session.flush()  # as the ORM would before a statement: then past it, on the connection
     held = list(session.connection().execute(_HOLD_ALL, {"ids": message_ids, "owner": owner}).scalars())
-    if not held:
-        return {}
-    return {m.id or 0: m for m in session.exec(_LOAD, params={"ids": held})}
+    return load(session, held) if held else {}
+
+
+def load(session: Session, message_ids: list[int]) -> dict[int, Message]:
+    """These messages' rows, by id, in one query."""
+    return {m.id or 0: m for m in session.exec(_LOAD, params={"ids": message_ids})}
 
 
 # Built once, the values as parameters.

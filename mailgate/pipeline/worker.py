@@ -18,9 +18,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime
 
-from sqlalchemy import bindparam
 from sqlalchemy.engine import Engine
-from sqlmodel import col, select
 
 from mailgate import audit, db, leases
 from mailgate.context import Context
@@ -143,12 +141,9 @@ def _stored(ctx: Context, message_ids: list[int]) -> tuple[dict[int, Message], d
     if not message_ids:
         return {}, {}
     with db.transaction(db.reading(ctx.engine)) as s:
-        stored = {m.id or 0: m for m in s.exec(_CLAIMED, params={"ids": message_ids})}
+        stored = claim.load(s, message_ids)
         small = [m.spool_path for m in stored.values() if m.size <= READ_TOGETHER_BYTES]
         return stored, spool.read_together(s, small)
-
-
-_CLAIMED = select(Message).where(col(Message.id).in_(bindparam("ids", expanding=True)))  # built once
 
 
 def _record(ctx: Context, owner: str, ready: dict[int, Future[Intent]]) -> tuple[int, list[int]]:
