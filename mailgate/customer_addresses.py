@@ -7,12 +7,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import bindparam
-from sqlmodel import Field, Session, SQLModel, col, or_, select
+from sqlmodel import Field, Session, col, or_, select
 
 from mailgate.models import Customer, UTCDateTime, utcnow
+from mailgate.table_base import Table
 
 
-class CustomerAddress(SQLModel, table=True):
+class CustomerAddress(Table, table=True):
     """One extra address of a customer; email 1 stays in customer.email."""
 
     id: int | None = Field(default=None, primary_key=True)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from mailgate.models import UTCDateTime, utcnow
+from mailgate.table_base import Table
 
 
 class VisitState:
@@ -15,7 +16,7 @@ class VisitState:
     ALL = (ARRIVED, NO_SHOW)
 
 
-class Visit(SQLModel, table=True):
+class Visit(Table, table=True):
     """At most one per booking: marked by an operator, removed again by an undo. No customer here:
     the booking's customer counts (a merge of customers moves bookings, and their visits with them)."""
 

@@ -7,9 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from mailgate.models import UTCDateTime, utcnow
+from mailgate.table_base import Table
 
 
 def _ts() -> Any:
@@ -22,7 +23,7 @@ class ReminderState:
     WITHDRAWN = "withdrawn"  # queued, then the booking changed before it went: the outbox row too
 
 
-class Reminder(SQLModel, table=True):
+class Reminder(Table, table=True):
     """One reminder of one version of a booking, queued or skipped: the unique key is what makes it
     once however many nodes, job runs and restarts (ledger/reminders.py)."""
 
@@ -49,7 +50,7 @@ class WaitState:
     OPEN = (WAITING, OFFERED)
 
 
-class WaitEntry(SQLModel, table=True):
+class WaitEntry(Table, table=True):
     """A customer waiting for a full time (キャンセル待ち), first come first offered."""
 
     __tablename__ = "waitlist"

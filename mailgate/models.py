@@ -18,6 +18,8 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+from mailgate.table_base import Table
+
 # PostgreSQL's own names for unnamed constraints, so that the databases created before migrations
 # (create_all, unnamed constraints) and those the migrations build have the same names: migrations
 # must name a constraint to drop or change it.
@@ -71,7 +73,7 @@ class MessageState:
     FINAL = (APPLIED, HELD, IGNORED, FAILED)
 
 
-class Message(SQLModel, table=True):
+class Message(Table, table=True):
     """One stored inbound message for one local recipient."""
 
     __table_args__ = (UniqueConstraint("dedupe_key", "rcpt"),)
@@ -110,7 +112,7 @@ class Message(SQLModel, table=True):
     notice_key: str | None = Field(default=None, max_length=64, index=True)
 
 
-class RawMessage(SQLModel, table=True):
+class RawMessage(Table, table=True):
     """A stored message's bytes, when they live in the database (PostgreSQL: every node reads them)."""
 
     sha256: str = Field(primary_key=True, max_length=64)
@@ -126,7 +128,7 @@ class CustomerStatus:
     MERGED = "merged"  # its bookings, mail and addresses moved to customer.merged_into
 
 
-class Customer(SQLModel, table=True):
+class Customer(Table, table=True):
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(default="", max_length=320, index=True)  # email 1, exactly as received
     email_key: str | None = Field(default=None, max_length=320, unique=True)  # lowercased; None: no email
@@ -152,7 +154,7 @@ class Customer(SQLModel, table=True):
     merged_into: int | None = Field(default=None, foreign_key="customer.id")  # status MERGED: the one kept
 
 
-class Token(SQLModel, table=True):
+class Token(Table, table=True):
     """The server side of a signed link: what it is for, when it expires, whether it was used."""
 
     id: int | None = Field(default=None, primary_key=True)
@@ -170,7 +172,7 @@ class Token(SQLModel, table=True):
     booking_version: int | None = None
 
 
-class Event(SQLModel, table=True):
+class Event(Table, table=True):
     """One audit entry: when, what, on whom, caused by which message, link or operator."""
 
     id: int | None = Field(default=None, primary_key=True)
@@ -192,7 +194,7 @@ class OutboxState:
     WITHDRAWN = "withdrawn"  # no longer true (a reminder for a booking since moved): never sent
 
 
-class Outbox(SQLModel, table=True):
+class Outbox(Table, table=True):
     """A mail to send, written in the same transaction as the change that caused it."""
 
     id: int | None = Field(default=None, primary_key=True)
@@ -221,7 +223,7 @@ class Outbox(SQLModel, table=True):
     sent_at: datetime | None = _ts()
 
 
-class StaffAlert(SQLModel, table=True):
+class StaffAlert(Table, table=True):
     """An alert for staff waiting for its interval's mail ([shop] staff_alert_minutes): rendered when
     raised, deleted once it is in an outbox row for every staff address."""
 
@@ -243,7 +245,7 @@ class BookingStatus:
     HOLDING = (TENTATIVE, CONFIRMED)  # these keep a seat
 
 
-class Booking(SQLModel, table=True):
+class Booking(Table, table=True):
     """One appointment on the shop's ledger, from any channel."""
 
     __table_args__ = (UniqueConstraint("source", "external_id"),)
@@ -275,7 +277,7 @@ class Booking(SQLModel, table=True):
     moved_at: datetime | None = _ts()  # when a change last moved it
 
 
-class Conflict(SQLModel, table=True):
+class Conflict(Table, table=True):
     """A booking recorded despite a clash (double booking, day off, closed): staff must act."""
 
     id: int | None = Field(default=None, primary_key=True)
@@ -295,7 +297,7 @@ class InquiryStatus:
     ALL = (OPEN, WAITING, DONE)
 
 
-class Inquiry(SQLModel, table=True):
+class Inquiry(Table, table=True):
     """A question or a booking request that arrived through a vendor's inquiry form."""
 
     id: int | None = Field(default=None, primary_key=True)
@@ -314,7 +316,7 @@ class Inquiry(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
 
 
-class ImapState(SQLModel, table=True):
+class ImapState(Table, table=True):
     """How far IMAP intake got in one folder: UIDs mean something only with their UIDVALIDITY."""
 
     id: int | None = Field(default=None, primary_key=True)
@@ -325,7 +327,7 @@ class ImapState(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
 
 
-class JobRun(SQLModel, table=True):
+class JobRun(Table, table=True):
     """A periodic job's run for one period: the unique key makes it run once however many nodes run."""
 
     __table_args__ = (UniqueConstraint("job", "period"),)
@@ -338,7 +340,7 @@ class JobRun(SQLModel, table=True):
     result: str = Field(default="", sa_type=Text)
 
 
-class ReplyKey(SQLModel, table=True):
+class ReplyKey(Table, table=True):
     """A booking mail's own reply address (book+KEY@) and Message-ID: what ties a customer's reply to
     the mail it answers (a list of free times, or a booking's confirmation), never the From alone."""
 

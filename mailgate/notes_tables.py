@@ -7,9 +7,10 @@ from datetime import date, datetime
 from typing import ClassVar
 
 from sqlalchemy import Text
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from mailgate.models import UTCDateTime, utcnow
+from mailgate.table_base import Table
 
 
 class NoteStatus:
@@ -23,7 +24,7 @@ class NoteStatus:
     LABELS: ClassVar[dict[str, str]] = {WAITING: "対応待ち", IN_PROGRESS: "対応中", DONE: "完了"}
 
 
-class Note(SQLModel, table=True):
+class Note(Table, table=True):
     """One operator's note on a customer: what was said or must be done, by whom, and by when."""
 
     __tablename__ = "customer_note"
@@ -41,7 +42,7 @@ class Note(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
 
 
-class Phrase(SQLModel, table=True):
+class Phrase(Table, table=True):
     """A saved title and body for a note written often (定型文), chosen by its name."""
 
     __tablename__ = "note_phrase"

@@ -11,12 +11,13 @@ from datetime import date, datetime, time
 from typing import Any
 
 from sqlalchemy import JSON, Column, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from mailgate.models import UTCDateTime, utcnow
+from mailgate.table_base import Table
 
 
-class StaffMember(SQLModel, table=True):
+class StaffMember(Table, table=True):
     __tablename__ = "staff"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -26,7 +27,7 @@ class StaffMember(SQLModel, table=True):
     active: bool = True
 
 
-class MenuItem(SQLModel, table=True):
+class MenuItem(Table, table=True):
     __tablename__ = "menu"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -53,7 +54,7 @@ class MenuItem(SQLModel, table=True):
     active: bool = True
 
 
-class Addon(SQLModel, table=True):
+class Addon(Table, table=True):
     """An option booked with a menu (タオルレンタル), `stock` items of it: each item is held for a
     booking's time like a seat (ledger/addons.py), so never more are handed out at once than exist."""
 
@@ -69,7 +70,7 @@ class Addon(SQLModel, table=True):
     active: bool = True
 
 
-class BookingAddon(SQLModel, table=True):
+class BookingAddon(Table, table=True):
     """An add-on a booking took: which item of the stock it holds and the price it was booked at."""
 
     __tablename__ = "booking_addon"
@@ -82,7 +83,7 @@ class BookingAddon(SQLModel, table=True):
     price: int = 0
 
 
-class BookingAnswer(SQLModel, table=True):
+class BookingAnswer(Table, table=True):
     """The answer to one of the menu's questions, kept with the booking as asked and answered."""
 
     __tablename__ = "booking_answer"
@@ -94,7 +95,7 @@ class BookingAnswer(SQLModel, table=True):
     answer: str = Field(default="", max_length=1000)
 
 
-class WeekHours(SQLModel, table=True):
+class WeekHours(Table, table=True):
     """Opening hours per weekday (0 = Monday); weekday 7 is the hours of holidays. No row: closed."""
 
     __tablename__ = "weekhours"
@@ -105,7 +106,7 @@ class WeekHours(SQLModel, table=True):
     breaks: list[list[str]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
 
 
-class ShopDay(SQLModel, table=True):
+class ShopDay(Table, table=True):
     """One date unlike the others: a holiday (the holiday hours, else closed: 年末年始), closed
     (臨時休業), other hours, or more or fewer seats."""
 
@@ -121,7 +122,7 @@ class ShopDay(SQLModel, table=True):
     note: str = Field(default="", max_length=200)
 
 
-class Shift(SQLModel, table=True):
+class Shift(Table, table=True):
     """Who works when: a weekly pattern (weekday) and per-day changes (day); exactly one is set, and
     `day_key` names it ("mon".."sun" or "2026-12-03") so one person has one row per day or weekday."""
 
@@ -138,7 +139,7 @@ class Shift(SQLModel, table=True):
     end: time | None = None  # not after `start`: past midnight
 
 
-class FixedSlot(SQLModel, table=True):
+class FixedSlot(Table, table=True):
     """A time the shop sets for a menu, with its seats (a class 10:00-11:00 for 8)."""
 
     __tablename__ = "fixedslot"
@@ -152,7 +153,7 @@ class FixedSlot(SQLModel, table=True):
     note: str = Field(default="", max_length=200)
 
 
-class SeatClaim(SQLModel, table=True):
+class SeatClaim(Table, table=True):
     """One unit of a seat a booking holds. The unique key is the guard against overbooking: a staff
     member's 5-minute grains ("staff:3", grain index) or a fixed slot's seats ("slot:17", seat no.)."""
 
@@ -165,7 +166,7 @@ class SeatClaim(SQLModel, table=True):
     booking_id: int = Field(foreign_key="booking.id", index=True)
 
 
-class ShopSetting(SQLModel, table=True):
+class ShopSetting(Table, table=True):
     """Settings of the calendar that are not rows of their own (public holidays, the version)."""
 
     __tablename__ = "shopsetting"

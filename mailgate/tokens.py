@@ -8,6 +8,7 @@ from sqlalchemy import update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
+from mailgate.insert_now import add_now
 from mailgate.links import REUSABLE, LinkError, Signer
 from mailgate.models import Token
 
@@ -35,8 +36,7 @@ def issue(
         expires_at=now + timedelta(hours=hours) if hours else None,
         message_id=message_id,
     )
-    session.add(token)
-    session.flush()
+    add_now(session, token)
     return token
 
 

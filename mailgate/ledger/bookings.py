@@ -15,6 +15,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from mailgate import audit, db
 from mailgate.audit import Actor
+from mailgate.insert_now import add_now
 from mailgate.ledger import conflict_records, matching, reminders, seats, waitlist
 from mailgate.ledger.env import LedgerEnv
 from mailgate.ledger.matching import Person
@@ -228,8 +229,7 @@ def book(session: Session, env: LedgerEnv, cmd: Book, actor: Actor, now: datetim
     )
     seats.name_ids(env.calendar, booking)
     if db.sole_writer(session):  # nobody can have booked it since `_already` looked
-        session.add(booking)
-        session.flush()
+        add_now(session, booking)
         _remember(session, booking)
     else:
         session.flush()  # what came before stays, whatever happens to the insert

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, or_, select
 from mailgate import audit, db, normalize
 from mailgate.audit import Actor
 from mailgate.customer_addresses import ADDRESS, OWNS, address_key
+from mailgate.insert_now import add_now
 from mailgate.models import Customer, CustomerStatus
 from mailgate.times import name_key
 
@@ -161,8 +162,7 @@ def find_or_create(
             phone=details.phone,
             created_at=now,
         )
-        session.add(customer)
-        session.flush()
+        add_now(session, customer)
         db.kept(session, _CREATED, set).add(customer.id)
         audit.by(session, "customer_created", actor, customer_id=customer.id)
         flag_shared_phone(session, customer, others, actor)

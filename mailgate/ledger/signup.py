@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from mailgate import audit, db, tokens
 from mailgate.audit import Actor
 from mailgate.config import Config
+from mailgate.insert_now import add_now
 from mailgate.ledger.customers import by_email, has_bookmark, personal_link
 from mailgate.ledger.env import LedgerEnv
 from mailgate.ledger.results import Result, Status
@@ -71,11 +72,11 @@ def signup_mail(
             customer = Customer(email=email, email_key=email.lower(), created_at=now)
             if actor.message_id is not None:  # its registration link, issued below, counts
                 caps.added(session, NEW_CUSTOMERS, now, ("client", client), ("all", None))
+            add_now(session, customer)
         else:  # a deleted customer starts again from scratch (its old link may count already)
             customer.status = CustomerStatus.PENDING
             db.forget_kept(session, NEW_CUSTOMERS)
-        session.add(customer)
-        session.flush()
+            session.flush()
         audit.by(session, "customer_pending", actor, customer_id=customer.id)
     assert customer.id is not None
     links = env.cfg.links

@@ -15,6 +15,7 @@ from sqlmodel import Session
 from mailgate import audit
 from mailgate.audit import Actor
 from mailgate.config import Config
+from mailgate.insert_now import add_now
 from mailgate.links import Link
 from mailgate.mail.addresses import domain_of, mailbox_key
 from mailgate.mail.compose import thread_id, unanswerable
@@ -87,8 +88,7 @@ class Mailer:
         )
         if failing:  # kept, never sent: the operator sees what the customer did not get, and why
             row.state, row.last_error = OutboxState.SUPPRESSED, failing
-        session.add(row)
-        session.flush()
+        add_now(session, row)
         if capped:
             caps.added(session, "replies", now, *caps.reply_keys(to, client))
         audit.by(

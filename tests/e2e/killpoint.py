@@ -36,10 +36,12 @@ def _die_here(conn, cursor, statement, parameters, context, executemany) -> None
             os.kill(os.getpid(), signal.SIGKILL)
 
 
-@event.listens_for(Session, "after_flush")
-def _arm(session: Session, _context: object) -> None:
+@event.listens_for(Session, "after_attach")
+def _arm(session: Session, instance: object) -> None:
+    """A row of the table joins the session: added to be flushed, or inserted at once
+    (mailgate/insert_now.py) and attached after."""
     table = AT.removeprefix(AFTER_COMMIT).lower()
-    if AT.startswith(AFTER_COMMIT) and any(getattr(o, "__tablename__", "") == table for o in session.new):
+    if AT.startswith(AFTER_COMMIT) and getattr(instance, "__tablename__", "") == table:
         session.info["kill_after_commit"] = True
 
 
