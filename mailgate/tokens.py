@@ -8,9 +8,9 @@ from sqlalchemy import update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
-from mailgate.insert_now import add_now
 from mailgate.links import REUSABLE, LinkError, Signer
 from mailgate.models import Token
+from mailgate.write_now import add_now
 
 
 def aware(when: datetime | None) -> datetime | None:

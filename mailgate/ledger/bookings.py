@@ -15,12 +15,12 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from mailgate import audit, db
 from mailgate.audit import Actor
-from mailgate.insert_now import add_now
 from mailgate.ledger import conflict_records, matching, reminders, seats, waitlist
 from mailgate.ledger.env import LedgerEnv
 from mailgate.ledger.matching import Person
 from mailgate.ledger.results import Result, Status
 from mailgate.models import Booking, BookingStatus
+from mailgate.write_now import add_now
 
 
 class _Keep:

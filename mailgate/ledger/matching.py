@@ -13,9 +13,9 @@ from sqlmodel import Session, col, or_, select
 from mailgate import audit, db, normalize
 from mailgate.audit import Actor
 from mailgate.customer_addresses import ADDRESS, OWNS, address_key
-from mailgate.insert_now import add_now
 from mailgate.models import Customer, CustomerStatus
 from mailgate.times import name_key
+from mailgate.write_now import add_now
 
 GONE = (CustomerStatus.DELETED, CustomerStatus.MERGED)  # never matched: erased, or now another's
 # The memo is for staff to read, not a log: a name that many notices share (a placeholder name, a

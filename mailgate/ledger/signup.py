@@ -15,7 +15,6 @@ from sqlmodel import Session, col, select
 from mailgate import audit, db, tokens
 from mailgate.audit import Actor
 from mailgate.config import Config
-from mailgate.insert_now import add_now
 from mailgate.ledger.customers import by_email, has_bookmark, personal_link
 from mailgate.ledger.env import LedgerEnv
 from mailgate.ledger.results import Result, Status
@@ -24,6 +23,7 @@ from mailgate.models import Customer, CustomerStatus, Message, Outbox, Token
 from mailgate.outbound import caps, hour_tally
 from mailgate.outbound.caps import HOUR, client_of
 from mailgate.outbound.hour_tally import Window
+from mailgate.write_now import add_now
 
 # A link this close to its end is not mailed again: a new one is.
 FRESH = timedelta(hours=1)

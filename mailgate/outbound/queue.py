@@ -15,13 +15,13 @@ from sqlmodel import Session
 from mailgate import audit
 from mailgate.audit import Actor
 from mailgate.config import Config
-from mailgate.insert_now import add_now
 from mailgate.links import Link
 from mailgate.mail.addresses import domain_of, mailbox_key
 from mailgate.mail.compose import thread_id, unanswerable
 from mailgate.models import Outbox, OutboxState
 from mailgate.outbound import caps, unreachable
 from mailgate.templating import render_mail
+from mailgate.write_now import add_now
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from mailgate.outbound import caps
 from mailgate.pipeline import claim, deferred, known
 from mailgate.pipeline.dispatch import NOTICES, WRITES_IN, apply
 from mailgate.rules.intent import Intent
+from mailgate.write_now import save_now
 
 log = logging.getLogger("mailgate.pipeline")
 # How long one batch may hold the database (on SQLite the only writer's lock; mail being stored
@@ -152,4 +153,5 @@ def _one(
         return None
     apply(s, ctx, msg, intent, now)
     claim.finish(msg)
+    save_now(s, msg)  # written now, not by the next message's first query's flush (a third of its cost)
     return Done(msg.state, msg.reason, msg.from_addr)

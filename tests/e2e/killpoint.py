@@ -39,7 +39,7 @@ def _die_here(conn, cursor, statement, parameters, context, executemany) -> None
 @event.listens_for(Session, "after_attach")
 def _arm(session: Session, instance: object) -> None:
     """A row of the table joins the session: added to be flushed, or inserted at once
-    (mailgate/insert_now.py) and attached after."""
+    (mailgate/write_now.py) and attached after."""
     table = AT.removeprefix(AFTER_COMMIT).lower()
     if AT.startswith(AFTER_COMMIT) and getattr(instance, "__tablename__", "") == table:
         session.info["kill_after_commit"] = True

@@ -1,5 +1,6 @@
-"""add_now: a row inserted at once, as add + flush would, on SQLite and PostgreSQL; a transaction or
-savepoint that rolls back takes it out of the session as it takes the ORM's rows."""
+"""Rows written at once, on SQLite and PostgreSQL. add_now: a row inserted as add + flush would; a
+transaction or savepoint that rolls back takes it out of the session as it takes the ORM's rows.
+save_now: a row's changes written by one UPDATE, the row let go of; in a savepoint, left to it."""
 
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ from sqlmodel import Session, select
 
 from mailgate import db
 from mailgate.context import Context
-from mailgate.insert_now import add_now
-from mailgate.models import Booking, Customer, Outbox, Token, utcnow
+from mailgate.models import Booking, Customer, Message, MessageState, Outbox, Token, utcnow
 from mailgate.table_base import Table
+from mailgate.write_now import add_now, save_now
 
 NOW = utcnow()
 
@@ -146,3 +147,63 @@ def test_an_id_already_in_the_session_is_refused_loudly(db_ctx: Context) -> None
         with pytest.raises(sa.exc.InvalidRequestError, match="already present"):
             s.add(twin)
         s.rollback()
+
+
+def _message(s: Session) -> Message:
+    row = Message(
+        dedupe_key="k1",
+        rcpt="signup@shop.example",
+        via="smtp",
+        spool_path="a",
+        size=1,
+        from_addr="a@example.jp",
+    )
+    s.add(row)
+    s.flush()
+    return row
+
+
+def test_save_now_writes_what_changed_and_lets_go_of_the_row(db_ctx: Context) -> None:
+    with db.transaction(db_ctx.engine) as s:
+        row = _message(s)
+        row.state, row.reason, row.decision = (
+            MessageState.APPLIED,
+            "登録リンクを送信",
+            {"outcome": {"tag": "x"}},
+        )
+        save_now(s, row)
+        assert row not in s
+        stored = s.exec(select(Message).where(Message.id == row.id)).one()
+        assert stored is not row
+        assert (stored.state, stored.reason, stored.decision) == (
+            MessageState.APPLIED,
+            "登録リンクを送信",
+            {"outcome": {"tag": "x"}},
+        )
+        assert stored.from_addr == "a@example.jp"  # what did not change is left as it was
+        row.reason = "later"  # let go of: not written
+    with Session(db_ctx.engine) as s:
+        assert s.exec(select(Message.reason).where(Message.id == row.id)).one() == "登録リンクを送信"
+
+
+def test_save_now_in_a_savepoint_leaves_the_row_to_the_savepoint(db_ctx: Context) -> None:
+    with db.transaction(db_ctx.engine) as s:
+        row = _message(s)
+        savepoint = s.begin_nested()
+        row.state = MessageState.APPLIED
+        save_now(s, row)
+        assert row in s
+        savepoint.rollback()
+        assert s.exec(select(Message.state).where(Message.id == row.id)).one() == MessageState.RECEIVED
+
+
+def test_save_now_of_an_unchanged_or_new_row_writes_nothing(db_ctx: Context) -> None:
+    statements: list[str] = []
+    sa.event.listen(db_ctx.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    with db.transaction(db_ctx.engine) as s:
+        row = _message(s)
+        statements.clear()
+        save_now(s, row)
+        fresh = Message(dedupe_key="k2", rcpt="signup@shop.example", via="smtp", spool_path="b", size=1)
+        save_now(s, fresh)
+        assert statements == [] and row not in s

@@ -1,5 +1,7 @@
-"""A new row inserted at once, with its id: what `session.add(row); session.flush()` does, for a
-third of the cost where it is done for every message (customers, links, replies, bookings).
+"""Rows written at once, past the ORM's flush, where the worker writes one or more for every message.
+
+`add_now`: a new row inserted at once, with its id: what `session.add(row); session.flush()` does,
+for a third of the cost (customers, links, replies, bookings).
 
 A flush works out the whole session's unit of work, sorted, for the one row: 350-400 µs, four
 times a message in a burst of signups and notices. Here the row goes in by one INSERT of its own
@@ -9,16 +11,20 @@ Inside a savepoint the ORM's own way is kept: a savepoint rolled back must take 
 the session (SQLAlchemy does that for the rows it flushed), or the session would hold a row that
 no longer exists under an id the next insert is given again. A row inserted here in the
 transaction's own level is taken out when the transaction rolls back, as the ORM's would be.
+
+`save_now`: a row's changes written by one UPDATE and the row let go of: what the autoflush before
+the next query would write, without the flush (a recorded message, at the end of its turn).
 """
 
 from __future__ import annotations
 
 import functools
+from typing import Any
 
-from sqlalchemy import event, insert, inspect
+from sqlalchemy import Column, bindparam, event, insert, inspect, update
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import SessionTransaction, make_transient, make_transient_to_detached
-from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.dml import Insert, Update
 
 from mailgate.table_base import Table
 
@@ -59,14 +65,45 @@ def _inserting(cls: type[Table]) -> tuple[Insert, tuple[tuple[str, str, bool], .
     name, and whether a None leaves it to a default (the primary key's: the database's next id);
     the attribute of its one primary key column."""
     mapper = inspect(cls)
-    (primary,) = mapper.primary_key
+    primary, key = _primary(cls)
     columns = tuple(
         (prop.key, c.key, c is primary or c.default is not None or c.server_default is not None)
         for prop in mapper.column_attrs
         for c in prop.columns[:1]
     )
-    key = next(prop.key for prop in mapper.column_attrs if prop.columns[0] is primary)
     return insert(mapper.local_table), columns, key
+
+
+def save_now(session: OrmSession, row: Table) -> None:
+    """Write what changed in `row` now, and take it out of the session: later changes to it are not
+    written. In a savepoint the session keeps it, to write it (or not) with the savepoint."""
+    state = inspect(row)
+    if session.in_nested_transaction() or not state.persistent:
+        return
+    changed = sorted(state.committed_state)  # the attributes set since it was read or written
+    if changed:
+        statement, key = _updating(type(row), tuple(changed))
+        values = row.__dict__
+        params = {f"new_{name}": values[name] for name in changed}
+        session.connection().execute(statement, {**params, "row_id": values[key]})
+    session.expunge(row)
+
+
+@functools.cache
+def _updating(cls: type[Table], names: tuple[str, ...]) -> tuple[Update, str]:
+    """UPDATE of these attributes' columns, by the primary key; the key's attribute."""
+    mapper = inspect(cls)
+    primary, key = _primary(cls)
+    columns = {mapper.attrs[name].columns[0].key: bindparam(f"new_{name}") for name in names}
+    return update(mapper.local_table).where(primary == bindparam("row_id")).values(columns), key
+
+
+@functools.cache
+def _primary(cls: type[Table]) -> tuple[Column[Any], str]:
+    """The table's one primary key column and its attribute."""
+    mapper = inspect(cls)
+    (primary,) = mapper.primary_key
+    return primary, next(prop.key for prop in mapper.column_attrs if prop.columns[0] is primary)
 
 
 def _rolled_back(session: OrmSession, previous: SessionTransaction) -> None:
