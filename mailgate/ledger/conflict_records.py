@@ -8,6 +8,7 @@ with no staff named clashes with everyone's): the second waits for the first to 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
@@ -21,7 +22,19 @@ from mailgate.shop.calendar import Calendar
 from mailgate.shop.clash import Slot, check
 
 
-def slot(session: Session, booking: Booking, *, named: bool = True) -> Slot:
+class Placed(Protocol):
+    """What the clash check reads of a booking: a Booking, or a row of `others`."""
+
+    id: int | None
+    customer_id: int | None
+    source: str
+    external_id: str | None
+    staff: str | None
+    start: datetime
+    end: datetime
+
+
+def slot(session: Session, booking: Placed, *, named: bool = True) -> Slot:
     """The booking as the clash check sees it; `named`: with its customer's name in the label, which
     only the reasons' text uses (a lookup per booking)."""
     customer = session.get(Customer, booking.customer_id) if booking.customer_id and named else None
@@ -40,7 +53,17 @@ def slot(session: Session, booking: Booking, *, named: bool = True) -> Slot:
 # index on their start, however long the ledger grows. (One that did would still hold its seat claims.)
 LONGEST = timedelta(days=1)
 
-_OVERLAPPING = select(Booking).where(  # built once: building cost more than running it
+# Built once: building cost more than running it. Only what the check reads: a shop day's bookings
+# loaded whole into the session cost more than the check itself.
+_OVERLAPPING = select(
+    Booking.id,
+    Booking.customer_id,
+    Booking.source,
+    Booking.external_id,
+    Booking.staff,
+    Booking.start,
+    Booking.end,
+).where(
     db.unindexed(col(Booking.status)).in_(BookingStatus.LIVE),
     col(Booking.id) != bindparam("id"),
     col(Booking.start) > bindparam("earliest"),
@@ -49,12 +72,13 @@ _OVERLAPPING = select(Booking).where(  # built once: building cost more than run
 )
 
 
-def others(session: Session, booking: Booking) -> list[Booking]:
-    """Live bookings that overlap this one's time (any staff: a no-staff booking needs them all)."""
+def others(session: Session, booking: Booking) -> list[Placed]:
+    """Live bookings that overlap this one's time (any staff: a no-staff booking needs them all): what
+    the clash check reads of them, not the bookings themselves."""
     # An unsaved booking (no id) excludes none: ids start at 1.
     start, end = booking.start, booking.end
     params = {"id": booking.id or 0, "earliest": start - LONGEST, "start": start, "end": end}
-    return list(session.exec(_OVERLAPPING, params=params))
+    return list(session.exec(_OVERLAPPING, params=params))  # type: ignore[arg-type]
 
 
 def day_keys(cal: Calendar, start: datetime, end: datetime) -> list[str]:
