@@ -1,17 +1,20 @@
 """A full disk is an error to retry, never a lost mail or a strike: serve starts on one and says why it
 refuses mail (452), mail caught by a disk filling up under the worker is tried again without a strike,
-nothing dies, and when there is room again everything goes on. The disks are real: a small tmpfs
-(mounting it needs root), filled to the last byte."""
+nothing dies, and when there is room again everything goes on. The disks are real: a small tmpfs,
+filled to the last byte. Mounting one needs root: run by another user, each test runs itself again
+as root of a user and mount namespace of its own (`unshare`), where serve sees the same tmpfs."""
 
 from __future__ import annotations
 
+import functools
 import os
+import shutil
 import smtplib
 import subprocess
 import sys
 import threading
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -26,10 +29,31 @@ pytestmark = pytest.mark.e2e  # starts real servers
 FILLPOINT = (sys.executable, "-m", "tests.e2e.fillpoint")
 
 
+REPO = Path(__file__).resolve().parents[2]
+
+
+def as_root(test: Callable[[Path], None]) -> Callable[[Path], None]:
+    """Run by root: the test. Otherwise the test again, in a pytest of its own started by `unshare
+    --user --map-root-user --mount` (its own temp dir under this one's): it fails if that fails."""
+
+    @functools.wraps(test)
+    def run(tmp_path: Path) -> None:
+        if os.geteuid() == 0:
+            test(tmp_path)
+            return
+        if shutil.which("unshare") is None:
+            pytest.fail("a tmpfs needs root, or unshare (util-linux) to run as root of a user namespace")
+        node = os.environ["PYTEST_CURRENT_TEST"].rsplit(" ", 1)[0]
+        command = ["unshare", "--user", "--map-root-user", "--mount", sys.executable, "-m", "pytest"]
+        options = ["-q", "-n", "0", "-p", "no:cacheprovider", "--basetemp", str(tmp_path / "as_root"), node]
+        done = subprocess.run([*command, *options], cwd=REPO, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, f"{node} as root of a user namespace:\n{done.stdout}\n{done.stderr}"
+
+    return run
+
+
 @contextmanager
 def small_disk(path: Path, size: str = "32m") -> Iterator[Path]:
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
     path.mkdir(parents=True)
     subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], check=True)
     try:
@@ -65,6 +89,7 @@ def states(served: Served) -> list[tuple[str, int]]:
     return [(m["state"], m["strikes"]) for m in cli(served.config, "messages")]
 
 
+@as_root
 def test_serve_starts_on_a_full_disk_says_why_it_refuses_mail_and_takes_it_when_there_is_room(
     tmp_path: Path,
 ) -> None:
@@ -88,6 +113,7 @@ def test_serve_starts_on_a_full_disk_says_why_it_refuses_mail_and_takes_it_when_
             served.stop()
 
 
+@as_root
 def test_mail_caught_by_a_disk_filling_up_is_tried_again_without_a_strike(tmp_path: Path) -> None:
     with small_disk(tmp_path / "var") as var:
         filler = var / "filler"
