@@ -56,11 +56,18 @@ def is_gone(owner: str) -> bool:
 
 
 def take_statement(
-    model: Any, ready: Sequence[ColumnElement[bool]], *, busy_state: str, postgres: bool, **values: Any
+    model: Any,
+    ready: Sequence[ColumnElement[bool]],
+    *,
+    busy_state: str,
+    postgres: bool,
+    returning: Any = None,
+    **values: Any,
 ) -> Update:
     """What `take` runs, built once by its caller (building it cost more than running it): up to
     the parameter `limit` ready rows, lowest id first, marked `busy_state` and owned by the
-    parameters `owner` until `until`. `ready` and `values` may name parameters of their own."""
+    parameters `owner` until `until`. `ready` and `values` may name parameters of their own. It
+    returns the rows' ids, or `returning` (the model: whole rows, for a session to load)."""
     pick = select(model.id).where(*ready).order_by(col(model.id)).limit(bindparam("limit"))
     if postgres:
         # Under IN, PostgreSQL may run the pick again for every row the UPDATE scans (a nested-loop
@@ -71,7 +78,7 @@ def take_statement(
         update(model)
         .where(col(model.id).in_(pick.scalar_subquery()), *ready)
         .values(state=busy_state, claimed_by=bindparam("owner"), lease_until=bindparam("until"), **values)
-        .returning(model.id)
+        .returning(model.id if returning is None else returning)
         .execution_options(synchronize_session=False)
     )
 

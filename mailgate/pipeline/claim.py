@@ -19,9 +19,10 @@ from typing import NamedTuple
 
 from sqlalchemy import Update, bindparam, or_, update
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from mailgate import audit, db, leases
+from mailgate.inbound import spool
 from mailgate.models import Message, MessageState, utcnow
 
 LEASE = timedelta(seconds=60)
@@ -33,6 +34,9 @@ MAX_STRIKES = 3
 MAX_LOST_LEASES = 10
 RETRY_AFTER = [timedelta(seconds=s) for s in (10, 30, 60, 300, 900)]
 BUSY = MessageState.PROCESSING
+# Messages up to this size have their bytes read together with their rows when taken (a window's
+# worth held at once); larger ones one at a time by their reader.
+READ_TOGETHER_BYTES = 256 * 1024
 log = logging.getLogger("mailgate.pipeline")
 
 
@@ -43,11 +47,15 @@ _ATTEMPT = {"attempts": col(Message.attempts) + 1}
 
 
 @functools.cache
-def _taking(postgres: bool, one: bool = False, retry_due: bool = True) -> Update:
-    """Built once: the next ready messages (`one`: the parameter `message_id`, if it is ready)."""
+def _taking(postgres: bool, one: bool = False, retry_due: bool = True, rows: bool = False) -> Update:
+    """Built once: the next ready messages (`one`: the parameter `message_id`, if it is ready); their
+    ids, or (`rows`) their whole rows."""
     ready = [_THIS_ONE] if one else []
     ready += [_IN_STATE, _RETRY_DUE] if retry_due else [_IN_STATE]
-    return leases.take_statement(Message, ready, busy_state=BUSY, postgres=postgres, **_ATTEMPT)
+    returning = Message if rows else None
+    return leases.take_statement(
+        Message, ready, busy_state=BUSY, postgres=postgres, returning=returning, **_ATTEMPT
+    )
 
 
 def take_next(engine: Engine, owner: str, *, lease: timedelta = LEASE, limit: int = 1) -> list[int]:
@@ -65,6 +73,25 @@ def take_next(engine: Engine, owner: str, *, lease: timedelta = LEASE, limit: in
         )
         session.commit()
         return ids
+
+
+def take_stored(
+    engine: Engine, owner: str, *, lease: timedelta = LEASE, limit: int = 1
+) -> tuple[list[Message], dict[str, bytes]]:
+    """`take_next` for the worker's readers: the messages taken, as rows, and the bytes of those up
+    to READ_TOGETHER_BYTES that are in the database (by spool_path), in the claim's one transaction:
+    one transaction and two statements a batch, where the ids, then the rows, then the bytes took
+    two transactions and three. A larger message's bytes are read by its reader when it gets to it."""
+    with Session(db.redoable(engine), expire_on_commit=False) as session:  # lost in a power cut: taken again
+        now = db.now(session)
+        given = {"owner": owner, "until": now + lease, "limit": limit, "now": now}
+        taken = session.scalars(
+            _taking(db.is_postgres(session), rows=True), {**given, "from_state": MessageState.RECEIVED}
+        ).all()
+        taken = sorted(taken, key=lambda m: m.id or 0)
+        raws = spool.read_together(session, [m.spool_path for m in taken if m.size <= READ_TOGETHER_BYTES])
+        session.commit()
+    return taken, raws
 
 
 def take_one(
@@ -99,15 +126,8 @@ def hold(session: Session, message_id: int, owner: str) -> bool:
 
 
 def hold_all(session: Session, message_ids: list[int], owner: str) -> dict[int, Message]:
-    """`hold` for a batch in two statements: the ones still ours, locked, loaded."""
-    session.flush()  # as the ORM would before a statement: then past it, on the connection
-    held = list(session.connection().execute(_HOLD_ALL, {"ids": message_ids, "owner": owner}).scalars())
-    return load(session, held) if held else {}
-
-
-def load(session: Session, message_ids: list[int]) -> dict[int, Message]:
-    """These messages' rows, by id, in one query."""
-    return {m.id or 0: m for m in session.exec(_LOAD, params={"ids": message_ids})}
+    """`hold` for a batch in one statement: the ones still ours, locked, loaded."""
+    return {m.id or 0: m for m in session.scalars(_HOLD_ALL, {"ids": message_ids, "owner": owner})}
 
 
 # Built once, the values as parameters.
@@ -118,10 +138,9 @@ _HOLD_ALL = (
         col(Message.id).in_(_IDS), col(Message.state) == BUSY, col(Message.claimed_by) == bindparam("owner")
     )
     .values(claimed_by=bindparam("owner"))
-    .returning(col(Message.id))
+    .returning(Message)
     .execution_options(synchronize_session=False)
 )
-_LOAD = select(Message).where(col(Message.id).in_(_IDS))
 
 
 def finish(message: Message) -> None:

@@ -23,7 +23,6 @@ from sqlalchemy.engine import Engine
 from mailgate import audit, db, leases
 from mailgate.context import Context
 from mailgate.faults import is_our_own
-from mailgate.inbound import spool
 from mailgate.models import Message, MessageState, utcnow
 from mailgate.normalize import redact
 from mailgate.pipeline import batch, claim, isolated
@@ -36,9 +35,6 @@ log = logging.getLogger("mailgate.pipeline")
 # Claimed messages being read or waiting to be recorded, per worker: enough to keep every reader
 # busy while a batch commits, few enough that a batch holds SQLite's write lock briefly.
 WINDOW = 32
-# Messages up to this size have their bytes read together with their rows (a window's worth held
-# at once); larger ones one at a time by their reader, as before.
-READ_TOGETHER_BYTES = 256 * 1024
 # How long a pass that waits for arrivals goes on: claims whose worker died are reaped when a pass
 # begins, so under steady mail a pass must end now and then.
 PASS_SECONDS = claim.LEASE.total_seconds()
@@ -87,15 +83,9 @@ def process_pending(
         try:
             while True:
                 if len(reading) < window:
-                    taken = claim.take_next(ctx.engine, owner, limit=window - len(reading))
-                    stored, raws = _stored(ctx, taken)
-                    for message_id in taken:
-                        msg = stored.get(message_id)
-                        reading[message_id] = (
-                            pool.submit(decide_stored, ctx, msg, raws.get(msg.spool_path))
-                            if msg
-                            else pool.submit(decide, ctx, message_id)
-                        )
+                    taken, raws = claim.take_stored(ctx.engine, owner, limit=window - len(reading))
+                    for msg in taken:
+                        reading[msg.id or 0] = pool.submit(decide_stored, ctx, msg, raws.get(msg.spool_path))
                 if not reading:
                     if arrivals is None or time.monotonic() > ends or not arrivals.wait(linger):
                         return done
@@ -133,17 +123,6 @@ def decide(ctx: Context, message_id: int) -> Intent:
         msg = s.get(Message, message_id)
         assert msg is not None
     return decide_stored(ctx, msg)
-
-
-def _stored(ctx: Context, message_ids: list[int]) -> tuple[dict[int, Message], dict[str, bytes]]:
-    """The claimed messages' rows, and the bytes of the smaller ones (by spool_path), read in one
-    query each for the readers; a large message's bytes are read by its reader when it gets to it."""
-    if not message_ids:
-        return {}, {}
-    with db.transaction(db.reading(ctx.engine)) as s:
-        stored = claim.load(s, message_ids)
-        small = [m.spool_path for m in stored.values() if m.size <= READ_TOGETHER_BYTES]
-        return stored, spool.read_together(s, small)
 
 
 def _record(ctx: Context, owner: str, ready: dict[int, Future[Intent]]) -> tuple[int, list[int]]:

@@ -15,7 +15,7 @@ from mailgate import leases
 from mailgate.context import Context
 from mailgate.inbound.store import store
 from mailgate.models import Customer, Message, Outbox
-from mailgate.pipeline import batch, claim, dispatch, isolated, worker
+from mailgate.pipeline import batch, claim, dispatch, isolated
 from mailgate.pipeline.outcome import Outcome
 from mailgate.pipeline.worker import decide, process_pending, work
 from mailgate.rules.intent import Intent
@@ -159,7 +159,7 @@ def test_a_batch_out_of_time_records_its_first_message_and_leaves_the_rest(db_ct
 def test_small_messages_bytes_are_read_with_their_rows_and_a_large_ones_by_its_reader(
     db_ctx: Context, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(worker, "READ_TOGETHER_BYTES", 1000)
+    monkeypatch.setattr(claim, "READ_TOGETHER_BYTES", 1000)
     small = [blank(db_ctx, f"s{n}@example.jp", n) for n in range(3)]
     raw = f"From: l@example.jp\r\nTo: signup@shop.example\r\nX-Padding: {'x' * 1200}\r\n\r\n".encode()
     [large] = store(

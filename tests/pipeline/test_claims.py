@@ -9,6 +9,7 @@ import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import event
 from sqlmodel import Session, create_engine, select
 
 from mailgate import config, leases
@@ -148,3 +149,34 @@ def test_after_a_worker_died_its_messages_are_taken_one_at_a_time_at_first(
     assert sorted(row(db_ctx, m).lost_leases for m in ids) == [1, 1, 1, 1, 1, 2]
     process_pending(db_ctx)
     assert {row(db_ctx, m).state for m in ids} == {"applied"}
+
+
+def test_taken_rows_come_with_their_claim_and_bytes_in_one_transaction(db_ctx: Context) -> None:
+    ids = [put(db_ctx, n) for n in range(3)]
+    claim.take_one(db_ctx.engine, ids[1], "worker@other/1/x")  # not ready: someone else's
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement: str, *_: object) -> None:  # type: ignore[no-untyped-def]
+        statements.append(" ".join(statement.split()))
+
+    def committed(conn) -> None:  # type: ignore[no-untyped-def]
+        statements.append("COMMIT")
+
+    event.listen(db_ctx.engine, "before_cursor_execute", seen)
+    event.listen(db_ctx.engine, "commit", committed)
+    try:
+        taken, raws = claim.take_stored(db_ctx.engine, "worker@a/1/x", limit=5)
+    finally:
+        event.remove(db_ctx.engine, "before_cursor_execute", seen)
+        event.remove(db_ctx.engine, "commit", committed)
+    assert [m.id for m in taken] == [ids[0], ids[2]]
+    assert {(m.state, m.claimed_by, m.attempts) for m in taken} == {("processing", "worker@a/1/x", 1)}
+    assert all(m.lease_until is not None for m in taken)
+    assert {p: raw.split(b"\r\n")[0] for p, raw in raws.items()} == {
+        m.spool_path: f"From: c{n}@example.jp".encode() for m, n in zip(taken, (0, 2), strict=True)
+    }
+    # One claim and one read of the bytes, and no read of the rows apart from the claim.
+    assert sum("UPDATE message SET" in s for s in statements) == 1
+    assert sum("FROM rawmessage" in s for s in statements) == 1
+    assert not [s for s in statements if s.startswith("SELECT") and "FROM message" in s]
+    assert statements[-1] == "COMMIT" and statements.count("COMMIT") == 1
