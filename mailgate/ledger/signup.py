@@ -129,17 +129,23 @@ def new_customers_refusal(session: Session, cfg: Config, client: str | None, now
     limits = cfg.mail
     counts = caps.kept_counts(session, NEW_CUSTOMERS, now)
     most = limits.new_customers_per_client_hour
-    if client is not None and counts.count(("client", client), _new_customers(session, now, client)) >= most:
+    if client is not None and counts.reached(("client", client), most, *_new_customers(session, now, client)):
         return f"more than {most} new customers from client {client} in an hour"
-    if counts.count(("all", None), _new_customers(session, now, None)) >= limits.new_customers_total_hour:
+    if counts.reached(("all", None), limits.new_customers_total_hour, *_new_customers(session, now, None)):
         return f"more than {limits.new_customers_total_hour} new customers in an hour"
     return None
 
 
-def _new_customers(session: Session, now: datetime, client: str | None) -> Callable[[], int]:
-    """Customers a registration link brought by a blank mail (from `client`, if one is named) made."""
-    window, params = _LINKS[client is not None], {"client": client}
-    return lambda: hour_tally.count(session, (NEW_CUSTOMERS, client), window, now - HOUR, params)
+def _new_customers(
+    session: Session, now: datetime, client: str | None
+) -> tuple[Callable[[], int], Callable[[], int | None]]:
+    """Customers a registration link brought by a blank mail (from `client`, if one is named) made:
+    counted, and bounded."""
+    name, window, params = (NEW_CUSTOMERS, client), _LINKS[client is not None], {"client": client}
+    return (
+        lambda: hour_tally.count(session, name, window, now - HOUR, params),
+        lambda: hour_tally.at_most(session, name, window, now - HOUR),
+    )
 
 
 def _links(by_client: bool) -> Window:

@@ -29,19 +29,38 @@ HOUR = timedelta(hours=1)
 Key = tuple[str, str | None]  # ("to", mailbox key) | ("client", address) | ("all", None)
 
 
+def _no_bound() -> int | None:
+    return None
+
+
 @dataclass
 class Counts:
     """What was counted in this transaction for the hour before `now`, kept up to date with what it
-    adds (`added`); a different `now` counts again."""
+    adds (`added`); a different `now` counts again. A value may be an upper bound below its limit
+    instead of the count (`bounded`): it is read again once what was added brings it to the limit."""
 
     now: datetime
     values: dict[Key, int] = field(default_factory=dict)
+    bounded: set[Key] = field(default_factory=set)
 
-    def count(self, key: Key, read: Callable[[], int]) -> int:
-        """`read` counts (only when it is asked: building a query costs as much as running it)."""
-        if key not in self.values:
-            self.values[key] = read()
-        return self.values[key]
+    def reached(
+        self,
+        key: Key,
+        limit: int,
+        read: Callable[[], int],
+        bound: Callable[[], int | None] = _no_bound,
+    ) -> bool:
+        """Whether the count under `key` is at `limit`. `read` counts and `bound` bounds it (None: it
+        cannot), only when asked: building a query costs as much as running it."""
+        if key not in self.values or (key in self.bounded and self.values[key] >= limit):
+            at_most = bound()
+            if at_most is not None and at_most < limit:
+                self.values[key] = at_most
+                self.bounded.add(key)
+            else:
+                self.values[key] = read()  # this transaction's own rows included
+                self.bounded.discard(key)
+        return self.values[key] >= limit
 
     def added(self, *keys: Key) -> None:
         for key in keys:
@@ -109,12 +128,12 @@ def suppressed(session: Session, cfg: Config, to: str, client: str | None, now: 
     limits, since = cfg.mail, now - HOUR
     counts = kept_counts(session, "replies", now)
     key = mailbox_key(to)
-    if counts.count(("to", key), _to_mailbox(session, key, since)) >= limits.replies_per_hour:
+    if counts.reached(("to", key), limits.replies_per_hour, _to_mailbox(session, key, since)):
         return f"more than {limits.replies_per_hour} mails to this address ({key}) in an hour"
     most = limits.replies_per_client_hour
-    if client is not None and counts.count(("client", client), _in_hour(session, client, since)) >= most:
+    if client is not None and counts.reached(("client", client), most, *_in_hour(session, client, since)):
         return f"more than {most} automatic replies to mail from client {client} in an hour"
-    if counts.count(("all", None), _in_hour(session, None, since)) >= limits.replies_total_hour:
+    if counts.reached(("all", None), limits.replies_total_hour, *_in_hour(session, None, since)):
         return f"more than {limits.replies_total_hour} automatic replies in an hour"
     return None
 
@@ -123,9 +142,15 @@ def _to_mailbox(session: Session, key: str, since: datetime) -> Callable[[], int
     return lambda: session.exec(_capped_since(since).where(Outbox.to_key == key)).one()
 
 
-def _in_hour(session: Session, client: str | None, since: datetime) -> Callable[[], int]:
-    params = {"client": client}
-    return lambda: hour_tally.count(session, ("replies", client), _REPLIES[client is not None], since, params)
+def _in_hour(
+    session: Session, client: str | None, since: datetime
+) -> tuple[Callable[[], int], Callable[[], int | None]]:
+    """The hour's capped replies (to mail from `client`, if one is named): counted, and bounded."""
+    name, window, params = ("replies", client), _REPLIES[client is not None], {"client": client}
+    return (
+        lambda: hour_tally.count(session, name, window, since, params),
+        lambda: hour_tally.at_most(session, name, window, since),
+    )
 
 
 _BY_MAILBOX = (

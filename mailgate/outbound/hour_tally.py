@@ -6,9 +6,11 @@ afresh, a count reads the whole hour: at a load run's volume (its limits raised)
 and the next one reads only what changed: rows above that id, and rows that left the window since.
 
 It is exact where one writer holds the database for the whole transaction (db.sole_writer), so no
-row can commit below the highest id seen. What is kept came from a transaction that committed (one
-rolled back may have used ids that are used again); it is read afresh every REFRESH, so rows deleted
-meanwhile (an erased customer's) count only until then, and when the clock went back.
+row can commit below the highest id seen. A limit far from reached needs no count at all: `at_most`
+bounds it from the highest id alone (one query where a count brought forward takes three or four).
+What is kept came from a transaction that committed (one rolled back may have used ids that are used
+again); it is read afresh every REFRESH, so rows deleted meanwhile (an erased customer's) count only
+until then, and when the clock went back.
 """
 
 from __future__ import annotations
@@ -99,6 +101,20 @@ def count(
         tally = Tally(since, top, _brought_forward(session, window, old, given, top), old.read_at)
     pending[name] = tally
     return tally.n
+
+
+def at_most(session: Session, name: Hashable, window: Window, since: datetime) -> int | None:
+    """An upper bound on `count` from one query, None when there is no kept count to start from:
+    the kept count (rows only leave the window as `since` moves on) plus one for every id above
+    the highest it saw (each new row may bring one key). The kept count is not moved forward."""
+    if not db.sole_writer(session):
+        return None
+    pending: dict[Hashable, Tally] = db.kept(session, _PENDING, dict)
+    old = pending.get(name) or _kept(session, name)
+    if old is None or since < old.since or since - old.read_at > REFRESH:
+        return None
+    top = session.scalar(window.top) or 0
+    return None if top < old.upto else old.n + top - old.upto
 
 
 def _brought_forward(session: Session, window: Window, old: Tally, given: dict[str, Any], top: int) -> int:

@@ -126,3 +126,46 @@ def test_a_deleted_row_counts_until_the_next_full_count(db_ctx: Context) -> None
     after_refresh = later + hour_tally.REFRESH + timedelta(seconds=1)
     brought, counted = counts(db_ctx, after_refresh - caps.HOUR)
     assert brought == counted
+
+
+def test_a_bound_read_without_a_count_is_never_below_the_count(db_ctx: Context) -> None:
+    messages, customers = setup(db_ctx)
+    rng = random.Random(11)
+    now = T0
+    counts(db_ctx, now - caps.HOUR)  # a kept count to start from
+    bounded = 0
+    for step in range(80):
+        now += timedelta(minutes=rng.choice((0, 1, 5, 20)))
+        with db.transaction(db_ctx.engine) as s:
+            add_rows(s, rng, now, messages, customers)
+            s.flush()
+            since = now - caps.HOUR
+            at_most = {name: hour_tally.at_most(s, name, w, since) for name, (w, _) in windows().items()}
+            counted = fresh(s, since)
+        if db.is_postgres(db_ctx.engine):  # other nodes write meanwhile: nothing kept to bound from
+            assert set(at_most.values()) == {None}
+            return
+        for name, bound in at_most.items():
+            if bound is not None:
+                assert bound >= counted[name], f"step {step}: {name}"
+                bounded += 1
+        if step % 10 == 9:  # now and then a count moves the kept one forward
+            counts(db_ctx, since)
+    assert bounded > 40
+
+
+def test_a_bound_stands_for_the_count_until_what_was_added_reaches_the_limit() -> None:
+    reads: list[str] = []
+
+    def read() -> int:
+        reads.append("read")
+        return 3
+
+    counts = caps.Counts(T0)
+    assert not counts.reached(("all", None), 5, read, lambda: 4)  # 4 < 5: no count read
+    counts.added(("all", None))  # the bound is 5 now: the count is read
+    assert not counts.reached(("all", None), 5, read, lambda: 5) and reads == ["read"]
+    assert counts.values[("all", None)] == 3
+    assert counts.reached(("all", None), 3, read, lambda: 1)  # an exact count is not bounded again
+    assert reads == ["read"]
+    assert counts.reached(("to", "a"), 2, lambda: 2, lambda: None)  # no bound: counted
