@@ -61,13 +61,13 @@ def take_statement(
     *,
     busy_state: str,
     postgres: bool,
-    returning: Any = None,
+    returning: Sequence[Any] = (),
     **values: Any,
 ) -> Update:
     """What `take` runs, built once by its caller (building it cost more than running it): up to
     the parameter `limit` ready rows, lowest id first, marked `busy_state` and owned by the
     parameters `owner` until `until`. `ready` and `values` may name parameters of their own. It
-    returns the rows' ids, or `returning` (the model: whole rows, for a session to load)."""
+    returns the rows' ids, or the columns `returning` names."""
     pick = select(model.id).where(*ready).order_by(col(model.id)).limit(bindparam("limit"))
     if postgres:
         # Under IN, PostgreSQL may run the pick again for every row the UPDATE scans (a nested-loop
@@ -78,7 +78,7 @@ def take_statement(
         update(model)
         .where(col(model.id).in_(pick.scalar_subquery()), *ready)
         .values(state=busy_state, claimed_by=bindparam("owner"), lease_until=bindparam("until"), **values)
-        .returning(model.id if returning is None else returning)
+        .returning(*(returning or [model.id]))
         .execution_options(synchronize_session=False)
     )
 

@@ -15,15 +15,16 @@ import functools
 import logging
 import threading
 from datetime import timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import Update, bindparam, or_, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, Result
 from sqlmodel import Session, col
 
 from mailgate import audit, db, leases
 from mailgate.inbound import spool
 from mailgate.models import Message, MessageState, utcnow
+from mailgate.write_now import attach
 
 LEASE = timedelta(seconds=60)
 MAX_STRIKES = 3
@@ -37,6 +38,9 @@ BUSY = MessageState.PROCESSING
 # Messages up to this size have their bytes read together with their rows when taken (a window's
 # worth held at once); larger ones one at a time by their reader.
 READ_TOGETHER_BYTES = 256 * 1024
+_TABLE = Message.__table__  # type: ignore[attr-defined]
+# Every column of a message, for the statements that return whole rows (named as the model's fields).
+_COLUMNS = tuple(_TABLE.c)
 log = logging.getLogger("mailgate.pipeline")
 
 
@@ -52,7 +56,7 @@ def _taking(postgres: bool, one: bool = False, retry_due: bool = True, rows: boo
     ids, or (`rows`) their whole rows."""
     ready = [_THIS_ONE] if one else []
     ready += [_IN_STATE, _RETRY_DUE] if retry_due else [_IN_STATE]
-    returning = Message if rows else None
+    returning = _COLUMNS if rows else ()
     return leases.take_statement(
         Message, ready, busy_state=BUSY, postgres=postgres, returning=returning, **_ATTEMPT
     )
@@ -82,13 +86,18 @@ def take_stored(
     to READ_TOGETHER_BYTES that are in the database (by spool_path), in the claim's one transaction:
     one transaction and two statements a batch, where the ids, then the rows, then the bytes took
     two transactions and three. A larger message's bytes are read by its reader when it gets to it."""
-    with Session(db.redoable(engine), expire_on_commit=False) as session:  # lost in a power cut: taken again
+    with Session(db.redoable(engine)) as session:  # lost in a power cut: taken again
         now = db.now(session)
-        given = {"owner": owner, "until": now + lease, "limit": limit, "now": now}
-        taken = session.scalars(
-            _taking(db.is_postgres(session), rows=True), {**given, "from_state": MessageState.RECEIVED}
-        ).all()
-        taken = sorted(taken, key=lambda m: m.id or 0)
+        given = {
+            "owner": owner,
+            "until": now + lease,
+            "limit": limit,
+            "now": now,
+            "from_state": MessageState.RECEIVED,
+        }
+        # On the connection: through the session the ORM builds an UPDATE ... RETURNING anew each time.
+        result = session.connection().execute(_taking(db.is_postgres(session), rows=True), given)
+        taken = sorted(_messages(result), key=lambda m: m.id or 0)
         raws = spool.read_together(session, [m.spool_path for m in taken if m.size <= READ_TOGETHER_BYTES])
         session.commit()
     return taken, raws
@@ -126,20 +135,27 @@ def hold(session: Session, message_id: int, owner: str) -> bool:
 
 
 def hold_all(session: Session, message_ids: list[int], owner: str) -> dict[int, Message]:
-    """`hold` for a batch in one statement: the ones still ours, locked, loaded."""
-    return {m.id or 0: m for m in session.scalars(_HOLD_ALL, {"ids": message_ids, "owner": owner})}
+    """`hold` for a batch in one statement: the ones still ours, locked, loaded into the session."""
+    session.flush()  # as the ORM would before a statement: then past it, on the connection
+    held = _messages(session.connection().execute(_HOLD_ALL, {"ids": message_ids, "owner": owner}))
+    attach(session, held)
+    return {m.id or 0: m for m in held}
+
+
+def _messages(result: Result[Any]) -> list[Message]:
+    """Message rows from a statement that returned their columns (_COLUMNS), not in a session."""
+    return [Message(**row) for row in result.mappings()]
 
 
 # Built once, the values as parameters.
 _IDS = bindparam("ids", expanding=True)
 _HOLD_ALL = (
-    update(Message)
+    update(_TABLE)
     .where(
         col(Message.id).in_(_IDS), col(Message.state) == BUSY, col(Message.claimed_by) == bindparam("owner")
     )
     .values(claimed_by=bindparam("owner"))
-    .returning(Message)
-    .execution_options(synchronize_session=False)
+    .returning(*_COLUMNS)
 )
 
 
