@@ -59,7 +59,7 @@ def read_together(session: Session, spool_paths: Sequence[str]) -> dict[str, byt
     shas = {p.removeprefix(IN_DB): p for p in spool_paths if p.startswith(IN_DB)}
     if not shas:
         return {}
-    return {shas[sha]: data for sha, data in session.exec(_BYTES, params={"shas": list(shas)})}
+    return {shas[sha]: data for sha, data in db.columns(session, _BYTES, {"shas": list(shas)})}
 
 
 _BYTES = select(RawMessage.sha256, RawMessage.data).where(

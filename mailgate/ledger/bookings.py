@@ -116,7 +116,7 @@ def read_externals(session: Session, numbers: Iterable[tuple[str | None, str | N
             "sources": sorted({source for source, _ in wanted}),
             "external_ids": sorted({number for _, number in wanted}),
         }
-        for source, number, booking_id in session.exec(_EXTERNALS, params=params):
+        for source, number, booking_id in db.columns(session, _EXTERNALS, params):
             if (source, number) in found:  # not another vendor's number that happens to match
                 found[(source, number)] = booking_id
     db.kept(session, _KEPT_EXTERNAL, lambda: found)

@@ -175,6 +175,6 @@ def count_mailboxes(session: Session, now: datetime, addresses: Iterable[str]) -
     if not keys:
         return
     params = {"since": now - HOUR, "keys": sorted(keys)}
-    found: dict[str, int] = dict(session.exec(_BY_MAILBOX, params=params).all())  # type: ignore[arg-type]
+    found: dict[str, int] = {key: n for key, n in db.columns(session, _BY_MAILBOX, params)}
     for key in keys:
         counts.values[("to", key)] = found.get(key, 0)

@@ -41,6 +41,7 @@ READ_TOGETHER_BYTES = 256 * 1024
 _TABLE = Message.__table__  # type: ignore[attr-defined]
 # Every column of a message, for the statements that return whole rows (named as the model's fields).
 _COLUMNS = tuple(_TABLE.c)
+_NAMES = tuple(c.key for c in _COLUMNS)
 log = logging.getLogger("mailgate.pipeline")
 
 
@@ -144,7 +145,7 @@ def hold_all(session: Session, message_ids: list[int], owner: str) -> dict[int, 
 
 def _messages(result: Result[Any]) -> list[Message]:
     """Message rows from a statement that returned their columns (_COLUMNS), not in a session."""
-    return [Message(**row) for row in result.mappings()]
+    return [Message(**dict(zip(_NAMES, row, strict=True))) for row in result]
 
 
 # Built once, the values as parameters.
