@@ -83,10 +83,10 @@ def take_next(engine: Engine, owner: str, *, lease: timedelta = LEASE, limit: in
 def take_stored(
     engine: Engine, owner: str, *, lease: timedelta = LEASE, limit: int = 1
 ) -> tuple[list[Message], dict[str, bytes]]:
-    """`take_next` for the worker's readers: the messages taken, as rows, and the bytes of those up
-    to READ_TOGETHER_BYTES that are in the database (by spool_path), in the claim's one transaction:
-    one transaction and two statements a batch, where the ids, then the rows, then the bytes took
-    two transactions and three. A larger message's bytes are read by its reader when it gets to it."""
+    """`take_next` for the worker's readers: the messages taken, as rows returned by the claim
+    itself (no query of its own to load them), and the bytes of those up to READ_TOGETHER_BYTES that
+    are in the database (by spool_path), read after the claim's commit: not while it holds SQLite's
+    write lock, which intake waits for. A larger message's bytes are read by its reader."""
     with Session(db.redoable(engine)) as session:  # lost in a power cut: taken again
         now = db.now(session)
         given = {
@@ -99,9 +99,10 @@ def take_stored(
         # On the connection: through the session the ORM builds an UPDATE ... RETURNING anew each time.
         result = session.connection().execute(_taking(db.is_postgres(session), rows=True), given)
         taken = sorted(_messages(result), key=lambda m: m.id or 0)
-        raws = spool.read_together(session, [m.spool_path for m in taken if m.size <= READ_TOGETHER_BYTES])
         session.commit()
-    return taken, raws
+    small = [m.spool_path for m in taken if m.size <= READ_TOGETHER_BYTES]
+    with Session(db.reading(engine)) as session:  # no query when none is in the database
+        return taken, spool.read_together(session, small)
 
 
 def take_one(
