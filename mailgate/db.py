@@ -139,8 +139,9 @@ def redoable(engine: Engine) -> Engine:
 
 
 def columns(session: Session, statement: Executable, params: dict[str, Any]) -> Result[Any]:
-    """A query that reads columns, not rows of a model, run on the session's connection past the
-    ORM's handling of a statement (100 µs a query). What is pending is flushed first, as the ORM's
+    """A statement that returns columns, not rows of a model (a query; an UPDATE ... RETURNING), run
+    on the session's connection past the ORM's handling of a statement (100 µs a query; an ORM
+    UPDATE ... RETURNING is built anew at every run). What is pending is flushed first, as the ORM's
     autoflush would."""
     if session.autoflush:
         session.flush()

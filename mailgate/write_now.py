@@ -54,8 +54,7 @@ def add_now(session: OrmSession, row: Table) -> None:
     }
     result = session.connection().execute(statement, params)
     values[key] = result.inserted_primary_key[0]  # type: ignore[index]
-    make_transient_to_detached(row)
-    session.add(row)
+    attach(session, [row])
     root = session.get_transaction()
     kept = session.info.get(_ADDED)
     if kept is None or kept[0] is not root:

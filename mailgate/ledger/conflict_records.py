@@ -78,7 +78,7 @@ def others(session: Session, booking: Booking) -> list[Placed]:
     # An unsaved booking (no id) excludes none: ids start at 1.
     start, end = booking.start, booking.end
     params = {"id": booking.id or 0, "earliest": start - LONGEST, "start": start, "end": end}
-    return list(session.exec(_OVERLAPPING, params=params))  # type: ignore[arg-type]
+    return list(db.columns(session, _OVERLAPPING, params))
 
 
 def day_keys(cal: Calendar, start: datetime, end: datetime) -> list[str]:

@@ -141,11 +141,8 @@ def _new_customers(
 ) -> tuple[Callable[[], int], Callable[[], int | None]]:
     """Customers a registration link brought by a blank mail (from `client`, if one is named) made:
     counted, and bounded."""
-    name, window, params = (NEW_CUSTOMERS, client), _LINKS[client is not None], {"client": client}
-    return (
-        lambda: hour_tally.count(session, name, window, now - HOUR, params),
-        lambda: hour_tally.at_most(session, name, window, now - HOUR),
-    )
+    window, params = _LINKS[client is not None], {"client": client}
+    return hour_tally.asked(session, (NEW_CUSTOMERS, client), window, now - HOUR, params)
 
 
 def _links(by_client: bool) -> Window:

@@ -146,11 +146,8 @@ def _in_hour(
     session: Session, client: str | None, since: datetime
 ) -> tuple[Callable[[], int], Callable[[], int | None]]:
     """The hour's capped replies (to mail from `client`, if one is named): counted, and bounded."""
-    name, window, params = ("replies", client), _REPLIES[client is not None], {"client": client}
-    return (
-        lambda: hour_tally.count(session, name, window, since, params),
-        lambda: hour_tally.at_most(session, name, window, since),
-    )
+    params = {"client": client}
+    return hour_tally.asked(session, ("replies", client), _REPLIES[client is not None], since, params)
 
 
 _BY_MAILBOX = (

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -92,14 +92,12 @@ def count(
     if not db.sole_writer(session):
         return int(session.scalar(window.fresh, given) or 0)
     top = session.scalar(window.top) or 0
-    # Kept for the transaction: forgotten if it, or a savepoint in it, rolls back (freed ids).
-    pending: dict[Hashable, Tally] = db.kept(session, _PENDING, dict)
-    old = pending.get(name) or _kept(session, name)
-    if old is None or since < old.since or top < old.upto or since - old.read_at > REFRESH:
+    old = _last(session, name, since, top)
+    if old is None:
         tally = Tally(since, top, int(session.scalar(window.fresh, given) or 0), since)
     else:
         tally = Tally(since, top, _brought_forward(session, window, old, given, top), old.read_at)
-    pending[name] = tally
+    _pending(session)[name] = tally
     return tally.n
 
 
@@ -109,12 +107,33 @@ def at_most(session: Session, name: Hashable, window: Window, since: datetime) -
     the highest it saw (each new row may bring one key). The kept count is not moved forward."""
     if not db.sole_writer(session):
         return None
-    pending: dict[Hashable, Tally] = db.kept(session, _PENDING, dict)
-    old = pending.get(name) or _kept(session, name)
-    if old is None or since < old.since or since - old.read_at > REFRESH:
-        return None
     top = session.scalar(window.top) or 0
-    return None if top < old.upto else old.n + top - old.upto
+    old = _last(session, name, since, top)
+    return None if old is None else old.n + top - old.upto
+
+
+def asked(
+    session: Session, name: Hashable, window: Window, since: datetime, params: dict[str, Any]
+) -> tuple[Callable[[], int], Callable[[], int | None]]:
+    """`count` and `at_most` of one window, run only when called (caps.Counts.reached)."""
+    return (
+        lambda: count(session, name, window, since, params),
+        lambda: at_most(session, name, window, since),
+    )
+
+
+def _pending(session: Session) -> dict[Hashable, Tally]:
+    """This transaction's counts: forgotten if it, or a savepoint in it, rolls back (freed ids)."""
+    return db.kept(session, _PENDING, dict)
+
+
+def _last(session: Session, name: Hashable, since: datetime, top: int) -> Tally | None:
+    """The last count under `name`, if it can be brought forward to `since` with the table's highest
+    id at `top`: not when the clock went back, ids did, or it was read afresh more than REFRESH ago."""
+    old = _pending(session).get(name) or _kept(session, name)
+    if old is None or since < old.since or top < old.upto or since - old.read_at > REFRESH:
+        return None
+    return old
 
 
 def _brought_forward(session: Session, window: Window, old: Tally, given: dict[str, Any], top: int) -> int:

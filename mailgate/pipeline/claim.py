@@ -64,20 +64,8 @@ def _taking(postgres: bool, one: bool = False, retry_due: bool = True, rows: boo
 
 
 def take_next(engine: Engine, owner: str, *, lease: timedelta = LEASE, limit: int = 1) -> list[int]:
-    """The next messages waiting in `received`, now ours."""
-    with Session(db.redoable(engine)) as session:  # lost in a power cut: taken again
-        now = db.now(session)
-        ids = leases.take(
-            session,
-            _taking(db.is_postgres(session)),
-            owner=owner,
-            until=now + lease,
-            limit=limit,
-            now=now,
-            from_state=MessageState.RECEIVED,
-        )
-        session.commit()
-        return ids
+    """The next messages waiting in `received`, now ours: their ids."""
+    return [m.id or 0 for m in _take(engine, owner, lease, limit)]
 
 
 def take_stored(
@@ -87,22 +75,22 @@ def take_stored(
     itself (no query of its own to load them), and the bytes of those up to READ_TOGETHER_BYTES that
     are in the database (by spool_path), read after the claim's commit: not while it holds SQLite's
     write lock, which intake waits for. A larger message's bytes are read by its reader."""
-    with Session(db.redoable(engine)) as session:  # lost in a power cut: taken again
-        now = db.now(session)
-        given = {
-            "owner": owner,
-            "until": now + lease,
-            "limit": limit,
-            "now": now,
-            "from_state": MessageState.RECEIVED,
-        }
-        # On the connection: through the session the ORM builds an UPDATE ... RETURNING anew each time.
-        result = session.connection().execute(_taking(db.is_postgres(session), rows=True), given)
-        taken = sorted(_messages(result), key=lambda m: m.id or 0)
-        session.commit()
+    taken = _take(engine, owner, lease, limit)
     small = [m.spool_path for m in taken if m.size <= READ_TOGETHER_BYTES]
     with Session(db.reading(engine)) as session:  # no query when none is in the database
         return taken, spool.read_together(session, small)
+
+
+def _take(engine: Engine, owner: str, lease: timedelta, limit: int) -> list[Message]:
+    """Up to `limit` ready messages claimed, as rows (not in a session), lowest id first."""
+    with Session(db.redoable(engine)) as session:  # lost in a power cut: taken again
+        now = db.now(session)
+        given = {"owner": owner, "until": now + lease, "limit": limit, "now": now}
+        given["from_state"] = MessageState.RECEIVED
+        # Past the ORM: through the session it builds an UPDATE ... RETURNING anew each time.
+        taken = _messages(db.columns(session, _taking(db.is_postgres(session), rows=True), given))
+        session.commit()
+    return sorted(taken, key=lambda m: m.id or 0)
 
 
 def take_one(
@@ -138,8 +126,7 @@ def hold(session: Session, message_id: int, owner: str) -> bool:
 
 def hold_all(session: Session, message_ids: list[int], owner: str) -> dict[int, Message]:
     """`hold` for a batch in one statement: the ones still ours, locked, loaded into the session."""
-    session.flush()  # as the ORM would before a statement: then past it, on the connection
-    held = _messages(session.connection().execute(_HOLD_ALL, {"ids": message_ids, "owner": owner}))
+    held = _messages(db.columns(session, _HOLD_ALL, {"ids": message_ids, "owner": owner}))
     attach(session, held)
     return {m.id or 0: m for m in held}
 
