@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import bindparam
 from sqlmodel import Field, Session, col, or_, select
 
+from mailgate import write_now
 from mailgate.models import Customer, UTCDateTime, utcnow
 from mailgate.table_base import Table
 
@@ -32,7 +33,7 @@ OWNS = or_(
     Customer.email_key == _KEY,
     col(Customer.id).in_(select(CustomerAddress.customer_id).where(CustomerAddress.email_key == _KEY)),
 )
-_BY_ADDRESS = select(Customer).where(OWNS).order_by(col(Customer.id))
+_BY_ADDRESS = select(*write_now.table_columns(Customer)).where(OWNS).order_by(col(Customer.id)).limit(1)
 
 
 def address_key(email: str) -> str:
@@ -45,7 +46,8 @@ def by_address(session: Session, email: str) -> Customer | None:
     key = address_key(email)
     if not key:
         return None
-    return session.exec(_BY_ADDRESS, params={ADDRESS: key}).first()
+    found = write_now.read(session, Customer, _BY_ADDRESS, {ADDRESS: key})
+    return found[0][0] if found else None
 
 
 def extra_addresses(session: Session, customer_id: int | None) -> list[str]:

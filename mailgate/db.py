@@ -14,13 +14,12 @@ from contextlib import asynccontextmanager, contextmanager, suppress
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import ColumnElement, event, literal_column, text
-from sqlalchemy.engine import Connection, Engine, Result
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import SessionTransaction
-from sqlalchemy.sql import Executable
 from sqlmodel import Session, create_engine
 
 from mailgate import (  # noqa: F401  (registers the tables)
@@ -33,6 +32,7 @@ from mailgate import (  # noqa: F401  (registers the tables)
     sqlite_turns,
 )
 from mailgate.files import private_dir
+from mailgate.write_now import columns as columns  # past the ORM; here for the ledger's queries
 
 _READ_ONLY = "mailgate_read_only"
 _REDOABLE = "mailgate_redoable"
@@ -136,16 +136,6 @@ def redoable(engine: Engine) -> Engine:
     (synchronous=NORMAL for that transaction); the WAL is one file written in order, so the next
     durable commit's fsync puts them on disk too. A process that dies loses nothing either way."""
     return engine.execution_options(**{_REDOABLE: True})
-
-
-def columns(session: Session, statement: Executable, params: dict[str, Any]) -> Result[Any]:
-    """A statement that returns columns, not rows of a model (a query; an UPDATE ... RETURNING), run
-    on the session's connection past the ORM's handling of a statement (100 µs a query; an ORM
-    UPDATE ... RETURNING is built anew at every run). What is pending is flushed first, as the ORM's
-    autoflush would."""
-    if session.autoflush:
-        session.flush()
-    return session.connection().execute(statement, params)
 
 
 def is_postgres(session_or_engine: Session | Engine) -> bool:

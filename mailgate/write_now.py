@@ -23,13 +23,18 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Column, bindparam, event, insert, inspect, update
+from sqlalchemy.engine import Result
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import SessionTransaction, make_transient, make_transient_to_detached
-from sqlalchemy.sql.dml import Insert, Update
+from sqlalchemy.orm.util import identity_key
+from sqlalchemy.sql import Executable
+from sqlalchemy.sql.dml import Insert, ReturningInsert, Update
 
+from mailgate import plain_sql
 from mailgate.table_base import Table
 
 # session.info: (the transaction, the rows inserted here in it); an entry of an earlier one is stale
@@ -44,16 +49,22 @@ def add_now(session: OrmSession, row: Table) -> None:
         return
     if session.new:  # rows added before it go in first (their ids may be its foreign keys)
         session.flush()
-    statement, columns, key = _inserting(type(row))
+    inserting = _inserting(type(row))
     values = row.__dict__
     # As the ORM's INSERT: a None goes in as it is unless the column has a default of its own.
     params = {
         column: values[name]
-        for name, column, defaulted in columns
+        for name, column, defaulted in inserting.columns
         if name in values and (values[name] is not None or not defaulted)
     }
-    result = session.connection().execute(statement, params)
-    values[key] = result.inserted_primary_key[0]  # type: ignore[index]
+    conn = session.connection()
+    if any(values.get(name) is None for name in inserting.computed):
+        # A default the ORM computes at the insert: its own statement does that, a plain one not.
+        values[inserting.key] = conn.execute(inserting.statement, params).inserted_primary_key[0]  # type: ignore[index]
+    elif conn.dialect.name == "sqlite":
+        values[inserting.key] = plain_sql.run(conn, inserting.statement, params).lastrowid
+    else:
+        values[inserting.key] = plain_sql.run(conn, inserting.returning, params).scalar_one()
     attach(session, [row])
     root = session.get_transaction()
     kept = session.info.get(_ADDED)
@@ -62,11 +73,19 @@ def add_now(session: OrmSession, row: Table) -> None:
     kept[1].append(row)
 
 
+@dataclass(frozen=True)
+class _Inserting:
+    statement: Insert
+    returning: ReturningInsert[tuple[int]]  # the same, giving the new id (PostgreSQL)
+    # Per column its attribute, its name, and whether a None leaves it to a default (the primary
+    # key's: the database's next id).
+    columns: tuple[tuple[str, str, bool], ...]
+    computed: tuple[str, ...]  # the attributes whose column has a default of its own
+    key: str  # the attribute of the one primary key column
+
+
 @functools.cache
-def _inserting(cls: type[Table]) -> tuple[Insert, tuple[tuple[str, str, bool], ...], str]:
-    """The table's INSERT (compiled once per set of columns given); per column its attribute, its
-    name, and whether a None leaves it to a default (the primary key's: the database's next id);
-    the attribute of its one primary key column."""
+def _inserting(cls: type[Table]) -> _Inserting:
     mapper = inspect(cls)
     primary, key = _primary(cls)
     columns = tuple(
@@ -74,7 +93,9 @@ def _inserting(cls: type[Table]) -> tuple[Insert, tuple[tuple[str, str, bool], .
         for prop in mapper.column_attrs
         for c in prop.columns[:1]
     )
-    return insert(mapper.local_table), columns, key
+    computed = tuple(name for name, column, defaulted in columns if defaulted and name != key)
+    table = mapper.local_table
+    return _Inserting(insert(table), insert(table).returning(primary), columns, computed, key)
 
 
 def attach(session: OrmSession, rows: Iterable[Table]) -> None:
@@ -84,6 +105,49 @@ def attach(session: OrmSession, rows: Iterable[Table]) -> None:
     for row in rows:
         make_transient_to_detached(row)
         session.add(row)
+
+
+def columns(session: OrmSession, statement: Executable, params: dict[str, Any]) -> Result[Any]:
+    """A statement that returns columns, not rows of a model (a query; an UPDATE ... RETURNING), run
+    on the session's connection past the ORM's handling of a statement (100 µs a query; an ORM
+    UPDATE ... RETURNING is built anew at every run). What is pending is flushed first, as the ORM's
+    autoflush would."""
+    if session.autoflush:
+        session.flush()
+    return session.connection().execute(statement, params)
+
+
+def table_columns(cls: type[Table]) -> tuple[Column[Any], ...]:
+    """The table's columns in the order `read` takes them: a query selects these first."""
+    return _reading(cls)[0]
+
+
+def read(
+    session: OrmSession, cls: type[Table], statement: Executable, params: dict[str, Any]
+) -> list[tuple[Any, ...]]:
+    """The rows of a query run by `columns` that selects `table_columns(cls)` and then other columns:
+    each as (the row as the session has it, *the others). A row the session holds already is that
+    object, as the ORM's query would give it (the query ran after the flush: its values are the
+    session's); another is built and joined to the session as if read. 100-150 µs less a query
+    than the ORM's own, which the worker runs for every notice and signup."""
+    selected, names, key = _reading(cls)
+    width = len(selected)
+    out: list[tuple[Any, ...]] = []
+    for values in columns(session, statement, params):
+        fields = dict(zip(names, values[:width], strict=True))
+        held = session.identity_map.get(identity_key(cls, (fields[key],)))
+        if held is None:
+            held = cls(**fields)
+            attach(session, [held])
+        out.append((held, *values[width:]))
+    return out
+
+
+@functools.cache
+def _reading(cls: type[Table]) -> tuple[tuple[Column[Any], ...], tuple[str, ...], str]:
+    mapper = inspect(cls)
+    props = [prop for prop in mapper.column_attrs]
+    return tuple(prop.columns[0] for prop in props), tuple(prop.key for prop in props), _primary(cls)[1]
 
 
 def save_now(session: OrmSession, row: Table) -> None:
@@ -97,7 +161,7 @@ def save_now(session: OrmSession, row: Table) -> None:
         statement, key = _updating(type(row), tuple(changed))
         values = row.__dict__
         params = {f"new_{name}": values[name] for name in changed}
-        session.connection().execute(statement, {**params, "row_id": values[key]})
+        plain_sql.run(session.connection(), statement, {**params, "row_id": values[key]})
     session.expunge(row)
 
 

@@ -10,7 +10,7 @@ from functools import cache
 from sqlalchemy import Select, and_, bindparam, false
 from sqlmodel import Session, col, or_, select
 
-from mailgate import audit, db, normalize
+from mailgate import audit, db, normalize, write_now
 from mailgate.audit import Actor
 from mailgate.customer_addresses import ADDRESS, OWNS, address_key
 from mailgate.models import Customer, CustomerStatus
@@ -69,7 +69,8 @@ def _candidates(phone: bool, address: bool, named: bool) -> Select[tuple[Custome
     if named:
         ways.append(and_(Customer.name == bindparam("name"), Customer.name_kana == bindparam("kana"), live))
     owns = (OWNS if address else false()).label("owns")
-    return select(Customer, owns).where(or_(*ways)).order_by(col(Customer.id))  # type: ignore[return-value]
+    columns = write_now.table_columns(Customer)
+    return select(*columns, owns).where(or_(*ways)).order_by(col(Customer.id))  # type: ignore[return-value]
 
 
 def _match(session: Session, details: Person) -> tuple[Customer | None, list[Customer], Customer | None]:
@@ -83,7 +84,8 @@ def _match(session: Session, details: Person) -> tuple[Customer | None, list[Cus
     params = {"phone": phone} if phone else {}
     params |= {ADDRESS: key} if key else {}
     params |= {"name": name, "kana": kana} if named else {}
-    found = session.exec(_candidates(bool(phone), bool(key), named), params=params).all()
+    statement = _candidates(bool(phone), bool(key), named)
+    found = write_now.read(session, Customer, statement, params)
     owner = next((c for c, owned in found if owned), None)
     others: list[Customer] = []
     for c, _ in found:

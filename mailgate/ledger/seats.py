@@ -12,12 +12,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from functools import cache
 
-from sqlalchemy import delete
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql.dml import ReturningInsert
-from sqlmodel import Session, col
+from sqlalchemy import bindparam, delete, text
+from sqlalchemy.sql.dml import Delete
+from sqlmodel import Session
 
-from mailgate import db
+from mailgate import plain_sql
 from mailgate.models import Booking
 from mailgate.shop.calendar import Calendar
 from mailgate.shop_tables import SeatClaim
@@ -37,37 +36,53 @@ def grains(start: datetime, end: datetime) -> range:
     return range(first, last)
 
 
+# The units [first, last) of one resource for one booking, by one statement of a fixed text (a
+# recursive count): its parameters do not grow with the units, as a row each did (an executemany
+# returning the ids: 1.4 ms a booking of an hour, a third of recording a notice). The count is in a
+# subquery so that the statement begins with INSERT (Python's sqlite3 gives a statement beginning
+# WITH no row count); WHERE: SQLite would read the ON CONFLICT after a bare FROM as the join's.
+_INSERT = text(
+    "INSERT INTO seatclaim (resource, unit, booking_id)"
+    " SELECT CAST(:resource AS VARCHAR(40)), n, CAST(:booking_id AS INTEGER) FROM ("
+    "WITH RECURSIVE units(n) AS ("
+    "SELECT CAST(:first AS INTEGER) UNION ALL SELECT n + 1 FROM units WHERE n + 1 < CAST(:last AS INTEGER)"
+    ") SELECT n FROM units) AS counted WHERE true ON CONFLICT DO NOTHING"
+)
+
+
 @cache
-def _inserting(postgres: bool) -> ReturningInsert[tuple[int]]:
-    """The rows as parameters of one statement (the driver gets one multi-row INSERT): built and
-    compiled once for any number of rows, where `.values(rows)` was compiled for every booking."""
+def _deleting() -> Delete:
     table = SeatClaim.__table__  # type: ignore[attr-defined]
-    insert = postgresql.insert if postgres else sqlite.insert
-    return insert(table).on_conflict_do_nothing().returning(table.c.id)
+    return delete(table).where(
+        table.c.booking_id == bindparam("booking_id"),
+        table.c.resource == bindparam("resource"),
+        table.c.unit >= bindparam("first"),
+        table.c.unit < bindparam("last"),
+    )
 
 
-def _insert(session: Session, rows: list[dict[str, object]]) -> bool:
-    """All the rows, or none when any unit is held already. One statement and no savepoint: the
-    unique key still decides (on PostgreSQL a unit another transaction is inserting waits for its
-    end), the rows that did go in are taken out again."""
-    ids = list(session.execute(_inserting(db.is_postgres(session)), rows).scalars())
-    if len(ids) == len(rows):
+def _insert(session: Session, resource: str, booking_id: int, first: int, last: int) -> bool:
+    """All the units, or none when any is held already. One statement and no savepoint: the unique
+    key still decides (on PostgreSQL a unit another transaction is inserting waits for its end);
+    the units that did go in are taken out again (the booking holds none of them before: a
+    booking moved releases what it held first)."""
+    params = {"first": first, "last": last, "resource": resource, "booking_id": booking_id}
+    if plain_sql.in_session(session, _INSERT, params).rowcount == last - first:
         return True
-    if ids:
-        session.exec(delete(SeatClaim).where(col(SeatClaim.id).in_(ids)))  # type: ignore[call-overload]
+    plain_sql.in_session(session, _deleting(), params)
     return False
 
 
 def hold_time(session: Session, booking_id: int, resource: str, start: datetime, end: datetime) -> bool:
     """The booking holds `resource` for [start, end) — or False when any of it is held already."""
-    rows = [{"resource": resource, "unit": u, "booking_id": booking_id} for u in grains(start, end)]
-    return _insert(session, rows) if rows else True
+    units = grains(start, end)
+    return _insert(session, resource, booking_id, units.start, units.stop) if units else True
 
 
 def hold_seat(session: Session, booking_id: int, slot_id: int, seats: int) -> int | None:
     """The number of the seat the booking now holds in a fixed slot, or None when all are taken."""
     for number in range(1, seats + 1):
-        if _insert(session, [{"resource": f"slot:{slot_id}", "unit": number, "booking_id": booking_id}]):
+        if _insert(session, f"slot:{slot_id}", booking_id, number, number + 1):
             return number
     return None
 
