@@ -76,6 +76,9 @@ def _plain(statement: ClauseElement, keys: tuple[str, ...], dialect: Dialect) ->
         raise ValueError("parameter names that need escaping cannot be plain")
     positional = bool(compiled.positional)
     names = tuple(compiled.positiontup or ()) if positional else tuple(compiled.binds)
+    missing = sorted(set(names) - set(keys))
+    if missing:  # a column's default SQLAlchemy computes per execution, a value built into the statement
+        raise ValueError(f"a plain statement takes every value as given: none for {', '.join(missing)}")
     types = (compiled.binds[name].type.dialect_impl(dialect) for name in names)
     processors = tuple(t.bind_processor(dialect) for t in types)
     return Plain(compiled.string, names, processors, positional)

@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 
 from mailgate import db
 from mailgate.context import Context
+from mailgate.customer_addresses import by_address
 from mailgate.models import Booking, Customer, Message, MessageState, Outbox, Token, utcnow
 from mailgate.table_base import Table
 from mailgate.write_now import add_now, save_now
@@ -207,3 +208,26 @@ def test_save_now_of_an_unchanged_or_new_row_writes_nothing(db_ctx: Context) -> 
         fresh = Message(dedupe_key="k2", rcpt="signup@shop.example", via="smtp", spool_path="b", size=1)
         save_now(s, fresh)
         assert statements == [] and row not in s
+
+
+def test_read_gives_the_sessions_own_row_and_sees_its_unwritten_changes(db_ctx: Context) -> None:
+    """A customer changed in this transaction and not yet written is found by its new address, and
+    is the very object the session holds: a second one under its id would be refused."""
+    with db.transaction(db_ctx.engine) as s:
+        row = _customer("old@example.jp")
+        add_now(s, row)
+        row.email, row.email_key = "new@example.jp", "new@example.jp"  # not written yet
+        assert by_address(s, "NEW@example.jp") is row
+        assert by_address(s, "old@example.jp") is None
+
+
+def test_read_joins_a_row_not_held_to_the_session_and_its_changes_are_written(db_ctx: Context) -> None:
+    with db.transaction(db_ctx.engine) as s:
+        add_now(s, _customer("a@example.jp"))
+    with db.transaction(db_ctx.engine) as s:
+        found = by_address(s, "a@example.jp")
+        assert found is not None and found in s and s.get(Customer, found.id) is found
+        assert found.created_at == NOW.replace(microsecond=NOW.microsecond)  # types as the ORM reads them
+        found.name = "佐藤"
+    with Session(db_ctx.engine) as s:
+        assert s.exec(select(Customer.name)).one() == "佐藤"
