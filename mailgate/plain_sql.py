@@ -28,9 +28,11 @@ from sqlalchemy.sql import ClauseElement
 @dataclass(frozen=True)
 class Plain:
     sql: str
-    # The parameters in the order the text takes them; per parameter its type's bind processor.
+    # The parameters in the order the text takes them; per parameter its type's bind processor, and
+    # whether that gives None for None (a timestamp's: a row's many empty ones need no call; a JSON
+    # column's gives 'null').
     names: tuple[str, ...]
-    processors: tuple[Callable[[Any], Any] | None, ...]
+    processors: tuple[tuple[Callable[[Any], Any] | None, bool], ...]
     positional: bool
 
 
@@ -59,8 +61,10 @@ def run_many(
 
 def _values(plain: Plain, params: Mapping[str, Any]) -> Any:
     values = [
-        value if process is None else process(value)
-        for value, process in zip((params[name] for name in plain.names), plain.processors, strict=True)
+        value if process is None or (value is None and none_stays) else process(value)
+        for value, (process, none_stays) in zip(
+            (params[name] for name in plain.names), plain.processors, strict=True
+        )
     ]
     return tuple(values) if plain.positional else dict(zip(plain.names, values, strict=True))
 
@@ -80,5 +84,7 @@ def _plain(statement: ClauseElement, keys: tuple[str, ...], dialect: Dialect) ->
     if missing:  # a column's default SQLAlchemy computes per execution, a value built into the statement
         raise ValueError(f"a plain statement takes every value as given: none for {', '.join(missing)}")
     types = (compiled.binds[name].type.dialect_impl(dialect) for name in names)
-    processors = tuple(t.bind_processor(dialect) for t in types)
+    processors = tuple(
+        (p, p is not None and p(None) is None) for p in (t.bind_processor(dialect) for t in types)
+    )
     return Plain(compiled.string, names, processors, positional)

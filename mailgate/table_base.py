@@ -1,4 +1,5 @@
-"""The base of mailgate's tables: SQLModel's, with a constructor that costs a sixth as much.
+"""The base of mailgate's tables: SQLModel's, with a constructor that costs a sixth as much, and a
+column's assignment without pydantic's part of it.
 
 SQLModel builds a new row by setting every field through its own `__setattr__` (SQLAlchemy's
 attribute event, then pydantic's assignment): 90-120 µs for a customer, about a tenth of the
@@ -15,6 +16,8 @@ import functools
 from typing import Any
 
 from pydantic.fields import FieldInfo
+from sqlalchemy import inspect
+from sqlalchemy.orm.attributes import set_attribute
 from sqlmodel import SQLModel
 
 # Defaults of these types are used as they are; any other (a list, a dict) is copied per row, as
@@ -36,6 +39,23 @@ class Table(SQLModel):
         if data:
             raise TypeError(f"{type(self).__name__} has no field {', '.join(sorted(data))}")
         object.__setattr__(self, "__pydantic_fields_set__", given)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        """A column's value set as SQLModel sets it (SQLAlchemy's attribute event, which writes
+        `__dict__` and remembers the change; then the field marked set), without its way through
+        pydantic's assignment: 14 of these a message in a burst, a twentieth of the worker's time."""
+        if name in _columns(type(self)):
+            set_attribute(self, name, value)
+            self.__pydantic_fields_set__.add(name)
+        else:
+            super().__setattr__(name, value)
+
+
+@functools.cache
+def _columns(cls: type[SQLModel]) -> frozenset[str]:
+    """The fields that are columns SQLAlchemy tracks (not relationships, not plain attributes)."""
+    mapper = inspect(cls)
+    return frozenset(cls.model_fields) & frozenset(prop.key for prop in mapper.column_attrs)
 
 
 @functools.cache

@@ -84,3 +84,35 @@ def test_a_row_changed_after_it_was_built_keeps_the_change() -> None:
     row = Customer(email="a@example.jp")
     row.name = "鈴木"
     assert row.name == "鈴木" and row.model_dump()["name"] == "鈴木"
+
+
+@pytest.mark.parametrize("cls", TABLES, ids=lambda cls: cls.__name__)
+def test_setting_every_column_leaves_what_sqlmodels_own_assignment_leaves(cls: type[Table]) -> None:
+    """Each column set on a row that SQLAlchemy tracks as persistent: the same value, the same
+    change remembered for the UPDATE, the same fields marked set, as SQLModel's `__setattr__`."""
+    from sqlalchemy import inspect
+    from sqlalchemy.orm import make_transient_to_detached
+
+    columns = [p.key for p in inspect(cls).column_attrs if p.key in cls.model_fields]
+    read = {**cls(**_sample(cls)).__dict__, **{k.key: 1 for k in inspect(cls).primary_key}}
+    ours, theirs = cls(**_sample(cls)), cls(**_sample(cls))
+    for row in (ours, theirs):
+        row.__dict__.update({name: read.get(name) for name in columns})
+        make_transient_to_detached(row)  # as if read: changes are tracked from here
+    later = cls(**_sample(cls)).__dict__  # other values: new timestamps
+    for n, name in enumerate(columns):
+        if name == "id":
+            continue
+        value = later.get(name) if n % 2 else None
+        SQLModel.__setattr__(theirs, name, value)
+        ours.__setattr__(name, value)
+    assert _fields(ours, skip=set()) == _fields(theirs, skip=set())
+    assert ours.__pydantic_fields_set__ == theirs.__pydantic_fields_set__
+    assert dict(inspect(ours).committed_state) == dict(inspect(theirs).committed_state)
+    assert inspect(ours).modified == inspect(theirs).modified
+
+
+def test_a_name_that_is_no_column_is_still_set_as_pydantic_sets_it() -> None:
+    row = Customer(email="a@example.jp")
+    with pytest.raises(ValueError, match="no field"):
+        row.not_a_field = 1  # type: ignore[attr-defined]

@@ -64,7 +64,7 @@ _OVERLAPPING = select(
     Booking.start,
     Booking.end,
 ).where(
-    db.unindexed(col(Booking.status)).in_(BookingStatus.LIVE),
+    db.unindexed(col(Booking.status)).in_(db.spelled_out(BookingStatus.LIVE)),
     col(Booking.id) != bindparam("id"),
     col(Booking.start) > bindparam("earliest"),
     col(Booking.start) < bindparam("end"),

@@ -63,7 +63,7 @@ def match(session: Session, details: Person) -> tuple[Customer | None, list[Cust
 @cache
 def _candidates(phone: bool, address: bool, named: bool) -> Select[tuple[Customer, bool]]:
     """The query for the ways a notice gives (built once for each)."""
-    live = col(Customer.status).not_in(GONE)
+    live = col(Customer.status).not_in(db.spelled_out(GONE))
     ways = [and_(Customer.phone == bindparam("phone"), live)] if phone else []
     ways += [OWNS] if address else []
     if named:
