@@ -7,9 +7,8 @@ with no staff named clashes with everyone's): the second waits for the first to 
 
 from __future__ import annotations
 
-from collections import namedtuple
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
@@ -25,6 +24,18 @@ from mailgate.shop.clash import Slot, check
 
 class Placed(Protocol):
     """What the clash check reads of a booking: a Booking, or a row of `others`."""
+
+    id: int | None
+    customer_id: int | None
+    source: str
+    external_id: str | None
+    staff: str | None
+    start: datetime
+    end: datetime
+
+
+class _Around(NamedTuple):
+    """A row of `others`: the columns _OVERLAPPING selects, by name."""
 
     id: int | None
     customer_id: int | None
@@ -71,10 +82,6 @@ _OVERLAPPING = select(
     col(Booking.start) < bindparam("end"),
     col(Booking.end) > bindparam("start"),
 )
-
-
-# A row of _OVERLAPPING, by the names it selects: a Placed.
-_Around = namedtuple("_Around", _OVERLAPPING.selected_columns.keys())  # type: ignore[misc]
 
 
 def others(session: Session, booking: Booking) -> list[Placed]:
