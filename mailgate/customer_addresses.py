@@ -33,7 +33,7 @@ OWNS = or_(
     Customer.email_key == _KEY,
     col(Customer.id).in_(select(CustomerAddress.customer_id).where(CustomerAddress.email_key == _KEY)),
 )
-_BY_ADDRESS = select(*write_now.table_columns(Customer)).where(OWNS).order_by(col(Customer.id))
+_BY_ADDRESS = select(*write_now.table_columns(Customer)).where(OWNS).order_by(col(Customer.id)).limit(1)
 
 
 def address_key(email: str) -> str:

@@ -9,9 +9,8 @@ outcome), so this is a tenth of its time.
 What `exec_driver_sql` keeps: the connection's transaction, its events (statement counters and
 kill points in the tests see these statements), and errors wrapped as SQLAlchemy's (an
 IntegrityError is still `sqlalchemy.exc.IntegrityError`). What it does not do, and so these
-statements must not need: IN lists expanded per execution, values built into the statement, column
-defaults computed per execution. Rows of a query are converted by `rows` with the result processors
-of the columns it selects (a result's id needs none).
+statements must not need: IN lists expanded per execution, and rows converted back to Python types
+(only integers, as a new row's id, are read from a result here).
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection, CursorResult, Dialect
 from sqlalchemy.orm import Session as OrmSession
-from sqlalchemy.sql import ClauseElement, Select
+from sqlalchemy.sql import ClauseElement
 
 
 @dataclass(frozen=True)
@@ -50,35 +49,6 @@ def in_session(session: OrmSession, statement: ClauseElement, params: Mapping[st
     if session.autoflush:
         session.flush()
     return run(session.connection(), statement, params)
-
-
-def rows(session: OrmSession, statement: Select[Any], params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
-    """A query's rows, each value converted as SQLAlchemy's result converts it (SQLite's text
-    timestamps to aware datetimes, JSON text to objects); run on the session's connection after
-    its flush, as the ORM's autoflush would."""
-    if session.autoflush:
-        session.flush()
-    conn = session.connection()
-    plain = _plain(statement, tuple(params), conn.dialect)
-    converting = _results(statement, conn.dialect)
-    return [
-        tuple(
-            value if convert is None or (value is None and none_stays) else convert(value)
-            for value, (convert, none_stays) in zip(row, converting, strict=True)
-        )
-        for row in conn.exec_driver_sql(plain.sql, _values(plain, params))
-    ]
-
-
-@functools.lru_cache(maxsize=512)
-def _results(
-    statement: Select[Any], dialect: Dialect
-) -> tuple[tuple[Callable[[Any], Any] | None, bool], ...]:
-    """Per selected column its type's result processor, and whether that gives None for None."""
-    converters = (
-        c.type.dialect_impl(dialect).result_processor(dialect, None) for c in statement.selected_columns
-    )
-    return tuple((p, p is not None and p(None) is None) for p in converters)
 
 
 def _values(plain: Plain, params: Mapping[str, Any]) -> Any:

@@ -91,25 +91,3 @@ def test_a_statement_whose_text_changes_per_execution_is_refused(db_ctx: Context
     expanding = sa.select(TABLE.c.id).where(TABLE.c.id.in_(sa.bindparam("ids", expanding=True)))
     with db.transaction(db_ctx.engine) as s, pytest.raises(ValueError, match="expanding"):
         plain_sql.run(s.connection(), expanding, {"ids": [1, 2]})
-
-
-def test_a_plain_querys_rows_are_converted_as_sqlalchemys_result_converts_them(db_ctx: Context) -> None:
-    """Timestamps (set and empty), JSON, booleans and text come back as the same Python values."""
-    statement = sa.select(TABLE).where(TABLE.c.to_key == sa.bindparam("key")).order_by(TABLE.c.id)
-    with db.transaction(db_ctx.engine) as s:
-        conn = s.connection()
-        plain_sql.run(conn, sa.insert(TABLE), _values(1))
-        plain_sql.run(conn, sa.insert(TABLE), {**_values(2), "to_key": "1@example.jp", "links": None})
-        theirs = [tuple(row) for row in conn.execute(statement, {"key": "1@example.jp"})]
-        ours = plain_sql.rows(s, statement, {"key": "1@example.jp"})
-    assert len(ours) == 2 and ours == theirs
-    row = dict(zip(statement.selected_columns.keys(), ours[0], strict=True))
-    assert row["created_at"].utcoffset() == timedelta(0) and row["sent_at"] is None
-    assert row["links"] == {"@1": ["register", 7], "nested": {"ok": True}} and row["capped"] is True
-
-
-def test_a_plain_query_sees_what_the_session_has_not_written_yet(db_ctx: Context) -> None:
-    with db.transaction(db_ctx.engine) as s:
-        s.add(Customer(email="a@example.jp", email_key="a@example.jp"))  # pending, not flushed
-        found = plain_sql.rows(s, sa.select(Customer.__table__.c.email), {})  # type: ignore[attr-defined]
-        assert found == [("a@example.jp",)]

@@ -8,12 +8,12 @@ with no staff named clashes with everyone's): the second waits for the first to 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import NamedTuple, Protocol
+from typing import Protocol
 
 from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
-from mailgate import audit, db, plain_sql
+from mailgate import audit, db
 from mailgate.audit import Actor
 from mailgate.ledger import staff_alerts
 from mailgate.ledger.env import LedgerEnv
@@ -24,18 +24,6 @@ from mailgate.shop.clash import Slot, check
 
 class Placed(Protocol):
     """What the clash check reads of a booking: a Booking, or a row of `others`."""
-
-    id: int | None
-    customer_id: int | None
-    source: str
-    external_id: str | None
-    staff: str | None
-    start: datetime
-    end: datetime
-
-
-class _Around(NamedTuple):
-    """A row of `others`: the columns _OVERLAPPING selects, by name."""
 
     id: int | None
     customer_id: int | None
@@ -90,7 +78,7 @@ def others(session: Session, booking: Booking) -> list[Placed]:
     # An unsaved booking (no id) excludes none: ids start at 1.
     start, end = booking.start, booking.end
     params = {"id": booking.id or 0, "earliest": start - LONGEST, "start": start, "end": end}
-    return [_Around(*row) for row in plain_sql.rows(session, _OVERLAPPING, params)]
+    return list(db.columns(session, _OVERLAPPING, params))
 
 
 def day_keys(cal: Calendar, start: datetime, end: datetime) -> list[str]:
