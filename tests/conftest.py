@@ -123,12 +123,20 @@ def starts_a_server(what: str) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A test on PostgreSQL starts (or shares) a PostgreSQL server: it is e2e."""
+    """A test on PostgreSQL starts (or shares) a PostgreSQL server: it is e2e.
+
+    The directories of the longest tests (10-30 s each: servers killed and restarted, a wheel
+    installed, load scripts) run first: xdist hands out tests in this order, and collected last they
+    left one worker finishing them while the other had nothing to do. Each module stays whole."""
     for item in items:
         callspec = getattr(item, "callspec", None)
         on_pg = callspec is not None and callspec.params.get("dialect") == "postgresql"
         if on_pg or {"pg_url", "pg_db_url"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.e2e)
+    items.sort(key=lambda item: item.path.parent.name not in LONGEST_FIRST)
+
+
+LONGEST_FIRST = ("e2e", "scripts")
 
 
 # --- Databases: built by the migrations once per session into a template, copied for each test ---------
