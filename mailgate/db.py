@@ -33,7 +33,6 @@ from mailgate import (  # noqa: F401  (registers the tables)
     sqlite_turns,
 )
 from mailgate.files import private_dir
-from mailgate.write_now import columns as columns  # past the ORM; here for the ledger's queries
 
 _READ_ONLY = "mailgate_read_only"
 _REDOABLE = "mailgate_redoable"

@@ -146,7 +146,7 @@ def read(
 @functools.cache
 def _reading(cls: type[Table]) -> tuple[tuple[Column[Any], ...], tuple[str, ...], str]:
     mapper = inspect(cls)
-    props = [prop for prop in mapper.column_attrs]
+    props = list(mapper.column_attrs)
     return tuple(prop.columns[0] for prop in props), tuple(prop.key for prop in props), _primary(cls)[1]
 
 

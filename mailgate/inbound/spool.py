@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col, select
 
-from mailgate import db
+from mailgate import db, write_now
 from mailgate.files import remove_older_than
 from mailgate.models import RawMessage
 
@@ -59,7 +59,7 @@ def read_together(session: Session, spool_paths: Sequence[str]) -> dict[str, byt
     shas = {p.removeprefix(IN_DB): p for p in spool_paths if p.startswith(IN_DB)}
     if not shas:
         return {}
-    return {shas[sha]: data for sha, data in db.columns(session, _BYTES, {"shas": list(shas)})}
+    return {shas[sha]: data for sha, data in write_now.columns(session, _BYTES, {"shas": list(shas)})}
 
 
 _BYTES = select(RawMessage.sha256, RawMessage.data).where(

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from mailgate import audit, db
+from mailgate import audit, db, write_now
 from mailgate.audit import Actor
 from mailgate.ledger import conflict_records, matching, reminders, seats, waitlist
 from mailgate.ledger.env import LedgerEnv
@@ -116,7 +116,7 @@ def read_externals(session: Session, numbers: Iterable[tuple[str | None, str | N
             "sources": sorted({source for source, _ in wanted}),
             "external_ids": sorted({number for _, number in wanted}),
         }
-        for source, number, booking_id in db.columns(session, _EXTERNALS, params):
+        for source, number, booking_id in write_now.columns(session, _EXTERNALS, params):
             if (source, number) in found:  # not another vendor's number that happens to match
                 found[(source, number)] = booking_id
     db.kept(session, _KEPT_EXTERNAL, lambda: found)

@@ -13,7 +13,7 @@ from typing import Protocol
 from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
-from mailgate import audit, db
+from mailgate import audit, db, write_now
 from mailgate.audit import Actor
 from mailgate.ledger import staff_alerts
 from mailgate.ledger.env import LedgerEnv
@@ -78,7 +78,7 @@ def others(session: Session, booking: Booking) -> list[Placed]:
     # An unsaved booking (no id) excludes none: ids start at 1.
     start, end = booking.start, booking.end
     params = {"id": booking.id or 0, "earliest": start - LONGEST, "start": start, "end": end}
-    return list(db.columns(session, _OVERLAPPING, params))
+    return list(write_now.columns(session, _OVERLAPPING, params))
 
 
 def day_keys(cal: Calendar, start: datetime, end: datetime) -> list[str]:

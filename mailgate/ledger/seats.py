@@ -43,7 +43,7 @@ def grains(start: datetime, end: datetime) -> range:
 # WITH no row count); WHERE: SQLite would read the ON CONFLICT after a bare FROM as the join's.
 _INSERT = text(
     "INSERT INTO seatclaim (resource, unit, booking_id)"
-    " SELECT CAST(:resource AS VARCHAR(40)), n, CAST(:booking_id AS INTEGER) FROM ("
+    " SELECT CAST(:resource AS VARCHAR), n, CAST(:booking_id AS INTEGER) FROM ("
     "WITH RECURSIVE units(n) AS ("
     "SELECT CAST(:first AS INTEGER) UNION ALL SELECT n + 1 FROM units WHERE n + 1 < CAST(:last AS INTEGER)"
     ") SELECT n FROM units) AS counted WHERE true ON CONFLICT DO NOTHING"

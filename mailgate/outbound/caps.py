@@ -18,7 +18,7 @@ from sqlalchemy import bindparam
 from sqlmodel import Session, col, func, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from mailgate import db
+from mailgate import db, write_now
 from mailgate.config import Config
 from mailgate.mail.addresses import domain_of, is_address_literal, mailbox_key
 from mailgate.models import Message, Outbox
@@ -172,6 +172,6 @@ def count_mailboxes(session: Session, now: datetime, addresses: Iterable[str]) -
     if not keys:
         return
     params = {"since": now - HOUR, "keys": sorted(keys)}
-    found: dict[str, int] = {key: n for key, n in db.columns(session, _BY_MAILBOX, params)}
+    found: dict[str, int] = {key: n for key, n in write_now.columns(session, _BY_MAILBOX, params)}
     for key in keys:
         counts.values[("to", key)] = found.get(key, 0)

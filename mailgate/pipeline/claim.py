@@ -21,7 +21,7 @@ from sqlalchemy import Update, bindparam, or_, update
 from sqlalchemy.engine import Engine, Result
 from sqlmodel import Session, col
 
-from mailgate import audit, db, leases
+from mailgate import audit, db, leases, write_now
 from mailgate.inbound import spool
 from mailgate.models import Message, MessageState, utcnow
 from mailgate.write_now import attach
@@ -88,7 +88,7 @@ def _take(engine: Engine, owner: str, lease: timedelta, limit: int) -> list[Mess
         given = {"owner": owner, "until": now + lease, "limit": limit, "now": now}
         given["from_state"] = MessageState.RECEIVED
         # Past the ORM: through the session it builds an UPDATE ... RETURNING anew each time.
-        taken = _messages(db.columns(session, _taking(db.is_postgres(session), rows=True), given))
+        taken = _messages(write_now.columns(session, _taking(db.is_postgres(session), rows=True), given))
         session.commit()
     return sorted(taken, key=lambda m: m.id or 0)
 
@@ -126,7 +126,7 @@ def hold(session: Session, message_id: int, owner: str) -> bool:
 
 def hold_all(session: Session, message_ids: list[int], owner: str) -> dict[int, Message]:
     """`hold` for a batch in one statement: the ones still ours, locked, loaded into the session."""
-    held = _messages(db.columns(session, _HOLD_ALL, {"ids": message_ids, "owner": owner}))
+    held = _messages(write_now.columns(session, _HOLD_ALL, {"ids": message_ids, "owner": owner}))
     attach(session, held)
     return {m.id or 0: m for m in held}
 

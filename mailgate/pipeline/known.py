@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
-from mailgate import db
+from mailgate import db, write_now
 from mailgate.models import Message, MessageState
 
 APPLIED = "mailgate_applied_notices"  # notice key -> the ids of messages that applied it, in order
@@ -44,11 +44,11 @@ def read(session: Session, notice_keys: Iterable[str], waits: Iterable[str | Non
     keys, awaited = {k for k in notice_keys if k}, {w for w in waits if w}
     applied: dict[str, list[int]] = {}
     if keys:
-        for key, message_id in db.columns(session, _APPLIED, {"keys": list(keys)}):
+        for key, message_id in write_now.columns(session, _APPLIED, {"keys": list(keys)}):
             applied.setdefault(key or "", []).append(message_id or 0)
     waiting: set[str] = set()
     if awaited:
-        waiting = {w for w in db.columns(session, _WAITING, {"awaited": list(awaited)}).scalars() if w}
+        waiting = {w for w in write_now.columns(session, _WAITING, {"awaited": list(awaited)}).scalars() if w}
     db.kept(session, APPLIED, lambda: applied)
     db.kept(session, WAITING, lambda: waiting)
 
